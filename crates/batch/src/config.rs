@@ -1,0 +1,217 @@
+//! Every setting of a run in one struct ([`Config`]), built by the CLI or directly from Rust,
+//! plus the per-ecosystem [`RateLimit`] table and the retry policy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::breaker::BreakerPolicy;
+use crate::select::SelectOptions;
+
+/// Minimum spacing between two generator starts in one ecosystem (issue #3). Defaults follow
+/// spec §5's delays: 1 s for every ecosystem, 2 s for `github`, 6 s for `rubygems`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Spacing for ecosystems without an entry in `per_ecosystem`.
+    pub default_period: Duration,
+    /// Spacing by ecosystem key.
+    pub per_ecosystem: BTreeMap<String, Duration>,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        let secs = |s| Duration::from_secs(s);
+        let mut per_ecosystem = BTreeMap::new();
+        for eco in ["homebrew", "cargo", "crates.io", "npm", "pypi", "go", "cpan", "cask"] {
+            per_ecosystem.insert(eco.to_owned(), secs(1));
+        }
+        per_ecosystem.insert("github".to_owned(), secs(2));
+        per_ecosystem.insert("rubygems".to_owned(), secs(6));
+        Self {
+            default_period: secs(1),
+            per_ecosystem,
+        }
+    }
+}
+
+impl RateLimit {
+    /// The spacing for `ecosystem`.
+    pub fn period(&self, ecosystem: &str) -> Duration {
+        self.per_ecosystem
+            .get(ecosystem)
+            .copied()
+            .unwrap_or(self.default_period)
+    }
+
+    /// Overrides one ecosystem's spacing (`--rate-limit ECO=DURATION`).
+    pub fn set(&mut self, ecosystem: impl Into<String>, period: Duration) {
+        self.per_ecosystem.insert(ecosystem.into(), period);
+    }
+
+    /// The rate-limit lower bound on wall time for the given per-ecosystem entry counts:
+    /// `max over ecosystems of (N_e − 1) × period_e` (issue #3 dry run, issue #5).
+    pub fn lower_bound<'a>(&self, counts: impl IntoIterator<Item = (&'a str, usize)>) -> Duration {
+        counts
+            .into_iter()
+            .map(|(eco, n)| self.period(eco) * u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX))
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Retries of a generator step that exits with the network code (spec §4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Exit code that triggers a retry (tsuku's 5, "network").
+    pub retry_exit_code: i32,
+    /// Retries after the first attempt (3, so 4 attempts in all).
+    pub max_retries: u32,
+    /// Delay before retry `k` (1-based) is `base_delay × 2^(k−1)`: 1 s, 2 s, 4 s.
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retry_exit_code: 5,
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1-based): `base_delay × 2^(retry−1)`.
+    pub fn delay(&self, retry: u32) -> Duration {
+        self.base_delay
+            .saturating_mul(1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX))
+    }
+}
+
+/// Every setting of one run. Paths are used as given (relative to the working directory).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The unified queue (`--queue`).
+    pub queue: PathBuf,
+    /// The control file (`--control-file`).
+    pub control_file: PathBuf,
+    /// Root of generated recipes (`--output-dir`).
+    pub output_dir: PathBuf,
+    /// Where failure JSONL files go (`--failures-dir`).
+    pub failures_dir: PathBuf,
+    /// `batch-results.json` path (`--results`, default beside the queue).
+    pub results: PathBuf,
+    /// Markdown summary path (`--summary`, default `<output-dir>/../data/batch-summary.md`).
+    pub summary: PathBuf,
+    /// Batch size, tier, ecosystem filter.
+    pub select: SelectOptions,
+    /// Generator processes in flight at once (`--jobs`, at least 1).
+    pub jobs: usize,
+    /// The tsuku binary (`--generator`).
+    pub generator: PathBuf,
+    /// Per generator process (`--timeout`, default 15 minutes).
+    pub timeout: Duration,
+    /// SIGTERM → SIGKILL grace period when a generator times out (default 10 s).
+    pub kill_grace: Duration,
+    /// Network-exit retries.
+    pub retry: RetryPolicy,
+    /// Per-ecosystem start spacing.
+    pub rate_limit: RateLimit,
+    /// Breaker threshold and recovery time.
+    pub breaker: BreakerPolicy,
+}
+
+impl Config {
+    /// The defaults of spec §2.1 and issue #3, with paths relative to the working directory.
+    pub fn new() -> Self {
+        let queue = PathBuf::from("data/queues/priority-queue.json");
+        let output_dir = PathBuf::from("recipes");
+        Self {
+            results: default_results_path(&queue),
+            summary: default_summary_path(&output_dir),
+            queue,
+            control_file: PathBuf::from("batch-control.json"),
+            output_dir,
+            failures_dir: PathBuf::from("data/failures"),
+            select: SelectOptions {
+                batch_size: 25,
+                tier: 2,
+                ecosystems: BTreeSet::new(),
+                disabled: BTreeSet::new(),
+            },
+            jobs: 4,
+            generator: PathBuf::from("tsuku"),
+            timeout: Duration::from_secs(15 * 60),
+            kill_grace: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            rate_limit: RateLimit::default(),
+            breaker: BreakerPolicy::default(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `batch-results.json` beside the queue (spec §1.4).
+pub fn default_results_path(queue: &std::path::Path) -> PathBuf {
+    queue
+        .parent()
+        .map_or_else(|| PathBuf::from("batch-results.json"), |d| d.join("batch-results.json"))
+}
+
+/// `<output-dir>/../data/batch-summary.md` (spec §1.6), computed lexically so that
+/// `recipes` gives `data/batch-summary.md`.
+pub fn default_summary_path(output_dir: &std::path::Path) -> PathBuf {
+    let base = match output_dir.file_name() {
+        Some(_) => output_dir.parent().unwrap_or(output_dir).to_path_buf(),
+        // `.`, `..` or `/`: no lexical parent, so keep the literal `..`.
+        None => output_dir.join(".."),
+    };
+    base.join("data").join("batch-summary.md")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn default_rate_limits() {
+        let r = RateLimit::default();
+        for eco in ["homebrew", "cargo", "crates.io", "npm", "pypi", "go", "cpan", "cask", "nix", ""] {
+            assert_eq!(r.period(eco), Duration::from_secs(1), "{eco}");
+        }
+        assert_eq!(r.period("github"), Duration::from_secs(2));
+        assert_eq!(r.period("rubygems"), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn lower_bound_is_slowest_ecosystem() {
+        let r = RateLimit::default();
+        // 6 rubygems → 5 × 6 s = 30 s; 20 homebrew → 19 s.
+        assert_eq!(r.lower_bound([("rubygems", 6), ("homebrew", 20)]), Duration::from_secs(30));
+        assert_eq!(r.lower_bound([]), Duration::ZERO);
+        assert_eq!(r.lower_bound([("npm", 1)]), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_delays_double() {
+        let p = RetryPolicy::default();
+        let d: Vec<_> = (1..=3).map(|k| p.delay(k).as_secs()).collect();
+        assert_eq!(d, [1, 2, 4]);
+        assert_eq!(p.delay(100), Duration::from_secs(u64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn default_paths() {
+        assert_eq!(default_results_path(Path::new("data/queues/q.json")), Path::new("data/queues/batch-results.json"));
+        assert_eq!(default_results_path(Path::new("q.json")), Path::new("batch-results.json"));
+        assert_eq!(default_summary_path(Path::new("recipes")), Path::new("data/batch-summary.md"));
+        assert_eq!(default_summary_path(Path::new("out/recipes")), Path::new("out/data/batch-summary.md"));
+        assert_eq!(default_summary_path(Path::new("/tmp/x/recipes")), Path::new("/tmp/x/data/batch-summary.md"));
+    }
+}

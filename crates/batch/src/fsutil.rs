@@ -1,0 +1,87 @@
+//! Atomic file replacement: every file this crate writes goes through [`write_atomic`], so a
+//! reader (or a crash) sees either the old or the new complete content, never a torn file
+//! (spec §9.1.5 lists the truncate-then-write bug this replaces).
+
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Replaces `path` with `bytes`: a temporary file in the same directory, write, fsync, rename
+/// over `path`, fsync the directory. With `create_parent` the parent directory is created
+/// (mode 0755) first. The new file gets mode 0644, as Go's writes did.
+///
+/// # Errors
+/// Any io error from creating the directory, writing, syncing or renaming; the target is left
+/// untouched in every error case (the temporary file is removed).
+pub fn write_atomic(path: &Path, bytes: &[u8], create_parent: bool) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if create_parent {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".batch-tmp-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    set_mode_0644(tmp.as_file())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn set_mode_0644(f: &std::fs::File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_mode_0644(_: &std::fs::File) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Removes a file, treating "already gone" as success.
+///
+/// # Errors
+/// Any other io error.
+pub fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_creates_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/file.json");
+        write_atomic(&p, b"one", true).unwrap();
+        write_atomic(&p, b"two", false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn missing_parent_without_create_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nope/file.json");
+        assert!(write_atomic(&p, b"x", false).is_err());
+        assert!(!p.exists());
+    }
+}

@@ -1,0 +1,662 @@
+//! The unified priority queue (`data/queues/priority-queue.json`, spec §1.1): entries, load,
+//! save and the entry validation rules.
+//!
+//! Loading keeps every key this crate does not know (Go drops them) and saving writes the
+//! known keys in Go's order followed by the unknown ones, so a queue that is loaded and saved
+//! unchanged keeps its bytes apart from `updated_at`. Selection lives in `select`, state
+//! changes in `transition`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::fsutil;
+use crate::jsonfmt;
+use crate::timestamp::{Rfc3339, whole_seconds_utc};
+
+/// Status of a queue entry (spec §1.1). Unknown strings are kept verbatim so an invalid
+/// entry is saved unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Never tried, or requeued; a candidate.
+    Pending,
+    /// Generated and validated.
+    Success,
+    /// Failed; a candidate once its backoff has passed.
+    Failed,
+    /// Waiting on missing dependencies.
+    Blocked,
+    /// Needs a human.
+    RequiresManual,
+    /// Permanently excluded.
+    Excluded,
+    /// Any other string (fails validation; never selected).
+    Other(String),
+}
+
+impl Status {
+    /// The JSON spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Pending => "pending",
+            Status::Success => "success",
+            Status::Failed => "failed",
+            Status::Blocked => "blocked",
+            Status::RequiresManual => "requires_manual",
+            Status::Excluded => "excluded",
+            Status::Other(s) => s,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Status::Pending,
+            "success" => Status::Success,
+            "failed" => Status::Failed,
+            "blocked" => Status::Blocked,
+            "requires_manual" => Status::RequiresManual,
+            "excluded" => Status::Excluded,
+            other => Status::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One queue entry (spec §1.1). All eight known fields are always written; keys this crate
+/// does not know are kept in `extra` and written after them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    /// Tool name; gives the recipe path `<output-dir>/<first char>/<name>.toml`.
+    pub name: String,
+    /// `ecosystem:identifier`, passed verbatim to `tsuku create --from`.
+    pub source: String,
+    /// 1 critical, 2 popular, 3 standard; a candidate only when `priority <= tier`.
+    pub priority: i64,
+    /// Lifecycle status.
+    pub status: Status,
+    /// `auto` or `curated`; informational.
+    pub confidence: String,
+    /// Informational freshness stamp, kept as written.
+    pub disambiguated_at: Option<Rfc3339>,
+    /// Consecutive failures recorded by the generator.
+    pub failure_count: i64,
+    /// Backoff gate: not selected (outside half-open probes) while this is later than now.
+    pub next_retry_at: Option<Rfc3339>,
+    /// Keys this crate does not know, in file order.
+    pub extra: Map<String, Value>,
+}
+
+impl QueueEntry {
+    /// A pending, auto-confidence entry with no history (handy for tests and tools).
+    pub fn new(name: impl Into<String>, source: impl Into<String>, priority: i64) -> Self {
+        Self {
+            name: name.into(),
+            source: source.into(),
+            priority,
+            status: Status::Pending,
+            confidence: "auto".into(),
+            disambiguated_at: None,
+            failure_count: 0,
+            next_retry_at: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The ecosystem key: the part of `source` before the first `:`, or `""` when there is no
+    /// colon (spec §0, §8.1 #36).
+    pub fn ecosystem(&self) -> &str {
+        ecosystem_of(&self.source)
+    }
+
+    /// The spec's `Validate` rules (§1.1) plus the recipe path-safety rule; one message per
+    /// violation, empty when the entry is valid.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.name.trim().is_empty() {
+            out.push("name must not be empty".to_owned());
+        } else if let Err(e) = recipe_relative_path(&self.name) {
+            out.push(e.to_string());
+        }
+        if self.source.trim().is_empty() {
+            out.push("source must not be empty".to_owned());
+        } else {
+            let eco = self.ecosystem();
+            if eco.contains(['/', '\\']) || eco.contains("..") {
+                out.push(format!(
+                    "ecosystem prefix {eco:?} contains path traversal characters"
+                ));
+            }
+            if eco.contains(|c: char| c.is_control()) {
+                out.push(format!("ecosystem prefix {eco:?} contains control characters"));
+            }
+        }
+        if !(1..=3).contains(&self.priority) {
+            out.push(format!("priority must be 1, 2, or 3, got {}", self.priority));
+        }
+        if let Status::Other(s) = &self.status {
+            out.push(format!("invalid status {s:?}"));
+        }
+        if !matches!(self.confidence.as_str(), "auto" | "curated") {
+            out.push(format!("invalid confidence {:?}", self.confidence));
+        }
+        if self.failure_count < 0 {
+            out.push(format!(
+                "failure_count must not be negative, got {}",
+                self.failure_count
+            ));
+        }
+        out
+    }
+}
+
+/// The ecosystem of a `source` string: text before the first `:`, `""` without a colon.
+pub fn ecosystem_of(source: &str) -> &str {
+    source.split_once(':').map_or("", |(eco, _)| eco)
+}
+
+/// Why a name cannot be turned into a recipe path inside the output directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeName {
+    /// Absolute path, `..`/`.`/empty component, backslash, NUL or control character.
+    #[error("name {name:?} would put the recipe outside the output directory ({why})")]
+    Escapes {
+        /// The offending name.
+        name: String,
+        /// Which rule it broke.
+        why: &'static str,
+    },
+}
+
+/// The recipe path relative to `--output-dir`: `<first char, lowercased>/<name>.toml`
+/// (spec §4.1 step 3). `/` inside a name nests directories (homebrew taps such as
+/// `owner/tap/tool`).
+///
+/// # Errors
+/// [`UnsafeName`] when the name is absolute, has an empty, `.` or `..` component, or contains
+/// a backslash, NUL or other control character, or starts with `.` (issue #3 "bad input").
+pub fn recipe_relative_path(name: &str) -> Result<PathBuf, UnsafeName> {
+    let bad = |why| {
+        Err(UnsafeName::Escapes {
+            name: name.to_owned(),
+            why,
+        })
+    };
+    if name.is_empty() {
+        return bad("empty name");
+    }
+    if name.starts_with('/') {
+        return bad("absolute path");
+    }
+    if name.contains('\\') {
+        return bad("backslash");
+    }
+    if name.contains(|c: char| c.is_control()) {
+        return bad("NUL or control character");
+    }
+    for component in name.split('/') {
+        match component {
+            "" => return bad("empty path component"),
+            "." | ".." => return bad("`.` or `..` component"),
+            _ => {}
+        }
+    }
+    let first = name.chars().next().expect("name is not empty");
+    if first == '.' {
+        return bad("leading `.`");
+    }
+    let dir: String = first.to_lowercase().collect();
+    let mut path = PathBuf::from(dir);
+    path.push(format!("{name}.toml"));
+    Ok(path)
+}
+
+/// The unified queue file (spec §1.1).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Queue {
+    /// Written back as read (tools write 1).
+    pub schema_version: i64,
+    /// `updated_at` as read; replaced on every save.
+    pub updated_at: Option<String>,
+    /// Entries in file order, which is selection order.
+    pub entries: Vec<QueueEntry>,
+    /// Top-level keys this crate does not know.
+    pub extra: Map<String, Value>,
+}
+
+/// Errors reading or writing the queue file.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The file exists but cannot be read.
+    #[error("failed to read queue `{path}`")]
+    Read {
+        /// Queue path.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed JSON, a wrong type or a bad timestamp.
+    #[error("failed to parse queue `{path}` at line {line}, column {column} (at `{key_path}`)")]
+    Parse {
+        /// Queue path.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// JSON path such as `entries[12].priority`.
+        key_path: String,
+        /// Underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Writing the file failed.
+    #[error("failed to write queue `{path}`")]
+    Write {
+        /// Queue path.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Queue {
+    /// Reads the queue at `path`. A missing file is an empty queue (spec §1.1 load rules);
+    /// the boolean says whether the file existed.
+    ///
+    /// # Errors
+    /// [`QueueError::Read`] when the file exists but cannot be read, [`QueueError::Parse`]
+    /// with line, column and key path when it is not a valid queue.
+    pub fn load(path: &Path) -> Result<(Self, bool), QueueError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Self::from_slice(&bytes)
+                .map(|q| (q, true))
+                .map_err(|(key_path, source)| QueueError::Parse {
+                    path: path.to_owned(),
+                    line: source.line(),
+                    column: source.column(),
+                    key_path,
+                    source,
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
+                Queue {
+                    schema_version: 1,
+                    ..Default::default()
+                },
+                false,
+            )),
+            Err(source) => Err(QueueError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses queue JSON; on error returns the JSON key path and the serde_json error (which
+    /// carries line and column).
+    ///
+    /// # Errors
+    /// Malformed JSON, wrong types, non-RFC 3339 timestamps, a top level that is not an object.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, (String, serde_json::Error)> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let queue: Queue = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| (e.path().to_string(), e.into_inner()))?;
+        de.end().map_err(|e| (String::new(), e))?;
+        Ok(queue)
+    }
+
+    /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules).
+    pub fn to_bytes(&self, now: jiff::Timestamp) -> Vec<u8> {
+        let mut q = QueueOut {
+            queue: self,
+            updated_at: whole_seconds_utc(now),
+        };
+        jsonfmt::to_pretty(&mut q).expect("queue serialisation cannot fail")
+    }
+
+    /// Atomically replaces the file at `path` (creating its directory) with this queue and
+    /// `updated_at = now`.
+    ///
+    /// # Errors
+    /// [`QueueError::Write`] naming the path.
+    pub fn save(&self, path: &Path, now: jiff::Timestamp) -> Result<(), QueueError> {
+        fsutil::write_atomic(path, &self.to_bytes(now), true).map_err(|source| QueueError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+struct QueueOut<'a> {
+    queue: &'a Queue,
+    updated_at: String,
+}
+
+impl Serialize for QueueOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let q = self.queue;
+        let mut m = s.serialize_map(Some(3 + q.extra.len()))?;
+        m.serialize_entry("schema_version", &q.schema_version)?;
+        m.serialize_entry("updated_at", &self.updated_at)?;
+        m.serialize_entry("entries", &q.entries)?;
+        for (k, v) in &q.extra {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for QueueEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(8 + self.extra.len()))?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("source", &self.source)?;
+        m.serialize_entry("priority", &self.priority)?;
+        m.serialize_entry("status", self.status.as_str())?;
+        m.serialize_entry("confidence", &self.confidence)?;
+        m.serialize_entry("disambiguated_at", &self.disambiguated_at)?;
+        m.serialize_entry("failure_count", &self.failure_count)?;
+        m.serialize_entry("next_retry_at", &self.next_retry_at)?;
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+const ENTRY_KEYS: [&str; 8] = [
+    "name",
+    "source",
+    "priority",
+    "status",
+    "confidence",
+    "disambiguated_at",
+    "failure_count",
+    "next_retry_at",
+];
+
+impl<'de> Deserialize<'de> for QueueEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+/// One value of a known entry key, typed as the key requires.
+enum Field {
+    Str(String),
+    Int(i64),
+    Time(Option<Rfc3339>),
+}
+
+struct TypedValue(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for TypedValue {
+    type Value = Field;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        Ok(match self.0 {
+            "priority" | "failure_count" => Field::Int(i64::deserialize(d)?),
+            "disambiguated_at" | "next_retry_at" => Field::Time(Option::<Rfc3339>::deserialize(d)?),
+            _ => Field::Str(String::deserialize(d)?),
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = QueueEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a queue entry object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueueEntry, A::Error> {
+        // Missing keys take Go's zero values; an entry left empty that way fails validation
+        // and is reported, not run.
+        let mut e = QueueEntry {
+            name: String::new(),
+            source: String::new(),
+            priority: 0,
+            status: Status::Other(String::new()),
+            confidence: String::new(),
+            disambiguated_at: None,
+            failure_count: 0,
+            next_retry_at: None,
+            extra: Map::new(),
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(&known) = ENTRY_KEYS.iter().find(|k| **k == key) else {
+                let v: Value = map.next_value()?;
+                e.extra.insert(key, v);
+                continue;
+            };
+            // Duplicate keys: the last one wins, as in Go.
+            match (known, map.next_value_seed(TypedValue(known))?) {
+                ("name", Field::Str(s)) => e.name = s,
+                ("source", Field::Str(s)) => e.source = s,
+                ("status", Field::Str(s)) => e.status = Status::parse(&s),
+                ("confidence", Field::Str(s)) => e.confidence = s,
+                ("priority", Field::Int(n)) => e.priority = n,
+                ("failure_count", Field::Int(n)) => e.failure_count = n,
+                ("disambiguated_at", Field::Time(t)) => e.disambiguated_at = t,
+                ("next_retry_at", Field::Time(t)) => e.next_retry_at = t,
+                _ => unreachable!("TypedValue returns the variant its key asks for"),
+            }
+        }
+        Ok(e)
+    }
+}
+
+impl<'de> Deserialize<'de> for Queue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(QueueVisitor)
+    }
+}
+
+struct QueueVisitor;
+
+struct Entries(Vec<QueueEntry>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of queue entries or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Entries, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Entries, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(e) = seq.next_element()? {
+                    out.push(e);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Visitor<'de> for QueueVisitor {
+    type Value = Queue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a queue object with `entries`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Queue, A::Error> {
+        let mut q = Queue {
+            schema_version: 0,
+            ..Default::default()
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "schema_version" => q.schema_version = map.next_value()?,
+                "updated_at" => q.updated_at = map.next_value()?,
+                "entries" => q.entries = map.next_value::<Entries>()?.0,
+                _ => {
+                    let v: Value = map.next_value()?;
+                    q.extra.insert(key, v);
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"{
+  "schema_version": 1,
+  "updated_at": "2026-08-13T20:39:55Z",
+  "entries": [
+    {
+      "name": "ripgrep",
+      "source": "cargo:ripgrep",
+      "priority": 1,
+      "status": "pending",
+      "confidence": "auto",
+      "disambiguated_at": "2026-02-15T00:00:00Z",
+      "failure_count": 0,
+      "next_retry_at": null
+    },
+    {
+      "name": "bat",
+      "source": "github:sharkdp/bat",
+      "priority": 1,
+      "status": "failed",
+      "confidence": "curated",
+      "disambiguated_at": null,
+      "failure_count": 2,
+      "next_retry_at": "2026-02-16T12:00:00Z",
+      "x_note": {"kept": [1, 2]}
+    }
+  ],
+  "x_top": "kept"
+}
+"#;
+
+    fn now() -> jiff::Timestamp {
+        "2026-08-13T20:39:55Z".parse().unwrap()
+    }
+
+    #[test]
+    fn round_trip_is_byte_identical_and_keeps_unknown_keys() {
+        let q = Queue::from_slice(TWO.as_bytes()).unwrap();
+        assert_eq!(q.entries[1].extra["x_note"]["kept"][1], 2);
+        assert_eq!(q.extra["x_top"], "kept");
+        let out = String::from_utf8(q.to_bytes(now())).unwrap();
+        let expected = TWO.replace("{\"kept\": [1, 2]}", "{\n        \"kept\": [\n          1,\n          2\n        ]\n      }");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn updated_at_is_replaced_with_whole_seconds() {
+        let q = Queue::from_slice(TWO.as_bytes()).unwrap();
+        let out = String::from_utf8(q.to_bytes("2030-01-02T03:04:05.678Z".parse().unwrap())).unwrap();
+        assert!(out.contains("\"updated_at\": \"2030-01-02T03:04:05Z\""));
+    }
+
+    #[test]
+    fn parse_errors_carry_position_and_key_path() {
+        let bad = r#"{"entries":[{"name":"a"},{"name":"b","priority":"1"}]}"#;
+        let (path, err) = Queue::from_slice(bad.as_bytes()).unwrap_err();
+        assert_eq!(path, "entries[1].priority");
+        assert_eq!(err.line(), 1);
+        assert!(err.column() > 30, "column {}", err.column());
+        for bad in [
+            r#"{"entries":[{"priority":1.5}]}"#,
+            r#"{"entries":[{"next_retry_at":""}]}"#,
+            r#"{"entries":[{"failure_count":99999999999999999999}]}"#,
+            r#"{"entries":{}}"#,
+            r#"[]"#,
+            "{\"entries\":[]} trailing",
+        ] {
+            assert!(Queue::from_slice(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        assert!(Queue::from_slice(b"{\"entries\":[{\"name\":\"\xff\"}]}").is_err(), "invalid UTF-8");
+    }
+
+    #[test]
+    fn null_or_missing_entries_is_empty() {
+        assert!(Queue::from_slice(br#"{"entries":null}"#).unwrap().entries.is_empty());
+        assert!(Queue::from_slice(br#"{"schema_version":1}"#).unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins() {
+        let q = Queue::from_slice(br#"{"entries":[{"name":"a","name":"b"}]}"#).unwrap();
+        assert_eq!(q.entries[0].name, "b");
+    }
+
+    #[test]
+    fn validation_reports_every_violation() {
+        let e = QueueEntry {
+            name: "   ".into(),
+            source: "".into(),
+            priority: 4,
+            status: Status::Other("in_progress".into()),
+            confidence: "manual".into(),
+            failure_count: -1,
+            ..QueueEntry::new("x", "y:z", 1)
+        };
+        let p = e.problems().join("; ");
+        for frag in [
+            "name must not be empty",
+            "source must not be empty",
+            "priority must be 1, 2, or 3, got 4",
+            "invalid status \"in_progress\"",
+            "invalid confidence \"manual\"",
+            "failure_count must not be negative, got -1",
+        ] {
+            assert!(p.contains(frag), "{p} lacks {frag}");
+        }
+        assert!(QueueEntry::new("ripgrep", "cargo:ripgrep", 3).problems().is_empty());
+    }
+
+    #[test]
+    fn traversal_in_ecosystem_prefix() {
+        for src in ["../../etc:exploit", "foo\\bar:exploit", "..cargo:exploit", "home/brew:exploit"] {
+            let p = QueueEntry::new("x", src, 1).problems().join(";");
+            assert!(p.contains("path traversal"), "{src}: {p}");
+        }
+    }
+
+    #[test]
+    fn recipe_paths() {
+        assert_eq!(recipe_relative_path("ripgrep").unwrap(), PathBuf::from("r/ripgrep.toml"));
+        assert_eq!(recipe_relative_path("Bat").unwrap(), PathBuf::from("b/Bat.toml"));
+        assert_eq!(
+            recipe_relative_path("anomalyco/tap/opencode").unwrap(),
+            PathBuf::from("a/anomalyco/tap/opencode.toml")
+        );
+        assert_eq!(recipe_relative_path("openssl@3").unwrap(), PathBuf::from("o/openssl@3.toml"));
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "a\\b", "a\0b", "a\nb", ".hidden", "a/./b", "a/"] {
+            assert!(recipe_relative_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ecosystems() {
+        assert_eq!(ecosystem_of("cargo:ripgrep"), "cargo");
+        assert_eq!(ecosystem_of("github:sharkdp/bat"), "github");
+        assert_eq!(ecosystem_of("noseparator"), "");
+        assert_eq!(ecosystem_of("homebrew:a:b"), "homebrew");
+    }
+}

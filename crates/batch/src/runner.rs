@@ -1,0 +1,300 @@
+//! Running one generator command: the [`Runner`] trait the orchestrator calls, and
+//! [`ProcessRunner`], its tokio::process implementation (own process group, timeout that
+//! signals the whole group, concurrent bounded capture of stdout and stderr).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::classify::Exit;
+
+/// One generator invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The program (`--generator`).
+    pub program: PathBuf,
+    /// Arguments after the program name.
+    pub args: Vec<OsString>,
+    /// Variables added to the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// Working directory; `None` inherits ours.
+    pub current_dir: Option<PathBuf>,
+    /// Wall-time limit of the process.
+    pub timeout: Duration,
+    /// Capture stdout and stderr into one buffer in write order (`create`, spec §4.2) instead
+    /// of two (`install`, spec §4.3).
+    pub merge_output: bool,
+}
+
+/// What a finished command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// How it ended.
+    pub exit: Exit,
+    /// Captured stdout (with `merge_output`, stdout and stderr interleaved).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (empty with `merge_output`).
+    pub stderr: Vec<u8>,
+}
+
+/// The command could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// Spawning failed: the program is missing or not executable.
+    #[error("failed to start generator `{program}`")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Setting up pipes or waiting for the process failed.
+    #[error("i/o error while running generator `{program}`")]
+    Io {
+        /// The program.
+        program: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs one generator command. Implementations must enforce `timeout` and never fail for a
+/// non-zero exit: that is data in [`Output::exit`].
+#[cfg_attr(test, mockall::automock)]
+#[async_trait::async_trait]
+pub trait Runner: Send + Sync {
+    /// Runs `cmd` to completion (or timeout).
+    ///
+    /// # Errors
+    /// [`RunnerError`] only when the process could not be started or observed.
+    async fn run(&self, cmd: Command) -> Result<Output, RunnerError>;
+}
+
+/// Keeps the first and last `limit / 2` bytes of a stream and counts what fell in between.
+#[derive(Debug)]
+struct Bounded {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    half: usize,
+    dropped: u64,
+}
+
+impl Bounded {
+    fn new(limit: usize) -> Self {
+        Self {
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            half: limit / 2,
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, mut chunk: &[u8]) {
+        let room = self.half.saturating_sub(self.head.len());
+        let take = room.min(chunk.len());
+        self.head.extend_from_slice(&chunk[..take]);
+        chunk = &chunk[take..];
+        if chunk.len() > self.half {
+            let skip = chunk.len() - self.half;
+            self.dropped += (self.tail.len() + skip) as u64;
+            self.tail.clear();
+            chunk = &chunk[skip..];
+        }
+        let overflow = (self.tail.len() + chunk.len()).saturating_sub(self.half);
+        self.dropped += overflow as u64;
+        self.tail.drain(..overflow);
+        self.tail.extend(chunk);
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let mut out = self.head;
+        if self.dropped > 0 {
+            out.extend_from_slice(format!("\n[... {} bytes dropped ...]\n", self.dropped).as_bytes());
+        }
+        out.extend(self.tail);
+        out
+    }
+}
+
+async fn drain<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> Vec<u8> {
+    let mut buf = Bounded::new(limit);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.push(&chunk[..n]),
+        }
+    }
+    buf.into_bytes()
+}
+
+/// Runs generators as real processes with tokio.
+///
+/// Each process gets stdin from the null device and its own process group, so a timeout can
+/// signal every descendant: SIGTERM to the group, then SIGKILL after `kill_grace`. Output is
+/// drained concurrently while the process runs (no full-pipe deadlock) and at most
+/// `max_output` bytes of each stream are kept (head and tail, with a marker).
+#[derive(Debug, Clone)]
+pub struct ProcessRunner {
+    /// SIGTERM → SIGKILL grace period on timeout (zero kills at once).
+    pub kill_grace: Duration,
+    /// Bytes kept per stream.
+    pub max_output: usize,
+}
+
+impl Default for ProcessRunner {
+    fn default() -> Self {
+        Self {
+            kill_grace: Duration::from_secs(10),
+            max_output: 1 << 20,
+        }
+    }
+}
+
+/// How long the pipes may stay open after the process exits before the group is killed
+/// (a grandchild holding them would otherwise hang the run).
+const LEAK_WINDOW: Duration = Duration::from_millis(500);
+
+#[cfg(unix)]
+fn signal_group(pgid: Option<u32>, sig: nix::sys::signal::Signal) {
+    if let Some(pid) = pgid.and_then(|p| i32::try_from(p).ok()) {
+        // ESRCH (the group is already gone) is the expected race; nothing to do about others.
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), sig);
+    }
+}
+
+/// Kills the process group when dropped unless disarmed: a cancelled run never leaves a
+/// generator behind.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[async_trait::async_trait]
+impl Runner for ProcessRunner {
+    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
+        use nix::sys::signal::Signal;
+        let io_err = |source| RunnerError::Io {
+            program: cmd.program.clone(),
+            source,
+        };
+        let mut c = tokio::process::Command::new(&cmd.program);
+        c.args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(d) = &cmd.current_dir {
+            c.current_dir(d);
+        }
+        let merged = if cmd.merge_output {
+            let (reader, writer) = std::io::pipe().map_err(io_err)?;
+            c.stdout(writer.try_clone().map_err(io_err)?).stderr(writer);
+            Some(reader)
+        } else {
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            None
+        };
+        let spawned = c.spawn();
+        // The Command holds our copies of the pipe's write end; drop it so EOF arrives when
+        // the process group closes its copies.
+        drop(c);
+        let mut child = spawned.map_err(|source| RunnerError::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })?;
+        let pgid = child.id();
+        let mut guard = GroupGuard(pgid);
+
+        let limit = self.max_output;
+        let (out_task, err_task) = match merged {
+            Some(reader) => {
+                let rx = tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()).map_err(io_err)?;
+                (tokio::spawn(drain(rx, limit)), None)
+            }
+            None => {
+                let out = child.stdout.take().expect("stdout is piped");
+                let err = child.stderr.take().expect("stderr is piped");
+                (tokio::spawn(drain(out, limit)), Some(tokio::spawn(drain(err, limit))))
+            }
+        };
+
+        let exit = match tokio::time::timeout(cmd.timeout, child.wait()).await {
+            Ok(status) => exit_of(status.map_err(io_err)?),
+            Err(_) => {
+                signal_group(pgid, Signal::SIGTERM);
+                if tokio::time::timeout(self.kill_grace, child.wait()).await.is_err() {
+                    signal_group(pgid, Signal::SIGKILL);
+                    child.wait().await.map_err(io_err)?;
+                }
+                // Descendants that ignored SIGTERM die with the group.
+                signal_group(pgid, Signal::SIGKILL);
+                Exit::TimedOut(cmd.timeout)
+            }
+        };
+
+        let collect = async {
+            let out = out_task.await.unwrap_or_default();
+            let err = match err_task {
+                Some(t) => t.await.unwrap_or_default(),
+                None => Vec::new(),
+            };
+            (out, err)
+        };
+        tokio::pin!(collect);
+        let (stdout, stderr) = match tokio::time::timeout(LEAK_WINDOW, &mut collect).await {
+            Ok(v) => v,
+            Err(_) => {
+                // A descendant still holds the pipes: kill the group and take what was read.
+                signal_group(pgid, Signal::SIGKILL);
+                collect.await
+            }
+        };
+        guard.0 = None;
+        Ok(Output { exit, stdout, stderr })
+    }
+}
+
+fn exit_of(status: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_keeps_head_and_tail() {
+        let mut b = Bounded::new(8);
+        b.push(b"abcdefghij");
+        b.push(b"klmnop");
+        let out = String::from_utf8(b.into_bytes()).unwrap();
+        assert_eq!(out, "abcd\n[... 8 bytes dropped ...]\nmnop");
+        let mut small = Bounded::new(100);
+        small.push(b"hello");
+        assert_eq!(small.into_bytes(), b"hello");
+    }
+
+    #[test]
+    fn bounded_many_small_chunks() {
+        let mut b = Bounded::new(4);
+        for c in b"0123456789".chunks(1) {
+            b.push(c);
+        }
+        assert_eq!(String::from_utf8(b.into_bytes()).unwrap(), "01\n[... 6 bytes dropped ...]\n89");
+    }
+}

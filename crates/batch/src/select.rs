@@ -1,0 +1,154 @@
+//! Candidate selection (spec §3): which queue entries a run processes, and in what order.
+//! Pure: takes the entries, the effective breaker states and `now`, does no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+
+use crate::breaker::EffectiveState;
+use crate::queue::{QueueEntry, Status};
+
+/// The selection inputs a run is configured with.
+#[derive(Debug, Clone, Default)]
+pub struct SelectOptions {
+    /// Maximum number of candidates, probes included (`--batch-size`).
+    pub batch_size: usize,
+    /// Maximum `priority` in normal (closed-breaker) selection (`--tier`).
+    pub tier: i64,
+    /// Only these ecosystems; empty means all (`--ecosystem`, repeatable).
+    pub ecosystems: BTreeSet<String>,
+    /// Ecosystems paused in the control file (`disabled_ecosystems`): never selected.
+    pub disabled: BTreeSet<String>,
+}
+
+/// Why an entry was selected (shown by `--dry-run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Closed breaker, within tier and past its backoff.
+    Normal,
+    /// Half-open probe: the first pending entry of its ecosystem (tier and backoff bypassed).
+    ProbePending,
+    /// Half-open probe: no pending entry, so the first failed one (tier and backoff bypassed).
+    ProbeFailed,
+}
+
+impl Reason {
+    /// Short label for plans and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Normal => "normal",
+            Reason::ProbePending => "half-open probe",
+            Reason::ProbeFailed => "half-open probe (failed entry)",
+        }
+    }
+}
+
+/// One selected entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index into the queue's entries.
+    pub index: usize,
+    /// Why it was selected.
+    pub reason: Reason,
+}
+
+/// An entry that would have been considered but fails validation or the path-safety rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidEntry {
+    /// Index into the queue's entries.
+    pub index: usize,
+    /// The entry's name as found.
+    pub name: String,
+    /// Every rule it breaks.
+    pub problems: Vec<String>,
+}
+
+/// Selection result: candidates in processing order, and the invalid entries met on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Candidates in processing order (spec §3 "consequences").
+    pub candidates: Vec<Candidate>,
+    /// Pending or failed entries of eligible ecosystems that are never run because they are
+    /// invalid (issue #3 "bad input"); they stay unchanged in the queue.
+    pub invalid: Vec<InvalidEntry>,
+}
+
+/// Selects candidates exactly as spec §3, with two deliberate fixes: fallback probes are
+/// ordered by ecosystem name (Go's map order is random), and invalid entries are skipped and
+/// reported instead of run. `breakers` maps ecosystem → effective state; a missing key is
+/// closed. Disabled ecosystems behave as open.
+pub fn select(
+    entries: &[QueueEntry],
+    breakers: &BTreeMap<String, EffectiveState>,
+    opts: &SelectOptions,
+    now: Timestamp,
+) -> Selection {
+    let mut out = Selection::default();
+    let mut probed: BTreeSet<&str> = BTreeSet::new();
+    let mut fallback: BTreeMap<&str, usize> = BTreeMap::new();
+
+    for (index, e) in entries.iter().enumerate() {
+        if !matches!(e.status, Status::Pending | Status::Failed) {
+            continue;
+        }
+        let eco = e.ecosystem();
+        if !opts.ecosystems.is_empty() && !opts.ecosystems.contains(eco) {
+            continue;
+        }
+        if opts.disabled.contains(eco) {
+            continue;
+        }
+        let state = breakers.get(eco).copied().unwrap_or_default();
+        if state == EffectiveState::Open {
+            continue;
+        }
+        let problems = e.problems();
+        if !problems.is_empty() {
+            out.invalid.push(InvalidEntry {
+                index,
+                name: e.name.clone(),
+                problems,
+            });
+            continue;
+        }
+        if state == EffectiveState::HalfOpen {
+            if probed.contains(eco) {
+                continue;
+            }
+            if e.status == Status::Pending {
+                out.candidates.push(Candidate {
+                    index,
+                    reason: Reason::ProbePending,
+                });
+                probed.insert(eco);
+            } else {
+                fallback.entry(eco).or_insert(index);
+            }
+            continue;
+        }
+        if e.priority > opts.tier {
+            continue;
+        }
+        if e.next_retry_at.is_some_and(|t| t.instant() > now) {
+            continue;
+        }
+        out.candidates.push(Candidate {
+            index,
+            reason: Reason::Normal,
+        });
+        if out.candidates.len() >= opts.batch_size {
+            break;
+        }
+    }
+
+    for (eco, index) in fallback {
+        if !probed.contains(eco) {
+            out.candidates.push(Candidate {
+                index,
+                reason: Reason::ProbeFailed,
+            });
+        }
+    }
+    out.candidates.truncate(opts.batch_size);
+    out
+}
