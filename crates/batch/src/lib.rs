@@ -17,6 +17,7 @@ pub mod jsonfmt;
 pub mod queue;
 pub mod ratelimit;
 pub mod record;
+pub mod run;
 pub mod runner;
 pub mod select;
 pub mod timestamp;

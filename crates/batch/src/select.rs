@@ -152,3 +152,7 @@ pub fn select(
     out.candidates.truncate(opts.batch_size);
     out
 }
+
+#[cfg(test)]
+#[path = "select_tests.rs"]
+mod tests;

@@ -1,0 +1,526 @@
+//! The main job: plan (load queue and control file, recover breakers, select), execute
+//! (rate-limited, concurrent create → install per candidate, with retries), apply (queue
+//! transitions, counts, breaker updates) and persist (write every file atomically).
+//!
+//! Each phase is a function so the CLI can stop after planning (`--dry-run`) and tests can
+//! drive execution with a mock [`Runner`]. Progress is reported through [`Event`]s; nothing
+//! here prints.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use jiff::Timestamp;
+use tokio::sync::Semaphore;
+
+use crate::breaker::{BatchOutcome, Change};
+use crate::classify::{self, Exit, Step};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::control::{ControlError, ControlFile, RecoveryNote};
+use crate::fsutil;
+use crate::queue::{Queue, QueueEntry, QueueError, recipe_relative_path};
+use crate::ratelimit::EcosystemLimiters;
+use crate::record::{self, BatchResults, Counted, FailureRecord};
+use crate::runner::{Command, Output, Runner, RunnerError};
+use crate::select::{self, Selection};
+use crate::timestamp::rfc3339_nano_utc;
+use crate::transition::{self, Outcome};
+
+/// Errors that stop a run. Failed entries are data, never errors.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The queue could not be read, parsed or written.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The control file could not be read, parsed or written.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    /// Another output file could not be written.
+    #[error("failed to write `{path}`")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Everything decided before any generator runs.
+#[derive(Debug)]
+pub struct Plan {
+    /// The queue as loaded.
+    pub queue: Queue,
+    /// Whether the queue file existed (a missing one is created on save).
+    pub queue_existed: bool,
+    /// The control file, with due open → half-open moves applied in memory.
+    pub control: ControlFile,
+    /// Breakers that moved to half-open, or are stuck open.
+    pub recovery: Vec<RecoveryNote>,
+    /// The kill switch was off: nothing is selected and nothing may be written.
+    pub kill_switch: bool,
+    /// Candidates and invalid entries.
+    pub selection: Selection,
+    /// When the run started (batch ID, results timestamp).
+    pub started: Timestamp,
+}
+
+impl Plan {
+    /// Selected entries per ecosystem, sorted by ecosystem.
+    pub fn counts(&self) -> std::collections::BTreeMap<&str, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for c in &self.selection.candidates {
+            *m.entry(self.queue.entries[c.index].ecosystem()).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// Loads the queue and the control file, applies due breaker recoveries and selects
+/// candidates (spec §2.2 steps 2–4, §3).
+///
+/// # Errors
+/// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input; nothing is
+/// written in either case.
+pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
+    let (queue, queue_existed) = Queue::load(&config.queue)?;
+    let mut control = ControlFile::load(&config.control_file)?;
+    let started = clock.now();
+    let recovery = control.apply_due_recoveries(started);
+    let kill_switch = !control.enabled;
+    let selection = if kill_switch {
+        Selection::default()
+    } else {
+        let mut opts = config.select.clone();
+        opts.disabled.extend(control.disabled_ecosystems.iter().cloned());
+        select::select(&queue.entries, &control.states(), &opts, started)
+    };
+    Ok(Plan {
+        queue,
+        queue_existed,
+        control,
+        recovery,
+        kill_switch,
+        selection,
+        started,
+    })
+}
+
+/// Progress of a run, for logs and progress bars. `position` is the candidate's place in
+/// selection order (0-based).
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A generator step is about to start (after its rate-limit permit and job slot).
+    StepStarted {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Which step.
+        step: Step,
+        /// 0 for the first attempt.
+        retry: u32,
+    },
+    /// A step exited with the network code and will be retried after `delay`.
+    Retrying {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Which step.
+        step: Step,
+        /// Retry number, 1-based.
+        retry: u32,
+        /// Backoff before the retry.
+        delay: Duration,
+    },
+    /// The candidate is done.
+    Finished {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Its ecosystem.
+        ecosystem: &'a str,
+        /// What happened.
+        result: &'a EntryResult,
+    },
+}
+
+/// The result of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryResult {
+    /// Processed; `at` is when the outcome was classified.
+    Done {
+        /// The outcome.
+        outcome: Outcome,
+        /// Classification time (backoff is counted from it).
+        at: Timestamp,
+    },
+    /// Not run (the generator could not be started, so the run halted); the entry is left
+    /// unchanged and does not count in the totals.
+    NotRun {
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Ctx<'a> {
+    config: &'a Config,
+    runner: &'a dyn Runner,
+    clock: &'a dyn Clock,
+    limiters: EcosystemLimiters,
+    slots: Semaphore,
+    halted: AtomicBool,
+    on_event: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+enum StepError {
+    Runner(RunnerError),
+    Halted,
+}
+
+/// Runs every candidate of `plan`: at most `config.jobs` generator processes at once, each
+/// `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff
+/// (spec §4.4), results classified (spec §4.5). Returns one result per candidate, in
+/// selection order, whatever order they finished in.
+pub async fn execute(
+    plan: &Plan,
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<EntryResult> {
+    let ctx = Ctx {
+        config,
+        runner,
+        clock,
+        limiters: EcosystemLimiters::new(config.rate_limit.clone()),
+        slots: Semaphore::new(config.jobs.max(1)),
+        halted: AtomicBool::new(false),
+        on_event,
+    };
+    let n = plan.selection.candidates.len();
+    let mut results: Vec<Option<EntryResult>> = vec![None; n];
+    let mut running: FuturesUnordered<_> = plan
+        .selection
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            let entry = &plan.queue.entries[c.index];
+            let ctx = &ctx;
+            async move {
+                let r = process(ctx, pos, entry).await;
+                (ctx.on_event)(Event::Finished {
+                    position: pos,
+                    name: &entry.name,
+                    ecosystem: entry.ecosystem(),
+                    result: &r,
+                });
+                (pos, r)
+            }
+        })
+        .collect();
+    while let Some((pos, r)) = running.next().await {
+        results[pos] = Some(r);
+    }
+    drop(running);
+    results
+        .into_iter()
+        .map(|r| r.expect("every candidate future completes exactly once"))
+        .collect()
+}
+
+async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
+    let not_run = |e: StepError| EntryResult::NotRun {
+        reason: match e {
+            StepError::Runner(e) => error_chain(&e),
+            StepError::Halted => "not started: the run halted after a generator could not be started".into(),
+        },
+    };
+    let rel = match recipe_relative_path(&entry.name) {
+        Ok(p) => p,
+        Err(e) => return EntryResult::NotRun { reason: e.to_string() },
+    };
+    let recipe = ctx.config.output_dir.join(rel);
+    let create = ctx.command(classify::create_args(&entry.name, &entry.source, &recipe), true);
+    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Create, &create).await {
+        Ok(v) => v,
+        Err(e) => return not_run(e),
+    };
+    if !out.exit.success() {
+        let f = classify::classify_create(out.exit, &out.stdout, exhausted, &entry.source);
+        return ctx.failure(entry, f);
+    }
+    let install = ctx.command(classify::install_args(&recipe), false);
+    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install).await {
+        Ok(v) => v,
+        Err(e) => return not_run(e),
+    };
+    if !out.exit.success() {
+        let f = classify::classify_install(out.exit, &out.stdout, &out.stderr, exhausted);
+        // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
+        // not fatal: the record still says the install failed.
+        let _ = fsutil::remove_if_exists(&recipe);
+        return ctx.failure(entry, f);
+    }
+    EntryResult::Done {
+        outcome: Outcome::Succeeded { recipe },
+        at: ctx.clock.now(),
+    }
+}
+
+/// Runs one step with network retries. `create` attempts take a rate-limit permit; `install`
+/// only a job slot. Returns the last output and whether every attempt hit the retry code.
+async fn run_step(
+    ctx: &Ctx<'_>,
+    pos: usize,
+    entry: &QueueEntry,
+    step: Step,
+    cmd: &Command,
+) -> Result<(Output, bool), StepError> {
+    let policy = &ctx.config.retry;
+    let mut retry = 0;
+    loop {
+        if ctx.halted.load(Ordering::SeqCst) {
+            return Err(StepError::Halted);
+        }
+        let slot = match step {
+            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+            Step::Install => ctx.slots.acquire().await.expect("the job semaphore is never closed"),
+        };
+        if ctx.halted.load(Ordering::SeqCst) {
+            return Err(StepError::Halted);
+        }
+        (ctx.on_event)(Event::StepStarted {
+            position: pos,
+            name: &entry.name,
+            step,
+            retry,
+        });
+        let out = ctx.runner.run(cmd.clone()).await;
+        drop(slot);
+        let out = out.map_err(|e| {
+            if matches!(e, RunnerError::Spawn { .. }) {
+                ctx.halted.store(true, Ordering::SeqCst);
+            }
+            StepError::Runner(e)
+        })?;
+        if out.exit != Exit::Code(policy.retry_exit_code) {
+            return Ok((out, false));
+        }
+        if retry >= policy.max_retries {
+            return Ok((out, true));
+        }
+        retry += 1;
+        let delay = policy.delay(retry);
+        (ctx.on_event)(Event::Retrying {
+            position: pos,
+            name: &entry.name,
+            step,
+            retry,
+            delay,
+        });
+        tokio::time::sleep(delay).await;
+    }
+}
+
+impl Ctx<'_> {
+    fn command(&self, args: Vec<std::ffi::OsString>, merge_output: bool) -> Command {
+        Command {
+            program: self.config.generator.clone(),
+            args,
+            env: Vec::new(),
+            current_dir: None,
+            timeout: self.config.timeout,
+            merge_output,
+        }
+    }
+
+    fn failure(&self, entry: &QueueEntry, f: classify::Failure) -> EntryResult {
+        let at = self.clock.now();
+        let record = FailureRecord {
+            package_id: entry.source.clone(),
+            category: f.category,
+            subcategory: f.subcategory,
+            blocked_by: f.blocked_by,
+            message: f.message,
+            timestamp: rfc3339_nano_utc(at),
+        };
+        let outcome = if f.blocked {
+            Outcome::Blocked(record)
+        } else {
+            Outcome::Failed(record)
+        };
+        EntryResult::Done { outcome, at }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// What a run did, for the summary line, `--json` and the exit code.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// The `batch-results.json` content.
+    pub results: BatchResults,
+    /// Failure records in selection order (failed and blocked).
+    pub failures: Vec<FailureRecord>,
+    /// Basenames of recipes that passed, in selection order.
+    pub recipes: Vec<String>,
+    /// Candidates that were not run (queue index, name, reason).
+    pub not_run: Vec<(usize, String, String)>,
+    /// Number of invalid entries skipped.
+    pub invalid: usize,
+    /// Breaker changes by ecosystem.
+    pub breaker_changes: Vec<(String, Change)>,
+    /// Files written by [`persist`].
+    pub files_written: Vec<PathBuf>,
+    /// Non-fatal problems (summary write failure).
+    pub warnings: Vec<String>,
+}
+
+/// Applies the results to the queue (spec §4.7) and the breakers (spec §6.4–§6.5, for every
+/// ecosystem that processed at least one entry), in memory.
+pub fn apply(plan: &mut Plan, results: &[EntryResult], config: &Config, clock: &dyn Clock) -> RunReport {
+    let mut report = RunReport {
+        results: BatchResults::new(plan.started),
+        invalid: plan.selection.invalid.len(),
+        ..RunReport::default()
+    };
+    for (cand, result) in plan.selection.candidates.iter().zip(results) {
+        let entry = &mut plan.queue.entries[cand.index];
+        let eco = entry.ecosystem().to_owned();
+        match result {
+            EntryResult::Done { outcome, at } => {
+                transition::apply(entry, outcome, *at);
+                let counted = match outcome {
+                    Outcome::Succeeded { recipe } => {
+                        report
+                            .recipes
+                            .push(recipe.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+                        Counted::Succeeded
+                    }
+                    Outcome::Failed(_) => Counted::Failed,
+                    Outcome::Blocked(_) => Counted::Blocked,
+                };
+                if let Some(r) = outcome.record() {
+                    report.failures.push(r.clone());
+                }
+                report.results.count(&eco, counted);
+            }
+            EntryResult::NotRun { reason } => {
+                report.not_run.push((cand.index, entry.name.clone(), reason.clone()));
+            }
+        }
+    }
+    let now = clock.now();
+    for (eco, counts) in &report.results.per_ecosystem {
+        let outcome = BatchOutcome::from_counts(counts.succeeded, counts.failed);
+        let change = plan.control.record_batch(eco, outcome, now, &config.breaker);
+        if change != Change::None {
+            report.breaker_changes.push((eco.clone(), change));
+        }
+    }
+    report
+}
+
+/// Writes the queue, `batch-results.json`, the failure files, the control file (when a breaker
+/// moved) and the summary, each atomically. A summary write failure is only a warning
+/// (spec §2.2 step 8).
+///
+/// # Errors
+/// The first write that fails, naming its file; files written before it stay written.
+pub fn persist(plan: &mut Plan, report: &mut RunReport, config: &Config, clock: &dyn Clock) -> Result<(), RunError> {
+    let now = clock.now();
+    plan.queue.save(&config.queue, now)?;
+    report.files_written.push(config.queue.clone());
+
+    write(&config.results, &report.results.to_bytes(), true)?;
+    report.files_written.push(config.results.clone());
+
+    let files = record::failure_files(&report.failures, now);
+    let mut taken = BTreeSet::new();
+    for f in files {
+        let path = unique_path(&config.failures_dir, &f.file_name, &mut taken);
+        write(&path, &f.bytes, true)?;
+        report.files_written.push(path);
+    }
+
+    if plan.control.save_if_changed()? {
+        report.files_written.push(config.control_file.clone());
+    }
+
+    let summary = record::render_summary(&report.results, &report.recipes, &report.failures, report.invalid);
+    match fsutil::write_atomic(&config.summary, summary.as_bytes(), false) {
+        Ok(()) => report.files_written.push(config.summary.clone()),
+        Err(e) => report.warnings.push(format!(
+            "could not write summary `{}`: {e}",
+            config.summary.display()
+        )),
+    }
+    Ok(())
+}
+
+/// A failure-file path that does not overwrite an earlier file of the same second (Go
+/// overwrote it and lost its records): `eco-<ts>.jsonl`, then `eco-<ts>-2.jsonl`, …
+fn unique_path(dir: &Path, name: &str, taken: &mut BTreeSet<PathBuf>) -> PathBuf {
+    let stem = name.trim_end_matches(".jsonl");
+    let mut n = 1;
+    loop {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem}-{n}.jsonl"))
+        };
+        if !candidate.exists() && taken.insert(candidate.clone()) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError> {
+    fsutil::write_atomic(path, bytes, create_parent).map_err(|source| RunError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Plan, execute, apply and persist in one call. With the kill switch off nothing runs and
+/// nothing is written.
+///
+/// # Errors
+/// As [`plan`] and [`persist`].
+pub async fn run(
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<(Plan, RunReport), RunError> {
+    let mut plan = plan(config, clock)?;
+    if plan.kill_switch {
+        return Ok((plan, RunReport::default()));
+    }
+    let results = execute(&plan, config, runner, clock, on_event).await;
+    let mut report = apply(&mut plan, &results, config, clock);
+    persist(&mut plan, &mut report, config, clock)?;
+    Ok((plan, report))
+}
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;
