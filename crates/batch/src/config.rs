@@ -109,6 +109,8 @@ pub struct Config {
     pub jobs: usize,
     /// The tsuku binary (`--generator`).
     pub generator: PathBuf,
+    /// Variables added to the generator's inherited environment.
+    pub generator_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     /// Per generator process (`--timeout`, default 15 minutes).
     pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period when a generator times out (default 10 s).
@@ -141,6 +143,7 @@ impl Config {
             },
             jobs: 4,
             generator: PathBuf::from("tsuku"),
+            generator_env: Vec::new(),
             timeout: Duration::from_secs(15 * 60),
             kill_grace: Duration::from_secs(10),
             retry: RetryPolicy::default(),

@@ -335,7 +335,7 @@ impl Ctx<'_> {
         Command {
             program: self.config.generator.clone(),
             args,
-            env: Vec::new(),
+            env: self.config.generator_env.clone(),
             current_dir: None,
             timeout: self.config.timeout,
             merge_output,

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -264,6 +264,24 @@ impl Runner for ProcessRunner {
     }
 }
 
+/// Resolves a generator the way the spawn will: a name without `/` is looked up in `PATH`
+/// (absolute entries only, as Go did), a path is checked directly. Returns the executable
+/// file found, or `None`.
+pub fn find_program(program: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(program).then(|| program.to_owned());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
+}
+
 fn exit_of(status: std::process::ExitStatus) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -287,6 +305,15 @@ mod tests {
         let mut small = Bounded::new(100);
         small.push(b"hello");
         assert_eq!(small.into_bytes(), b"hello");
+    }
+
+    #[test]
+    fn find_program_checks_paths_and_path_var() {
+        assert!(find_program(Path::new("sh")).is_some(), "sh is on PATH");
+        assert!(find_program(Path::new("/bin/sh")).is_some());
+        assert!(find_program(Path::new("no-such-generator-xyz")).is_none());
+        assert!(find_program(Path::new("/etc/hostname")).is_none(), "not executable");
+        assert!(find_program(Path::new("/")).is_none(), "a directory");
     }
 
     #[test]

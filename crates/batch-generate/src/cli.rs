@@ -1,0 +1,334 @@
+//! Command-line interface (clap derive). Every run flag can also come from a `BATCH_<FLAG>`
+//! environment variable; the flag wins. [`RunArgs::to_config`] turns the flags into the
+//! library's [`batch::Config`].
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use batch::Config;
+use batch::breaker::BreakerPolicy;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::exit;
+
+/// Concurrent, rate-limited batch recipe generation for tsuku's priority queue.
+///
+/// Selects candidates from the queue, runs `tsuku create` then `tsuku install` for each under
+/// one rate limiter per ecosystem, and writes failure records, `batch-results.json`, a Markdown
+/// summary, the updated queue and the updated circuit breakers.
+#[derive(Debug, Parser)]
+#[command(name = "batch-generate", version, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Optional subcommand; without one the main job runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The main job's flags.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Less log output (-q warnings only, -qq errors only); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the main job on the embedded demo queue with the fake generator, in a scratch
+    /// directory (nothing in the current directory is touched).
+    Demo(DemoArgs),
+}
+
+/// Flags of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory to run in (created; must be empty or absent). Default: a new temporary
+    /// directory, kept so its files can be inspected.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// Flags of the main job.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Files read and written.
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Which entries run.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// How generators run.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// What is printed.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Files read and written.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files")]
+pub struct FileArgs {
+    /// Unified priority queue (read, then rewritten). Go spelling: -queue.
+    #[arg(long, env = "BATCH_QUEUE", default_value = "data/queues/priority-queue.json")]
+    pub queue: PathBuf,
+
+    /// Control file with the kill switch and circuit breakers. Go spelling: -control-file.
+    #[arg(long, env = "BATCH_CONTROL_FILE", default_value = "batch-control.json")]
+    pub control_file: PathBuf,
+
+    /// Root of generated recipes (<dir>/<letter>/<name>.toml). Go spelling: -output-dir.
+    #[arg(long, env = "BATCH_OUTPUT_DIR", default_value = "recipes")]
+    pub output_dir: PathBuf,
+
+    /// Directory for failure records (<eco>-<timestamp>.jsonl). Go spelling: -failures-dir.
+    #[arg(long, env = "BATCH_FAILURES_DIR", default_value = "data/failures")]
+    pub failures_dir: PathBuf,
+
+    /// batch-results.json path [default: batch-results.json beside the queue].
+    #[arg(long, env = "BATCH_RESULTS")]
+    pub results: Option<PathBuf>,
+
+    /// Markdown summary path [default: <output-dir>/../data/batch-summary.md].
+    #[arg(long, env = "BATCH_SUMMARY")]
+    pub summary: Option<PathBuf>,
+}
+
+/// Which entries run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Selection")]
+pub struct SelectionArgs {
+    /// Maximum entries processed, half-open probes included. Go spelling: -batch-size.
+    #[arg(long, env = "BATCH_BATCH_SIZE", default_value_t = 25)]
+    pub batch_size: usize,
+
+    /// Highest priority selected normally (1 critical, 2 popular, 3 all); probes ignore it.
+    /// Go spelling: -tier.
+    #[arg(long, env = "BATCH_TIER", default_value_t = 2)]
+    pub tier: u32,
+
+    /// Only these ecosystems (repeatable or comma-separated; empty = all). Go spelling:
+    /// -filter-ecosystem.
+    #[arg(long = "ecosystem", alias = "filter-ecosystem", env = "BATCH_ECOSYSTEM", value_name = "ECO", value_delimiter = ',')]
+    pub ecosystems: Vec<String>,
+}
+
+/// How generators run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct ExecutionArgs {
+    /// Minimum spacing between generator starts in one ecosystem, e.g. rubygems=6s or
+    /// npm=500ms (repeatable or comma-separated). Defaults: github 2s, rubygems 6s, others 1s.
+    #[arg(long, env = "BATCH_RATE_LIMIT", value_name = "ECO=DURATION", value_delimiter = ',', value_parser = parse_rate_limit)]
+    pub rate_limit: Vec<(String, Duration)>,
+
+    /// Generator processes in flight at once.
+    #[arg(long, env = "BATCH_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// The tsuku binary (a path, or a name looked up on PATH).
+    #[arg(long, env = "BATCH_GENERATOR", default_value = "tsuku")]
+    pub generator: PathBuf,
+
+    /// Wall-time limit per generator process (e.g. 15m, 90s); the whole process group is
+    /// killed when it expires.
+    #[arg(long, env = "BATCH_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between SIGTERM and SIGKILL when a generator is stopped.
+    #[arg(long, env = "BATCH_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub kill_grace: Duration,
+
+    /// Bytes of stdout and of stderr kept per generator process (head and tail).
+    #[arg(long, env = "BATCH_MAX_OUTPUT", default_value_t = 1 << 20)]
+    pub max_output: usize,
+
+    /// Consecutive all-failed batches that open an ecosystem's circuit breaker.
+    #[arg(long, env = "BATCH_BREAKER_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
+    pub breaker_threshold: i64,
+
+    /// Time an open breaker waits before its half-open probe.
+    #[arg(long, env = "BATCH_BREAKER_RECOVERY", default_value = "60m", value_parser = parse_duration)]
+    pub breaker_recovery: Duration,
+}
+
+/// What is printed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print the plan (candidates, reasons, per-ecosystem counts, rate-limit lower bound) and
+    /// write nothing.
+    #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+
+    /// Print one JSON document on stdout (counts, per-ecosystem counts, files written).
+    #[arg(long, env = "BATCH_JSON", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub json: bool,
+}
+
+/// Parses a duration such as `6s`, `500ms`, `15m` or `1h 30m` (jiff's friendly format).
+///
+/// # Errors
+/// A message for clap when the text is not a non-negative duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid duration {s:?} (use e.g. 500ms, 6s, 15m): {e}"))?;
+    Duration::try_from(d).map_err(|_| format!("duration {s:?} must not be negative"))
+}
+
+/// Parses `ECO=DURATION`.
+///
+/// # Errors
+/// A message for clap when `=` or the duration is missing or invalid.
+pub fn parse_rate_limit(s: &str) -> Result<(String, Duration), String> {
+    let (eco, d) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ECO=DURATION (e.g. rubygems=6s), got {s:?}"))?;
+    if eco.is_empty() {
+        return Err(format!("missing ecosystem in {s:?}"));
+    }
+    Ok((eco.to_owned(), parse_duration(d)?))
+}
+
+impl RunArgs {
+    /// The library configuration these flags describe.
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::new();
+        let f = &self.files;
+        c.queue = f.queue.clone();
+        c.control_file = f.control_file.clone();
+        c.output_dir = f.output_dir.clone();
+        c.failures_dir = f.failures_dir.clone();
+        c.results = f
+            .results
+            .clone()
+            .unwrap_or_else(|| batch::config::default_results_path(&f.queue));
+        c.summary = f
+            .summary
+            .clone()
+            .unwrap_or_else(|| batch::config::default_summary_path(&f.output_dir));
+        c.select.batch_size = self.selection.batch_size;
+        c.select.tier = i64::from(self.selection.tier);
+        // An empty value means "no filter", as Go's -filter-ecosystem "".
+        c.select.ecosystems = self
+            .selection
+            .ecosystems
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect::<BTreeSet<_>>();
+        let e = &self.execution;
+        for (eco, d) in &e.rate_limit {
+            c.rate_limit.set(eco.clone(), *d);
+        }
+        c.jobs = usize::from(e.jobs);
+        c.generator = e.generator.clone();
+        c.timeout = e.timeout;
+        c.kill_grace = e.kill_grace;
+        c.breaker = BreakerPolicy {
+            failure_threshold: e.breaker_threshold,
+            recovery: e.breaker_recovery,
+        };
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goflags;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let mut v = vec!["batch-generate"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(goflags::rewrite(v.into_iter().map(Into::into)))
+    }
+
+    #[test]
+    fn defaults_match_the_issue() {
+        let c = parse(&[]).unwrap().run.to_config();
+        assert_eq!(c.queue, PathBuf::from("data/queues/priority-queue.json"));
+        assert_eq!(c.results, PathBuf::from("data/queues/batch-results.json"));
+        assert_eq!(c.summary, PathBuf::from("data/batch-summary.md"));
+        assert_eq!(c.control_file, PathBuf::from("batch-control.json"));
+        assert_eq!(c.output_dir, PathBuf::from("recipes"));
+        assert_eq!(c.failures_dir, PathBuf::from("data/failures"));
+        assert_eq!((c.select.batch_size, c.select.tier, c.jobs), (25, 2, 4));
+        assert_eq!(c.timeout, Duration::from_secs(900));
+        assert_eq!(c.generator, PathBuf::from("tsuku"));
+        assert!(c.select.ecosystems.is_empty());
+    }
+
+    #[test]
+    fn go_workflow_line_parses() {
+        let c = parse(&["-batch-size", "10", "-tier", "3", "-filter-ecosystem", "homebrew"])
+            .unwrap()
+            .run
+            .to_config();
+        assert_eq!((c.select.batch_size, c.select.tier), (10, 3));
+        assert_eq!(c.select.ecosystems, BTreeSet::from(["homebrew".to_owned()]));
+    }
+
+    #[test]
+    fn ecosystems_repeat_and_split_and_empty_means_all() {
+        let c = parse(&["--ecosystem", "npm,pypi", "--ecosystem", "crates.io"]).unwrap().run.to_config();
+        assert_eq!(c.select.ecosystems.len(), 3);
+        let c = parse(&["-filter-ecosystem", ""]).unwrap().run.to_config();
+        assert!(c.select.ecosystems.is_empty());
+        let c = parse(&["--filter-ecosystem=github"]).unwrap().run.to_config();
+        assert!(c.select.ecosystems.contains("github"));
+    }
+
+    #[test]
+    fn rate_limits_and_durations() {
+        let c = parse(&["--rate-limit", "rubygems=10s", "--rate-limit", "npm=500ms,github=1m", "--timeout", "90s"])
+            .unwrap()
+            .run
+            .to_config();
+        assert_eq!(c.rate_limit.period("rubygems"), Duration::from_secs(10));
+        assert_eq!(c.rate_limit.period("npm"), Duration::from_millis(500));
+        assert_eq!(c.rate_limit.period("github"), Duration::from_secs(60));
+        assert_eq!(c.rate_limit.period("homebrew"), Duration::from_secs(1));
+        assert_eq!(c.timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            &["--batch-size", "-1"][..],
+            &["-batch-size", "x"],
+            &["--jobs", "0"],
+            &["--rate-limit", "rubygems"],
+            &["--rate-limit", "=1s"],
+            &["--rate-limit", "npm=fast"],
+            &["--timeout", "10"],
+            &["--timeout", "-5s"],
+            &["--no-such-flag"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} must be a usage error");
+        }
+    }
+
+    #[test]
+    fn booleans() {
+        let cli = parse(&["--dry-run", "--json"]).unwrap();
+        assert!(cli.run.output.dry_run && cli.run.output.json);
+        let cli = parse(&["--dry-run=false"]).unwrap();
+        assert!(!cli.run.output.dry_run);
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

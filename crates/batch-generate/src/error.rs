@@ -1,0 +1,77 @@
+//! Error display at the binary edge: `error: <message>`, one `caused by:` line per source, and
+//! a `hint:` with what to do.
+
+use std::fmt;
+
+use batch::control::ControlError;
+use batch::queue::QueueError;
+use batch::run::RunError;
+
+/// A hint attached with `anyhow::Context`; printed last, prefixed `hint:`.
+#[derive(Debug)]
+pub struct Hint(pub &'static str);
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Renders an error chain for stderr.
+pub fn render(err: &anyhow::Error) -> String {
+    let explicit = err.downcast_ref::<Hint>().map(|h| h.0);
+    let mut hint = explicit;
+    let mut lines: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        // The hint context is a link of the chain too; it is printed last, not as a cause.
+        if explicit.is_some_and(|h| cause.to_string() == h) {
+            continue;
+        }
+        if hint.is_none() {
+            hint = default_hint(cause);
+        }
+        let text = cause.to_string();
+        // `#[error(transparent)]` wrappers repeat their source's text; print it once.
+        if lines.last() != Some(&text) {
+            lines.push(text);
+        }
+    }
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("error: {l}\n"));
+        } else {
+            out.push_str(&format!("  caused by: {l}\n"));
+        }
+    }
+    if let Some(h) = hint {
+        out.push_str(&format!("hint: {h}\n"));
+    }
+    out
+}
+
+fn default_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let run = cause.downcast_ref::<RunError>();
+    let queue = cause.downcast_ref::<QueueError>().or(match run {
+        Some(RunError::Queue(q)) => Some(q),
+        _ => None,
+    });
+    let control = cause.downcast_ref::<ControlError>().or(match run {
+        Some(RunError::Control(c)) => Some(c),
+        _ => None,
+    });
+    match (queue, control) {
+        (Some(QueueError::Parse { .. }), _) => {
+            Some("fix the queue at that position (or restore it from git); nothing was run or written")
+        }
+        (Some(QueueError::Read { .. }), _) => Some("check the --queue path and its permissions; nothing was written"),
+        (Some(QueueError::Write { .. }), _) => {
+            Some("check free space and permissions of the queue's directory, then run again")
+        }
+        (_, Some(ControlError::Parse { .. } | ControlError::Invalid { .. })) => Some(
+            "fix or restore the control file; the run refuses to guess breaker states, so nothing was run or written",
+        ),
+        (_, Some(ControlError::Read { .. })) => Some("check the --control-file path and its permissions"),
+        _ => None,
+    }
+}

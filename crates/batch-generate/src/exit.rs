@@ -1,0 +1,19 @@
+//! Exit codes of `batch-generate`, documented in `--help` and the README.
+
+/// The run completed, including runs with failed entries, no candidates, or the kill switch
+/// off (failed entries are data, not errors).
+pub const SUCCESS: i32 = 0;
+/// Bad input (queue or control file that does not parse, missing generator) or a write error.
+pub const FAILURE: i32 = 1;
+/// Usage error: unknown flag, malformed value.
+pub const USAGE: i32 = 2;
+/// Another run holds the queue's lock (reserved for the run lock).
+pub const LOCKED: i32 = 3;
+
+/// The exit-code table shown at the end of `--help`.
+pub const HELP: &str = "\
+Exit codes:
+  0  run completed (also with failed entries, no candidates, or the kill switch off)
+  1  bad input (queue or control file, missing generator) or a write error
+  2  usage error
+  3  another run holds the queue lock (reserved)";
