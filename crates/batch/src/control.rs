@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::breaker::{self, BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState, Recovery};
+use crate::breaker::{
+    self, BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState, Recovery,
+};
 use crate::fsutil;
 use crate::jsonfmt;
 
@@ -157,12 +159,20 @@ impl ControlFile {
             Some(Value::Array(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     let Value::String(s) = item else {
-                        return Err(invalid(&format!("disabled_ecosystems[{i}]"), "must be a string"));
+                        return Err(invalid(
+                            &format!("disabled_ecosystems[{i}]"),
+                            "must be a string",
+                        ));
                     };
                     disabled_ecosystems.insert(s.clone());
                 }
             }
-            Some(_) => return Err(invalid("disabled_ecosystems", "must be an array of strings")),
+            Some(_) => {
+                return Err(invalid(
+                    "disabled_ecosystems",
+                    "must be an array of strings",
+                ));
+            }
         }
         let reason = match doc.get("reason") {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -174,10 +184,18 @@ impl ControlFile {
             Some(Value::Object(m)) => {
                 for (eco, v) in m {
                     let key = format!("circuit_breaker.{eco}");
-                    breakers.insert(eco.clone(), parse_breaker(&key, v).map_err(|p| invalid(&p.0, &p.1))?);
+                    breakers.insert(
+                        eco.clone(),
+                        parse_breaker(&key, v).map_err(|p| invalid(&p.0, &p.1))?,
+                    );
                 }
             }
-            Some(_) => return Err(invalid("circuit_breaker", "must be an object of ecosystem breakers")),
+            Some(_) => {
+                return Err(invalid(
+                    "circuit_breaker",
+                    "must be an object of ecosystem breakers",
+                ));
+            }
         }
         Ok(Self {
             path: path.to_owned(),
@@ -228,7 +246,9 @@ impl ControlFile {
                     self.store(&eco, next);
                     notes.push(RecoveryNote::HalfOpened { ecosystem: eco });
                 }
-                Recovery::NoRecoveryTime => notes.push(RecoveryNote::NoRecoveryTime { ecosystem: eco }),
+                Recovery::NoRecoveryTime => {
+                    notes.push(RecoveryNote::NoRecoveryTime { ecosystem: eco })
+                }
                 Recovery::Unparseable(opens_at) => notes.push(RecoveryNote::BadRecoveryTime {
                     ecosystem: eco,
                     opens_at,
@@ -269,26 +289,37 @@ impl ControlFile {
             *cb = Value::Object(Map::new());
         }
         let cb = cb.as_object_mut().expect("made an object above");
-        let slot = cb.entry(eco.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        let obj = slot.as_object_mut().expect("breakers were checked to be objects on load");
+        let slot = cb
+            .entry(eco.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let obj = slot
+            .as_object_mut()
+            .expect("breakers were checked to be objects on load");
         let old = old.unwrap_or_default();
         // Only the fields that moved are written, so untouched keys keep their place and
         // spelling (a `default` breaker without `opens_at` does not gain one).
         if old.state != next.state || !obj.contains_key("state") {
-            obj.insert("state".into(), Value::String(next.state.as_str().to_owned()));
+            obj.insert(
+                "state".into(),
+                Value::String(next.state.as_str().to_owned()),
+            );
         }
         if old.failures != next.failures || !obj.contains_key("failures") {
             obj.insert("failures".into(), Value::from(next.failures));
         }
-        if old.last_failure != next.last_failure {
-            if let Some(v) = &next.last_failure {
-                obj.insert("last_failure".into(), Value::String(v.clone()));
-            }
+        if let Some(v) = next
+            .last_failure
+            .as_ref()
+            .filter(|_| old.last_failure != next.last_failure)
+        {
+            obj.insert("last_failure".into(), Value::String(v.clone()));
         }
-        if old.opens_at != next.opens_at {
-            if let Some(v) = &next.opens_at {
-                obj.insert("opens_at".into(), Value::String(v.clone()));
-            }
+        if let Some(v) = next
+            .opens_at
+            .as_ref()
+            .filter(|_| old.opens_at != next.opens_at)
+        {
+            obj.insert("opens_at".into(), Value::String(v.clone()));
         }
         self.breakers.insert(eco.to_owned(), next);
     }
@@ -319,9 +350,11 @@ impl ControlFile {
         if !self.dirty {
             return Ok(false);
         }
-        fsutil::write_atomic(&self.path, &self.to_bytes(), false).map_err(|source| ControlError::Write {
-            path: self.path.clone(),
-            source,
+        fsutil::write_atomic(&self.path, &self.to_bytes(), false).map_err(|source| {
+            ControlError::Write {
+                path: self.path.clone(),
+                source,
+            }
         })?;
         self.dirty = false;
         self.existed = true;
@@ -384,21 +417,40 @@ mod tests {
         let mut c = load(DOC);
         assert!(c.disabled_ecosystems.contains("cpan"));
         let notes = c.apply_due_recoveries(now());
-        assert_eq!(notes, vec![RecoveryNote::HalfOpened { ecosystem: "npm".into() }]);
+        assert_eq!(
+            notes,
+            vec![RecoveryNote::HalfOpened {
+                ecosystem: "npm".into()
+            }]
+        );
         assert_eq!(c.states()["npm"], EffectiveState::HalfOpen);
         assert_eq!(c.states()["pypi"], EffectiveState::Open);
         let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
         let mut expected: Value = serde_json::from_str(DOC).unwrap();
         expected["circuit_breaker"]["npm"]["state"] = "half-open".into();
-        assert_eq!(out, expected, "unknown keys, counters and other breakers kept");
+        assert_eq!(
+            out, expected,
+            "unknown keys, counters and other breakers kept"
+        );
         let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["enabled", "note", "disabled_ecosystems", "circuit_breaker", "budget"]);
+        assert_eq!(
+            keys,
+            [
+                "enabled",
+                "note",
+                "disabled_ecosystems",
+                "circuit_breaker",
+                "budget"
+            ]
+        );
         assert!(c.is_dirty());
     }
 
     #[test]
     fn nothing_due_means_no_write() {
-        let mut c = load(r#"{"circuit_breaker":{"npm":{"state":"open","opens_at":"2999-01-01T00:00:00Z"}}}"#);
+        let mut c = load(
+            r#"{"circuit_breaker":{"npm":{"state":"open","opens_at":"2999-01-01T00:00:00Z"}}}"#,
+        );
         assert!(c.apply_due_recoveries(now()).is_empty());
         assert!(!c.is_dirty());
     }
@@ -406,7 +458,12 @@ mod tests {
     #[test]
     fn batch_update_of_missing_breaker_creates_it() {
         let mut c = load(r#"{"enabled":true}"#);
-        let ch = c.record_batch("npm", BatchOutcome::Failure, now(), &BreakerPolicy::default());
+        let ch = c.record_batch(
+            "npm",
+            BatchOutcome::Failure,
+            now(),
+            &BreakerPolicy::default(),
+        );
         assert_eq!(ch, Change::Counted(1));
         let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
         assert_eq!(
@@ -422,7 +479,10 @@ mod tests {
             (r#"{"enabled":"no"}"#, "enabled"),
             (r#"{"disabled_ecosystems":[1]}"#, "disabled_ecosystems[0]"),
             (r#"{"circuit_breaker":{"npm":null}}"#, "circuit_breaker.npm"),
-            (r#"{"circuit_breaker":{"npm":{"failures":"3"}}}"#, "circuit_breaker.npm.failures"),
+            (
+                r#"{"circuit_breaker":{"npm":{"failures":"3"}}}"#,
+                "circuit_breaker.npm.failures",
+            ),
             (r#"{"circuit_breaker":[]}"#, "circuit_breaker"),
             ("[]", "$"),
         ] {

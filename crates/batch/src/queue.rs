@@ -121,40 +121,85 @@ impl QueueEntry {
     /// violation, empty when the entry is valid.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        self.check(|p| out.push(p.to_string()));
+        out
+    }
+
+    /// Whether [`QueueEntry::problems`] would be empty, without allocating.
+    pub fn is_valid(&self) -> bool {
+        let mut ok = true;
+        self.check(|_| ok = false);
+        ok
+    }
+
+    fn check(&self, mut report: impl FnMut(Problem<'_>)) {
         if self.name.trim().is_empty() {
-            out.push("name must not be empty".to_owned());
-        } else if let Err(e) = recipe_relative_path(&self.name) {
-            out.push(e.to_string());
+            report(Problem::EmptyName);
+        } else if let Some(why) = unsafe_name_reason(&self.name) {
+            report(Problem::UnsafeName(&self.name, why));
         }
         if self.source.trim().is_empty() {
-            out.push("source must not be empty".to_owned());
+            report(Problem::EmptySource);
         } else {
             let eco = self.ecosystem();
             if eco.contains(['/', '\\']) || eco.contains("..") {
-                out.push(format!(
-                    "ecosystem prefix {eco:?} contains path traversal characters"
-                ));
+                report(Problem::Traversal(eco));
             }
             if eco.contains(|c: char| c.is_control()) {
-                out.push(format!("ecosystem prefix {eco:?} contains control characters"));
+                report(Problem::ControlInEcosystem(eco));
             }
         }
         if !(1..=3).contains(&self.priority) {
-            out.push(format!("priority must be 1, 2, or 3, got {}", self.priority));
+            report(Problem::Priority(self.priority));
         }
         if let Status::Other(s) = &self.status {
-            out.push(format!("invalid status {s:?}"));
+            report(Problem::Status(s));
         }
         if !matches!(self.confidence.as_str(), "auto" | "curated") {
-            out.push(format!("invalid confidence {:?}", self.confidence));
+            report(Problem::Confidence(&self.confidence));
         }
         if self.failure_count < 0 {
-            out.push(format!(
-                "failure_count must not be negative, got {}",
-                self.failure_count
-            ));
+            report(Problem::FailureCount(self.failure_count));
         }
-        out
+    }
+}
+
+/// One broken validation rule, rendered with the spec's message fragments (§1.1).
+enum Problem<'a> {
+    EmptyName,
+    UnsafeName(&'a str, &'static str),
+    EmptySource,
+    Traversal(&'a str),
+    ControlInEcosystem(&'a str),
+    Priority(i64),
+    Status(&'a str),
+    Confidence(&'a str),
+    FailureCount(i64),
+}
+
+impl fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::EmptyName => f.write_str("name must not be empty"),
+            Problem::UnsafeName(name, why) => write!(
+                f,
+                "name {name:?} would put the recipe outside the output directory ({why})"
+            ),
+            Problem::EmptySource => f.write_str("source must not be empty"),
+            Problem::Traversal(eco) => {
+                write!(
+                    f,
+                    "ecosystem prefix {eco:?} contains path traversal characters"
+                )
+            }
+            Problem::ControlInEcosystem(eco) => {
+                write!(f, "ecosystem prefix {eco:?} contains control characters")
+            }
+            Problem::Priority(p) => write!(f, "priority must be 1, 2, or 3, got {p}"),
+            Problem::Status(s) => write!(f, "invalid status {s:?}"),
+            Problem::Confidence(c) => write!(f, "invalid confidence {c:?}"),
+            Problem::FailureCount(n) => write!(f, "failure_count must not be negative, got {n}"),
+        }
     }
 }
 
@@ -184,39 +229,40 @@ pub enum UnsafeName {
 /// [`UnsafeName`] when the name is absolute, has an empty, `.` or `..` component, or contains
 /// a backslash, NUL or other control character, or starts with `.` (issue #3 "bad input").
 pub fn recipe_relative_path(name: &str) -> Result<PathBuf, UnsafeName> {
-    let bad = |why| {
-        Err(UnsafeName::Escapes {
+    if let Some(why) = unsafe_name_reason(name) {
+        return Err(UnsafeName::Escapes {
             name: name.to_owned(),
             why,
-        })
-    };
-    if name.is_empty() {
-        return bad("empty name");
+        });
     }
-    if name.starts_with('/') {
-        return bad("absolute path");
-    }
-    if name.contains('\\') {
-        return bad("backslash");
-    }
-    if name.contains(|c: char| c.is_control()) {
-        return bad("NUL or control character");
-    }
-    for component in name.split('/') {
-        match component {
-            "" => return bad("empty path component"),
-            "." | ".." => return bad("`.` or `..` component"),
-            _ => {}
-        }
-    }
-    let first = name.chars().next().expect("name is not empty");
-    if first == '.' {
-        return bad("leading `.`");
-    }
+    let first = name.chars().next().expect("a safe name is not empty");
     let dir: String = first.to_lowercase().collect();
     let mut path = PathBuf::from(dir);
     path.push(format!("{name}.toml"));
     Ok(path)
+}
+
+/// Why `name` is not a safe recipe path, or `None` when it is (no allocation).
+fn unsafe_name_reason(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("empty name");
+    }
+    if name.starts_with('/') {
+        return Some("absolute path");
+    }
+    if name.contains('\\') {
+        return Some("backslash");
+    }
+    if name.contains(|c: char| c.is_control()) {
+        return Some("NUL or control character");
+    }
+    if name.split('/').any(|c| matches!(c, "" | "." | "..")) {
+        return Some("empty, `.` or `..` path component");
+    }
+    if name.starts_with('.') {
+        return Some("leading `.`");
+    }
+    None
 }
 
 /// The unified queue file (spec §1.1).
@@ -279,15 +325,17 @@ impl Queue {
     /// with line, column and key path when it is not a valid queue.
     pub fn load(path: &Path) -> Result<(Self, bool), QueueError> {
         match std::fs::read(path) {
-            Ok(bytes) => Self::from_slice(&bytes)
-                .map(|q| (q, true))
-                .map_err(|(key_path, source)| QueueError::Parse {
-                    path: path.to_owned(),
-                    line: source.line(),
-                    column: source.column(),
-                    key_path,
-                    source,
-                }),
+            Ok(bytes) => {
+                Self::from_slice(&bytes)
+                    .map(|q| (q, true))
+                    .map_err(|(key_path, source)| QueueError::Parse {
+                        path: path.to_owned(),
+                        line: source.line(),
+                        column: source.column(),
+                        key_path,
+                        source,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
                 Queue {
                     schema_version: 1,
@@ -317,11 +365,11 @@ impl Queue {
 
     /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules).
     pub fn to_bytes(&self, now: jiff::Timestamp) -> Vec<u8> {
-        let mut q = QueueOut {
+        let q = QueueOut {
             queue: self,
             updated_at: whole_seconds_utc(now),
         };
-        jsonfmt::to_pretty(&mut q).expect("queue serialisation cannot fail")
+        jsonfmt::to_pretty(&q).expect("queue serialisation cannot fail")
     }
 
     /// Atomically replaces the file at `path` (creating its directory) with this queue and
@@ -562,14 +610,18 @@ mod tests {
         assert_eq!(q.entries[1].extra["x_note"]["kept"][1], 2);
         assert_eq!(q.extra["x_top"], "kept");
         let out = String::from_utf8(q.to_bytes(now())).unwrap();
-        let expected = TWO.replace("{\"kept\": [1, 2]}", "{\n        \"kept\": [\n          1,\n          2\n        ]\n      }");
+        let expected = TWO.replace(
+            "{\"kept\": [1, 2]}",
+            "{\n        \"kept\": [\n          1,\n          2\n        ]\n      }",
+        );
         assert_eq!(out, expected);
     }
 
     #[test]
     fn updated_at_is_replaced_with_whole_seconds() {
         let q = Queue::from_slice(TWO.as_bytes()).unwrap();
-        let out = String::from_utf8(q.to_bytes("2030-01-02T03:04:05.678Z".parse().unwrap())).unwrap();
+        let out =
+            String::from_utf8(q.to_bytes("2030-01-02T03:04:05.678Z".parse().unwrap())).unwrap();
         assert!(out.contains("\"updated_at\": \"2030-01-02T03:04:05Z\""));
     }
 
@@ -590,13 +642,26 @@ mod tests {
         ] {
             assert!(Queue::from_slice(bad.as_bytes()).is_err(), "{bad:?}");
         }
-        assert!(Queue::from_slice(b"{\"entries\":[{\"name\":\"\xff\"}]}").is_err(), "invalid UTF-8");
+        assert!(
+            Queue::from_slice(b"{\"entries\":[{\"name\":\"\xff\"}]}").is_err(),
+            "invalid UTF-8"
+        );
     }
 
     #[test]
     fn null_or_missing_entries_is_empty() {
-        assert!(Queue::from_slice(br#"{"entries":null}"#).unwrap().entries.is_empty());
-        assert!(Queue::from_slice(br#"{"schema_version":1}"#).unwrap().entries.is_empty());
+        assert!(
+            Queue::from_slice(br#"{"entries":null}"#)
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+        assert!(
+            Queue::from_slice(br#"{"schema_version":1}"#)
+                .unwrap()
+                .entries
+                .is_empty()
+        );
     }
 
     #[test]
@@ -627,12 +692,21 @@ mod tests {
         ] {
             assert!(p.contains(frag), "{p} lacks {frag}");
         }
-        assert!(QueueEntry::new("ripgrep", "cargo:ripgrep", 3).problems().is_empty());
+        assert!(
+            QueueEntry::new("ripgrep", "cargo:ripgrep", 3)
+                .problems()
+                .is_empty()
+        );
     }
 
     #[test]
     fn traversal_in_ecosystem_prefix() {
-        for src in ["../../etc:exploit", "foo\\bar:exploit", "..cargo:exploit", "home/brew:exploit"] {
+        for src in [
+            "../../etc:exploit",
+            "foo\\bar:exploit",
+            "..cargo:exploit",
+            "home/brew:exploit",
+        ] {
             let p = QueueEntry::new("x", src, 1).problems().join(";");
             assert!(p.contains("path traversal"), "{src}: {p}");
         }
@@ -640,14 +714,35 @@ mod tests {
 
     #[test]
     fn recipe_paths() {
-        assert_eq!(recipe_relative_path("ripgrep").unwrap(), PathBuf::from("r/ripgrep.toml"));
-        assert_eq!(recipe_relative_path("Bat").unwrap(), PathBuf::from("b/Bat.toml"));
+        assert_eq!(
+            recipe_relative_path("ripgrep").unwrap(),
+            PathBuf::from("r/ripgrep.toml")
+        );
+        assert_eq!(
+            recipe_relative_path("Bat").unwrap(),
+            PathBuf::from("b/Bat.toml")
+        );
         assert_eq!(
             recipe_relative_path("anomalyco/tap/opencode").unwrap(),
             PathBuf::from("a/anomalyco/tap/opencode.toml")
         );
-        assert_eq!(recipe_relative_path("openssl@3").unwrap(), PathBuf::from("o/openssl@3.toml"));
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "a\\b", "a\0b", "a\nb", ".hidden", "a/./b", "a/"] {
+        assert_eq!(
+            recipe_relative_path("openssl@3").unwrap(),
+            PathBuf::from("o/openssl@3.toml")
+        );
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            ".hidden",
+            "a/./b",
+            "a/",
+        ] {
             assert!(recipe_relative_path(bad).is_err(), "{bad:?}");
         }
     }

@@ -115,7 +115,9 @@ impl Bounded {
     fn into_bytes(self) -> Vec<u8> {
         let mut out = self.head;
         if self.dropped > 0 {
-            out.extend_from_slice(format!("\n[... {} bytes dropped ...]\n", self.dropped).as_bytes());
+            out.extend_from_slice(
+                format!("\n[... {} bytes dropped ...]\n", self.dropped).as_bytes(),
+            );
         }
         out.extend(self.tail);
         out
@@ -218,13 +220,17 @@ impl Runner for ProcessRunner {
         let limit = self.max_output;
         let (out_task, err_task) = match merged {
             Some(reader) => {
-                let rx = tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()).map_err(io_err)?;
+                let rx = tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into())
+                    .map_err(io_err)?;
                 (tokio::spawn(drain(rx, limit)), None)
             }
             None => {
                 let out = child.stdout.take().expect("stdout is piped");
                 let err = child.stderr.take().expect("stderr is piped");
-                (tokio::spawn(drain(out, limit)), Some(tokio::spawn(drain(err, limit))))
+                (
+                    tokio::spawn(drain(out, limit)),
+                    Some(tokio::spawn(drain(err, limit))),
+                )
             }
         };
 
@@ -232,7 +238,10 @@ impl Runner for ProcessRunner {
             Ok(status) => exit_of(status.map_err(io_err)?),
             Err(_) => {
                 signal_group(pgid, Signal::SIGTERM);
-                if tokio::time::timeout(self.kill_grace, child.wait()).await.is_err() {
+                if tokio::time::timeout(self.kill_grace, child.wait())
+                    .await
+                    .is_err()
+                {
                     signal_group(pgid, Signal::SIGKILL);
                     child.wait().await.map_err(io_err)?;
                 }
@@ -260,7 +269,11 @@ impl Runner for ProcessRunner {
             }
         };
         guard.0 = None;
-        Ok(Output { exit, stdout, stderr })
+        Ok(Output {
+            exit,
+            stdout,
+            stderr,
+        })
     }
 }
 
@@ -312,7 +325,10 @@ mod tests {
         assert!(find_program(Path::new("sh")).is_some(), "sh is on PATH");
         assert!(find_program(Path::new("/bin/sh")).is_some());
         assert!(find_program(Path::new("no-such-generator-xyz")).is_none());
-        assert!(find_program(Path::new("/etc/hostname")).is_none(), "not executable");
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        assert!(find_program(&plain).is_none(), "not executable");
         assert!(find_program(Path::new("/")).is_none(), "a directory");
     }
 
@@ -322,6 +338,9 @@ mod tests {
         for c in b"0123456789".chunks(1) {
             b.push(c);
         }
-        assert_eq!(String::from_utf8(b.into_bytes()).unwrap(), "01\n[... 6 bytes dropped ...]\n89");
+        assert_eq!(
+            String::from_utf8(b.into_bytes()).unwrap(),
+            "01\n[... 6 bytes dropped ...]\n89"
+        );
     }
 }

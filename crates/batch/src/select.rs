@@ -52,7 +52,7 @@ pub struct Candidate {
     pub reason: Reason,
 }
 
-/// An entry that would have been considered but fails validation or the path-safety rule.
+/// A queue entry that fails validation or the path-safety rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidEntry {
     /// Index into the queue's entries.
@@ -68,15 +68,16 @@ pub struct InvalidEntry {
 pub struct Selection {
     /// Candidates in processing order (spec §3 "consequences").
     pub candidates: Vec<Candidate>,
-    /// Pending or failed entries of eligible ecosystems that are never run because they are
-    /// invalid (issue #3 "bad input"); they stay unchanged in the queue.
+    /// Every entry of the queue that fails validation (issue #3 "bad input"), whatever its
+    /// status, ecosystem or breaker: never run, left unchanged, reported and counted.
     pub invalid: Vec<InvalidEntry>,
 }
 
 /// Selects candidates exactly as spec §3, with two deliberate fixes: fallback probes are
 /// ordered by ecosystem name (Go's map order is random), and invalid entries are skipped and
-/// reported instead of run. `breakers` maps ecosystem → effective state; a missing key is
-/// closed. Disabled ecosystems behave as open.
+/// reported instead of run (all of them, independent of the filter and of where the main pass
+/// stops). `breakers` maps ecosystem → effective state; a missing key is closed. Disabled
+/// ecosystems behave as open.
 pub fn select(
     entries: &[QueueEntry],
     breakers: &BTreeMap<String, EffectiveState>,
@@ -87,8 +88,19 @@ pub fn select(
     let mut probed: BTreeSet<&str> = BTreeSet::new();
     let mut fallback: BTreeMap<&str, usize> = BTreeMap::new();
 
+    let mut full = false;
     for (index, e) in entries.iter().enumerate() {
-        if !matches!(e.status, Status::Pending | Status::Failed) {
+        if !e.is_valid() {
+            out.invalid.push(InvalidEntry {
+                index,
+                name: e.name.clone(),
+                problems: e.problems(),
+            });
+            continue;
+        }
+        // Once the batch is full the main pass stops (spec §3 step 2.7); the scan goes on only
+        // to report invalid entries.
+        if full || !matches!(e.status, Status::Pending | Status::Failed) {
             continue;
         }
         let eco = e.ecosystem();
@@ -98,46 +110,32 @@ pub fn select(
         if opts.disabled.contains(eco) {
             continue;
         }
-        let state = breakers.get(eco).copied().unwrap_or_default();
-        if state == EffectiveState::Open {
-            continue;
-        }
-        let problems = e.problems();
-        if !problems.is_empty() {
-            out.invalid.push(InvalidEntry {
-                index,
-                name: e.name.clone(),
-                problems,
-            });
-            continue;
-        }
-        if state == EffectiveState::HalfOpen {
-            if probed.contains(eco) {
-                continue;
+        match breakers.get(eco).copied().unwrap_or_default() {
+            EffectiveState::Open => {}
+            EffectiveState::HalfOpen => {
+                if probed.contains(eco) {
+                    continue;
+                }
+                if e.status == Status::Pending {
+                    out.candidates.push(Candidate {
+                        index,
+                        reason: Reason::ProbePending,
+                    });
+                    probed.insert(eco);
+                } else {
+                    fallback.entry(eco).or_insert(index);
+                }
             }
-            if e.status == Status::Pending {
+            EffectiveState::Closed => {
+                if e.priority > opts.tier || e.next_retry_at.is_some_and(|t| t.instant() > now) {
+                    continue;
+                }
                 out.candidates.push(Candidate {
                     index,
-                    reason: Reason::ProbePending,
+                    reason: Reason::Normal,
                 });
-                probed.insert(eco);
-            } else {
-                fallback.entry(eco).or_insert(index);
+                full = out.candidates.len() >= opts.batch_size;
             }
-            continue;
-        }
-        if e.priority > opts.tier {
-            continue;
-        }
-        if e.next_retry_at.is_some_and(|t| t.instant() > now) {
-            continue;
-        }
-        out.candidates.push(Candidate {
-            index,
-            reason: Reason::Normal,
-        });
-        if out.candidates.len() >= opts.batch_size {
-            break;
         }
     }
 
