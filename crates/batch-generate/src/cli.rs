@@ -77,7 +77,11 @@ pub struct RunArgs {
 #[command(next_help_heading = "Files")]
 pub struct FileArgs {
     /// Unified priority queue (read, then rewritten). Go spelling: -queue.
-    #[arg(long, env = "BATCH_QUEUE", default_value = "data/queues/priority-queue.json")]
+    #[arg(
+        long,
+        env = "BATCH_QUEUE",
+        default_value = "data/queues/priority-queue.json"
+    )]
     pub queue: PathBuf,
 
     /// Control file with the kill switch and circuit breakers. Go spelling: -control-file.
@@ -116,7 +120,13 @@ pub struct SelectionArgs {
 
     /// Only these ecosystems (repeatable or comma-separated; empty = all). Go spelling:
     /// -filter-ecosystem.
-    #[arg(long = "ecosystem", alias = "filter-ecosystem", env = "BATCH_ECOSYSTEM", value_name = "ECO", value_delimiter = ',')]
+    #[arg(
+        long = "ecosystem",
+        alias = "filter-ecosystem",
+        env = "BATCH_ECOSYSTEM",
+        value_name = "ECO",
+        value_delimiter = ','
+    )]
     pub ecosystems: Vec<String>,
 }
 
@@ -270,30 +280,50 @@ mod tests {
 
     #[test]
     fn go_workflow_line_parses() {
-        let c = parse(&["-batch-size", "10", "-tier", "3", "-filter-ecosystem", "homebrew"])
-            .unwrap()
-            .run
-            .to_config();
+        let c = parse(&[
+            "-batch-size",
+            "10",
+            "-tier",
+            "3",
+            "-filter-ecosystem",
+            "homebrew",
+        ])
+        .unwrap()
+        .run
+        .to_config();
         assert_eq!((c.select.batch_size, c.select.tier), (10, 3));
         assert_eq!(c.select.ecosystems, BTreeSet::from(["homebrew".to_owned()]));
     }
 
     #[test]
     fn ecosystems_repeat_and_split_and_empty_means_all() {
-        let c = parse(&["--ecosystem", "npm,pypi", "--ecosystem", "crates.io"]).unwrap().run.to_config();
+        let c = parse(&["--ecosystem", "npm,pypi", "--ecosystem", "crates.io"])
+            .unwrap()
+            .run
+            .to_config();
         assert_eq!(c.select.ecosystems.len(), 3);
         let c = parse(&["-filter-ecosystem", ""]).unwrap().run.to_config();
         assert!(c.select.ecosystems.is_empty());
-        let c = parse(&["--filter-ecosystem=github"]).unwrap().run.to_config();
+        let c = parse(&["--filter-ecosystem=github"])
+            .unwrap()
+            .run
+            .to_config();
         assert!(c.select.ecosystems.contains("github"));
     }
 
     #[test]
     fn rate_limits_and_durations() {
-        let c = parse(&["--rate-limit", "rubygems=10s", "--rate-limit", "npm=500ms,github=1m", "--timeout", "90s"])
-            .unwrap()
-            .run
-            .to_config();
+        let c = parse(&[
+            "--rate-limit",
+            "rubygems=10s",
+            "--rate-limit",
+            "npm=500ms,github=1m",
+            "--timeout",
+            "90s",
+        ])
+        .unwrap()
+        .run
+        .to_config();
         assert_eq!(c.rate_limit.period("rubygems"), Duration::from_secs(10));
         assert_eq!(c.rate_limit.period("npm"), Duration::from_millis(500));
         assert_eq!(c.rate_limit.period("github"), Duration::from_secs(60));

@@ -22,9 +22,13 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
     let dir = match &args.dir {
         Some(d) => {
             if d.exists() && std::fs::read_dir(d)?.next().is_some() {
-                anyhow::bail!("demo directory `{}` is not empty; pass a new or empty --dir", d.display());
+                anyhow::bail!(
+                    "demo directory `{}` is not empty; pass a new or empty --dir",
+                    d.display()
+                );
             }
-            std::fs::create_dir_all(d).with_context(|| format!("failed to create `{}`", d.display()))?;
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("failed to create `{}`", d.display()))?;
             d.clone()
         }
         None => tempfile::Builder::new()

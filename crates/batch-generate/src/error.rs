@@ -61,17 +61,21 @@ fn default_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static st
         _ => None,
     });
     match (queue, control) {
-        (Some(QueueError::Parse { .. }), _) => {
-            Some("fix the queue at that position (or restore it from git); nothing was run or written")
+        (Some(QueueError::Parse { .. }), _) => Some(
+            "fix the queue at that position (or restore it from git); nothing was run or written",
+        ),
+        (Some(QueueError::Read { .. }), _) => {
+            Some("check the --queue path and its permissions; nothing was written")
         }
-        (Some(QueueError::Read { .. }), _) => Some("check the --queue path and its permissions; nothing was written"),
         (Some(QueueError::Write { .. }), _) => {
             Some("check free space and permissions of the queue's directory, then run again")
         }
         (_, Some(ControlError::Parse { .. } | ControlError::Invalid { .. })) => Some(
             "fix or restore the control file; the run refuses to guess breaker states, so nothing was run or written",
         ),
-        (_, Some(ControlError::Read { .. })) => Some("check the --control-file path and its permissions"),
+        (_, Some(ControlError::Read { .. })) => {
+            Some("check the --control-file path and its permissions")
+        }
         _ => None,
     }
 }

@@ -61,20 +61,61 @@ mod tests {
     #[test]
     fn go_spellings_become_long_flags() {
         assert_eq!(
-            rw(&["bg", "-batch-size", "10", "-tier", "3", "-filter-ecosystem", "homebrew"]),
-            ["bg", "--batch-size", "10", "--tier", "3", "--ecosystem", "homebrew"]
+            rw(&[
+                "bg",
+                "-batch-size",
+                "10",
+                "-tier",
+                "3",
+                "-filter-ecosystem",
+                "homebrew"
+            ]),
+            [
+                "bg",
+                "--batch-size",
+                "10",
+                "--tier",
+                "3",
+                "--ecosystem",
+                "homebrew"
+            ]
         );
-        assert_eq!(rw(&["bg", "-queue=q.json", "-help"]), ["bg", "--queue=q.json", "--help"]);
         assert_eq!(
-            rw(&["bg", "-output-dir", "o", "-failures-dir", "f", "-control-file", "c"]),
-            ["bg", "--output-dir", "o", "--failures-dir", "f", "--control-file", "c"]
+            rw(&["bg", "-queue=q.json", "-help"]),
+            ["bg", "--queue=q.json", "--help"]
+        );
+        assert_eq!(
+            rw(&[
+                "bg",
+                "-output-dir",
+                "o",
+                "-failures-dir",
+                "f",
+                "-control-file",
+                "c"
+            ]),
+            [
+                "bg",
+                "--output-dir",
+                "o",
+                "--failures-dir",
+                "f",
+                "--control-file",
+                "c"
+            ]
         );
     }
 
     #[test]
     fn other_arguments_are_untouched() {
-        assert_eq!(rw(&["bg", "-v", "--tier", "2", "-x"]), ["bg", "-v", "--tier", "2", "-x"]);
+        assert_eq!(
+            rw(&["bg", "-v", "--tier", "2", "-x"]),
+            ["bg", "-v", "--tier", "2", "-x"]
+        );
         assert_eq!(rw(&["bg", "--", "-tier"]), ["bg", "--", "-tier"]);
-        assert_eq!(rw(&["bg", "--ecosystem", "-queue"]), ["bg", "--ecosystem", "--queue"]);
+        assert_eq!(
+            rw(&["bg", "--ecosystem", "-queue"]),
+            ["bg", "--ecosystem", "--queue"]
+        );
     }
 }

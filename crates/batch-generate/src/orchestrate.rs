@@ -41,13 +41,19 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     report_plan_findings(config, &plan);
 
     if plan.kill_switch {
-        let reason = plan.control.reason.clone().unwrap_or_else(|| "no reason given".into());
+        let reason = plan
+            .control
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
         tracing::warn!(
             "batch generation is disabled in `{}` (enabled: false; reason: {reason}); nothing was run or written",
             config.control_file.display()
         );
         if opts.json {
-            print_json(&json!({"kill_switch": true, "reason": reason, "dry_run": opts.dry_run, "total": 0, "files_written": []}));
+            print_json(
+                &json!({"kill_switch": true, "reason": reason, "dry_run": opts.dry_run, "total": 0, "files_written": []}),
+            );
         }
         return Ok(exit::SUCCESS);
     }
@@ -66,20 +72,26 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
             "generator `{}` not found or not executable",
             config.generator.display()
         ))
-        .context(Hint("pass --generator PATH, or put tsuku on PATH; nothing was run or written"));
+        .context(Hint(
+            "pass --generator PATH, or put tsuku on PATH; nothing was run or written",
+        ));
     }
 
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
     };
-    let progress = Progress::new(plan.selection.candidates.len(), opts.progress_bar && !opts.json);
+    let progress = Progress::new(
+        plan.selection.candidates.len(),
+        opts.progress_bar && !opts.json,
+    );
     let on_event = |ev: run::Event<'_>| progress.on_event(ev);
     let results = run::execute(&plan, config, &runner, &clock, &on_event).await;
     progress.finish();
     let mut report = run::apply(&mut plan, &results, config, &clock);
-    run::persist(&mut plan, &mut report, config, &clock)
-        .context(Hint("earlier files of this run stay written; fix the cause and run again"))?;
+    run::persist(&mut plan, &mut report, config, &clock).context(Hint(
+        "earlier files of this run stay written; fix the cause and run again",
+    ))?;
     report_run(&report, opts);
 
     if report.not_run.is_empty() {
@@ -109,12 +121,17 @@ fn report_plan_findings(config: &Config, plan: &Plan) {
     for note in &plan.recovery {
         match note {
             RecoveryNote::HalfOpened { ecosystem } => {
-                tracing::info!("Circuit breaker half-open for {ecosystem} (recovery timeout elapsed)");
+                tracing::info!(
+                    "Circuit breaker half-open for {ecosystem} (recovery timeout elapsed)"
+                );
             }
             RecoveryNote::NoRecoveryTime { ecosystem } => tracing::warn!(
                 "circuit breaker for {ecosystem} is open with no opens_at: it stays open until an operator resets it"
             ),
-            RecoveryNote::BadRecoveryTime { ecosystem, opens_at } => tracing::warn!(
+            RecoveryNote::BadRecoveryTime {
+                ecosystem,
+                opens_at,
+            } => tracing::warn!(
                 "circuit breaker for {ecosystem} is open with an unreadable opens_at {opens_at:?}: it stays open"
             ),
         }
@@ -136,10 +153,20 @@ fn report_run(report: &RunReport, opts: Options) {
     for (eco, change) in &report.breaker_changes {
         match change {
             Change::Opened {
-                failures, until, reopened: false,
-            } => tracing::error!("circuit breaker OPEN for {eco} ({failures} failures, recovery at {until})"),
-            Change::Opened { until, reopened: true, .. } => {
-                tracing::warn!("circuit breaker for {eco} reopened (half-open probe failed), recovery at {until}")
+                failures,
+                until,
+                reopened: false,
+            } => tracing::error!(
+                "circuit breaker OPEN for {eco} ({failures} failures, recovery at {until})"
+            ),
+            Change::Opened {
+                until,
+                reopened: true,
+                ..
+            } => {
+                tracing::warn!(
+                    "circuit breaker for {eco} reopened (half-open probe failed), recovery at {until}"
+                )
             }
             Change::Closed => tracing::info!("circuit breaker closed for {eco} (success)"),
             Change::Counted(f) => tracing::info!("circuit breaker: {eco} failure {f}"),
@@ -187,7 +214,10 @@ fn change_label(c: &Change) -> String {
 }
 
 fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values serialise")
+    );
 }
 
 fn lower_bound(config: &Config, plan: &Plan) -> Duration {
@@ -243,7 +273,11 @@ pub fn render_plan(config: &Config, plan: &Plan) -> String {
             .max()
             .unwrap_or(0)
             .max("ecosystem".len());
-        let _ = writeln!(s, "\n  {:>4}  {:<width$}  {:>8}  {:<30}  name", "#", "ecosystem", "priority", "reason");
+        let _ = writeln!(
+            s,
+            "\n  {:>4}  {:<width$}  {:>8}  {:<30}  name",
+            "#", "ecosystem", "priority", "reason"
+        );
         for (i, c) in plan.selection.candidates.iter().enumerate() {
             let e = &plan.queue.entries[c.index];
             let _ = writeln!(
@@ -271,9 +305,19 @@ pub fn render_plan(config: &Config, plan: &Plan) -> String {
         );
     }
     if !plan.selection.invalid.is_empty() {
-        let _ = writeln!(s, "\nInvalid entries skipped: {}", plan.selection.invalid.len());
+        let _ = writeln!(
+            s,
+            "\nInvalid entries skipped: {}",
+            plan.selection.invalid.len()
+        );
         for inv in &plan.selection.invalid {
-            let _ = writeln!(s, "  entry {} {:?}: {}", inv.index, inv.name, inv.problems.join("; "));
+            let _ = writeln!(
+                s,
+                "  entry {} {:?}: {}",
+                inv.index,
+                inv.name,
+                inv.problems.join("; ")
+            );
         }
     }
     s.push_str("\nDry run: nothing was run or written.\n");

@@ -19,7 +19,10 @@ pub struct Progress {
 impl Progress {
     /// A bar when `allow_bar`, stderr is a terminal and `CI` is unset; plain lines otherwise.
     pub fn new(total: usize, allow_bar: bool) -> Self {
-        let bar = (allow_bar && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()).then(|| {
+        let bar = (allow_bar
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none())
+        .then(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
                 ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
@@ -38,14 +41,20 @@ impl Progress {
     /// Handles one event.
     pub fn on_event(&self, ev: Event<'_>) {
         match ev {
-            Event::StepStarted { name, step, retry, .. } => {
+            Event::StepStarted {
+                name, step, retry, ..
+            } => {
                 tracing::debug!("{} {name}{}", step_name(step), retry_note(retry));
                 if let Some(b) = &self.bar {
                     b.set_message(format!("{} {name}", step_name(step)));
                 }
             }
             Event::Retrying {
-                name, step, retry, delay, ..
+                name,
+                step,
+                retry,
+                delay,
+                ..
             } => {
                 tracing::info!(
                     "{} {name} exited with the network code; retry {retry}/3 in {}s",
@@ -54,10 +63,17 @@ impl Progress {
                 );
             }
             Event::Finished {
-                name, ecosystem, result, ..
+                name,
+                ecosystem,
+                result,
+                ..
             } => {
                 let k = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-                let line = format!("[{k}/{}] {ecosystem} {name}: {}", self.total, describe(result));
+                let line = format!(
+                    "[{k}/{}] {ecosystem} {name}: {}",
+                    self.total,
+                    describe(result)
+                );
                 match &self.bar {
                     Some(b) => {
                         b.println(line);
@@ -105,7 +121,9 @@ pub fn describe(result: &EntryResult) -> String {
                 };
                 format!("failed ({}{sub})", r.category.as_str())
             }
-            Outcome::Blocked(r) if r.blocked_by.is_empty() => format!("blocked ({})", r.category.as_str()),
+            Outcome::Blocked(r) if r.blocked_by.is_empty() => {
+                format!("blocked ({})", r.category.as_str())
+            }
             Outcome::Blocked(r) => format!("blocked by [{}]", r.blocked_by.join(" ")),
         },
         EntryResult::NotRun { reason } => format!("not run: {reason}"),

@@ -193,7 +193,10 @@ pub fn apply(
     let stamp = whole_seconds_utc(now);
     let until = || {
         let t = now
-            .checked_add(jiff::SignedDuration::try_from(policy.recovery).unwrap_or(jiff::SignedDuration::MAX))
+            .checked_add(
+                jiff::SignedDuration::try_from(policy.recovery)
+                    .unwrap_or(jiff::SignedDuration::MAX),
+            )
             .unwrap_or(Timestamp::MAX);
         whole_seconds_utc(t)
     };
@@ -260,14 +263,35 @@ mod tests {
     #[test]
     fn recovery_rules() {
         let now = t("2026-06-01T12:00:00Z");
-        assert_eq!(recovery(&open(Some("2026-06-01T11:59:59Z")), now), Recovery::Due);
-        assert_eq!(recovery(&open(Some("2026-06-01T12:00:00Z")), now), Recovery::Due, "equality is due");
-        assert_eq!(recovery(&open(Some("2026-06-01T13:00:00+01:00")), now), Recovery::Due, "offsets accepted");
-        assert_eq!(recovery(&open(Some("2026-06-01T11:00:00.5Z")), now), Recovery::Due, "fractions accepted");
-        assert!(matches!(recovery(&open(Some("2026-06-01T12:00:01Z")), now), Recovery::NotYet(_)));
+        assert_eq!(
+            recovery(&open(Some("2026-06-01T11:59:59Z")), now),
+            Recovery::Due
+        );
+        assert_eq!(
+            recovery(&open(Some("2026-06-01T12:00:00Z")), now),
+            Recovery::Due,
+            "equality is due"
+        );
+        assert_eq!(
+            recovery(&open(Some("2026-06-01T13:00:00+01:00")), now),
+            Recovery::Due,
+            "offsets accepted"
+        );
+        assert_eq!(
+            recovery(&open(Some("2026-06-01T11:00:00.5Z")), now),
+            Recovery::Due,
+            "fractions accepted"
+        );
+        assert!(matches!(
+            recovery(&open(Some("2026-06-01T12:00:01Z")), now),
+            Recovery::NotYet(_)
+        ));
         assert_eq!(recovery(&open(Some("")), now), Recovery::NoRecoveryTime);
         assert_eq!(recovery(&open(None), now), Recovery::NoRecoveryTime);
-        assert_eq!(recovery(&open(Some("soon")), now), Recovery::Unparseable("soon".into()));
+        assert_eq!(
+            recovery(&open(Some("soon")), now),
+            Recovery::Unparseable("soon".into())
+        );
         assert_eq!(recovery(&Breaker::default(), now), Recovery::NotOpen);
     }
 
@@ -275,7 +299,11 @@ mod tests {
     fn outcome_rule() {
         assert_eq!(BatchOutcome::from_counts(0, 3), BatchOutcome::Failure);
         assert_eq!(BatchOutcome::from_counts(1, 9), BatchOutcome::Success);
-        assert_eq!(BatchOutcome::from_counts(0, 0), BatchOutcome::Success, "all blocked");
+        assert_eq!(
+            BatchOutcome::from_counts(0, 0),
+            BatchOutcome::Success,
+            "all blocked"
+        );
     }
 
     #[test]
@@ -294,7 +322,13 @@ mod tests {
         assert_eq!(n.state, BreakerState::Open);
         assert_eq!(n.failures, 5);
         assert_eq!(n.opens_at.as_deref(), Some("2026-06-01T13:00:00Z"));
-        assert!(matches!(c, Change::Opened { reopened: false, .. }));
+        assert!(matches!(
+            c,
+            Change::Opened {
+                reopened: false,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -326,8 +360,15 @@ mod tests {
         assert!(matches!(c, Change::Opened { reopened: true, .. }));
 
         let (n, c) = apply(&h, BatchOutcome::Success, now, &p);
-        assert_eq!((n.state.clone(), n.failures, c), (BreakerState::Closed, 0, Change::Closed));
-        assert_eq!(n.opens_at.as_deref(), Some("2026-06-01T10:00:00Z"), "kept, as in the shell");
+        assert_eq!(
+            (n.state.clone(), n.failures, c),
+            (BreakerState::Closed, 0, Change::Closed)
+        );
+        assert_eq!(
+            n.opens_at.as_deref(),
+            Some("2026-06-01T10:00:00Z"),
+            "kept, as in the shell"
+        );
     }
 
     #[test]
@@ -335,18 +376,29 @@ mod tests {
         let now = t("2026-06-01T12:00:00Z");
         let p = BreakerPolicy::default();
         let o = open(Some("2030-01-01T00:00:00Z"));
-        assert_eq!(apply(&o, BatchOutcome::Failure, now, &p), (o.clone(), Change::None));
+        assert_eq!(
+            apply(&o, BatchOutcome::Failure, now, &p),
+            (o.clone(), Change::None)
+        );
         let u = Breaker {
             state: BreakerState::Other("weird".into()),
             ..Breaker::default()
         };
         assert_eq!(apply(&u, BatchOutcome::Failure, now, &p).1, Change::None);
-        assert_eq!(apply(&o, BatchOutcome::Success, now, &p).0.state, BreakerState::Closed);
+        assert_eq!(
+            apply(&o, BatchOutcome::Success, now, &p).0.state,
+            BreakerState::Closed
+        );
     }
 
     #[test]
     fn success_on_clean_closed_breaker_is_no_change() {
-        let (_, c) = apply(&Breaker::default(), BatchOutcome::Success, t("2026-06-01T12:00:00Z"), &BreakerPolicy::default());
+        let (_, c) = apply(
+            &Breaker::default(),
+            BatchOutcome::Success,
+            t("2026-06-01T12:00:00Z"),
+            &BreakerPolicy::default(),
+        );
         assert_eq!(c, Change::None);
     }
 }

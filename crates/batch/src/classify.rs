@@ -104,7 +104,12 @@ pub fn create_args(name: &str, source: &str, recipe: &Path) -> Vec<OsString> {
 
 /// `tsuku install --json --recipe <P>` (spec §4.3), without the program name.
 pub fn install_args(recipe: &Path) -> Vec<OsString> {
-    vec!["install".into(), "--json".into(), "--recipe".into(), recipe.into()]
+    vec![
+        "install".into(),
+        "--json".into(),
+        "--recipe".into(),
+        recipe.into(),
+    ]
 }
 
 static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
@@ -241,7 +246,12 @@ fn timed_out(step: Step, after: Duration, output: &str) -> Failure {
 /// Classifies a failed `create` (spec §4.5 rows 1–2). `output` is the combined stdout and
 /// stderr of the last attempt; `retries_exhausted` is true when every attempt hit the retry
 /// code. `source` appears in the exhaustion message.
-pub fn classify_create(exit: Exit, output: &[u8], retries_exhausted: bool, source: &str) -> Failure {
+pub fn classify_create(
+    exit: Exit,
+    output: &[u8],
+    retries_exhausted: bool,
+    source: &str,
+) -> Failure {
     let text = String::from_utf8_lossy(output);
     if let Exit::TimedOut(after) = exit {
         return timed_out(Step::Create, after, &text);
@@ -276,7 +286,12 @@ pub fn classify_create(exit: Exit, output: &[u8], retries_exhausted: bool, sourc
 /// Classifies a failed `install` (spec §4.5 rows 3–4): category from the exit code (the CLI's
 /// own category is ignored), subcategory and `missing_recipes` from the stdout JSON, message
 /// from stderr only. Blocked iff the category is `missing_dep` or `recipe_not_found`.
-pub fn classify_install(exit: Exit, stdout: &[u8], stderr: &[u8], retries_exhausted: bool) -> Failure {
+pub fn classify_install(
+    exit: Exit,
+    stdout: &[u8],
+    stderr: &[u8],
+    retries_exhausted: bool,
+) -> Failure {
     let err = String::from_utf8_lossy(stderr);
     if let Exit::TimedOut(after) = exit {
         return timed_out(Step::Install, after, &err);
@@ -331,7 +346,10 @@ mod tests {
                 "Error: recipe libpng not found in registry\nError: recipe libjpeg not found in registry",
                 &["libpng", "libjpeg"],
             ),
-            ("recipe dav1d not found in registry; recipe dav1d not found in registry", &["dav1d"]),
+            (
+                "recipe dav1d not found in registry; recipe dav1d not found in registry",
+                &["dav1d"],
+            ),
             ("Error: download failed: 404 Not Found", &[]),
             ("", &[]),
             ("recipe ../../etc/passwd not found in registry", &[]),
@@ -346,12 +364,17 @@ mod tests {
         for (out, want) in cases {
             assert_eq!(extract_blocked_by(out.as_bytes()), want, "{out:?}");
         }
-        assert_eq!(extract_blocked_by(b"recipe openssl@3 not found in registry"), ["openssl@3"]);
+        assert_eq!(
+            extract_blocked_by(b"recipe openssl@3 not found in registry"),
+            ["openssl@3"]
+        );
     }
 
     #[test]
     fn blocked_by_cap_keeps_first_hundred() {
-        let out: String = (0..150).map(|i| format!("recipe dep{i} not found in registry\n")).collect();
+        let out: String = (0..150)
+            .map(|i| format!("recipe dep{i} not found in registry\n"))
+            .collect();
         let got = extract_blocked_by(out.as_bytes());
         assert_eq!(got.len(), 100);
         assert_eq!(got[0], "dep0");
@@ -363,7 +386,16 @@ mod tests {
         for ok in ["libpng", "bdw-gc", "openssl@3"] {
             assert!(is_valid_dependency_name(ok));
         }
-        for bad in ["", "foo/bar", "foo\\bar", "foo..bar", "foo<bar", "foo>bar", "../../etc/passwd", "a\0b"] {
+        for bad in [
+            "",
+            "foo/bar",
+            "foo\\bar",
+            "foo..bar",
+            "foo<bar",
+            "foo>bar",
+            "../../etc/passwd",
+            "a\0b",
+        ] {
             assert!(!is_valid_dependency_name(bad), "{bad:?}");
         }
     }
@@ -385,9 +417,22 @@ mod tests {
 
     #[test]
     fn create_classification() {
-        let f = classify_create(Exit::Code(6), b"Error: recipe bdw-gc not found in registry", false, "homebrew:guile");
-        assert_eq!((f.category, f.blocked, f.blocked_by.clone()), (Category::MissingDep, true, vec!["bdw-gc".to_owned()]));
-        let f = classify_create(Exit::Code(6), b"Error: deterministic generation failed", false, "s");
+        let f = classify_create(
+            Exit::Code(6),
+            b"Error: recipe bdw-gc not found in registry",
+            false,
+            "homebrew:guile",
+        );
+        assert_eq!(
+            (f.category, f.blocked, f.blocked_by.clone()),
+            (Category::MissingDep, true, vec!["bdw-gc".to_owned()])
+        );
+        let f = classify_create(
+            Exit::Code(6),
+            b"Error: deterministic generation failed",
+            false,
+            "s",
+        );
         assert_eq!((f.category, f.blocked), (Category::InstallFailed, false));
         let f = classify_create(Exit::Code(9), b"recipe x not found in registry", false, "s");
         assert_eq!((f.category, f.blocked), (Category::GenerationFailed, true));
@@ -399,47 +444,91 @@ mod tests {
         assert_eq!(f.category, Category::GenerationFailed);
         let f = classify_create(Exit::Code(5), b"  registry 503\n", true, "rubygems:bup");
         assert_eq!(f.category, Category::NetworkError);
-        assert_eq!(f.message, "failed after 3 retries: tsuku create rubygems:bup: exit 5: registry 503");
+        assert_eq!(
+            f.message,
+            "failed after 3 retries: tsuku create rubygems:bup: exit 5: registry 503"
+        );
         assert!(f.blocked_by.is_empty() && !f.blocked);
     }
 
     #[test]
     fn timeouts_take_the_step_category() {
-        let f = classify_create(Exit::TimedOut(Duration::from_secs(900)), b"partial", false, "s");
-        assert_eq!((f.category, f.subcategory.as_str()), (Category::GenerationFailed, "timeout"));
+        let f = classify_create(
+            Exit::TimedOut(Duration::from_secs(900)),
+            b"partial",
+            false,
+            "s",
+        );
+        assert_eq!(
+            (f.category, f.subcategory.as_str()),
+            (Category::GenerationFailed, "timeout")
+        );
         assert!(f.message.starts_with("timed out after 900s"));
         let f = classify_install(Exit::TimedOut(Duration::from_millis(1500)), b"", b"", false);
-        assert_eq!((f.category, f.subcategory.as_str(), f.blocked), (Category::InstallFailed, "timeout", false));
+        assert_eq!(
+            (f.category, f.subcategory.as_str(), f.blocked),
+            (Category::InstallFailed, "timeout", false)
+        );
     }
 
     #[test]
     fn install_json_cases() {
         let j = |s: &str| parse_install_json(s.as_bytes());
-        let a = j(r#"{"status":"error","category":"missing_dep","message":"failed","missing_recipes":["dav1d","libfoo"],"exit_code":8}"#);
+        let a = j(
+            r#"{"status":"error","category":"missing_dep","message":"failed","missing_recipes":["dav1d","libfoo"],"exit_code":8}"#,
+        );
         assert_eq!(a.missing_recipes, ["dav1d", "libfoo"]);
         assert_eq!(j("not json at all"), InstallJson::default());
         assert_eq!(j(""), InstallJson::default());
         assert_eq!(j(r#"{"subcategory":"x"} trailing"#), InstallJson::default());
-        assert_eq!(j(r#"{"missing_recipes":"notalist"}"#), InstallJson::default());
-        assert_eq!(j(r#"{"subcategory":"tls_error","missing_recipes":[]}"#).subcategory, "tls_error");
+        assert_eq!(
+            j(r#"{"missing_recipes":"notalist"}"#),
+            InstallJson::default()
+        );
+        assert_eq!(
+            j(r#"{"subcategory":"tls_error","missing_recipes":[]}"#).subcategory,
+            "tls_error"
+        );
         // Deliberate fix (spec §9.1.9): install names are sanitised like generation names.
-        assert_eq!(j(r#"{"missing_recipes":["../x","a","a"]}"#).missing_recipes, ["a"]);
+        assert_eq!(
+            j(r#"{"missing_recipes":["../x","a","a"]}"#).missing_recipes,
+            ["a"]
+        );
     }
 
     #[test]
     fn install_classification() {
         let out = br#"{"status":"error","category":"network_error","subcategory":"tls_error","missing_recipes":[],"exit_code":6}"#;
         let f = classify_install(Exit::Code(6), out, b"Error: tls\n", false);
-        assert_eq!((f.category, f.subcategory.as_str(), f.blocked), (Category::InstallFailed, "tls_error", false));
+        assert_eq!(
+            (f.category, f.subcategory.as_str(), f.blocked),
+            (Category::InstallFailed, "tls_error", false)
+        );
         assert_eq!(f.message, "Error: tls");
         let f = classify_install(Exit::Code(3), b"", b"", false);
-        assert_eq!((f.category, f.blocked, f.blocked_by.len()), (Category::RecipeNotFound, true, 0));
-        let f = classify_install(Exit::Code(8), br#"{"missing_recipes":["dav1d"]}"#, b"", false);
+        assert_eq!(
+            (f.category, f.blocked, f.blocked_by.len()),
+            (Category::RecipeNotFound, true, 0)
+        );
+        let f = classify_install(
+            Exit::Code(8),
+            br#"{"missing_recipes":["dav1d"]}"#,
+            b"",
+            false,
+        );
         assert_eq!((f.category, f.blocked), (Category::MissingDep, true));
         let f = classify_install(Exit::Code(7), b"", b"verify", false);
         assert_eq!((f.category, f.blocked), (Category::VerifyFailed, false));
-        let f = classify_install(Exit::Code(5), br#"{"subcategory":"timeout"}"#, b"net down", true);
+        let f = classify_install(
+            Exit::Code(5),
+            br#"{"subcategory":"timeout"}"#,
+            b"net down",
+            true,
+        );
         assert_eq!(f.message, "failed after 3 retries: net down");
-        assert_eq!((f.category, f.subcategory.as_str(), f.blocked), (Category::NetworkError, "timeout", false));
+        assert_eq!(
+            (f.category, f.subcategory.as_str(), f.blocked),
+            (Category::NetworkError, "timeout", false)
+        );
     }
 }

@@ -22,7 +22,16 @@ impl Default for RateLimit {
     fn default() -> Self {
         let secs = |s| Duration::from_secs(s);
         let mut per_ecosystem = BTreeMap::new();
-        for eco in ["homebrew", "cargo", "crates.io", "npm", "pypi", "go", "cpan", "cask"] {
+        for eco in [
+            "homebrew",
+            "cargo",
+            "crates.io",
+            "npm",
+            "pypi",
+            "go",
+            "cpan",
+            "cask",
+        ] {
             per_ecosystem.insert(eco.to_owned(), secs(1));
         }
         per_ecosystem.insert("github".to_owned(), secs(2));
@@ -53,7 +62,9 @@ impl RateLimit {
     pub fn lower_bound<'a>(&self, counts: impl IntoIterator<Item = (&'a str, usize)>) -> Duration {
         counts
             .into_iter()
-            .map(|(eco, n)| self.period(eco) * u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX))
+            .map(|(eco, n)| {
+                self.period(eco) * u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX)
+            })
             .max()
             .unwrap_or_default()
     }
@@ -83,8 +94,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before retry number `retry` (1-based): `base_delay × 2^(retry−1)`.
     pub fn delay(&self, retry: u32) -> Duration {
-        self.base_delay
-            .saturating_mul(1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX))
+        self.base_delay.saturating_mul(
+            1u32.checked_shl(retry.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
     }
 }
 
@@ -161,9 +174,10 @@ impl Default for Config {
 
 /// `batch-results.json` beside the queue (spec §1.4).
 pub fn default_results_path(queue: &std::path::Path) -> PathBuf {
-    queue
-        .parent()
-        .map_or_else(|| PathBuf::from("batch-results.json"), |d| d.join("batch-results.json"))
+    queue.parent().map_or_else(
+        || PathBuf::from("batch-results.json"),
+        |d| d.join("batch-results.json"),
+    )
 }
 
 /// `<output-dir>/../data/batch-summary.md` (spec §1.6), computed lexically so that
@@ -185,7 +199,18 @@ mod tests {
     #[test]
     fn default_rate_limits() {
         let r = RateLimit::default();
-        for eco in ["homebrew", "cargo", "crates.io", "npm", "pypi", "go", "cpan", "cask", "nix", ""] {
+        for eco in [
+            "homebrew",
+            "cargo",
+            "crates.io",
+            "npm",
+            "pypi",
+            "go",
+            "cpan",
+            "cask",
+            "nix",
+            "",
+        ] {
             assert_eq!(r.period(eco), Duration::from_secs(1), "{eco}");
         }
         assert_eq!(r.period("github"), Duration::from_secs(2));
@@ -196,7 +221,10 @@ mod tests {
     fn lower_bound_is_slowest_ecosystem() {
         let r = RateLimit::default();
         // 6 rubygems → 5 × 6 s = 30 s; 20 homebrew → 19 s.
-        assert_eq!(r.lower_bound([("rubygems", 6), ("homebrew", 20)]), Duration::from_secs(30));
+        assert_eq!(
+            r.lower_bound([("rubygems", 6), ("homebrew", 20)]),
+            Duration::from_secs(30)
+        );
         assert_eq!(r.lower_bound([]), Duration::ZERO);
         assert_eq!(r.lower_bound([("npm", 1)]), Duration::ZERO);
     }
@@ -211,10 +239,25 @@ mod tests {
 
     #[test]
     fn default_paths() {
-        assert_eq!(default_results_path(Path::new("data/queues/q.json")), Path::new("data/queues/batch-results.json"));
-        assert_eq!(default_results_path(Path::new("q.json")), Path::new("batch-results.json"));
-        assert_eq!(default_summary_path(Path::new("recipes")), Path::new("data/batch-summary.md"));
-        assert_eq!(default_summary_path(Path::new("out/recipes")), Path::new("out/data/batch-summary.md"));
-        assert_eq!(default_summary_path(Path::new("/tmp/x/recipes")), Path::new("/tmp/x/data/batch-summary.md"));
+        assert_eq!(
+            default_results_path(Path::new("data/queues/q.json")),
+            Path::new("data/queues/batch-results.json")
+        );
+        assert_eq!(
+            default_results_path(Path::new("q.json")),
+            Path::new("batch-results.json")
+        );
+        assert_eq!(
+            default_summary_path(Path::new("recipes")),
+            Path::new("data/batch-summary.md")
+        );
+        assert_eq!(
+            default_summary_path(Path::new("out/recipes")),
+            Path::new("out/data/batch-summary.md")
+        );
+        assert_eq!(
+            default_summary_path(Path::new("/tmp/x/recipes")),
+            Path::new("/tmp/x/data/batch-summary.md")
+        );
     }
 }

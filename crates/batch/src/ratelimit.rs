@@ -91,7 +91,10 @@ impl EcosystemLimiters {
             .entry(eco.to_owned())
             .or_insert_with(|| {
                 let limiter = Quota::with_period(self.rate.period(eco)).map(|q| {
-                    RateLimiter::direct_with_clock(q.allow_burst(NonZeroU32::MIN), self.clock.clone())
+                    RateLimiter::direct_with_clock(
+                        q.allow_burst(NonZeroU32::MIN),
+                        self.clock.clone(),
+                    )
                 });
                 Arc::new(Gate {
                     turn: tokio::sync::Mutex::new(()),
@@ -108,7 +111,10 @@ impl EcosystemLimiters {
         let gate = self.gate(eco);
         let _turn = gate.turn.lock().await;
         loop {
-            let slot = slots.acquire().await.expect("the job semaphore is never closed");
+            let slot = slots
+                .acquire()
+                .await
+                .expect("the job semaphore is never closed");
             let Some(limiter) = &gate.limiter else {
                 return slot;
             };

@@ -236,7 +236,11 @@ pub fn render_summary(
 ) -> String {
     let mut s = String::new();
     let label = match results.ecosystems.len() {
-        1 => results.ecosystems.keys().next().map_or("mixed", String::as_str),
+        1 => results
+            .ecosystems
+            .keys()
+            .next()
+            .map_or("mixed", String::as_str),
         _ => "mixed",
     };
     let _ = writeln!(s, "Batch run for **{label}** on {}.", results.batch_id);
@@ -246,7 +250,11 @@ pub fn render_summary(
         s.push_str("| Ecosystem | Succeeded | Failed | Total |\n");
         s.push_str("|-----------|-----------|--------|-------|\n");
         for (eco, c) in &results.per_ecosystem {
-            let _ = writeln!(s, "| {eco} | {} | {} | {} |", c.succeeded, c.failed, c.total);
+            let _ = writeln!(
+                s,
+                "| {eco} | {} | {} | {} |",
+                c.succeeded, c.failed, c.total
+            );
         }
         s.push('\n');
     }
@@ -268,7 +276,12 @@ pub fn render_summary(
         s.push_str("\n### Failures\n\n");
         for f in failures {
             if f.category == Category::MissingDep && !f.blocked_by.is_empty() {
-                let _ = writeln!(s, "- **{}**: blocked by [{}]", f.package_id, f.blocked_by.join(" "));
+                let _ = writeln!(
+                    s,
+                    "- **{}**: blocked by [{}]",
+                    f.package_id,
+                    f.blocked_by.join(" ")
+                );
             } else {
                 let _ = writeln!(s, "- **{}**: {}", f.package_id, f.category.as_str());
             }
@@ -322,11 +335,14 @@ mod tests {
             now(),
         );
         let names: Vec<_> = files.iter().map(|f| f.file_name.as_str()).collect();
-        assert_eq!(names, [
-            "homebrew-2026-04-04T20-32-43Z.jsonl",
-            "noseparator-2026-04-04T20-32-43Z.jsonl",
-            "we%20ird%2Fx-2026-04-04T20-32-43Z.jsonl"
-        ]);
+        assert_eq!(
+            names,
+            [
+                "homebrew-2026-04-04T20-32-43Z.jsonl",
+                "noseparator-2026-04-04T20-32-43Z.jsonl",
+                "we%20ird%2Fx-2026-04-04T20-32-43Z.jsonl"
+            ]
+        );
         let hb = String::from_utf8(files[0].bytes.clone()).unwrap();
         assert_eq!(hb.lines().count(), 1);
         assert!(hb.contains(r#""blocked_by":["libpng","libjpeg"]"#));
@@ -391,7 +407,10 @@ mod tests {
         let s = render_summary(
             &r,
             &["ripgrep.toml".into()],
-            &[rec("homebrew:guile", Category::MissingDep, &["bdw-gc", "gmp"]), rec("homebrew:x", Category::InstallFailed, &[])],
+            &[
+                rec("homebrew:guile", Category::MissingDep, &["bdw-gc", "gmp"]),
+                rec("homebrew:x", Category::InstallFailed, &[]),
+            ],
             0,
         );
         let want = "Batch run for **homebrew** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 1 |\n| Failed | 1 |\n| Blocked | 1 |\n| **Total** | **3** |\n\n### Recipes added\n\n- `ripgrep.toml`\n\n### Failures\n\n- **homebrew:guile**: blocked by [bdw-gc gmp]\n- **homebrew:x**: install_failed\n";
@@ -404,10 +423,17 @@ mod tests {
         r.count("npm", Counted::Succeeded);
         r.count("github", Counted::Failed);
         let s = render_summary(&r, &[], &[], 2);
-        assert!(s.starts_with("Batch run for **mixed** on 2026-02-21.\n\n### Ecosystem breakdown\n\n"));
+        assert!(
+            s.starts_with("Batch run for **mixed** on 2026-02-21.\n\n### Ecosystem breakdown\n\n")
+        );
         assert!(s.find("| github | 0 | 1 | 1 |").unwrap() < s.find("| npm | 1 | 0 | 1 |").unwrap());
         assert!(s.contains("| Blocked | 0 |\n| Invalid | 2 |\n| **Total** | **2** |\n"));
-        let empty = render_summary(&BatchResults::new("2026-02-21T07:20:43Z".parse().unwrap()), &[], &[], 0);
+        let empty = render_summary(
+            &BatchResults::new("2026-02-21T07:20:43Z".parse().unwrap()),
+            &[],
+            &[],
+            0,
+        );
         assert_eq!(
             empty,
             "Batch run for **mixed** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 0 |\n| Failed | 0 |\n| Blocked | 0 |\n| **Total** | **0** |\n"

@@ -74,7 +74,8 @@ impl Plan {
     pub fn counts(&self) -> std::collections::BTreeMap<&str, usize> {
         let mut m = std::collections::BTreeMap::new();
         for c in &self.selection.candidates {
-            *m.entry(self.queue.entries[c.index].ecosystem()).or_default() += 1;
+            *m.entry(self.queue.entries[c.index].ecosystem())
+                .or_default() += 1;
         }
         m
     }
@@ -96,7 +97,8 @@ pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
         Selection::default()
     } else {
         let mut opts = config.select.clone();
-        opts.disabled.extend(control.disabled_ecosystems.iter().cloned());
+        opts.disabled
+            .extend(control.disabled_ecosystems.iter().cloned());
         select::select(&queue.entries, &control.states(), &opts, started)
     };
     Ok(Plan {
@@ -240,15 +242,24 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
     let not_run = |e: StepError| EntryResult::NotRun {
         reason: match e {
             StepError::Runner(e) => error_chain(&e),
-            StepError::Halted => "not started: the run halted after a generator could not be started".into(),
+            StepError::Halted => {
+                "not started: the run halted after a generator could not be started".into()
+            }
         },
     };
     let rel = match recipe_relative_path(&entry.name) {
         Ok(p) => p,
-        Err(e) => return EntryResult::NotRun { reason: e.to_string() },
+        Err(e) => {
+            return EntryResult::NotRun {
+                reason: e.to_string(),
+            };
+        }
     };
     let recipe = ctx.config.output_dir.join(rel);
-    let create = ctx.command(classify::create_args(&entry.name, &entry.source, &recipe), true);
+    let create = ctx.command(
+        classify::create_args(&entry.name, &entry.source, &recipe),
+        true,
+    );
     let (out, exhausted) = match run_step(ctx, pos, entry, Step::Create, &create).await {
         Ok(v) => v,
         Err(e) => return not_run(e),
@@ -292,7 +303,11 @@ async fn run_step(
         }
         let slot = match step {
             Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
-            Step::Install => ctx.slots.acquire().await.expect("the job semaphore is never closed"),
+            Step::Install => ctx
+                .slots
+                .acquire()
+                .await
+                .expect("the job semaphore is never closed"),
         };
         if ctx.halted.load(Ordering::SeqCst) {
             return Err(StepError::Halted);
@@ -395,7 +410,12 @@ pub struct RunReport {
 
 /// Applies the results to the queue (spec §4.7) and the breakers (spec §6.4–§6.5, for every
 /// ecosystem that processed at least one entry), in memory.
-pub fn apply(plan: &mut Plan, results: &[EntryResult], config: &Config, clock: &dyn Clock) -> RunReport {
+pub fn apply(
+    plan: &mut Plan,
+    results: &[EntryResult],
+    config: &Config,
+    clock: &dyn Clock,
+) -> RunReport {
     let mut report = RunReport {
         results: BatchResults::new(plan.started),
         invalid: plan.selection.invalid.len(),
@@ -409,9 +429,11 @@ pub fn apply(plan: &mut Plan, results: &[EntryResult], config: &Config, clock: &
                 transition::apply(entry, outcome, *at);
                 let counted = match outcome {
                     Outcome::Succeeded { recipe } => {
-                        report
-                            .recipes
-                            .push(recipe.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+                        report.recipes.push(
+                            recipe
+                                .file_name()
+                                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+                        );
                         Counted::Succeeded
                     }
                     Outcome::Failed(_) => Counted::Failed,
@@ -423,14 +445,18 @@ pub fn apply(plan: &mut Plan, results: &[EntryResult], config: &Config, clock: &
                 report.results.count(&eco, counted);
             }
             EntryResult::NotRun { reason } => {
-                report.not_run.push((cand.index, entry.name.clone(), reason.clone()));
+                report
+                    .not_run
+                    .push((cand.index, entry.name.clone(), reason.clone()));
             }
         }
     }
     let now = clock.now();
     for (eco, counts) in &report.results.per_ecosystem {
         let outcome = BatchOutcome::from_counts(counts.succeeded, counts.failed);
-        let change = plan.control.record_batch(eco, outcome, now, &config.breaker);
+        let change = plan
+            .control
+            .record_batch(eco, outcome, now, &config.breaker);
         if change != Change::None {
             report.breaker_changes.push((eco.clone(), change));
         }
@@ -444,7 +470,12 @@ pub fn apply(plan: &mut Plan, results: &[EntryResult], config: &Config, clock: &
 ///
 /// # Errors
 /// The first write that fails, naming its file; files written before it stay written.
-pub fn persist(plan: &mut Plan, report: &mut RunReport, config: &Config, clock: &dyn Clock) -> Result<(), RunError> {
+pub fn persist(
+    plan: &mut Plan,
+    report: &mut RunReport,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<(), RunError> {
     let now = clock.now();
     plan.queue.save(&config.queue, now)?;
     report.files_written.push(config.queue.clone());
@@ -464,7 +495,12 @@ pub fn persist(plan: &mut Plan, report: &mut RunReport, config: &Config, clock: 
         report.files_written.push(config.control_file.clone());
     }
 
-    let summary = record::render_summary(&report.results, &report.recipes, &report.failures, report.invalid);
+    let summary = record::render_summary(
+        &report.results,
+        &report.recipes,
+        &report.failures,
+        report.invalid,
+    );
     match fsutil::write_atomic(&config.summary, summary.as_bytes(), false) {
         Ok(()) => report.files_written.push(config.summary.clone()),
         Err(e) => report.warnings.push(format!(

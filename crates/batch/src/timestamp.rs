@@ -91,7 +91,9 @@ impl FromStr for Rfc3339 {
         // lenient (it also takes a space), so check the shape first.
         let bytes = s.as_bytes();
         if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't') {
-            return Err(err("expected YYYY-MM-DDTHH:MM:SS followed by Z or an offset".into()));
+            return Err(err(
+                "expected YYYY-MM-DDTHH:MM:SS followed by Z or an offset".into(),
+            ));
         }
         let instant: Timestamp = s.parse().map_err(|e: jiff::Error| err(e.to_string()))?;
         let offset = if s.ends_with(['Z', 'z']) {
@@ -225,7 +227,13 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        for s in ["", "2026-01-01", "2026-01-01T00:00:00", "2026-01-01 00:00:00Z", "yesterday"] {
+        for s in [
+            "",
+            "2026-01-01",
+            "2026-01-01T00:00:00",
+            "2026-01-01 00:00:00Z",
+            "yesterday",
+        ] {
             assert!(s.parse::<Rfc3339>().is_err(), "{s:?} must be rejected");
         }
     }

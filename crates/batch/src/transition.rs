@@ -91,24 +91,30 @@ mod tests {
     #[test]
     fn backoff_schedule() {
         let h = |n| backoff(n).map(|d| d.as_secs() / 3600);
-        assert_eq!([h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(10), h(i64::MAX)], [
-            None,
-            None,
-            Some(24),
-            Some(72),
-            Some(144),
-            Some(168),
-            Some(168),
-            Some(168),
-            Some(168)
-        ]);
+        assert_eq!(
+            [h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(10), h(i64::MAX)],
+            [
+                None,
+                None,
+                Some(24),
+                Some(72),
+                Some(144),
+                Some(168),
+                Some(168),
+                Some(168),
+                Some(168)
+            ]
+        );
     }
 
     #[test]
     fn failure_increments_and_sets_retry() {
         let mut e = QueueEntry::new("pkg", "cargo:pkg", 1);
         apply(&mut e, &Outcome::Failed(rec()), now());
-        assert_eq!((e.status.clone(), e.failure_count, e.next_retry_at), (Status::Failed, 1, None));
+        assert_eq!(
+            (e.status.clone(), e.failure_count, e.next_retry_at),
+            (Status::Failed, 1, None)
+        );
         apply(&mut e, &Outcome::Failed(rec()), now());
         assert_eq!(e.failure_count, 2);
         assert_eq!(e.next_retry_at.unwrap().to_string(), "2026-06-02T12:00:00Z");
@@ -121,8 +127,17 @@ mod tests {
         e.failure_count = 3;
         e.next_retry_at = Some("2000-01-01T00:00:00Z".parse().unwrap());
         let mut b = e.clone();
-        apply(&mut e, &Outcome::Succeeded { recipe: "r/pkg.toml".into() }, now());
-        assert_eq!((e.status, e.failure_count, e.next_retry_at), (Status::Success, 0, None));
+        apply(
+            &mut e,
+            &Outcome::Succeeded {
+                recipe: "r/pkg.toml".into(),
+            },
+            now(),
+        );
+        assert_eq!(
+            (e.status, e.failure_count, e.next_retry_at),
+            (Status::Success, 0, None)
+        );
         apply(&mut b, &Outcome::Blocked(rec()), now());
         assert_eq!(b.status, Status::Blocked);
         assert_eq!(b.failure_count, 3);

@@ -26,12 +26,25 @@ fn real_queue_round_trips_byte_for_byte() {
     // Saving with the file's own updated_at must give back the same bytes.
     assert_eq!(q.updated_at.as_deref(), Some("2026-08-13T20:39:55Z"));
     let saved = q.to_bytes(t("2026-08-13T20:39:55Z"));
-    assert!(saved == original, "re-serialised queue differs from the original");
+    assert!(
+        saved == original,
+        "re-serialised queue differs from the original"
+    );
     // Any other updated_at changes exactly that line.
     let later = String::from_utf8(q.to_bytes(t("2026-11-24T10:00:00Z"))).unwrap();
     let orig = String::from_utf8(original).unwrap();
-    let diff: Vec<_> = later.lines().zip(orig.lines()).filter(|(a, b)| a != b).collect();
-    assert_eq!(diff, [("  \"updated_at\": \"2026-11-24T10:00:00Z\",", "  \"updated_at\": \"2026-08-13T20:39:55Z\",")]);
+    let diff: Vec<_> = later
+        .lines()
+        .zip(orig.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(
+        diff,
+        [(
+            "  \"updated_at\": \"2026-11-24T10:00:00Z\",",
+            "  \"updated_at\": \"2026-08-13T20:39:55Z\","
+        )]
+    );
 }
 
 #[test]
@@ -42,9 +55,20 @@ fn real_queue_matches_the_spec_census() {
     assert_eq!(count(Status::Success), 1374);
     assert_eq!(count(Status::Blocked), 22);
     assert_eq!(count(Status::Excluded), 6);
-    assert_eq!(q.entries.iter().filter(|e| e.name.contains('/')).count(), 915);
-    let invalid: Vec<_> = q.entries.iter().filter(|e| !e.problems().is_empty()).map(|e| &e.name).collect();
-    assert!(invalid.is_empty(), "the live queue has no invalid entry: {invalid:?}");
+    assert_eq!(
+        q.entries.iter().filter(|e| e.name.contains('/')).count(),
+        915
+    );
+    let invalid: Vec<_> = q
+        .entries
+        .iter()
+        .filter(|e| !e.problems().is_empty())
+        .map(|e| &e.name)
+        .collect();
+    assert!(
+        invalid.is_empty(),
+        "the live queue has no invalid entry: {invalid:?}"
+    );
 }
 
 #[test]
@@ -60,10 +84,16 @@ fn real_control_file_half_opens_all_six_and_keeps_the_rest() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(opened, ["crates.io", "github", "homebrew", "npm", "pypi", "rubygems"]);
+    assert_eq!(
+        opened,
+        ["crates.io", "github", "homebrew", "npm", "pypi", "rubygems"]
+    );
     let before = std::fs::read_to_string(&path).unwrap();
     let after = String::from_utf8(c.to_bytes()).unwrap();
-    assert_eq!(after, before.replace("\"state\": \"open\"", "\"state\": \"half-open\""));
+    assert_eq!(
+        after,
+        before.replace("\"state\": \"open\"", "\"state\": \"half-open\"")
+    );
 }
 
 #[test]
@@ -78,7 +108,11 @@ fn real_queue_selection_under_real_breakers() {
     };
     // Before recovery every real ecosystem is open: only the keys without a breaker run
     // (the live queue has no pending entry there), so nothing is selected.
-    assert!(select::select(&q.entries, &c.states(), &opts, now).candidates.is_empty());
+    assert!(
+        select::select(&q.entries, &c.states(), &opts, now)
+            .candidates
+            .is_empty()
+    );
     c.apply_due_recoveries(now);
     let sel = select::select(&q.entries, &c.states(), &opts, now);
     let ecos: BTreeMap<&str, Reason> = sel
@@ -89,7 +123,10 @@ fn real_queue_selection_under_real_breakers() {
     // One pending probe per half-open ecosystem that has a pending entry (spec §10.1: all six do).
     assert_eq!(sel.candidates.len(), 6);
     assert!(ecos.values().all(|r| *r == Reason::ProbePending));
-    assert_eq!(ecos.keys().copied().collect::<Vec<_>>(), ["crates.io", "github", "homebrew", "npm", "pypi", "rubygems"]);
+    assert_eq!(
+        ecos.keys().copied().collect::<Vec<_>>(),
+        ["crates.io", "github", "homebrew", "npm", "pypi", "rubygems"]
+    );
     // With every breaker closed, the first ten eligible entries in file order.
     let closed: BTreeMap<String, EffectiveState> = BTreeMap::new();
     let sel = select::select(&q.entries, &closed, &opts, now);
