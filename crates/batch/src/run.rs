@@ -271,7 +271,11 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
     let install = ctx.command(classify::install_args(&recipe), false);
     let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install).await {
         Ok(v) => v,
-        Err(e) => return not_run(e),
+        Err(e) => {
+            // The recipe was generated but never validated: do not leave it behind.
+            let _ = fsutil::remove_if_exists(&recipe);
+            return not_run(e);
+        }
     };
     if !out.exit.success() {
         let f = classify::classify_install(out.exit, &out.stdout, &out.stderr, exhausted);

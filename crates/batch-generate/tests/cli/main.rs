@@ -1,0 +1,12 @@
+//! End-to-end tests of the `batch-generate` binary against the fake generator
+//! (`testdata/fake-tsuku`). Expectations come from the behaviour spec (§8 scenarios) and the
+//! product issue (flags, environment variables, exit codes, bad input, kill switch).
+
+mod bad_input;
+mod breaker;
+mod demo;
+mod determinism;
+mod dry_run;
+mod flags;
+mod run;
+mod util;
