@@ -1,0 +1,322 @@
+//! The run journal: one JSON line per finished candidate, appended and flushed before the next
+//! result is taken, so a run killed at any instant loses no finished work (issue #4).
+//!
+//! Lines record the *resulting* state of an entry (status, failure count, retry time) and of
+//! each changed breaker, never a delta, so applying a journal twice gives the same files as
+//! applying it once. The file lives beside the queue (`<queue>.journal`) and is removed once
+//! everything it describes has been saved.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::FailureRecord;
+use crate::timestamp::Rfc3339;
+
+/// Journal format version written in the first line.
+pub const VERSION: u32 = 1;
+
+/// How an entry ended, as journaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    /// Counted as succeeded.
+    Succeeded,
+    /// Counted as failed.
+    Failed,
+    /// Counted as blocked.
+    Blocked,
+}
+
+/// One finished candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeLine {
+    /// Position in selection order (records are written in this order).
+    pub position: usize,
+    /// Index of the entry in the queue the run loaded.
+    pub index: usize,
+    /// Entry name (to find the entry if the queue moved).
+    pub name: String,
+    /// Entry source (idem).
+    pub source: String,
+    /// How it ended.
+    pub ended: Ended,
+    /// Resulting `status`.
+    pub status: String,
+    /// Resulting `failure_count`.
+    pub failure_count: i64,
+    /// Resulting `next_retry_at`.
+    pub next_retry_at: Option<Rfc3339>,
+    /// The failure record, for failed and blocked entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<FailureRecord>,
+    /// Basename of the recipe, for succeeded entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<String>,
+}
+
+/// A breaker's resulting fields, as journaled before the control file is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerLine {
+    /// `state`.
+    pub state: String,
+    /// `failures`.
+    pub failures: i64,
+    /// `last_failure`.
+    #[serde(default)]
+    pub last_failure: Option<String>,
+    /// `opens_at`.
+    #[serde(default)]
+    pub opens_at: Option<String>,
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Line {
+    /// First line: when the run started (batch ID, results timestamp, failure-file stamps).
+    Start {
+        /// Format version.
+        version: u32,
+        /// RFC 3339 start time.
+        started: Rfc3339,
+    },
+    /// A finished candidate.
+    Outcome(OutcomeLine),
+    /// The breakers the run changed, written just before the control file.
+    Breakers {
+        /// Ecosystem → resulting breaker.
+        breakers: BTreeMap<String, BreakerLine>,
+    },
+}
+
+/// Errors of the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading, creating or appending failed.
+    #[error("failed to {action} run journal `{path}`")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Journal path.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A line other than the last does not parse (a torn last line is ignored).
+    #[error("run journal `{path}` is corrupt at line {line}; move it aside to start afresh (its outcomes are then lost)")]
+    Corrupt {
+        /// Journal path.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The journal path for a queue: `<queue>.journal`.
+pub fn path_for(queue: &Path) -> PathBuf {
+    let mut p = queue.as_os_str().to_owned();
+    p.push(".journal");
+    PathBuf::from(p)
+}
+
+/// An open journal being appended to.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Creates (or truncates) the journal and writes its start line.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] naming the path.
+    pub fn create(path: &Path, started: Rfc3339) -> Result<Self, JournalError> {
+        let file = File::create(path).map_err(|source| JournalError::Io {
+            action: "create",
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut j = Self {
+            path: path.to_owned(),
+            file,
+        };
+        j.append(&Line::Start {
+            version: VERSION,
+            started,
+        })?;
+        Ok(j)
+    }
+
+    /// Opens an existing journal for appending.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] naming the path.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| JournalError::Io {
+                action: "open",
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    /// Appends one line and syncs it to disk before returning.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] naming the path.
+    pub fn append(&mut self, line: &Line) -> Result<(), JournalError> {
+        let mut bytes = serde_json::to_vec(line).expect("journal lines always serialise");
+        bytes.push(b'\n');
+        self.file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|source| JournalError::Io {
+                action: "append to",
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads a journal; `Ok(None)` when there is none. A last line without its newline, or one
+/// that does not parse, is a write torn by a crash and is ignored.
+///
+/// # Errors
+/// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
+/// the last does not parse.
+pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(JournalError::Io {
+                action: "read",
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(i) => &bytes[..=i],
+        None => &bytes[..0],
+    };
+    let mut lines = Vec::new();
+    let raw: Vec<&[u8]> = complete.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    for (i, l) in raw.iter().enumerate() {
+        match serde_json::from_slice::<Line>(l) {
+            Ok(line) => lines.push(line),
+            // The last complete line may still be garbage if the crash hit between the bytes
+            // and the newline of a larger write; treat it as torn too.
+            Err(_) if i + 1 == raw.len() => {}
+            Err(source) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(Some(lines))
+}
+
+/// Removes the journal (after everything it describes is saved); a missing one is fine.
+///
+/// # Errors
+/// [`JournalError::Io`] naming the path.
+pub fn remove(path: &Path) -> Result<(), JournalError> {
+    crate::fsutil::remove_if_exists(path).map_err(|source| JournalError::Io {
+        action: "remove",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Category;
+
+    fn outcome(position: usize) -> Line {
+        Line::Outcome(OutcomeLine {
+            position,
+            index: position + 10,
+            name: format!("pkg{position}"),
+            source: format!("homebrew:pkg{position}"),
+            ended: Ended::Failed,
+            status: "failed".into(),
+            failure_count: 2,
+            next_retry_at: Some("2026-06-02T12:00:00Z".parse().unwrap()),
+            record: Some(FailureRecord {
+                package_id: format!("homebrew:pkg{position}"),
+                category: Category::InstallFailed,
+                subcategory: String::new(),
+                blocked_by: vec![],
+                message: "boom".into(),
+                timestamp: "2026-06-01T12:00:00Z".into(),
+            }),
+            recipe: None,
+        })
+    }
+
+    #[test]
+    fn append_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_for(&dir.path().join("q.json"));
+        assert_eq!(p.file_name().unwrap(), "q.json.journal");
+        assert!(read(&p).unwrap().is_none());
+        let started: Rfc3339 = "2026-06-01T12:00:00Z".parse().unwrap();
+        let mut j = Journal::create(&p, started).unwrap();
+        j.append(&outcome(0)).unwrap();
+        j.append(&outcome(1)).unwrap();
+        let lines = read(&p).unwrap().unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], Line::Start { version: 1, started });
+        assert_eq!(lines[2], outcome(1));
+        remove(&p).unwrap();
+        assert!(read(&p).unwrap().is_none());
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let mut j = Journal::create(&p, "2026-06-01T12:00:00Z".parse().unwrap()).unwrap();
+        j.append(&outcome(0)).unwrap();
+        let full = std::fs::read(&p).unwrap();
+        let mut torn = full.clone();
+        torn.extend_from_slice(br#"{"kind":"outcome","posi"#);
+        std::fs::write(&p, &torn).unwrap();
+        assert_eq!(read(&p).unwrap().unwrap().len(), 2);
+        // A garbage last line that did get its newline is torn too.
+        let mut torn = full.clone();
+        torn.extend_from_slice(b"{\"kind\":\"outc\n");
+        std::fs::write(&p, &torn).unwrap();
+        assert_eq!(read(&p).unwrap().unwrap().len(), 2);
+        // Garbage in the middle is corruption.
+        let mut bad = b"garbage\n".to_vec();
+        bad.extend_from_slice(&full);
+        std::fs::write(&p, &bad).unwrap();
+        assert!(matches!(read(&p), Err(JournalError::Corrupt { line: 1, .. })));
+    }
+}
