@@ -7,8 +7,12 @@ pub const SUCCESS: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value.
 pub const USAGE: i32 = 2;
-/// Another run holds the queue's lock (reserved for the run lock).
+/// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
+/// Stopped by SIGINT: 128 + 2. Everything finished was saved.
+pub const SIGINT: i32 = 130;
+/// Stopped by SIGTERM: 128 + 15. Everything finished was saved.
+pub const SIGTERM: i32 = 143;
 
 /// The exit-code table shown at the end of `--help`.
 pub const HELP: &str = "\
@@ -16,4 +20,5 @@ Exit codes:
   0  run completed (also with failed entries, no candidates, or the kill switch off)
   1  bad input (queue or control file, missing generator) or a write error
   2  usage error
-  3  another run holds the queue lock (reserved)";
+  3  another run holds the queue's lock (nothing was written)
+  130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";

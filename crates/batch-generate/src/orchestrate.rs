@@ -10,9 +10,11 @@ use batch::Config;
 use batch::breaker::Change;
 use batch::clock::{Clock, SystemClock};
 use batch::control::RecoveryNote;
-use batch::run::{self, Plan, RunReport};
-use batch::runner::{ProcessRunner, find_program};
+use batch::lock::{LockError, RunLock};
+use batch::run::{self, ExecuteOptions, Plan, Recovery, RunReport};
+use batch::runner::{ProcessRunner, Stop, find_program};
 use serde_json::json;
+use tokio::sync::watch;
 
 use crate::error::Hint;
 use crate::exit;
@@ -33,32 +35,27 @@ pub struct Options {
 
 /// Runs the main job for `config`; returns the exit code.
 ///
+/// Order: take the run lock (exit 3 when another run holds it), finish an interrupted run from
+/// its journal, plan, then execute with a fresh journal, apply and persist. SIGINT/SIGTERM stop
+/// dispatching and stop running generators; everything finished is saved and the exit code is
+/// 128 + the signal number.
+///
 /// # Errors
-/// Bad input (queue, control file, missing generator) and write errors, with a hint.
+/// Bad input (queue, control file, journal, missing generator) and write errors, with a hint.
 pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     let clock = SystemClock;
-    let mut plan = run::plan(config, &clock)?;
-    report_plan_findings(config, &plan);
-
-    if plan.kill_switch {
-        let reason = plan
-            .control
-            .reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
-        tracing::warn!(
-            "batch generation is disabled in `{}` (enabled: false; reason: {reason}); nothing was run or written",
-            config.control_file.display()
-        );
-        if opts.json {
-            print_json(
-                &json!({"kill_switch": true, "reason": reason, "dry_run": opts.dry_run, "total": 0, "files_written": []}),
+    if opts.dry_run {
+        let plan = run::plan(config, &clock)?;
+        report_plan_findings(config, &plan);
+        if batch::journal::path_for(&config.queue).exists() {
+            tracing::warn!(
+                "an interrupted run left `{}`; the next real run first applies its outcomes",
+                batch::journal::path_for(&config.queue).display()
             );
         }
-        return Ok(exit::SUCCESS);
-    }
-
-    if opts.dry_run {
+        if plan.kill_switch {
+            return Ok(kill_switch(config, &plan, opts));
+        }
         if opts.json {
             print_json(&plan_json(config, &plan));
         } else {
@@ -67,6 +64,30 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         return Ok(exit::SUCCESS);
     }
 
+    let _lock = match RunLock::acquire(&config.queue) {
+        Ok(l) => l,
+        Err(e @ LockError::Held { .. }) => {
+            eprintln!("error: {e}\nhint: wait for it to finish; nothing was run or written");
+            return Ok(exit::LOCKED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    let signal = SignalState::listen(stop_tx)?;
+
+    let recovery = run::recover(config, &clock).context(Hint(
+        "the journal is kept; fix the cause and run again to finish the interrupted run",
+    ))?;
+    if let Some(r) = &recovery {
+        report_recovery(r);
+    }
+    let exclude = recovery.map(|r| r.indices).unwrap_or_default();
+    let mut plan = run::plan_excluding(config, &clock, &exclude)?;
+    report_plan_findings(config, &plan);
+    if plan.kill_switch {
+        return Ok(kill_switch(config, &plan, opts));
+    }
     if !plan.selection.candidates.is_empty() && find_program(&config.generator).is_none() {
         return Err(anyhow::anyhow!(
             "generator `{}` not found or not executable",
@@ -77,23 +98,45 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         ));
     }
 
+    let journal_path = batch::journal::path_for(&config.queue);
+    let mut journal = batch::journal::Journal::create(
+        &journal_path,
+        batch::timestamp::Rfc3339::utc(plan.started),
+    )?;
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
+        stop: Some(stop_rx.clone()),
     };
     let progress = Progress::new(
         plan.selection.candidates.len(),
         opts.progress_bar && !opts.json,
     );
     let on_event = |ev: run::Event<'_>| progress.on_event(ev);
-    let results = run::execute(&plan, config, &runner, &clock, &on_event).await;
+    let exec = ExecuteOptions {
+        journal: Some(&mut journal),
+        stop: Some(stop_rx),
+    };
+    let results = run::execute_with(&plan, config, &runner, &clock, &on_event, exec)
+        .await
+        .context(Hint(
+            "outcomes journaled so far are applied by the next run",
+        ));
     progress.finish();
+    let results = results?;
     let mut report = run::apply(&mut plan, &results, config, &clock);
-    run::persist(&mut plan, &mut report, config, &clock).context(Hint(
-        "earlier files of this run stay written; fix the cause and run again",
+    run::persist_with(&mut plan, &mut report, config, &clock, Some(&mut journal)).context(Hint(
+        "the journal is kept: fix the cause and run again to save this run's outcomes",
     ))?;
     report_run(&report, opts);
 
+    if let Some(sig) = signal.received() {
+        tracing::warn!(
+            "stopped by signal {sig}: {} candidate(s) not run are unchanged in the queue; everything finished was saved",
+            report.not_run.len()
+        );
+        return Ok(128 + sig);
+    }
     if report.not_run.is_empty() {
         Ok(exit::SUCCESS)
     } else {
@@ -102,6 +145,87 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
             report.not_run.len()
         );
         Ok(exit::FAILURE)
+    }
+}
+
+fn kill_switch(config: &Config, plan: &Plan, opts: Options) -> i32 {
+    let reason = plan
+        .control
+        .reason
+        .clone()
+        .unwrap_or_else(|| "no reason given".into());
+    tracing::warn!(
+        "batch generation is disabled in `{}` (enabled: false; reason: {reason}); no entry was run",
+        config.control_file.display()
+    );
+    if opts.json {
+        print_json(
+            &json!({"kill_switch": true, "reason": reason, "dry_run": opts.dry_run, "total": 0, "files_written": []}),
+        );
+    }
+    exit::SUCCESS
+}
+
+fn report_recovery(r: &Recovery) {
+    tracing::warn!(
+        "resumed an interrupted run: applied {} journaled outcome(s) ({} succeeded, {} failed, {} blocked) and saved them; those entries are not run again",
+        r.applied,
+        r.report.results.succeeded,
+        r.report.results.failed,
+        r.report.results.blocked
+    );
+    for (name, source) in &r.missing {
+        tracing::warn!(
+            "journaled entry {name:?} ({source}) is no longer in the queue; its outcome was not applied"
+        );
+    }
+}
+
+/// Forwards SIGINT/SIGTERM to the run: the first asks for a graceful stop, the second for an
+/// immediate one. Remembers the first signal's number for the exit code.
+struct SignalState {
+    first: std::sync::Arc<std::sync::atomic::AtomicI32>,
+}
+
+impl SignalState {
+    fn listen(stop: watch::Sender<Stop>) -> anyhow::Result<Self> {
+        use std::sync::atomic::Ordering;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int =
+            signal(SignalKind::interrupt()).context("failed to install the SIGINT handler")?;
+        let mut term =
+            signal(SignalKind::terminate()).context("failed to install the SIGTERM handler")?;
+        let first = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let seen = first.clone();
+        tokio::spawn(async move {
+            loop {
+                let sig = tokio::select! {
+                    Some(()) = int.recv() => 2,
+                    Some(()) = term.recv() => 15,
+                    else => return,
+                };
+                if seen
+                    .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    tracing::warn!(
+                        "received signal {sig}: finishing running generators, starting nothing new (send it again to kill them now)"
+                    );
+                    let _ = stop.send(Stop::Graceful);
+                } else {
+                    tracing::warn!("received signal {sig} again: killing running generators");
+                    let _ = stop.send(Stop::Immediate);
+                }
+            }
+        });
+        Ok(Self { first })
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.first.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            s => Some(s),
+        }
     }
 }
 

@@ -69,6 +69,9 @@ pub enum Exit {
     Signal(i32),
     /// Ran past `--timeout` and was killed.
     TimedOut(Duration),
+    /// Stopped because the run was interrupted (SIGINT/SIGTERM); never classified, the entry
+    /// is left unchanged.
+    Interrupted,
 }
 
 impl Exit {
@@ -76,7 +79,7 @@ impl Exit {
     pub fn code(self) -> i32 {
         match self {
             Exit::Code(c) => c,
-            Exit::Signal(_) | Exit::TimedOut(_) => -1,
+            Exit::Signal(_) | Exit::TimedOut(_) | Exit::Interrupted => -1,
         }
     }
 

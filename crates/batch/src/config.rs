@@ -153,6 +153,7 @@ impl Config {
                 tier: 2,
                 ecosystems: BTreeSet::new(),
                 disabled: BTreeSet::new(),
+                exclude: BTreeSet::new(),
             },
             jobs: 4,
             generator: PathBuf::from("tsuku"),

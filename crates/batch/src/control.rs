@@ -275,6 +275,12 @@ impl ControlFile {
         change
     }
 
+    /// Sets an ecosystem's breaker to exactly `next` (replaying a journal, issue #4); only
+    /// the fields that differ are written back.
+    pub fn set_breaker(&mut self, ecosystem: &str, next: Breaker) {
+        self.store(ecosystem, next);
+    }
+
     fn store(&mut self, eco: &str, next: Breaker) {
         let old = self.breakers.get(eco).cloned();
         if old.as_ref() == Some(&next) {

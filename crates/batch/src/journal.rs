@@ -73,6 +73,28 @@ pub struct BreakerLine {
     pub opens_at: Option<String>,
 }
 
+impl From<&crate::breaker::Breaker> for BreakerLine {
+    fn from(b: &crate::breaker::Breaker) -> Self {
+        Self {
+            state: b.state.as_str().to_owned(),
+            failures: b.failures,
+            last_failure: b.last_failure.clone(),
+            opens_at: b.opens_at.clone(),
+        }
+    }
+}
+
+impl From<&BreakerLine> for crate::breaker::Breaker {
+    fn from(b: &BreakerLine) -> Self {
+        Self {
+            state: crate::breaker::BreakerState::parse(&b.state),
+            failures: b.failures,
+            last_failure: b.last_failure.clone(),
+            opens_at: b.opens_at.clone(),
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -85,7 +107,7 @@ pub enum Line {
         started: Rfc3339,
     },
     /// A finished candidate.
-    Outcome(OutcomeLine),
+    Outcome(Box<OutcomeLine>),
     /// The breakers the run changed, written just before the control file.
     Breakers {
         /// Ecosystem → resulting breaker.
@@ -108,7 +130,9 @@ pub enum JournalError {
         source: io::Error,
     },
     /// A line other than the last does not parse (a torn last line is ignored).
-    #[error("run journal `{path}` is corrupt at line {line}; move it aside to start afresh (its outcomes are then lost)")]
+    #[error(
+        "run journal `{path}` is corrupt at line {line}; move it aside to start afresh (its outcomes are then lost)"
+    )]
     Corrupt {
         /// Journal path.
         path: PathBuf,
@@ -221,7 +245,10 @@ pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
         None => &bytes[..0],
     };
     let mut lines = Vec::new();
-    let raw: Vec<&[u8]> = complete.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let raw: Vec<&[u8]> = complete
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     for (i, l) in raw.iter().enumerate() {
         match serde_json::from_slice::<Line>(l) {
             Ok(line) => lines.push(line),
@@ -258,7 +285,7 @@ mod tests {
     use crate::classify::Category;
 
     fn outcome(position: usize) -> Line {
-        Line::Outcome(OutcomeLine {
+        Line::Outcome(Box::new(OutcomeLine {
             position,
             index: position + 10,
             name: format!("pkg{position}"),
@@ -276,7 +303,7 @@ mod tests {
                 timestamp: "2026-06-01T12:00:00Z".into(),
             }),
             recipe: None,
-        })
+        }))
     }
 
     #[test]
@@ -291,7 +318,13 @@ mod tests {
         j.append(&outcome(1)).unwrap();
         let lines = read(&p).unwrap().unwrap();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0], Line::Start { version: 1, started });
+        assert_eq!(
+            lines[0],
+            Line::Start {
+                version: 1,
+                started
+            }
+        );
         assert_eq!(lines[2], outcome(1));
         remove(&p).unwrap();
         assert!(read(&p).unwrap().is_none());
@@ -317,6 +350,9 @@ mod tests {
         let mut bad = b"garbage\n".to_vec();
         bad.extend_from_slice(&full);
         std::fs::write(&p, &bad).unwrap();
-        assert!(matches!(read(&p), Err(JournalError::Corrupt { line: 1, .. })));
+        assert!(matches!(
+            read(&p),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
     }
 }

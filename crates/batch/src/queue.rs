@@ -52,7 +52,8 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    /// Parses the JSON spelling; unknown strings become [`Status::Other`].
+    pub fn parse(s: &str) -> Self {
         match s {
             "pending" => Status::Pending,
             "success" => Status::Success,

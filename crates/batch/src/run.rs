@@ -22,12 +22,13 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{ControlError, ControlFile, RecoveryNote};
 use crate::fsutil;
-use crate::queue::{Queue, QueueEntry, QueueError, recipe_relative_path};
+use crate::journal::{self, BreakerLine, Ended, Journal, JournalError, Line, OutcomeLine};
+use crate::queue::{Queue, QueueEntry, QueueError, Status, ecosystem_of, recipe_relative_path};
 use crate::ratelimit::EcosystemLimiters;
 use crate::record::{self, BatchResults, Counted, FailureRecord};
-use crate::runner::{Command, Output, Runner, RunnerError};
+use crate::runner::{Command, Output, Runner, RunnerError, Stop, stop_reached};
 use crate::select::{self, Selection};
-use crate::timestamp::rfc3339_nano_utc;
+use crate::timestamp::{Rfc3339, rfc3339_nano_utc};
 use crate::transition::{self, Outcome};
 
 /// Errors that stop a run. Failed entries are data, never errors.
@@ -39,6 +40,9 @@ pub enum RunError {
     /// The control file could not be read, parsed or written.
     #[error(transparent)]
     Control(#[from] ControlError),
+    /// The run journal could not be written or read.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// Another output file could not be written.
     #[error("failed to write `{path}`")]
     Write {
@@ -88,6 +92,19 @@ impl Plan {
 /// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input; nothing is
 /// written in either case.
 pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
+    plan_excluding(config, clock, &BTreeSet::new())
+}
+
+/// [`plan`], never selecting the queue indices in `exclude` (the entries a resumed run already
+/// finished, issue #4).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_excluding(
+    config: &Config,
+    clock: &dyn Clock,
+    exclude: &BTreeSet<usize>,
+) -> Result<Plan, RunError> {
     let (queue, queue_existed) = Queue::load(&config.queue)?;
     let mut control = ControlFile::load(&config.control_file)?;
     let started = clock.now();
@@ -99,6 +116,7 @@ pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
         let mut opts = config.select.clone();
         opts.disabled
             .extend(control.disabled_ecosystems.iter().cloned());
+        opts.exclude.extend(exclude.iter().copied());
         select::select(&queue.entries, &control.states(), &opts, started)
     };
     Ok(Plan {
@@ -163,8 +181,8 @@ pub enum EntryResult {
         /// Classification time (backoff is counted from it).
         at: Timestamp,
     },
-    /// Not run (the generator could not be started, so the run halted); the entry is left
-    /// unchanged and does not count in the totals.
+    /// Not run: the generator could not be started (so the run halted), or the run was
+    /// interrupted; the entry is left unchanged and does not count in the totals.
     NotRun {
         /// Why.
         reason: String,
@@ -178,18 +196,30 @@ struct Ctx<'a> {
     limiters: EcosystemLimiters,
     slots: Semaphore,
     halted: AtomicBool,
+    stop: Option<tokio::sync::watch::Receiver<Stop>>,
     on_event: &'a (dyn Fn(Event<'_>) + Sync),
 }
 
 enum StepError {
     Runner(RunnerError),
     Halted,
+    Interrupted,
+}
+
+/// Optional parts of [`execute_with`].
+#[derive(Default)]
+pub struct ExecuteOptions<'a> {
+    /// Each finished candidate is appended (and synced) here before the next result is taken.
+    pub journal: Option<&'a mut Journal>,
+    /// Interruption requests: from [`Stop::Graceful`] on nothing new starts and the runner
+    /// stops running generators; interrupted candidates are [`EntryResult::NotRun`].
+    pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
 }
 
 /// Runs every candidate of `plan`: at most `config.jobs` generator processes at once, each
 /// `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff
 /// (spec §4.4), results classified (spec §4.5). Returns one result per candidate, in
-/// selection order, whatever order they finished in.
+/// selection order, whatever order they finished in. No journal, no interruption.
 pub async fn execute(
     plan: &Plan,
     config: &Config,
@@ -197,6 +227,31 @@ pub async fn execute(
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<EntryResult> {
+    execute_with(
+        plan,
+        config,
+        runner,
+        clock,
+        on_event,
+        ExecuteOptions::default(),
+    )
+    .await
+    .expect("without a journal nothing can fail")
+}
+
+/// [`execute`] with a journal and an interruption channel (issue #4).
+///
+/// # Errors
+/// [`RunError::Journal`] when a journal append fails: nothing new starts, running candidates
+/// finish, and the error is returned; the journal keeps every outcome appended before it.
+pub async fn execute_with(
+    plan: &Plan,
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+    mut opts: ExecuteOptions<'_>,
+) -> Result<Vec<EntryResult>, RunError> {
     let ctx = Ctx {
         config,
         runner,
@@ -204,10 +259,12 @@ pub async fn execute(
         limiters: EcosystemLimiters::new(config.rate_limit.clone()),
         slots: Semaphore::new(config.jobs.max(1)),
         halted: AtomicBool::new(false),
+        stop: opts.stop.take(),
         on_event,
     };
     let n = plan.selection.candidates.len();
     let mut results: Vec<Option<EntryResult>> = vec![None; n];
+    let mut journal_error = None;
     let mut running: FuturesUnordered<_> = plan
         .selection
         .candidates
@@ -229,13 +286,63 @@ pub async fn execute(
         })
         .collect();
     while let Some((pos, r)) = running.next().await {
+        if let (Some(j), None) = (opts.journal.as_deref_mut(), &journal_error) {
+            let index = plan.selection.candidates[pos].index;
+            if let Some(line) = outcome_line(pos, index, &plan.queue.entries[index], &r)
+                && let Err(e) = j.append(&Line::Outcome(Box::new(line)))
+            {
+                ctx.halted.store(true, Ordering::SeqCst);
+                journal_error = Some(e);
+            }
+        }
         results[pos] = Some(r);
     }
     drop(running);
-    results
+    if let Some(e) = journal_error {
+        return Err(e.into());
+    }
+    Ok(results
         .into_iter()
         .map(|r| r.expect("every candidate future completes exactly once"))
-        .collect()
+        .collect())
+}
+
+/// The journal line of a finished candidate: the entry's resulting state, so replaying it is
+/// idempotent. `None` for candidates that did not run.
+fn outcome_line(
+    position: usize,
+    index: usize,
+    before: &QueueEntry,
+    result: &EntryResult,
+) -> Option<OutcomeLine> {
+    let EntryResult::Done { outcome, at } = result else {
+        return None;
+    };
+    let mut after = before.clone();
+    transition::apply(&mut after, outcome, *at);
+    let (ended, recipe) = match outcome {
+        Outcome::Succeeded { recipe } => (Ended::Succeeded, Some(recipe_basename(recipe))),
+        Outcome::Failed(_) => (Ended::Failed, None),
+        Outcome::Blocked(_) => (Ended::Blocked, None),
+    };
+    Some(OutcomeLine {
+        position,
+        index,
+        name: before.name.clone(),
+        source: before.source.clone(),
+        ended,
+        status: after.status.as_str().to_owned(),
+        failure_count: after.failure_count,
+        next_retry_at: after.next_retry_at,
+        record: outcome.record().cloned(),
+        recipe,
+    })
+}
+
+fn recipe_basename(recipe: &Path) -> String {
+    recipe
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
 }
 
 async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
@@ -245,6 +352,7 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
             StepError::Halted => {
                 "not started: the run halted after a generator could not be started".into()
             }
+            StepError::Interrupted => "interrupted".into(),
         },
     };
     let rel = match recipe_relative_path(&entry.name) {
@@ -262,7 +370,13 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
     );
     let (out, exhausted) = match run_step(ctx, pos, entry, Step::Create, &create).await {
         Ok(v) => v,
-        Err(e) => return not_run(e),
+        Err(e) => {
+            if matches!(e, StepError::Interrupted) {
+                // A create cut short may have left a partial recipe.
+                let _ = fsutil::remove_if_exists(&recipe);
+            }
+            return not_run(e);
+        }
     };
     if !out.exit.success() {
         let f = classify::classify_create(out.exit, &out.stdout, exhausted, &entry.source);
@@ -302,20 +416,22 @@ async fn run_step(
     let policy = &ctx.config.retry;
     let mut retry = 0;
     loop {
-        if ctx.halted.load(Ordering::SeqCst) {
-            return Err(StepError::Halted);
-        }
-        let slot = match step {
-            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
-            Step::Install => ctx
-                .slots
-                .acquire()
-                .await
-                .expect("the job semaphore is never closed"),
+        ctx.check()?;
+        let acquire = async {
+            match step {
+                Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+                Step::Install => ctx
+                    .slots
+                    .acquire()
+                    .await
+                    .expect("the job semaphore is never closed"),
+            }
         };
-        if ctx.halted.load(Ordering::SeqCst) {
-            return Err(StepError::Halted);
-        }
+        let slot = tokio::select! {
+            slot = acquire => slot,
+            () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+        };
+        ctx.check()?;
         (ctx.on_event)(Event::StepStarted {
             position: pos,
             name: &entry.name,
@@ -330,6 +446,9 @@ async fn run_step(
             }
             StepError::Runner(e)
         })?;
+        if out.exit == Exit::Interrupted {
+            return Err(StepError::Interrupted);
+        }
         if out.exit != Exit::Code(policy.retry_exit_code) {
             return Ok((out, false));
         }
@@ -345,11 +464,29 @@ async fn run_step(
             retry,
             delay,
         });
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+        }
     }
 }
 
 impl Ctx<'_> {
+    /// Whether a new step may start.
+    fn check(&self) -> Result<(), StepError> {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() != Stop::Running)
+        {
+            return Err(StepError::Interrupted);
+        }
+        if self.halted.load(Ordering::SeqCst) {
+            return Err(StepError::Halted);
+        }
+        Ok(())
+    }
+
     fn command(&self, args: Vec<std::ffi::OsString>, merge_output: bool) -> Command {
         Command {
             program: self.config.generator.clone(),
@@ -433,11 +570,7 @@ pub fn apply(
                 transition::apply(entry, outcome, *at);
                 let counted = match outcome {
                     Outcome::Succeeded { recipe } => {
-                        report.recipes.push(
-                            recipe
-                                .file_name()
-                                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
-                        );
+                        report.recipes.push(recipe_basename(recipe));
                         Counted::Succeeded
                     }
                     Outcome::Failed(_) => Counted::Failed,
@@ -455,7 +588,12 @@ pub fn apply(
             }
         }
     }
-    let now = clock.now();
+    update_breakers(plan, &mut report, config, clock.now());
+    report
+}
+
+/// The batch-level breaker update (spec §6.4–§6.5) for every ecosystem that processed entries.
+fn update_breakers(plan: &mut Plan, report: &mut RunReport, config: &Config, now: Timestamp) {
     for (eco, counts) in &report.results.per_ecosystem {
         let outcome = BatchOutcome::from_counts(counts.succeeded, counts.failed);
         let change = plan
@@ -465,12 +603,12 @@ pub fn apply(
             report.breaker_changes.push((eco.clone(), change));
         }
     }
-    report
 }
 
 /// Writes the queue, `batch-results.json`, the failure files, the control file (when a breaker
 /// moved) and the summary, each atomically. A summary write failure is only a warning
-/// (spec §2.2 step 8).
+/// (spec §2.2 step 8). Failure files are stamped with the run's start, so writing the same
+/// records twice leaves one file.
 ///
 /// # Errors
 /// The first write that fails, naming its file; files written before it stay written.
@@ -480,20 +618,55 @@ pub fn persist(
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<(), RunError> {
-    let now = clock.now();
-    plan.queue.save(&config.queue, now)?;
-    report.files_written.push(config.queue.clone());
+    persist_with(plan, report, config, clock, None)
+}
+
+/// [`persist`] with the journal protocol (issue #4): the changed breakers are journaled first,
+/// then every file is written, then the journal is removed. A crash at any point leaves a
+/// journal whose replay produces the same files.
+///
+/// # Errors
+/// As [`persist`], plus journal errors; the journal is kept on any error.
+pub fn persist_with(
+    plan: &mut Plan,
+    report: &mut RunReport,
+    config: &Config,
+    clock: &dyn Clock,
+    mut journal: Option<&mut Journal>,
+) -> Result<(), RunError> {
+    if let Some(j) = journal.as_deref_mut() {
+        let breakers: std::collections::BTreeMap<String, BreakerLine> = report
+            .breaker_changes
+            .iter()
+            .filter_map(|(eco, _)| {
+                Some((
+                    eco.clone(),
+                    BreakerLine::from(plan.control.breakers.get(eco)?),
+                ))
+            })
+            .collect();
+        if !breakers.is_empty() {
+            j.append(&Line::Breakers { breakers })?;
+        }
+    }
+
+    let files = record::failure_files(&report.failures, plan.started);
+    let mut taken = BTreeSet::new();
+    for f in files {
+        match failure_path(&config.failures_dir, &f.file_name, &f.bytes, &mut taken) {
+            FailurePath::New(path) => {
+                write(&path, &f.bytes, true)?;
+                report.files_written.push(path);
+            }
+            FailurePath::AlreadyWritten(path) => report.files_written.push(path),
+        }
+    }
 
     write(&config.results, &report.results.to_bytes(), true)?;
     report.files_written.push(config.results.clone());
 
-    let files = record::failure_files(&report.failures, now);
-    let mut taken = BTreeSet::new();
-    for f in files {
-        let path = unique_path(&config.failures_dir, &f.file_name, &mut taken);
-        write(&path, &f.bytes, true)?;
-        report.files_written.push(path);
-    }
+    plan.queue.save(&config.queue, clock.now())?;
+    report.files_written.push(config.queue.clone());
 
     if plan.control.save_if_changed()? {
         report.files_written.push(config.control_file.clone());
@@ -512,25 +685,49 @@ pub fn persist(
             config.summary.display()
         )),
     }
+    if let Some(j) = journal {
+        journal::remove(j.path())?;
+    }
     Ok(())
 }
 
-/// A failure-file path that does not overwrite an earlier file of the same second (Go
-/// overwrote it and lost its records): `eco-<ts>.jsonl`, then `eco-<ts>-2.jsonl`, …
-fn unique_path(dir: &Path, name: &str, taken: &mut BTreeSet<PathBuf>) -> PathBuf {
+enum FailurePath {
+    New(PathBuf),
+    AlreadyWritten(PathBuf),
+}
+
+/// Where a failure file goes: `eco-<ts>.jsonl`, unless a different file of that name exists
+/// (Go overwrote it and lost its records), then `eco-<ts>-2.jsonl`, … A file with exactly these
+/// bytes is already written (a replayed journal).
+fn failure_path(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    taken: &mut BTreeSet<PathBuf>,
+) -> FailurePath {
     let stem = name.trim_end_matches(".jsonl");
-    let mut n = 1;
-    loop {
+    for n in 1.. {
         let candidate = if n == 1 {
             dir.join(name)
         } else {
             dir.join(format!("{stem}-{n}.jsonl"))
         };
-        if !candidate.exists() && taken.insert(candidate.clone()) {
-            return candidate;
+        if taken.contains(&candidate) {
+            continue;
         }
-        n += 1;
+        match std::fs::read(&candidate) {
+            Ok(existing) if existing == bytes => {
+                taken.insert(candidate.clone());
+                return FailurePath::AlreadyWritten(candidate);
+            }
+            Ok(_) => continue,
+            Err(_) => {
+                taken.insert(candidate.clone());
+                return FailurePath::New(candidate);
+            }
+        }
     }
+    unreachable!("the suffix search is unbounded")
 }
 
 fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError> {
@@ -540,24 +737,150 @@ fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError>
     })
 }
 
-/// Plan, execute, apply and persist in one call. With the kill switch off nothing runs and
-/// nothing is written.
+/// What [`recover`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// Outcomes applied from the journal.
+    pub applied: usize,
+    /// Queue indices of those entries (a resumed run does not run them again).
+    pub indices: BTreeSet<usize>,
+    /// Journaled entries no longer found in the queue (name, source); not applied.
+    pub missing: Vec<(String, String)>,
+    /// The files written, counts and records of the recovered part of the interrupted run.
+    pub report: RunReport,
+}
+
+/// Finishes an interrupted run (issue #4): when `<queue>.journal` exists, applies its outcomes
+/// to the queue (setting each entry to its journaled state), writes their failure records,
+/// results, summary and breaker updates, and removes the journal. Returns `None` without a
+/// journal. Replaying the same journal twice gives the same files.
 ///
 /// # Errors
-/// As [`plan`] and [`persist`].
+/// Unreadable or corrupt journal, queue or control file; write errors (the journal is kept).
+pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, RunError> {
+    let path = journal::path_for(&config.queue);
+    let Some(lines) = journal::read(&path)? else {
+        return Ok(None);
+    };
+    let (queue, queue_existed) = Queue::load(&config.queue)?;
+    let control = ControlFile::load(&config.control_file)?;
+    let now = clock.now();
+    let started = lines
+        .iter()
+        .find_map(|l| match l {
+            Line::Start { started, .. } => Some(*started),
+            _ => None,
+        })
+        .unwrap_or(Rfc3339::utc(now));
+    let mut outcomes: Vec<&OutcomeLine> = lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Outcome(o) => Some(o.as_ref()),
+            _ => None,
+        })
+        .collect();
+    outcomes.sort_by_key(|o| o.position);
+    outcomes.dedup_by_key(|o| o.position);
+    let breakers = lines.iter().rev().find_map(|l| match l {
+        Line::Breakers { breakers } => Some(breakers),
+        _ => None,
+    });
+
+    let mut plan = Plan {
+        queue,
+        queue_existed,
+        control,
+        recovery: Vec::new(),
+        kill_switch: false,
+        selection: Selection::default(),
+        started: started.instant(),
+    };
+    let mut rec = Recovery {
+        report: RunReport {
+            results: BatchResults::new(started.instant()),
+            ..RunReport::default()
+        },
+        ..Recovery::default()
+    };
+    for o in outcomes {
+        let found = match plan.queue.entries.get(o.index) {
+            Some(e) if e.name == o.name && e.source == o.source => Some(o.index),
+            _ => plan
+                .queue
+                .entries
+                .iter()
+                .position(|e| e.name == o.name && e.source == o.source),
+        };
+        let Some(index) = found else {
+            rec.missing.push((o.name.clone(), o.source.clone()));
+            continue;
+        };
+        let e = &mut plan.queue.entries[index];
+        e.status = Status::parse(&o.status);
+        e.failure_count = o.failure_count;
+        e.next_retry_at = o.next_retry_at;
+        rec.indices.insert(index);
+        rec.applied += 1;
+        let counted = match o.ended {
+            Ended::Succeeded => Counted::Succeeded,
+            Ended::Failed => Counted::Failed,
+            Ended::Blocked => Counted::Blocked,
+        };
+        rec.report.results.count(ecosystem_of(&o.source), counted);
+        if let Some(r) = &o.recipe {
+            rec.report.recipes.push(r.clone());
+        }
+        if let Some(r) = &o.record {
+            rec.report.failures.push(r.clone());
+        }
+    }
+    match breakers {
+        // The run had decided its breaker updates: set exactly those states.
+        Some(b) => {
+            for (eco, line) in b {
+                plan.control.set_breaker(eco, line.into());
+            }
+        }
+        None => {
+            plan.recovery = plan.control.apply_due_recoveries(now);
+            update_breakers(&mut plan, &mut rec.report, config, now);
+        }
+    }
+    let mut j = Journal::open(&path)?;
+    persist_with(&mut plan, &mut rec.report, config, clock, Some(&mut j))?;
+    Ok(Some(rec))
+}
+
+/// Recover, plan, execute, apply and persist in one call, with a journal beside the queue.
+/// With the kill switch off nothing runs and nothing is written. The caller holds the run
+/// lock ([`crate::lock::RunLock`]).
+///
+/// # Errors
+/// As [`recover`], [`plan`], [`execute_with`] and [`persist_with`].
 pub async fn run(
     config: &Config,
     runner: &dyn Runner,
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<(Plan, RunReport), RunError> {
-    let mut plan = plan(config, clock)?;
+    let recovered = recover(config, clock)?
+        .map(|r| r.indices)
+        .unwrap_or_default();
+    let mut plan = plan_excluding(config, clock, &recovered)?;
     if plan.kill_switch {
         return Ok((plan, RunReport::default()));
     }
-    let results = execute(&plan, config, runner, clock, on_event).await;
+    let mut journal = Journal::create(
+        &journal::path_for(&config.queue),
+        Rfc3339::utc(plan.started),
+    )?;
+    let opts = ExecuteOptions {
+        journal: Some(&mut journal),
+        stop: None,
+    };
+    let results = execute_with(&plan, config, runner, clock, on_event, opts).await?;
     let mut report = apply(&mut plan, &results, config, clock);
-    persist(&mut plan, &mut report, config, clock)?;
+    persist_with(&mut plan, &mut report, config, clock, Some(&mut journal))?;
     Ok((plan, report))
 }
 

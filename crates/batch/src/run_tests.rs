@@ -1708,14 +1708,15 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     let hb = fd.join(format!("homebrew-{stamp}.jsonl"));
     let cargo = fd.join(format!("cargo-{stamp}.jsonl"));
     let odd = fd.join(format!("odd-{stamp}.jsonl"));
+    // Records first, then results, then the queue that refers to them (issue #4 order).
     assert_eq!(
         report.files_written,
         vec![
-            env.config.queue.clone(),
-            env.config.results.clone(),
             cargo.clone(),
             hb.clone(),
             odd.clone(),
+            env.config.results.clone(),
+            env.config.queue.clone(),
             env.config.control_file.clone(),
             env.config.summary.clone(),
         ]
@@ -1805,8 +1806,8 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     assert!(summary.contains("- `ok.toml`"));
     assert!(summary.contains("- **homebrew:guile**: blocked by [bdw-gc]"));
 
-    // Second persist within the same second: new failure files get `-2`; the first ones keep
-    // their bytes; the control file is not rewritten (nothing changed since).
+    // Persisting the same records again (a replayed journal) writes no second copy; the
+    // control file is not rewritten (nothing changed since).
     let control_before = std::fs::read(&env.config.control_file).unwrap();
     report.files_written.clear();
     persist(&mut planned, &mut report, &env.config, &c).unwrap();
@@ -1815,18 +1816,35 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
         hb_bytes,
         "first failure file untouched"
     );
-    let hb2 = fd.join(format!("homebrew-{stamp}-2.jsonl"));
-    assert_eq!(std::fs::read(&hb2).unwrap(), hb_bytes);
-    assert!(fd.join(format!("cargo-{stamp}-2.jsonl")).exists());
-    assert!(fd.join(format!("odd-{stamp}-2.jsonl")).exists());
-    assert!(report.files_written.contains(&hb2));
+    assert!(report.files_written.contains(&hb));
     assert!(!report.files_written.contains(&env.config.control_file));
     assert_eq!(
         std::fs::read(&env.config.control_file).unwrap(),
         control_before
     );
-    assert_eq!(std::fs::read_dir(fd).unwrap().count(), 6);
-    // A third gets `-3`.
+    assert_eq!(std::fs::read_dir(fd).unwrap().count(), 3);
+
+    // Different records under the same stamp never overwrite the first file: they get `-2`,
+    // then `-3`.
+    report.failures.retain(|r| r.package_id != "homebrew:jq");
+    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    assert_eq!(
+        std::fs::read(&hb).unwrap(),
+        hb_bytes,
+        "first failure file untouched"
+    );
+    let hb2 = fd.join(format!("homebrew-{stamp}-2.jsonl"));
+    assert!(
+        !String::from_utf8(std::fs::read(&hb2).unwrap())
+            .unwrap()
+            .contains("homebrew:jq")
+    );
+    assert_eq!(
+        std::fs::read_dir(fd).unwrap().count(),
+        4,
+        "cargo and odd were identical"
+    );
+    report.failures.retain(|r| r.package_id != "homebrew:guile");
     persist(&mut planned, &mut report, &env.config, &c).unwrap();
     assert!(fd.join(format!("homebrew-{stamp}-3.jsonl")).exists());
 }
@@ -1841,8 +1859,8 @@ async fn persist_skips_control_and_failures_when_nothing_to_write() {
     assert_eq!(
         report.files_written,
         vec![
-            env.config.queue.clone(),
             env.config.results.clone(),
+            env.config.queue.clone(),
             env.config.summary.clone()
         ]
     );

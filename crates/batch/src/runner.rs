@@ -64,6 +64,32 @@ pub enum RunnerError {
     },
 }
 
+/// How far a run is asked to stop (issue #4 signals). Sent through a
+/// `tokio::sync::watch` channel to the runner and the orchestrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Stop {
+    /// Keep going.
+    #[default]
+    Running,
+    /// First SIGINT/SIGTERM: start nothing new; SIGTERM running generators' process groups,
+    /// SIGKILL them after the grace period.
+    Graceful,
+    /// Second signal: SIGKILL running generators now.
+    Immediate,
+}
+
+/// Waits until `stop` reaches at least `level`; never returns when there is no channel or
+/// its sender is gone without reaching it.
+pub async fn stop_reached(stop: Option<&tokio::sync::watch::Receiver<Stop>>, level: Stop) {
+    let Some(rx) = stop else {
+        return std::future::pending().await;
+    };
+    let mut rx = rx.clone();
+    if rx.wait_for(|s| *s >= level).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs one generator command. Implementations must enforce `timeout` and never fail for a
 /// non-zero exit: that is data in [`Output::exit`].
 #[cfg_attr(test, mockall::automock)]
@@ -144,10 +170,12 @@ async fn drain<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> Vec<u8> {
 /// `max_output` bytes of each stream are kept (head and tail, with a marker).
 #[derive(Debug, Clone)]
 pub struct ProcessRunner {
-    /// SIGTERM → SIGKILL grace period on timeout (zero kills at once).
+    /// SIGTERM → SIGKILL grace period on timeout or interruption (zero kills at once).
     pub kill_grace: Duration,
     /// Bytes kept per stream.
     pub max_output: usize,
+    /// Interruption requests; `None` runs every process to its end or timeout.
+    pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
 }
 
 impl Default for ProcessRunner {
@@ -155,6 +183,7 @@ impl Default for ProcessRunner {
         Self {
             kill_grace: Duration::from_secs(10),
             max_output: 1 << 20,
+            stop: None,
         }
     }
 }
@@ -185,6 +214,17 @@ impl Drop for GroupGuard {
 impl Runner for ProcessRunner {
     async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
         use nix::sys::signal::Signal;
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() != Stop::Running)
+        {
+            return Ok(Output {
+                exit: Exit::Interrupted,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
         let io_err = |source| RunnerError::Io {
             program: cmd.program.clone(),
             source,
@@ -234,20 +274,18 @@ impl Runner for ProcessRunner {
             }
         };
 
-        let exit = match tokio::time::timeout(cmd.timeout, child.wait()).await {
-            Ok(status) => exit_of(status.map_err(io_err)?),
-            Err(_) => {
-                signal_group(pgid, Signal::SIGTERM);
-                if tokio::time::timeout(self.kill_grace, child.wait())
-                    .await
-                    .is_err()
-                {
-                    signal_group(pgid, Signal::SIGKILL);
-                    child.wait().await.map_err(io_err)?;
+        let stop = self.stop.as_ref();
+        let exit = tokio::select! {
+            waited = tokio::time::timeout(cmd.timeout, child.wait()) => match waited {
+                Ok(status) => exit_of(status.map_err(io_err)?),
+                Err(_) => {
+                    self.terminate(pgid, &mut child).await.map_err(io_err)?;
+                    Exit::TimedOut(cmd.timeout)
                 }
-                // Descendants that ignored SIGTERM die with the group.
-                signal_group(pgid, Signal::SIGKILL);
-                Exit::TimedOut(cmd.timeout)
+            },
+            () = stop_reached(stop, Stop::Graceful) => {
+                self.terminate(pgid, &mut child).await.map_err(io_err)?;
+                Exit::Interrupted
             }
         };
 
@@ -293,6 +331,31 @@ pub fn find_program(program: &Path) -> Option<PathBuf> {
         .filter(|d| d.is_absolute())
         .map(|d| d.join(program))
         .find(|p| executable(p))
+}
+
+impl ProcessRunner {
+    /// SIGTERM to the group, up to `kill_grace` (cut short by an immediate stop) for the leader
+    /// to exit, then SIGKILL to the group so no descendant outlives it; reaps the leader.
+    async fn terminate(
+        &self,
+        pgid: Option<u32>,
+        child: &mut tokio::process::Child,
+    ) -> std::io::Result<()> {
+        use nix::sys::signal::Signal;
+        let immediate = self
+            .stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() == Stop::Immediate);
+        if !immediate && !self.kill_grace.is_zero() {
+            signal_group(pgid, Signal::SIGTERM);
+            tokio::select! {
+                _ = tokio::time::timeout(self.kill_grace, child.wait()) => {}
+                () = stop_reached(self.stop.as_ref(), Stop::Immediate) => {}
+            }
+        }
+        signal_group(pgid, Signal::SIGKILL);
+        child.wait().await.map(|_| ())
+    }
 }
 
 fn exit_of(status: std::process::ExitStatus) -> Exit {

@@ -19,6 +19,8 @@ pub struct SelectOptions {
     pub ecosystems: BTreeSet<String>,
     /// Ecosystems paused in the control file (`disabled_ecosystems`): never selected.
     pub disabled: BTreeSet<String>,
+    /// Queue indices never selected: entries a resumed run already finished (issue #4).
+    pub exclude: BTreeSet<usize>,
 }
 
 /// Why an entry was selected (shown by `--dry-run`).
@@ -100,7 +102,10 @@ pub fn select(
         }
         // Once the batch is full the main pass stops (spec §3 step 2.7); the scan goes on only
         // to report invalid entries.
-        if full || !matches!(e.status, Status::Pending | Status::Failed) {
+        if full
+            || !matches!(e.status, Status::Pending | Status::Failed)
+            || opts.exclude.contains(&index)
+        {
             continue;
         }
         let eco = e.ecosystem();

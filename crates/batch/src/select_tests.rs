@@ -1046,6 +1046,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     tier,
                     ecosystems: pick(filter),
                     disabled: pick(disabled),
+                    exclude: BTreeSet::new(),
                 },
             }
         })

@@ -23,6 +23,7 @@ fn runner() -> ProcessRunner {
     ProcessRunner {
         kill_grace: Duration::from_millis(300),
         max_output: 1 << 20,
+        stop: None,
     }
 }
 
@@ -105,6 +106,7 @@ async fn output_is_bounded_head_and_tail() {
     let r = ProcessRunner {
         kill_grace: Duration::from_millis(300),
         max_output: 1000,
+        stop: None,
     };
     // 3 MB of output through a 1000-byte capture, with recognisable ends.
     let out = r
