@@ -118,6 +118,11 @@ pub struct SelectionArgs {
     #[arg(long, env = "BATCH_TIER", default_value_t = 2)]
     pub tier: u32,
 
+    /// Refuse to run (exit 1, nothing written) when the queue has invalid entries, instead of
+    /// skipping and reporting them.
+    #[arg(long, env = "BATCH_STRICT", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub strict: bool,
+
     /// Only these ecosystems (repeatable or comma-separated; empty = all). Go spelling:
     /// -filter-ecosystem.
     #[arg(

@@ -54,6 +54,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
             json: false,
             progress_bar: true,
             max_output,
+            strict: false,
         },
     )
     .await?;

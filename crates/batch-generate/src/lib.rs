@@ -52,6 +52,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     json: cli.run.output.json,
                     progress_bar: cli.quiet == 0,
                     max_output,
+                    strict: cli.run.selection.strict,
                 };
                 orchestrate::run(&config, opts).await
             }

@@ -31,6 +31,8 @@ pub struct Options {
     pub progress_bar: bool,
     /// Bytes kept per generator stream.
     pub max_output: usize,
+    /// Invalid queue entries are an error instead of being skipped.
+    pub strict: bool,
 }
 
 /// Runs the main job for `config`; returns the exit code.
@@ -47,6 +49,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     if opts.dry_run {
         let plan = run::plan(config, &clock)?;
         report_plan_findings(config, &plan);
+        strict_check(config, &plan, opts)?;
         if batch::journal::path_for(&config.queue).exists() {
             tracing::warn!(
                 "an interrupted run left `{}`; the next real run first applies its outcomes",
@@ -85,6 +88,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     let exclude = recovery.map(|r| r.indices).unwrap_or_default();
     let mut plan = run::plan_excluding(config, &clock, &exclude)?;
     report_plan_findings(config, &plan);
+    strict_check(config, &plan, opts)?;
     if plan.kill_switch {
         return Ok(kill_switch(config, &plan, opts));
     }
@@ -146,6 +150,29 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         );
         Ok(exit::FAILURE)
     }
+}
+
+/// With `--strict`, invalid entries stop the run before anything is run or written.
+fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<()> {
+    let Some(first) = plan.selection.invalid.first().filter(|_| opts.strict) else {
+        return Ok(());
+    };
+    Err(anyhow::anyhow!(
+        "queue `{}` has {} invalid entr{}; the first is entry {} ({:?}): {}",
+        config.queue.display(),
+        plan.selection.invalid.len(),
+        if plan.selection.invalid.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        first.index,
+        first.name,
+        first.problems.join("; ")
+    ))
+    .context(Hint(
+        "fix those entries, or run without --strict to skip them; nothing was run or written",
+    ))
 }
 
 fn kill_switch(config: &Config, plan: &Plan, opts: Options) -> i32 {

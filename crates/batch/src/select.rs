@@ -78,7 +78,7 @@ pub struct Selection {
 /// Selects candidates exactly as spec §3, with two deliberate fixes: fallback probes are
 /// ordered by ecosystem name (Go's map order is random), and invalid entries are skipped and
 /// reported instead of run (all of them, independent of the filter and of where the main pass
-/// stops). `breakers` maps ecosystem → effective state; a missing key is closed. Disabled
+/// stops; an entry whose name repeats an earlier entry's is invalid too). `breakers` maps ecosystem → effective state; a missing key is closed. Disabled
 /// ecosystems behave as open.
 pub fn select(
     entries: &[QueueEntry],
@@ -90,13 +90,22 @@ pub fn select(
     let mut probed: BTreeSet<&str> = BTreeSet::new();
     let mut fallback: BTreeMap<&str, usize> = BTreeMap::new();
 
+    // First index of every name: a later entry with the same name would write the same
+    // recipe file, concurrently, so it is invalid (issue #4 "duplicate names").
+    let mut first_of: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(entries.len());
     let mut full = false;
     for (index, e) in entries.iter().enumerate() {
-        if !e.is_valid() {
+        let first = *first_of.entry(e.name.as_str()).or_insert(index);
+        if !e.is_valid() || first != index {
+            let mut problems = e.problems();
+            if first != index {
+                problems.push(format!("duplicate name (first at entry {first})"));
+            }
             out.invalid.push(InvalidEntry {
                 index,
                 name: e.name.clone(),
-                problems: e.problems(),
+                problems,
             });
             continue;
         }

@@ -770,15 +770,28 @@ fn source_without_colon_has_empty_ecosystem() {
 }
 
 #[test]
-fn no_deduplication_by_name_or_source() {
+fn duplicate_names_run_once_and_later_copies_are_invalid() {
+    // Deliberate fix (issue #4): Go ran both and they wrote the same recipe file; here the
+    // first entry with a name runs and later ones are reported as invalid. The first one
+    // counts even when it is not a candidate itself.
     let q = [
         pending("same", "cargo:same", 1),
         pending("same", "cargo:same", 1),
-        failed("same", "cargo:same", 1, None),
+        failed("same", "npm:other", 1, None),
+        entry("done", "cargo:done", 1, Status::Success, None),
+        pending("done", "cargo:done2", 1),
+        pending("Same", "cargo:same", 1),
     ];
     let s = run(&q, &[], &opts(10, 3));
     let idx: Vec<usize> = s.candidates.iter().map(|c| c.index).collect();
-    assert_eq!(idx, [0, 1, 2]);
+    assert_eq!(
+        idx,
+        [0, 5],
+        "names are compared exactly (recipe paths are case-sensitive)"
+    );
+    assert_eq!(invalid_indices(&s), [1, 2, 4]);
+    assert_eq!(s.invalid[0].problems, ["duplicate name (first at entry 0)"]);
+    assert_eq!(s.invalid[2].problems, ["duplicate name (first at entry 3)"]);
 }
 
 #[test]
