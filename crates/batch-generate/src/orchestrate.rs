@@ -67,6 +67,25 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         return Ok(exit::SUCCESS);
     }
 
+    // Validate the inputs before taking the lock, so a run refused for bad input, the kill
+    // switch or a missing generator writes nothing at all (not even the lock file).
+    let preflight = run::plan(config, &clock)?;
+    if preflight.kill_switch {
+        report_plan_findings(config, &preflight);
+        return Ok(kill_switch(config, &preflight, opts));
+    }
+    strict_check(config, &preflight, opts)?;
+    let journal_path = batch::journal::path_for(&config.queue);
+    if (!preflight.selection.candidates.is_empty() || journal_path.exists()) && find_program(&config.generator).is_none()
+    {
+        return Err(anyhow::anyhow!(
+            "generator `{}` not found or not executable",
+            config.generator.display()
+        ))
+        .context(Hint("pass --generator PATH, or put tsuku on PATH; nothing was run or written"));
+    }
+    drop(preflight);
+
     let _lock = match RunLock::acquire(&config.queue) {
         Ok(l) => l,
         Err(e @ LockError::Held { .. }) => {
@@ -79,30 +98,19 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     let signal = SignalState::listen(stop_tx)?;
 
-    let recovery = run::recover(config, &clock).context(Hint(
-        "the journal is kept; fix the cause and run again to finish the interrupted run",
-    ))?;
+    let recovery = run::recover(config, &clock)
+        .context(Hint("the journal is kept; fix the cause and run again to finish the interrupted run"))?;
     if let Some(r) = &recovery {
         report_recovery(r);
     }
     let exclude = recovery.map(|r| r.indices).unwrap_or_default();
+    // Planned again under the lock: another run may have changed the files since the preflight.
     let mut plan = run::plan_excluding(config, &clock, &exclude)?;
     report_plan_findings(config, &plan);
-    strict_check(config, &plan, opts)?;
     if plan.kill_switch {
         return Ok(kill_switch(config, &plan, opts));
     }
-    if !plan.selection.candidates.is_empty() && find_program(&config.generator).is_none() {
-        return Err(anyhow::anyhow!(
-            "generator `{}` not found or not executable",
-            config.generator.display()
-        ))
-        .context(Hint(
-            "pass --generator PATH, or put tsuku on PATH; nothing was run or written",
-        ));
-    }
 
-    let journal_path = batch::journal::path_for(&config.queue);
     let mut journal = batch::journal::Journal::create(
         &journal_path,
         batch::timestamp::Rfc3339::utc(plan.started),

@@ -30,15 +30,27 @@ fn help_exits_zero_and_lists_the_exit_codes() {
         let out = run_cmd(&mut cmd);
         out.code(exit::SUCCESS);
         let text = format!("{}{}", out.stdout, out.stderr);
-        assert!(text.contains("Exit codes"), "{flag}: no exit-code table\n{}", out.ctx());
+        assert!(
+            text.contains("Exit codes"),
+            "{flag}: no exit-code table\n{}",
+            out.ctx()
+        );
         for code in [exit::SUCCESS, exit::FAILURE, exit::USAGE] {
             assert!(
-                text.lines().any(|l| l.trim_start().starts_with(&format!("{code} "))),
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{code} "))),
                 "{flag}: exit code {code} is not listed\n{}",
                 out.ctx()
             );
         }
-        for f in ["--queue", "--control-file", "--batch-size", "--rate-limit", "--dry-run", "--json"] {
+        for f in [
+            "--queue",
+            "--control-file",
+            "--batch-size",
+            "--rate-limit",
+            "--dry-run",
+            "--json",
+        ] {
             assert!(text.contains(f), "{flag}: {f} is not documented");
         }
         assert!(h.log_lines().is_empty());
@@ -67,7 +79,11 @@ fn usage_errors_exit_2_and_write_nothing() {
         let before = h.snapshot();
         let out = h.run(args);
         out.code(exit::USAGE);
-        assert!(!out.stderr.trim().is_empty(), "{args:?}: no message\n{}", out.ctx());
+        assert!(
+            !out.stderr.trim().is_empty(),
+            "{args:?}: no message\n{}",
+            out.ctx()
+        );
         assert_unchanged(&before, &h.snapshot(), &out);
     }
 }
@@ -82,24 +98,36 @@ fn go_workflow_line_runs_and_filters_to_homebrew() {
         entry("c", "homebrew:c", 1),
     ]);
     let mut cmd = h.bare_cmd();
-    cmd.args(["-batch-size", "2", "-tier", "3", "-filter-ecosystem", "homebrew", "-queue"])
-        .arg(&h.queue)
-        .arg("-output-dir")
-        .arg(&h.output)
-        .arg("-failures-dir")
-        .arg(&h.failures)
-        .arg("-control-file")
-        .arg(&h.control)
-        .arg("--generator")
-        .arg(fake_tsuku())
-        .args(h.rate_args());
+    cmd.args([
+        "-batch-size",
+        "2",
+        "-tier",
+        "3",
+        "-filter-ecosystem",
+        "homebrew",
+        "-queue",
+    ])
+    .arg(&h.queue)
+    .arg("-output-dir")
+    .arg(&h.output)
+    .arg("-failures-dir")
+    .arg(&h.failures)
+    .arg("-control-file")
+    .arg(&h.control)
+    .arg("--generator")
+    .arg(fake_tsuku())
+    .args(h.rate_args());
     let out = run_cmd(&mut cmd);
     out.ok();
     assert_eq!(h.created_set(), set(&["a", "b"]), "{}", out.ctx());
     // Without --results the results go beside the queue (spec §1.4).
     let results = crate::util::read_json(&h.queue.parent().unwrap().join("batch-results.json"));
     assert_eq!(results["ecosystems"], serde_json::json!({"homebrew": 2}));
-    assert_eq!(h.entry("c")["status"], "pending", "batch size 2 stops before c");
+    assert_eq!(
+        h.entry("c")["status"],
+        "pending",
+        "batch size 2 stops before c"
+    );
     assert!(h.output.join("a/a.toml").is_file() && h.output.join("b/b.toml").is_file());
 }
 
@@ -111,7 +139,12 @@ fn go_flags_with_equals_sign() {
         .arg(format!("-control-file={}", h.control.display()))
         .arg(format!("-output-dir={}", h.output.display()))
         .arg(format!("-failures-dir={}", h.failures.display()))
-        .args(["-batch-size=1", "-tier=1", "-filter-ecosystem=pypi", "--summary"])
+        .args([
+            "-batch-size=1",
+            "-tier=1",
+            "-filter-ecosystem=pypi",
+            "--summary",
+        ])
         .arg(&h.summary)
         .arg("--generator")
         .arg(fake_tsuku())
@@ -130,7 +163,15 @@ fn ecosystem_comma_list() {
 #[test]
 fn ecosystem_repeated() {
     let h = five_ecosystems();
-    h.run(&["--ecosystem", "npm", "--ecosystem", "github", "--ecosystem", "cargo"]).ok();
+    h.run(&[
+        "--ecosystem",
+        "npm",
+        "--ecosystem",
+        "github",
+        "--ecosystem",
+        "cargo",
+    ])
+    .ok();
     assert_eq!(h.created_set(), set(&["a", "d", "e"]));
 }
 
@@ -176,7 +217,13 @@ fn env_dry_run_writes_nothing_and_flag_wins() {
     out.ok();
     assert_unchanged(&before, &h.snapshot(), &out);
     for name in ["a", "b", "c", "d", "e"] {
-        assert!(out.stdout.lines().any(|l| l.split_whitespace().last() == Some(name)), "{}", out.ctx());
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.split_whitespace().last() == Some(name)),
+            "{}",
+            out.ctx()
+        );
     }
 
     let h = five_ecosystems().env("BATCH_DRY_RUN", "1");
@@ -195,7 +242,10 @@ fn every_flag_can_come_from_the_environment() {
         .env("BATCH_RESULTS", &h.results)
         .env("BATCH_SUMMARY", &h.summary)
         .env("BATCH_GENERATOR", fake_tsuku())
-        .env("BATCH_RATE_LIMIT", "npm=0ms,pypi=0ms,homebrew=0ms,cargo=0ms,github=0ms")
+        .env(
+            "BATCH_RATE_LIMIT",
+            "npm=0ms,pypi=0ms,homebrew=0ms,cargo=0ms,github=0ms",
+        )
         .env("BATCH_TIER", "1")
         .env("BATCH_BATCH_SIZE", "4")
         .env("BATCH_JOBS", "1")
@@ -203,7 +253,12 @@ fn every_flag_can_come_from_the_environment() {
         .env("BATCH_JSON", "1");
     let out = run_cmd(&mut cmd);
     out.ok();
-    assert_eq!(h.created(), ["a", "b", "c", "d"], "jobs 1 keeps selection order\n{}", out.ctx());
+    assert_eq!(
+        h.created(),
+        ["a", "b", "c", "d"],
+        "jobs 1 keeps selection order\n{}",
+        out.ctx()
+    );
     assert_eq!(out.json()["total"], 4);
     assert_eq!(h.results_json()["total"], 4);
     assert!(h.summary.is_file());

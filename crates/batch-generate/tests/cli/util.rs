@@ -59,7 +59,9 @@ pub trait With {
 
 impl With for Value {
     fn with(mut self, key: &str, value: impl Into<Value>) -> Value {
-        self.as_object_mut().expect("an object").insert(key.to_owned(), value.into());
+        self.as_object_mut()
+            .expect("an object")
+            .insert(key.to_owned(), value.into());
         self
     }
 }
@@ -86,8 +88,16 @@ pub fn queue_text(entries: &[Value], updated_at: &str) -> String {
 /// One entry as it appears inside the queue file (indented by 4, no trailing comma).
 pub fn entry_text(e: &Value) -> String {
     let obj = e.as_object().expect("entries are objects");
-    let mut keys: Vec<&str> = ENTRY_KEYS.iter().copied().filter(|k| obj.contains_key(*k)).collect();
-    keys.extend(obj.keys().map(String::as_str).filter(|k| !ENTRY_KEYS.contains(k)));
+    let mut keys: Vec<&str> = ENTRY_KEYS
+        .iter()
+        .copied()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
+    keys.extend(
+        obj.keys()
+            .map(String::as_str)
+            .filter(|k| !ENTRY_KEYS.contains(k)),
+    );
     let mut s = String::from("    {\n");
     for (i, k) in keys.iter().enumerate() {
         let v = serde_json::to_string(&obj[*k]).expect("scalar JSON");
@@ -109,11 +119,17 @@ pub fn snapshot(root: &Path) -> Snapshot {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd {
         let e = e.expect("readable directory entry");
         let p = e.path();
-        let rel = p.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+        let rel = p
+            .strip_prefix(root)
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
         let ft = e.file_type().expect("file type");
         if ft.is_dir() {
             out.insert(rel, None);
@@ -137,7 +153,11 @@ pub fn changed(before: &Snapshot, after: &Snapshot) -> BTreeSet<String> {
 #[track_caller]
 pub fn assert_unchanged(before: &Snapshot, after: &Snapshot, out: &Out) {
     let diff = changed(before, after);
-    assert!(diff.is_empty(), "files were written or removed: {diff:?}\n{}", out.ctx());
+    assert!(
+        diff.is_empty(),
+        "files were written or removed: {diff:?}\n{}",
+        out.ctx()
+    );
 }
 
 /// Result of one run of the binary.
@@ -232,6 +252,7 @@ pub struct Harness {
     pub state: PathBuf,
     /// The working directory of the binary (created empty).
     pub cwd: PathBuf,
+    generator: PathBuf,
     pass_results: bool,
     fast: bool,
     ecosystems: BTreeSet<String>,
@@ -247,7 +268,10 @@ impl Default for Harness {
 impl Harness {
     /// A fresh temporary directory with the standard layout.
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("bg-cli-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("bg-cli-")
+            .tempdir()
+            .expect("tempdir");
         let root = dir.path().canonicalize().expect("tempdir path");
         let cwd = root.join("cwd");
         let state = root.join("state");
@@ -264,6 +288,7 @@ impl Harness {
             state,
             cwd,
             dir,
+            generator: fake_tsuku(),
             pass_results: true,
             fast: true,
             ecosystems: BTreeSet::new(),
@@ -288,10 +313,8 @@ impl Harness {
     /// Writes the queue file in the tool's own format.
     pub fn queue(mut self, entries: &[Value]) -> Self {
         for e in entries {
-            if let Some(src) = e["source"].as_str() {
-                if let Some((eco, _)) = src.split_once(':') {
-                    self.ecosystems.insert(eco.to_owned());
-                }
+            if let Some((eco, _)) = e["source"].as_str().and_then(|s| s.split_once(':')) {
+                self.ecosystems.insert(eco.to_owned());
             }
         }
         self.queue_raw(&queue_text(entries, QUEUE_UPDATED_AT))
@@ -324,7 +347,7 @@ impl Harness {
         self
     }
 
-    /// FAKE_TSUKU_MODE for every entry.
+    /// FAKE_TSUKU_MODE for every entry (default `ok`).
     pub fn mode(self, mode: &str) -> Self {
         self.env("FAKE_TSUKU_MODE", mode)
     }
@@ -335,6 +358,12 @@ impl Harness {
         let text: String = rules.iter().map(|(g, m)| format!("{g} {m}\n")).collect();
         std::fs::write(&p, text).unwrap();
         self.env("FAKE_TSUKU_RULES", p)
+    }
+
+    /// Passes `--generator PATH` instead of the fake generator.
+    pub fn generator(mut self, path: impl Into<PathBuf>) -> Self {
+        self.generator = path.into();
+        self
     }
 
     /// Keeps the built-in rate limits (no `--rate-limit` overrides).
@@ -355,7 +384,7 @@ impl Harness {
             cmd.arg("--results").arg(&self.results);
         }
         cmd.arg("--summary").arg(&self.summary);
-        cmd.arg("--generator").arg(fake_tsuku());
+        cmd.arg("--generator").arg(&self.generator);
         for a in self.rate_args() {
             cmd.arg(a);
         }
@@ -374,10 +403,11 @@ impl Harness {
             .collect()
     }
 
-    /// The binary with a clean environment, the harness environment, FAKE_TSUKU_LOG and
-    /// FAKE_TSUKU_STATE, running in [`Harness::cwd`]; no flags.
+    /// The binary with a clean environment, FAKE_TSUKU_MODE=ok, FAKE_TSUKU_LOG,
+    /// FAKE_TSUKU_STATE and the harness environment, running in [`Harness::cwd`]; no flags.
     pub fn bare_cmd(&self) -> assert_cmd::Command {
         let mut cmd = bare_command(&self.cwd);
+        cmd.env("FAKE_TSUKU_MODE", "ok");
         cmd.env("FAKE_TSUKU_LOG", &self.log);
         cmd.env("FAKE_TSUKU_STATE", &self.state);
         for (k, v) in &self.env {
@@ -393,9 +423,17 @@ impl Harness {
         run_cmd(&mut cmd)
     }
 
-    /// Snapshot of the whole root.
+    /// Snapshot of the whole root. Runs refused before they start (bad input, kill switch,
+    /// missing generator, dry run) must not even create the run lock `<queue>.lock`.
     pub fn snapshot(&self) -> Snapshot {
         snapshot(&self.root())
+    }
+
+    /// The run lock file beside the queue (`<queue>.lock`).
+    pub fn lock_file(&self) -> PathBuf {
+        let mut p = self.queue.as_os_str().to_owned();
+        p.push(".lock");
+        PathBuf::from(p)
     }
 
     /// The queue file parsed.
@@ -438,8 +476,12 @@ impl Harness {
 
     /// Every file name in the failures directory (hidden ones included), sorted.
     pub fn failure_dir_names(&self) -> Vec<String> {
-        let Ok(rd) = std::fs::read_dir(&self.failures) else { return Vec::new() };
-        let mut v: Vec<String> = rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let Ok(rd) = std::fs::read_dir(&self.failures) else {
+            return Vec::new();
+        };
+        let mut v: Vec<String> = rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -453,7 +495,10 @@ impl Harness {
             .filter(|n| n.ends_with(".jsonl"))
             .map(|n| {
                 let text = std::fs::read_to_string(self.failures.join(&n)).unwrap();
-                assert!(text.ends_with('\n') && text.lines().count() == 1, "{n}: not one line: {text:?}");
+                assert!(
+                    text.ends_with('\n') && text.lines().count() == 1,
+                    "{n}: not one line: {text:?}"
+                );
                 let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{n}: {e}"));
                 (n, v)
             })
@@ -468,7 +513,12 @@ impl Harness {
             .into_iter()
             .filter(|(n, _)| is_failure_file_of(n, prefix))
             .collect();
-        assert_eq!(files.len(), 1, "want one {prefix}-<ts>.jsonl, got {:?}", self.failure_dir_names());
+        assert_eq!(
+            files.len(),
+            1,
+            "want one {prefix}-<ts>.jsonl, got {:?}",
+            self.failure_dir_names()
+        );
         files.into_iter().next().unwrap().1
     }
 
@@ -496,7 +546,10 @@ impl Harness {
 
     /// The number of `install` calls.
     pub fn installs(&self) -> usize {
-        self.log_lines().iter().filter(|l| l.starts_with("install ")).count()
+        self.log_lines()
+            .iter()
+            .filter(|l| l.starts_with("install "))
+            .count()
     }
 
     /// Replaces the root path with `[TMP]` and today's UTC date(s) with `[DATE]`.
@@ -514,7 +567,9 @@ pub fn is_failure_file_of(name: &str, prefix: &str) -> bool {
     let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
         return false;
     };
-    let Some(stamp) = rest.strip_suffix(".jsonl") else { return false };
+    let Some(stamp) = rest.strip_suffix(".jsonl") else {
+        return false;
+    };
     let b = stamp.as_bytes();
     b.len() >= 20
         && b[..20].iter().enumerate().all(|(i, c)| match i {
@@ -549,7 +604,12 @@ pub fn ts(s: &Value) -> jiff::Timestamp {
 
 /// Asserts `t` lies in `[lo - slack, hi + slack]`.
 #[track_caller]
-pub fn assert_between(t: jiff::Timestamp, lo: jiff::Timestamp, hi: jiff::Timestamp, slack: Duration) {
+pub fn assert_between(
+    t: jiff::Timestamp,
+    lo: jiff::Timestamp,
+    hi: jiff::Timestamp,
+    slack: Duration,
+) {
     let slack = jiff::SignedDuration::try_from(slack).unwrap();
     assert!(
         t >= lo.checked_sub(slack).unwrap() && t <= hi.checked_add(slack).unwrap(),
@@ -559,7 +619,8 @@ pub fn assert_between(t: jiff::Timestamp, lo: jiff::Timestamp, hi: jiff::Timesta
 
 /// `t + hours`.
 pub fn plus_hours(t: jiff::Timestamp, hours: i64) -> jiff::Timestamp {
-    t.checked_add(jiff::SignedDuration::from_hours(hours)).unwrap()
+    t.checked_add(jiff::SignedDuration::from_hours(hours))
+        .unwrap()
 }
 
 /// Strings of a JSON array.
