@@ -232,6 +232,10 @@ fn kill_switch() {
         out.ok();
         assert!(h.log_lines().is_empty(), "{args:?}: the generator ran");
         assert_unchanged(&before, &h.snapshot(), &out);
+        assert!(
+            !h.lock_file().exists(),
+            "{args:?}: a refused run takes no lock"
+        );
         let all = format!("{}{}", out.stdout, out.stderr).to_lowercase();
         assert!(
             all.contains("disabled") && all.contains("incident 42"),
@@ -244,6 +248,22 @@ fn kill_switch() {
             assert_eq!(v["total"], 0);
         }
     }
+}
+
+/// Issue #4: a run that starts holds `<queue>.lock`, which stays beside the queue with the
+/// last holder's pid (the OS lock itself dies with the process).
+#[test]
+fn a_run_leaves_the_lock_file_with_its_pid() {
+    let h = Harness::new()
+        .queue(&[entry("a", "homebrew:a", 1)])
+        .control(json!({"enabled": true, "circuit_breaker": {}}));
+    let out = h.run(&[]);
+    out.ok();
+    let text = std::fs::read_to_string(h.lock_file()).unwrap();
+    let pid: u32 = text.trim().parse().unwrap();
+    assert!(pid > 0 && text.ends_with('\n'), "{text:?}");
+    // A second run takes the same lock without trouble.
+    h.run(&[]).ok();
 }
 
 /// Issue: `disabled_ecosystems` are never selected.
