@@ -76,13 +76,16 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     }
     strict_check(config, &preflight, opts)?;
     let journal_path = batch::journal::path_for(&config.queue);
-    if (!preflight.selection.candidates.is_empty() || journal_path.exists()) && find_program(&config.generator).is_none()
+    if (!preflight.selection.candidates.is_empty() || journal_path.exists())
+        && find_program(&config.generator).is_none()
     {
         return Err(anyhow::anyhow!(
             "generator `{}` not found or not executable",
             config.generator.display()
         ))
-        .context(Hint("pass --generator PATH, or put tsuku on PATH; nothing was run or written"));
+        .context(Hint(
+            "pass --generator PATH, or put tsuku on PATH; nothing was run or written",
+        ));
     }
     drop(preflight);
 
@@ -98,8 +101,9 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     let signal = SignalState::listen(stop_tx)?;
 
-    let recovery = run::recover(config, &clock)
-        .context(Hint("the journal is kept; fix the cause and run again to finish the interrupted run"))?;
+    let recovery = run::recover(config, &clock).context(Hint(
+        "the journal is kept; fix the cause and run again to finish the interrupted run",
+    ))?;
     if let Some(r) = &recovery {
         report_recovery(r);
     }
