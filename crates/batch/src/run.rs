@@ -863,6 +863,11 @@ pub async fn run(
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<(Plan, RunReport), RunError> {
+    // The kill switch stops everything, finishing an interrupted run included.
+    let preflight = plan(config, clock)?;
+    if preflight.kill_switch {
+        return Ok((preflight, RunReport::default()));
+    }
     let recovered = recover(config, clock)?
         .map(|r| r.indices)
         .unwrap_or_default();
@@ -884,6 +889,9 @@ pub async fn run(
     Ok((plan, report))
 }
 
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod recovery_tests;
 #[cfg(test)]
 #[path = "run_tests.rs"]
 mod tests;
