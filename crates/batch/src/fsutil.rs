@@ -13,6 +13,19 @@ use std::path::Path;
 /// Any io error from creating the directory, writing, syncing or renaming; the target is left
 /// untouched in every error case (the temporary file is removed).
 pub fn write_atomic(path: &Path, bytes: &[u8], create_parent: bool) -> io::Result<()> {
+    write_atomic_with(path, create_parent, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] with the content streamed by `fill` through a buffered writer, so a large
+/// file (a 1M-entry queue) is never held in memory twice.
+///
+/// # Errors
+/// As [`write_atomic`], plus any error `fill` returns.
+pub fn write_atomic_with(
+    path: &Path,
+    create_parent: bool,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -23,7 +36,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], create_parent: bool) -> io::Resul
     let mut tmp = tempfile::Builder::new()
         .prefix(".batch-tmp-")
         .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     set_mode_0644(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -41,21 +41,33 @@ impl<F: Formatter> Formatter for GoEscapes<F> {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Byte scan: `<`, `>`, `&` and the first byte (0xE2) of U+2028/U+2029 are the only
+        // starts of an escape, and most fragments contain none of them.
+        let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            let esc: &[u8] = match c {
-                '<' => b"\\u003c",
-                '>' => b"\\u003e",
-                '&' => b"\\u0026",
-                '\u{2028}' => b"\\u2028",
-                '\u{2029}' => b"\\u2029",
-                _ => continue,
+        let mut i = 0;
+        while i < bytes.len() {
+            let esc: &[u8] = match bytes[i] {
+                b'<' => b"\\u003c",
+                b'>' => b"\\u003e",
+                b'&' => b"\\u0026",
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                    b"\\u2028"
+                }
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                    b"\\u2029"
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
             };
-            w.write_all(&fragment.as_bytes()[start..i])?;
+            w.write_all(&bytes[start..i])?;
             w.write_all(esc)?;
-            start = i + c.len_utf8();
+            i += if bytes[i] == 0xE2 { 3 } else { 1 };
+            start = i;
         }
-        w.write_all(&fragment.as_bytes()[start..])
+        w.write_all(&bytes[start..])
     }
 }
 
@@ -81,6 +93,19 @@ fn write_with<T: Serialize + ?Sized, F: Formatter>(value: &T, f: F) -> serde_jso
     value.serialize(&mut ser)?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// Streams `value` as [`to_pretty`] would produce it into `w`.
+///
+/// # Errors
+/// Write errors of `w` (as `io::Error`), or a failing `Serialize` impl.
+pub fn write_pretty<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut *w,
+        GoEscapes(PrettyFormatter::with_indent(b"  ")),
+    );
+    value.serialize(&mut ser).map_err(io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -379,9 +379,15 @@ impl Queue {
     /// # Errors
     /// [`QueueError::Write`] naming the path.
     pub fn save(&self, path: &Path, now: jiff::Timestamp) -> Result<(), QueueError> {
-        fsutil::write_atomic(path, &self.to_bytes(now), true).map_err(|source| QueueError::Write {
-            path: path.to_owned(),
-            source,
+        let q = QueueOut {
+            queue: self,
+            updated_at: whole_seconds_utc(now),
+        };
+        fsutil::write_atomic_with(path, true, |w| jsonfmt::write_pretty(w, &q)).map_err(|source| {
+            QueueError::Write {
+                path: path.to_owned(),
+                source,
+            }
         })
     }
 }
@@ -423,45 +429,99 @@ impl Serialize for QueueEntry {
     }
 }
 
-const ENTRY_KEYS: [&str; 8] = [
-    "name",
-    "source",
-    "priority",
-    "status",
-    "confidence",
-    "disambiguated_at",
-    "failure_count",
-    "next_retry_at",
-];
-
 impl<'de> Deserialize<'de> for QueueEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(EntryVisitor)
     }
 }
 
-struct EntryVisitor;
-
-/// One value of a known entry key, typed as the key requires.
-enum Field {
-    Str(String),
-    Int(i64),
-    Time(Option<Rfc3339>),
+/// An entry key, recognised without allocating (1M-entry queues, issue #5).
+enum Key {
+    Name,
+    Source,
+    Priority,
+    Status,
+    Confidence,
+    DisambiguatedAt,
+    FailureCount,
+    NextRetryAt,
+    Other(String),
 }
 
-struct TypedValue(&'static str);
-
-impl<'de> de::DeserializeSeed<'de> for TypedValue {
-    type Value = Field;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
-        Ok(match self.0 {
-            "priority" | "failure_count" => Field::Int(i64::deserialize(d)?),
-            "disambiguated_at" | "next_retry_at" => Field::Time(Option::<Rfc3339>::deserialize(d)?),
-            _ => Field::Str(String::deserialize(d)?),
-        })
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "name" => Key::Name,
+                    "source" => Key::Source,
+                    "priority" => Key::Priority,
+                    "status" => Key::Status,
+                    "confidence" => Key::Confidence,
+                    "disambiguated_at" => Key::DisambiguatedAt,
+                    "failure_count" => Key::FailureCount,
+                    "next_retry_at" => Key::NextRetryAt,
+                    other => Key::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
+
+/// A status parsed from the borrowed string (allocates only for unknown statuses).
+struct StatusDe(Status);
+
+impl<'de> Deserialize<'de> for StatusDe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StatusDe;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusDe, E> {
+                Ok(StatusDe(Status::parse(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An optional RFC 3339 timestamp parsed from the borrowed string.
+struct TimeDe(Option<Rfc3339>);
+
+impl<'de> Deserialize<'de> for TimeDe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TimeDe;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<TimeDe, E> {
+                Ok(TimeDe(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<TimeDe, E> {
+                Ok(TimeDe(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<TimeDe, D::Error> {
+                d.deserialize_str(self)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TimeDe, E> {
+                v.parse().map(|t| TimeDe(Some(t))).map_err(E::custom)
+            }
+        }
+        d.deserialize_option(V)
+    }
+}
+
+struct EntryVisitor;
 
 impl<'de> Visitor<'de> for EntryVisitor {
     type Value = QueueEntry;
@@ -472,7 +532,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueueEntry, A::Error> {
         // Missing keys take Go's zero values; an entry left empty that way fails validation
-        // and is reported, not run.
+        // and is reported, not run. Duplicate keys: the last one wins, as in Go.
         let mut e = QueueEntry {
             name: String::new(),
             source: String::new(),
@@ -484,23 +544,20 @@ impl<'de> Visitor<'de> for EntryVisitor {
             next_retry_at: None,
             extra: Map::new(),
         };
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(&known) = ENTRY_KEYS.iter().find(|k| **k == key) else {
-                let v: Value = map.next_value()?;
-                e.extra.insert(key, v);
-                continue;
-            };
-            // Duplicate keys: the last one wins, as in Go.
-            match (known, map.next_value_seed(TypedValue(known))?) {
-                ("name", Field::Str(s)) => e.name = s,
-                ("source", Field::Str(s)) => e.source = s,
-                ("status", Field::Str(s)) => e.status = Status::parse(&s),
-                ("confidence", Field::Str(s)) => e.confidence = s,
-                ("priority", Field::Int(n)) => e.priority = n,
-                ("failure_count", Field::Int(n)) => e.failure_count = n,
-                ("disambiguated_at", Field::Time(t)) => e.disambiguated_at = t,
-                ("next_retry_at", Field::Time(t)) => e.next_retry_at = t,
-                _ => unreachable!("TypedValue returns the variant its key asks for"),
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Name => e.name = map.next_value()?,
+                Key::Source => e.source = map.next_value()?,
+                Key::Priority => e.priority = map.next_value()?,
+                Key::Status => e.status = map.next_value::<StatusDe>()?.0,
+                Key::Confidence => e.confidence = map.next_value()?,
+                Key::DisambiguatedAt => e.disambiguated_at = map.next_value::<TimeDe>()?.0,
+                Key::FailureCount => e.failure_count = map.next_value()?,
+                Key::NextRetryAt => e.next_retry_at = map.next_value::<TimeDe>()?.0,
+                Key::Other(k) => {
+                    let v: Value = map.next_value()?;
+                    e.extra.insert(k, v);
+                }
             }
         }
         Ok(e)
