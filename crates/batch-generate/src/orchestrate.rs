@@ -100,6 +100,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
 
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     let signal = SignalState::listen(stop_tx)?;
+    remove_stale_temp_files(config);
 
     let recovery = run::recover(config, &clock).context(Hint(
         "the journal is kept; fix the cause and run again to finish the interrupted run",
@@ -185,6 +186,37 @@ fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<(
     .context(Hint(
         "fix those entries, or run without --strict to skip them; nothing was run or written",
     ))
+}
+
+/// Removes temporary files a killed run left beside the files this run writes (safe: we hold
+/// the lock). Failures here are only logged.
+fn remove_stale_temp_files(config: &Config) {
+    let dirs: std::collections::BTreeSet<&std::path::Path> = [
+        config.queue.parent(),
+        config.control_file.parent(),
+        config.results.parent(),
+        config.summary.parent(),
+        Some(config.failures_dir.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for dir in dirs {
+        match batch::fsutil::remove_stale_temp_files(dir) {
+            Ok(removed) => {
+                for p in removed {
+                    tracing::info!(
+                        "removed a temporary file left by a killed run: {}",
+                        p.display()
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                "could not clean temporary files in `{}`: {e}",
+                dir.display()
+            ),
+        }
+    }
 }
 
 fn kill_switch(config: &Config, plan: &Plan, opts: Options) -> i32 {

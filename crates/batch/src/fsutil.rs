@@ -34,7 +34,7 @@ pub fn write_atomic_with(
         std::fs::create_dir_all(dir)?;
     }
     let mut tmp = tempfile::Builder::new()
-        .prefix(".batch-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
     {
         let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
@@ -68,6 +68,38 @@ fn sync_dir(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Prefix of the temporary files [`write_atomic`] creates.
+pub const TEMP_PREFIX: &str = ".batch-tmp-";
+
+/// Removes temporary files that a killed run left in `dir` (only names starting with
+/// [`TEMP_PREFIX`]; a missing directory is fine). Call it only while holding the run lock, so
+/// no other run is writing them. Returns the files removed.
+///
+/// # Errors
+/// Reading the directory or removing a file failed.
+pub fn remove_stale_temp_files(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let entries = match std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry.file_type()?.is_file()
+        {
+            remove_if_exists(&entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
 /// Removes a file, treating "already gone" as success.
 ///
 /// # Errors
@@ -92,6 +124,26 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn stale_temp_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".batch-tmp-abc"), "torn").unwrap();
+        std::fs::write(dir.path().join("keep.jsonl"), "x").unwrap();
+        std::fs::create_dir(dir.path().join(".batch-tmp-dir")).unwrap();
+        let removed = remove_stale_temp_files(dir.path()).unwrap();
+        assert_eq!(removed, [dir.path().join(".batch-tmp-abc")]);
+        assert!(dir.path().join("keep.jsonl").exists());
+        assert!(
+            dir.path().join(".batch-tmp-dir").exists(),
+            "directories are not ours"
+        );
+        assert!(
+            remove_stale_temp_files(&dir.path().join("missing"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
