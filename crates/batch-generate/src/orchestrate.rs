@@ -394,8 +394,18 @@ fn report_run(report: &RunReport, opts: Options) {
             "per_ecosystem": r.per_ecosystem,
             "breaker_changes": report.breaker_changes.iter().map(|(eco, c)| (eco.clone(), change_label(c))).collect::<BTreeMap<_, _>>(),
             "files_written": report.files_written,
+            "cpu_seconds": own_cpu_seconds(),
         }));
     }
+}
+
+/// User plus system CPU time of this process so far, children excluded (the orchestrator's own
+/// cost, reported by `--json` for the benchmarks).
+fn own_cpu_seconds() -> Option<f64> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Some(secs(u.user_time()) + secs(u.system_time()))
 }
 
 fn change_label(c: &Change) -> String {
