@@ -134,19 +134,20 @@ impl QueueEntry {
     }
 
     fn check(&self, mut report: impl FnMut(Problem<'_>)) {
-        if self.name.trim().is_empty() {
+        if is_blank(&self.name) {
             report(Problem::EmptyName);
         } else if let Some(why) = unsafe_name_reason(&self.name) {
             report(Problem::UnsafeName(&self.name, why));
         }
-        if self.source.trim().is_empty() {
+        if is_blank(&self.source) {
             report(Problem::EmptySource);
         } else {
             let eco = self.ecosystem();
-            if eco.contains(['/', '\\']) || eco.contains("..") {
+            let b = eco.as_bytes();
+            if b.iter().any(|c| matches!(c, b'/' | b'\\')) || b.windows(2).any(|w| w == b"..") {
                 report(Problem::Traversal(eco));
             }
-            if eco.contains(|c: char| c.is_control()) {
+            if has_control(eco) {
                 report(Problem::ControlInEcosystem(eco));
             }
         }
@@ -245,25 +246,59 @@ pub fn recipe_relative_path(name: &str) -> Result<PathBuf, UnsafeName> {
 
 /// Why `name` is not a safe recipe path, or `None` when it is (no allocation).
 fn unsafe_name_reason(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
-        return Some("empty name");
+    // One pass over the bytes: this runs for every entry of the queue on every selection.
+    let b = name.as_bytes();
+    match b.first() {
+        None => return Some("empty name"),
+        Some(b'/') => return Some("absolute path"),
+        _ => {}
     }
-    if name.starts_with('/') {
-        return Some("absolute path");
+    // Branch-free prefilter (vectorises): most names have no backslash, control byte, `.` or
+    // `//` and need no closer look.
+    let suspicious = b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == 0x7f) | (c == b'\\') | (c == b'.') | (c == 0xC2)
+    });
+    if !suspicious && !b.ends_with(b"/") && !b.windows(2).any(|w| w == b"//") {
+        return None;
     }
-    if name.contains('\\') {
-        return Some("backslash");
+    let mut reason = None;
+    let mut component_start = 0;
+    for i in 0..=b.len() {
+        match b.get(i).copied().unwrap_or(b'/') {
+            b'/' => {
+                if matches!(&b[component_start..i], b"" | b"." | b"..") {
+                    reason = reason.or(Some("empty, `.` or `..` path component"));
+                }
+                component_start = i + 1;
+            }
+            b'\\' => return Some("backslash"),
+            c if has_control_at(b, i, c) => return Some("NUL or control character"),
+            _ => {}
+        }
     }
-    if name.contains(|c: char| c.is_control()) {
-        return Some("NUL or control character");
+    reason.or((b[0] == b'.').then_some("leading `.`"))
+}
+
+/// Whether a Unicode control character (`char::is_control`: U+0000–U+001F, U+007F–U+009F)
+/// starts at byte `i`, whose value is `c`.
+fn has_control_at(b: &[u8], i: usize, c: u8) -> bool {
+    c < 0x20 || c == 0x7f || (c == 0xC2 && matches!(b.get(i + 1), Some(0x80..=0x9F)))
+}
+
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    let maybe = b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == 0x7f) | (c == 0xC2)
+    });
+    maybe && b.iter().enumerate().any(|(i, &c)| has_control_at(b, i, c))
+}
+
+/// `s.trim().is_empty()`, with a fast path for the usual non-blank ASCII ends.
+fn is_blank(s: &str) -> bool {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() || l.is_ascii_graphic() => false,
+        _ => s.trim().is_empty(),
     }
-    if name.split('/').any(|c| matches!(c, "" | "." | "..")) {
-        return Some("empty, `.` or `..` path component");
-    }
-    if name.starts_with('.') {
-        return Some("leading `.`");
-    }
-    None
 }
 
 /// The unified queue file (spec §1.1).
@@ -802,6 +837,17 @@ mod tests {
             "a/",
         ] {
             assert!(recipe_relative_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The byte-level fast checks agree with the `char` definitions they replace.
+        #[test]
+        fn fast_checks_match_char_definitions(s in proptest::prelude::any::<String>(), t in "[ \\t\\x{85}\\x{a0}a/.\\\\\\x{9f}]{0,6}") {
+            for x in [&s, &t] {
+                proptest::prop_assert_eq!(has_control(x), x.contains(|c: char| c.is_control()));
+                proptest::prop_assert_eq!(is_blank(x), x.trim().is_empty());
+            }
         }
     }
 

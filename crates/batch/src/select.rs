@@ -92,8 +92,10 @@ pub fn select(
 
     // First index of every name: a later entry with the same name would write the same
     // recipe file, concurrently, so it is invalid (issue #4 "duplicate names").
-    let mut first_of: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(entries.len());
+    // FxHash: names are not attacker-chosen hash-flooding material here, and SipHash was a
+    // third of the time of selecting from a 1M-entry queue.
+    let mut first_of: rustc_hash::FxHashMap<&str, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     let mut full = false;
     for (index, e) in entries.iter().enumerate() {
         let first = *first_of.entry(e.name.as_str()).or_insert(index);
