@@ -24,7 +24,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], create_parent: bool) -> io::Resul
 pub fn write_atomic_with(
     path: &Path,
     create_parent: bool,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    fill: impl FnOnce(&mut io::BufWriter<&mut std::fs::File>) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -99,7 +99,7 @@ fn write_with<T: Serialize + ?Sized, F: Formatter>(value: &T, f: F) -> serde_jso
 ///
 /// # Errors
 /// Write errors of `w` (as `io::Error`), or a failing `Serialize` impl.
-pub fn write_pretty<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+pub fn write_pretty<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(
         &mut *w,
         GoEscapes(PrettyFormatter::with_indent(b"  ")),
