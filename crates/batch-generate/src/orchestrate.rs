@@ -69,6 +69,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
 
     // Validate the inputs before taking the lock, so a run refused for bad input, the kill
     // switch or a missing generator writes nothing at all (not even the lock file).
+    let inputs_before = fingerprint(config);
     let preflight = run::plan(config, &clock)?;
     if preflight.kill_switch {
         report_plan_findings(config, &preflight);
@@ -76,19 +77,10 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     }
     strict_check(config, &preflight, opts)?;
     let journal_path = batch::journal::path_for(&config.queue);
-    if (!preflight.selection.candidates.is_empty() || journal_path.exists())
-        && find_program(&config.generator).is_none()
-    {
-        return Err(anyhow::anyhow!(
-            "generator `{}` not found or not executable",
-            config.generator.display()
-        ))
-        .context(Hint(
-            "pass --generator PATH, or put tsuku on PATH; nothing was run or written",
-        ));
-    }
-    drop(preflight);
-
+    check_generator(
+        config,
+        !preflight.selection.candidates.is_empty() || journal_path.exists(),
+    )?;
     let _lock = match RunLock::acquire(&config.queue) {
         Ok(l) => l,
         Err(e @ LockError::Held { .. }) => {
@@ -102,19 +94,27 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     let signal = SignalState::listen(stop_tx)?;
     remove_stale_temp_files(config);
 
-    let recovery = run::recover(config, &clock).context(Hint(
-        "the journal is kept; fix the cause and run again to finish the interrupted run",
-    ))?;
-    if let Some(r) = &recovery {
-        report_recovery(r);
-    }
-    let exclude = recovery.map(|r| r.indices).unwrap_or_default();
-    // Planned again under the lock: another run may have changed the files since the preflight.
-    let mut plan = run::plan_excluding(config, &clock, &exclude)?;
+    // Under the lock, the preflight plan is reused when nothing changed since it was made (no
+    // journal to replay, queue and control file the same files): a 1M-entry queue is then
+    // parsed once, not twice (issue #5).
+    let mut plan = if !journal_path.exists() && fingerprint(config) == inputs_before {
+        preflight
+    } else {
+        drop(preflight);
+        let recovery = run::recover(config, &clock).context(Hint(
+            "the journal is kept; fix the cause and run again to finish the interrupted run",
+        ))?;
+        if let Some(r) = &recovery {
+            report_recovery(r);
+        }
+        let exclude = recovery.map(|r| r.indices).unwrap_or_default();
+        run::plan_excluding(config, &clock, &exclude)?
+    };
     report_plan_findings(config, &plan);
     if plan.kill_switch {
         return Ok(kill_switch(config, &plan, opts));
     }
+    check_generator(config, !plan.selection.candidates.is_empty())?;
 
     let mut journal = batch::journal::Journal::create(
         &journal_path,
@@ -186,6 +186,36 @@ fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<(
     .context(Hint(
         "fix those entries, or run without --strict to skip them; nothing was run or written",
     ))
+}
+
+/// Which files the queue and control file are: device, inode, size and modification time.
+/// An atomic replace gives a new inode; an edit in place a new size or time.
+/// Fails when the generator is `needed` but cannot be found or run.
+fn check_generator(config: &Config, needed: bool) -> anyhow::Result<()> {
+    if !needed || find_program(&config.generator).is_some() {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "generator `{}` not found or not executable",
+        config.generator.display()
+    ))
+    .context(Hint(
+        "pass --generator PATH, or put tsuku on PATH; nothing was run",
+    ))
+}
+
+type FileId = Option<(u64, u64, u64, i64, i64)>;
+
+fn fingerprint(config: &Config) -> Vec<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    [&config.queue, &config.control_file]
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+        })
+        .collect()
 }
 
 /// Removes temporary files a killed run left beside the files this run writes (safe: we hold

@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use jiff::Timestamp;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::breaker::{BatchOutcome, Change};
 use crate::classify::{self, Exit, Step};
@@ -274,7 +274,13 @@ pub async fn execute_with(
             let entry = &plan.queue.entries[c.index];
             let ctx = &ctx;
             async move {
-                let r = process(ctx, pos, entry).await;
+                // A waiting candidate is only this small future; the processing state is
+                // allocated once its first create may start, so memory does not grow with the
+                // number of candidates still waiting (issue #5).
+                let r = match acquire_slot(ctx, entry, Step::Create).await {
+                    Ok(slot) => Box::pin(process(ctx, pos, entry, slot)).await,
+                    Err(e) => not_run(e),
+                };
                 (ctx.on_event)(Event::Finished {
                     position: pos,
                     name: &entry.name,
@@ -345,8 +351,8 @@ fn recipe_basename(recipe: &Path) -> String {
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
 }
 
-async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
-    let not_run = |e: StepError| EntryResult::NotRun {
+fn not_run(e: StepError) -> EntryResult {
+    EntryResult::NotRun {
         reason: match e {
             StepError::Runner(e) => error_chain(&e),
             StepError::Halted => {
@@ -354,7 +360,17 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
             }
             StepError::Interrupted => "interrupted".into(),
         },
-    };
+    }
+}
+
+/// Processes one candidate whose first `create` may start now (`first_slot` holds its job
+/// slot and its rate-limit permit is taken).
+async fn process(
+    ctx: &Ctx<'_>,
+    pos: usize,
+    entry: &QueueEntry,
+    first_slot: SemaphorePermit<'_>,
+) -> EntryResult {
     let rel = match recipe_relative_path(&entry.name) {
         Ok(p) => p,
         Err(e) => {
@@ -368,22 +384,23 @@ async fn process(ctx: &Ctx<'_>, pos: usize, entry: &QueueEntry) -> EntryResult {
         classify::create_args(&entry.name, &entry.source, &recipe),
         true,
     );
-    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Create, &create).await {
-        Ok(v) => v,
-        Err(e) => {
-            if matches!(e, StepError::Interrupted) {
-                // A create cut short may have left a partial recipe.
-                let _ = fsutil::remove_if_exists(&recipe);
+    let (out, exhausted) =
+        match run_step(ctx, pos, entry, Step::Create, &create, Some(first_slot)).await {
+            Ok(v) => v,
+            Err(e) => {
+                if matches!(e, StepError::Interrupted) {
+                    // A create cut short may have left a partial recipe.
+                    let _ = fsutil::remove_if_exists(&recipe);
+                }
+                return not_run(e);
             }
-            return not_run(e);
-        }
-    };
+        };
     if !out.exit.success() {
         let f = classify::classify_create(out.exit, &out.stdout, exhausted, &entry.source);
         return ctx.failure(entry, f);
     }
     let install = ctx.command(classify::install_args(&recipe), false);
-    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install).await {
+    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install, None).await {
         Ok(v) => v,
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
@@ -412,26 +429,15 @@ async fn run_step(
     entry: &QueueEntry,
     step: Step,
     cmd: &Command,
+    mut first_slot: Option<SemaphorePermit<'_>>,
 ) -> Result<(Output, bool), StepError> {
     let policy = &ctx.config.retry;
     let mut retry = 0;
     loop {
-        ctx.check()?;
-        let acquire = async {
-            match step {
-                Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
-                Step::Install => ctx
-                    .slots
-                    .acquire()
-                    .await
-                    .expect("the job semaphore is never closed"),
-            }
+        let slot = match first_slot.take() {
+            Some(slot) => slot,
+            None => acquire_slot(ctx, entry, step).await?,
         };
-        let slot = tokio::select! {
-            slot = acquire => slot,
-            () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
-        };
-        ctx.check()?;
         (ctx.on_event)(Event::StepStarted {
             position: pos,
             name: &entry.name,
@@ -469,6 +475,32 @@ async fn run_step(
             () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
         }
     }
+}
+
+/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit) of the next
+/// step of `entry`; gives up when the run is stopped or halted.
+async fn acquire_slot<'c>(
+    ctx: &'c Ctx<'_>,
+    entry: &QueueEntry,
+    step: Step,
+) -> Result<SemaphorePermit<'c>, StepError> {
+    ctx.check()?;
+    let acquire = async {
+        match step {
+            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+            Step::Install => ctx
+                .slots
+                .acquire()
+                .await
+                .expect("the job semaphore is never closed"),
+        }
+    };
+    let slot = tokio::select! {
+        slot = acquire => slot,
+        () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+    };
+    ctx.check()?;
+    Ok(slot)
 }
 
 impl Ctx<'_> {
