@@ -361,17 +361,15 @@ impl Queue {
     /// with line, column and key path when it is not a valid queue.
     pub fn load(path: &Path) -> Result<(Self, bool), QueueError> {
         match std::fs::read(path) {
-            Ok(bytes) => {
-                Self::from_slice(&bytes)
-                    .map(|q| (q, true))
-                    .map_err(|(key_path, source)| QueueError::Parse {
-                        path: path.to_owned(),
-                        line: source.line(),
-                        column: source.column(),
-                        key_path,
-                        source,
-                    })
-            }
+            Ok(bytes) => Self::from_vec(bytes)
+                .map(|q| (q, true))
+                .map_err(|(key_path, source)| QueueError::Parse {
+                    path: path.to_owned(),
+                    line: source.line(),
+                    column: source.column(),
+                    key_path,
+                    source,
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
                 Queue {
                     schema_version: 1,
@@ -392,6 +390,30 @@ impl Queue {
     /// # Errors
     /// Malformed JSON, wrong types, non-RFC 3339 timestamps, a top level that is not an object.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, (String, serde_json::Error)> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let queue: Queue = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| (e.path().to_string(), e.into_inner()))?;
+        de.end().map_err(|e| (String::new(), e))?;
+        Ok(queue)
+    }
+
+    /// [`Queue::from_slice`] for a buffer the queue may consume: a large file in the layout
+    /// this crate writes is parsed on two threads (issue #5), with the same result.
+    ///
+    /// # Errors
+    /// As [`Queue::from_slice`], with the same positions.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Self, (String, serde_json::Error)> {
+        if bytes.len() < PARALLEL_MIN_BYTES {
+            return Self::from_slice(&bytes);
+        }
+        match parse_halves(bytes) {
+            Ok(q) => Ok(q),
+            Err(bytes) => Self::from_slice(&bytes),
+        }
+    }
+
+    #[cfg(test)]
+    fn from_slice_sequential(bytes: &[u8]) -> Result<Self, (String, serde_json::Error)> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let queue: Queue = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| (e.path().to_string(), e.into_inner()))?;
@@ -424,6 +446,62 @@ impl Queue {
                 source,
             }
         })
+    }
+}
+
+/// Below this size one thread parses the whole file.
+const PARALLEL_MIN_BYTES: usize = 8 << 20;
+
+/// The separator between two entries in the layout this crate (and Go) writes: entries are
+/// objects at 4 spaces of indentation. A raw newline cannot occur inside a JSON string, so the
+/// pattern only matches between entries.
+const ENTRY_SEPARATOR: &[u8] = b"\n    },\n    {\n";
+
+/// Parses a large queue on two threads by splitting the `entries` array at an entry boundary
+/// (issue #5). The tail is copied out behind a `{"entries":[` prefix; the head is parsed in
+/// place, closed by a `]}` written over the `,\n` between the two entries. The split sits at
+/// 60 % of the file so the copy, the only extra memory, is 40 % of it, while the two threads
+/// stay close to balanced. Gives the buffer back, restored, when the file does not have the
+/// pretty layout or either half fails to parse; the caller then parses sequentially, which
+/// also gives exact error positions.
+fn parse_halves(mut bytes: Vec<u8>) -> Result<Queue, Vec<u8>> {
+    let from = bytes.len() / 5 * 3;
+    let Some(offset) = bytes[from..]
+        .windows(ENTRY_SEPARATOR.len())
+        .position(|w| w == ENTRY_SEPARATOR)
+    else {
+        return Err(bytes);
+    };
+    let sep = from + offset;
+    let head_end = sep + "\n    }".len();
+    let tail_start = sep + "\n    },\n".len();
+    let mut tail = Vec::with_capacity(bytes.len() - tail_start + 12);
+    tail.extend_from_slice(b"{\"entries\":[");
+    tail.extend_from_slice(&bytes[tail_start..]);
+    bytes[head_end..tail_start].copy_from_slice(b"]}");
+    let (a, b) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| Queue::from_slice(&tail).ok());
+        let a = Queue::from_slice(&bytes[..tail_start]).ok();
+        (a, b.join().ok().flatten())
+    });
+    match (a, b) {
+        // The tail must hold nothing but entries and the keys after them.
+        (Some(mut a), Some(b))
+            if !a.entries.is_empty() && b.schema_version == 0 && b.updated_at.is_none() =>
+        {
+            // Free both buffers before the entry vectors are merged (peak memory).
+            drop(tail);
+            drop(bytes);
+            a.entries.extend(b.entries);
+            for (k, v) in b.extra {
+                a.extra.insert(k, v);
+            }
+            Ok(a)
+        }
+        _ => {
+            bytes[head_end..tail_start].copy_from_slice(b",\n");
+            Err(bytes)
+        }
     }
 }
 
@@ -849,6 +927,49 @@ mod tests {
                 proptest::prop_assert_eq!(is_blank(x), x.trim().is_empty());
             }
         }
+    }
+
+    #[test]
+    fn parsing_in_halves_equals_parsing_in_one_go() {
+        // Big enough to take the two-thread path, with unknown keys before and after
+        // `entries` and inside entries.
+        let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
+        let template = q.entries.clone();
+        q.entries = (0..40_000)
+            .map(|i| {
+                let mut e = template[i % 2].clone();
+                e.name = format!("{}-{i}", e.name);
+                e
+            })
+            .collect();
+        q.extra
+            .insert("z_after".into(), serde_json::json!({"k": [1, 2]}));
+        let bytes = q.to_bytes(now());
+        assert!(bytes.len() >= PARALLEL_MIN_BYTES, "{} bytes", bytes.len());
+        let halves = parse_halves(bytes.clone()).expect("the pretty layout splits");
+        let whole = Queue::from_slice_sequential(&bytes).unwrap();
+        assert_eq!(halves, whole);
+        assert_eq!(halves.entries.len(), 40_000);
+        assert_eq!(halves.to_bytes(now()), bytes);
+        // A file that does not have the layout, or an error in either half, falls back to
+        // the sequential parse and its exact error position.
+        let mut broken = bytes.clone();
+        let quarter = broken.len() * 3 / 4;
+        // The start of a line, so the garbage does not change the line count.
+        let at = quarter + broken[quarter..].iter().position(|b| *b == b'\n').unwrap() + 1;
+        broken[at..at + 6].copy_from_slice(b"!!!!!!");
+        assert_eq!(
+            parse_halves(broken.clone()).unwrap_err(),
+            broken,
+            "restored on failure"
+        );
+        let (_, err) = Queue::from_vec(broken).unwrap_err();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        assert_eq!(err.line(), line);
+        let compact =
+            serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).unwrap()).unwrap();
+        assert!(parse_halves(compact.clone()).is_err());
+        assert_eq!(Queue::from_vec(compact).unwrap(), whole);
     }
 
     #[test]
