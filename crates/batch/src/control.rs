@@ -219,6 +219,12 @@ impl ControlFile {
         self.dirty
     }
 
+    /// A top-level value of the document as loaded (e.g. `budget`), for readers of keys this
+    /// module does not interpret.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.doc.get(key)
+    }
+
     /// The path the file was loaded from and is saved to.
     pub fn path(&self) -> &Path {
         &self.path

@@ -7,7 +7,9 @@
 //! "spec §N") except where a docstring names a deliberate fix.
 #![warn(missing_docs)]
 
+pub mod batchid;
 pub mod breaker;
+pub mod budget;
 pub mod classify;
 pub mod clock;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod record;
 pub mod run;
 pub mod runner;
 pub mod select;
+pub mod shard;
 pub mod timestamp;
 pub mod transition;
 
