@@ -44,6 +44,76 @@ pub enum Command {
     /// Run the main job on the embedded demo queue with the fake generator, in a scratch
     /// directory (nothing in the current directory is touched).
     Demo(DemoArgs),
+    /// Plan a nightly batch for GitHub Actions: kill switch, breakers due for a probe, weekly
+    /// budget, a batch ID that never repeats, and the candidates of each shard. Writes
+    /// `key=value` lines to `$GITHUB_OUTPUT` when set; writes only the control file (breakers
+    /// moving to half-open).
+    Preflight(Box<PreflightArgs>),
+}
+
+/// Flags of `preflight`.
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// Files read.
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Which entries the batch would run.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Number of shards the generate job is split into (the matrix size).
+    #[arg(long, env = "BATCH_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Preflight")]
+    pub shards: u32,
+
+    /// Directory of merge-job metrics (`batch-runs-*.jsonl`), searched for earlier batch IDs.
+    #[arg(
+        long,
+        env = "BATCH_METRICS_DIR",
+        default_value = "data/metrics",
+        help_heading = "Preflight"
+    )]
+    pub metrics_dir: PathBuf,
+
+    /// Weekly macOS CI minutes (the control file's `budget.macos_minutes_used` is counted
+    /// against it).
+    #[arg(
+        long,
+        env = "BATCH_BUDGET_MACOS_MINUTES",
+        default_value_t = 1000,
+        help_heading = "Preflight"
+    )]
+    pub budget_macos_minutes: u64,
+
+    /// Weekly Linux CI minutes (against `budget.linux_minutes_used`).
+    #[arg(
+        long,
+        env = "BATCH_BUDGET_LINUX_MINUTES",
+        default_value_t = 5000,
+        help_heading = "Preflight"
+    )]
+    pub budget_linux_minutes: u64,
+
+    /// Fraction of a weekly budget above which validation is sampled.
+    #[arg(
+        long,
+        env = "BATCH_BUDGET_SAMPLE_ABOVE",
+        default_value_t = 0.80,
+        help_heading = "Preflight"
+    )]
+    pub budget_sample_above: f64,
+
+    /// Fraction of a weekly budget above which the batch is skipped.
+    #[arg(
+        long,
+        env = "BATCH_BUDGET_SKIP_ABOVE",
+        default_value_t = 0.95,
+        help_heading = "Preflight"
+    )]
+    pub budget_skip_above: f64,
+
+    /// Print one JSON document on stdout instead of the plan text.
+    #[arg(long, env = "BATCH_JSON", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Preflight")]
+    pub json: bool,
 }
 
 /// Flags of `demo`.
@@ -214,33 +284,45 @@ pub fn parse_rate_limit(s: &str) -> Result<(String, Duration), String> {
     Ok((eco.to_owned(), parse_duration(d)?))
 }
 
-impl RunArgs {
-    /// The library configuration these flags describe.
-    pub fn to_config(&self) -> Config {
-        let mut c = Config::new();
-        let f = &self.files;
-        c.queue = f.queue.clone();
-        c.control_file = f.control_file.clone();
-        c.output_dir = f.output_dir.clone();
-        c.failures_dir = f.failures_dir.clone();
-        c.results = f
+impl FileArgs {
+    /// Sets the file paths of `c`, with the defaults that depend on other paths.
+    pub fn apply(&self, c: &mut Config) {
+        c.queue = self.queue.clone();
+        c.control_file = self.control_file.clone();
+        c.output_dir = self.output_dir.clone();
+        c.failures_dir = self.failures_dir.clone();
+        c.results = self
             .results
             .clone()
-            .unwrap_or_else(|| batch::config::default_results_path(&f.queue));
-        c.summary = f
+            .unwrap_or_else(|| batch::config::default_results_path(&self.queue));
+        c.summary = self
             .summary
             .clone()
-            .unwrap_or_else(|| batch::config::default_summary_path(&f.output_dir));
-        c.select.batch_size = self.selection.batch_size;
-        c.select.tier = i64::from(self.selection.tier);
+            .unwrap_or_else(|| batch::config::default_summary_path(&self.output_dir));
+    }
+}
+
+impl SelectionArgs {
+    /// Sets batch size, tier and ecosystem filter of `c`.
+    pub fn apply(&self, c: &mut Config) {
+        c.select.batch_size = self.batch_size;
+        c.select.tier = i64::from(self.tier);
         // An empty value means "no filter", as Go's -filter-ecosystem "".
         c.select.ecosystems = self
-            .selection
             .ecosystems
             .iter()
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect::<BTreeSet<_>>();
+    }
+}
+
+impl RunArgs {
+    /// The library configuration these flags describe.
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::new();
+        self.files.apply(&mut c);
+        self.selection.apply(&mut c);
         let e = &self.execution;
         for (eco, d) in &e.rate_limit {
             c.rate_limit.set(eco.clone(), *d);

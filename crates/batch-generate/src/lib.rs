@@ -9,6 +9,7 @@ pub mod exit;
 pub mod goflags;
 pub mod logging;
 pub mod orchestrate;
+pub mod preflight;
 pub mod progress;
 
 use std::ffi::OsString;
@@ -45,6 +46,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let result = runtime.block_on(async {
         match &cli.command {
             Some(Command::Demo(args)) => demo::run(args, max_output).await,
+            Some(Command::Preflight(args)) => preflight::run(args),
             None => {
                 let config = cli.run.to_config();
                 let opts = orchestrate::Options {

@@ -8,5 +8,6 @@ mod demo;
 mod determinism;
 mod dry_run;
 mod flags;
+mod preflight;
 mod run;
 mod util;
