@@ -4,12 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use batch_generate::exit;
 use serde_json::{Value, json};
+
+#[path = "../common/queue_file.rs"]
+mod queue_file;
+pub use queue_file::{entry_text, queue_text};
 use tempfile::TempDir;
 
 /// A time far in the future (spec §8.0).
@@ -24,18 +27,6 @@ pub fn fake_tsuku() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fake-tsuku");
     p.canonicalize().unwrap_or(p)
 }
-
-/// Key order of a queue entry on disk (spec §1.1).
-const ENTRY_KEYS: [&str; 8] = [
-    "name",
-    "source",
-    "priority",
-    "status",
-    "confidence",
-    "disambiguated_at",
-    "failure_count",
-    "next_retry_at",
-];
 
 /// A pending, auto-confidence entry with no history (spec §8.0 defaults).
 pub fn entry(name: &str, source: &str, priority: i64) -> Value {
@@ -64,48 +55,6 @@ impl With for Value {
             .insert(key.to_owned(), value.into());
         self
     }
-}
-
-/// The queue file text exactly as the tool writes it (spec §1.1 save rules, §1.10): 2-space
-/// indentation, entry keys in Go order, trailing newline.
-pub fn queue_text(entries: &[Value], updated_at: &str) -> String {
-    let mut s = String::new();
-    s.push_str("{\n  \"schema_version\": 1,\n");
-    let _ = writeln!(s, "  \"updated_at\": {},", Value::from(updated_at));
-    if entries.is_empty() {
-        s.push_str("  \"entries\": []\n}\n");
-        return s;
-    }
-    s.push_str("  \"entries\": [\n");
-    for (i, e) in entries.iter().enumerate() {
-        s.push_str(&entry_text(e));
-        s.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
-    }
-    s.push_str("  ]\n}\n");
-    s
-}
-
-/// One entry as it appears inside the queue file (indented by 4, no trailing comma).
-pub fn entry_text(e: &Value) -> String {
-    let obj = e.as_object().expect("entries are objects");
-    let mut keys: Vec<&str> = ENTRY_KEYS
-        .iter()
-        .copied()
-        .filter(|k| obj.contains_key(*k))
-        .collect();
-    keys.extend(
-        obj.keys()
-            .map(String::as_str)
-            .filter(|k| !ENTRY_KEYS.contains(k)),
-    );
-    let mut s = String::from("    {\n");
-    for (i, k) in keys.iter().enumerate() {
-        let v = serde_json::to_string(&obj[*k]).expect("scalar JSON");
-        let _ = write!(s, "      {}: {v}", Value::from(*k));
-        s.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
-    }
-    s.push_str("    }");
-    s
 }
 
 /// Every file and directory under a root: relative path → bytes (`None` for a directory).

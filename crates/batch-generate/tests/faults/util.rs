@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +16,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+
+#[path = "../common/queue_file.rs"]
+mod queue_file;
+pub use queue_file::entry_text;
 use tempfile::TempDir;
 
 /// Environment variable carrying the sandbox marker into every process of a test.
@@ -35,18 +38,6 @@ pub fn bin() -> &'static str {
 pub fn fake_tsuku_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fake-tsuku")
 }
-
-/// Key order of a queue entry on disk (Go's struct order).
-const ENTRY_KEYS: [&str; 8] = [
-    "name",
-    "source",
-    "priority",
-    "status",
-    "confidence",
-    "disambiguated_at",
-    "failure_count",
-    "next_retry_at",
-];
 
 /// A pending entry with no history.
 pub fn entry(name: &str, source: &str) -> Value {
@@ -77,44 +68,9 @@ pub fn entry_with_history(name: &str, source: &str) -> Value {
     })
 }
 
-/// One entry as the tool writes it inside the queue file (indented by 4, no trailing comma).
-pub fn entry_text(e: &Value) -> String {
-    let obj = e.as_object().expect("entries are objects");
-    let mut keys: Vec<&str> = ENTRY_KEYS
-        .iter()
-        .copied()
-        .filter(|k| obj.contains_key(*k))
-        .collect();
-    keys.extend(
-        obj.keys()
-            .map(String::as_str)
-            .filter(|k| !ENTRY_KEYS.contains(k)),
-    );
-    let mut s = String::from("    {\n");
-    for (i, k) in keys.iter().enumerate() {
-        let v = serde_json::to_string(&obj[*k]).expect("scalar JSON");
-        let _ = write!(s, "      {}: {v}", Value::from(*k));
-        s.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
-    }
-    s.push_str("    }");
-    s
-}
-
 /// A whole queue file in the tool's own format (2-space indentation, Go key order).
 pub fn queue_text(entries: &[Value]) -> String {
-    let mut s =
-        String::from("{\n  \"schema_version\": 1,\n  \"updated_at\": \"2026-01-01T00:00:00Z\",\n");
-    if entries.is_empty() {
-        s.push_str("  \"entries\": []\n}\n");
-        return s;
-    }
-    s.push_str("  \"entries\": [\n");
-    for (i, e) in entries.iter().enumerate() {
-        s.push_str(&entry_text(e));
-        s.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
-    }
-    s.push_str("  ]\n}\n");
-    s
+    queue_file::queue_text(entries, "2026-01-01T00:00:00Z")
 }
 
 /// The ecosystem of a source (`homebrew:foo` → `homebrew`).
