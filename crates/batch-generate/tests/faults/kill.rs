@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
-use crate::util::{RUN_LIMIT, Sandbox, created_names, queue_text, read_lines};
+use crate::util::{RUN_LIMIT, Sandbox, created_names, queue_text, read_lines, snapshot};
 
 /// Entries taken from the real queue.
 const ENTRIES: usize = 300;
@@ -349,22 +349,16 @@ fn trial(seed: u64, n: usize, r: &Reference) -> Phase {
 
 /// `.batch-tmp-*` files (atomic-write temporaries) anywhere below `root`.
 fn leftover_temp_files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().starts_with(".batch-tmp-") {
-                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
+    snapshot(root, &[])
+        .into_iter()
+        .filter(|(rel, content)| {
+            content.is_some()
+                && Path::new(rel)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".batch-tmp-"))
+        })
+        .map(|(rel, _)| rel)
+        .collect()
 }
 
 fn trials(seed: u64, first: usize) {
