@@ -49,6 +49,115 @@ pub enum Command {
     /// `key=value` lines to `$GITHUB_OUTPUT` when set; writes only the control file (breakers
     /// moving to half-open).
     Preflight(Box<PreflightArgs>),
+    /// Consolidate the fragments of a sharded batch (`--shard K/N` runs) into the queue, the
+    /// failure files, batch-results.json, the circuit breakers and the summary. Idempotent and
+    /// independent of fragment order; refuses fragments of another batch or starting queue.
+    Merge(Box<MergeArgs>),
+}
+
+/// Flags of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Files written (the same as the main job's).
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Breaker policy of the batch-level update.
+    #[command(flatten)]
+    pub breaker: BreakerArgs,
+
+    /// Directory holding the fragment files (`<batch_id>-shard-<K>-of-<N>.json`); other files
+    /// in it are ignored.
+    #[arg(
+        long,
+        env = "BATCH_FRAGMENT_DIR",
+        value_name = "DIR",
+        help_heading = "Merge"
+    )]
+    pub fragments: PathBuf,
+
+    /// Merge this batch's fragments only [default: the directory must hold one batch].
+    #[arg(long, env = "BATCH_BATCH_ID", value_parser = parse_batch_id, help_heading = "Merge")]
+    pub batch_id: Option<String>,
+
+    /// Merge even when shards with candidates have no fragment; their entries stay unchanged.
+    #[arg(long, help_heading = "Merge")]
+    pub allow_missing: bool,
+
+    /// Print GitHub Actions annotations on stdout: `::warning` per failed entry, `::error`
+    /// per circuit breaker that opened [default: on when GITHUB_ACTIONS=true].
+    #[arg(long, env = "GITHUB_ACTIONS", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Merge")]
+    pub annotations: bool,
+
+    /// Print one JSON document on stdout instead of the text report.
+    #[arg(long, env = "BATCH_JSON", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Merge")]
+    pub json: bool,
+}
+
+/// Circuit-breaker policy flags.
+#[derive(Debug, Args)]
+pub struct BreakerArgs {
+    /// Consecutive all-failed batches that open an ecosystem's circuit breaker.
+    #[arg(long, env = "BATCH_BREAKER_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
+    pub breaker_threshold: i64,
+
+    /// Time an open breaker waits before its half-open probe.
+    #[arg(long, env = "BATCH_BREAKER_RECOVERY", default_value = "60m", value_parser = parse_duration)]
+    pub breaker_recovery: Duration,
+}
+
+impl BreakerArgs {
+    /// The policy these flags describe.
+    pub fn policy(&self) -> BreakerPolicy {
+        BreakerPolicy {
+            failure_threshold: self.breaker_threshold,
+            recovery: self.breaker_recovery,
+        }
+    }
+}
+
+/// Sharded runs for a GitHub Actions matrix (issue #6).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharding")]
+pub struct ShardArgs {
+    /// Run only shard K of N: the selected candidates whose name hashes (FNV-1a) to K. Every
+    /// rate limit is N times slower, so N shards at once keep each ecosystem's limit. Writes
+    /// one fragment file and nothing else (no queue, control file, results or summary).
+    #[arg(long, env = "BATCH_SHARD", value_name = "K/N", requires = "batch_id")]
+    pub shard: Option<batch::shard::Shard>,
+
+    /// The batch ID from `preflight`: names the fragment of a sharded run; without --shard it
+    /// is written as batch-results.json's batch_id [default there: the UTC date].
+    #[arg(long, env = "BATCH_BATCH_ID", value_parser = parse_batch_id)]
+    pub batch_id: Option<String>,
+
+    /// Where a sharded run writes its fragment.
+    #[arg(
+        long,
+        env = "BATCH_FRAGMENT_DIR",
+        value_name = "DIR",
+        default_value = "batch-fragments"
+    )]
+    pub fragment_dir: PathBuf,
+
+    /// The plan time `preflight` printed (RFC 3339): every shard selects as of this instant,
+    /// so all shards agree on due breakers and retry times [default: now].
+    #[arg(
+        long,
+        env = "BATCH_PLANNED_AT",
+        value_name = "RFC3339",
+        requires = "shard"
+    )]
+    pub planned_at: Option<batch::timestamp::Rfc3339>,
+}
+
+/// Parses a batch ID (`[A-Za-z0-9._-]`, at most 100 bytes).
+///
+/// # Errors
+/// A message for clap.
+pub fn parse_batch_id(s: &str) -> Result<String, String> {
+    batch::fragment::check_batch_id(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// Flags of `preflight`.
@@ -140,6 +249,9 @@ pub struct RunArgs {
     /// What is printed.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Sharding.
+    #[command(flatten)]
+    pub sharding: ShardArgs,
 }
 
 /// Files read and written.
@@ -235,13 +347,9 @@ pub struct ExecutionArgs {
     #[arg(long, env = "BATCH_MAX_OUTPUT", default_value_t = 1 << 20)]
     pub max_output: usize,
 
-    /// Consecutive all-failed batches that open an ecosystem's circuit breaker.
-    #[arg(long, env = "BATCH_BREAKER_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
-    pub breaker_threshold: i64,
-
-    /// Time an open breaker waits before its half-open probe.
-    #[arg(long, env = "BATCH_BREAKER_RECOVERY", default_value = "60m", value_parser = parse_duration)]
-    pub breaker_recovery: Duration,
+    /// Circuit-breaker policy.
+    #[command(flatten)]
+    pub breaker: BreakerArgs,
 }
 
 /// What is printed.
@@ -331,10 +439,8 @@ impl RunArgs {
         c.generator = e.generator.clone();
         c.timeout = e.timeout;
         c.kill_grace = e.kill_grace;
-        c.breaker = BreakerPolicy {
-            failure_threshold: e.breaker_threshold,
-            recovery: e.breaker_recovery,
-        };
+        c.breaker = e.breaker.policy();
+        c.batch_id.clone_from(&self.sharding.batch_id);
         c
     }
 }

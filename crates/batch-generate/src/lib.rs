@@ -8,9 +8,11 @@ pub mod error;
 pub mod exit;
 pub mod goflags;
 pub mod logging;
+pub mod merge;
 pub mod orchestrate;
 pub mod preflight;
 pub mod progress;
+pub mod sharded;
 
 use std::ffi::OsString;
 
@@ -47,6 +49,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         match &cli.command {
             Some(Command::Demo(args)) => demo::run(args, max_output).await,
             Some(Command::Preflight(args)) => preflight::run(args),
+            Some(Command::Merge(args)) => merge::run(args),
             None => {
                 let config = cli.run.to_config();
                 let opts = orchestrate::Options {
@@ -56,7 +59,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     max_output,
                     strict: cli.run.selection.strict,
                 };
-                orchestrate::run(&config, opts).await
+                match cli.run.sharding.shard {
+                    Some(shard) => sharded::run(&config, opts, &cli.run.sharding, shard).await,
+                    None => orchestrate::run(&config, opts).await,
+                }
             }
         }
     });

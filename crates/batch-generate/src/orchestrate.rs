@@ -166,7 +166,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
 }
 
 /// With `--strict`, invalid entries stop the run before anything is run or written.
-fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<()> {
+pub(crate) fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<()> {
     let Some(first) = plan.selection.invalid.first().filter(|_| opts.strict) else {
         return Ok(());
     };
@@ -191,7 +191,7 @@ fn strict_check(config: &Config, plan: &Plan, opts: Options) -> anyhow::Result<(
 /// Which files the queue and control file are: device, inode, size and modification time.
 /// An atomic replace gives a new inode; an edit in place a new size or time.
 /// Fails when the generator is `needed` but cannot be found or run.
-fn check_generator(config: &Config, needed: bool) -> anyhow::Result<()> {
+pub(crate) fn check_generator(config: &Config, needed: bool) -> anyhow::Result<()> {
     if !needed || find_program(&config.generator).is_some() {
         return Ok(());
     }
@@ -220,7 +220,7 @@ fn fingerprint(config: &Config) -> Vec<FileId> {
 
 /// Removes temporary files a killed run left beside the files this run writes (safe: we hold
 /// the lock). Failures here are only logged.
-fn remove_stale_temp_files(config: &Config) {
+pub(crate) fn remove_stale_temp_files(config: &Config) {
     let dirs: std::collections::BTreeSet<&std::path::Path> = [
         config.queue.parent(),
         config.control_file.parent(),
@@ -249,7 +249,7 @@ fn remove_stale_temp_files(config: &Config) {
     }
 }
 
-fn kill_switch(config: &Config, plan: &Plan, opts: Options) -> i32 {
+pub(crate) fn kill_switch(config: &Config, plan: &Plan, opts: Options) -> i32 {
     let reason = plan
         .control
         .reason
@@ -284,12 +284,12 @@ fn report_recovery(r: &Recovery) {
 
 /// Forwards SIGINT/SIGTERM to the run: the first asks for a graceful stop, the second for an
 /// immediate one. Remembers the first signal's number for the exit code.
-struct SignalState {
+pub(crate) struct SignalState {
     first: std::sync::Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl SignalState {
-    fn listen(stop: watch::Sender<Stop>) -> anyhow::Result<Self> {
+    pub(crate) fn listen(stop: watch::Sender<Stop>) -> anyhow::Result<Self> {
         use std::sync::atomic::Ordering;
         use tokio::signal::unix::{SignalKind, signal};
         let mut int =
@@ -322,7 +322,7 @@ impl SignalState {
         Ok(Self { first })
     }
 
-    fn received(&self) -> Option<i32> {
+    pub(crate) fn received(&self) -> Option<i32> {
         match self.first.load(std::sync::atomic::Ordering::SeqCst) {
             0 => None,
             s => Some(s),
@@ -330,7 +330,7 @@ impl SignalState {
     }
 }
 
-fn report_plan_findings(config: &Config, plan: &Plan) {
+pub(crate) fn report_plan_findings(config: &Config, plan: &Plan) {
     if !plan.queue_existed {
         tracing::warn!(
             "queue `{}` does not exist: starting from an empty queue",
@@ -375,29 +375,7 @@ fn report_run(report: &RunReport, opts: Options) {
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
-    for (eco, change) in &report.breaker_changes {
-        match change {
-            Change::Opened {
-                failures,
-                until,
-                reopened: false,
-            } => tracing::error!(
-                "circuit breaker OPEN for {eco} ({failures} failures, recovery at {until})"
-            ),
-            Change::Opened {
-                until,
-                reopened: true,
-                ..
-            } => {
-                tracing::warn!(
-                    "circuit breaker for {eco} reopened (half-open probe failed), recovery at {until}"
-                )
-            }
-            Change::Closed => tracing::info!("circuit breaker closed for {eco} (success)"),
-            Change::Counted(f) => tracing::info!("circuit breaker: {eco} failure {f}"),
-            Change::None => {}
-        }
-    }
+    report_breaker_changes(report);
     let r = &report.results;
     let mut line = format!(
         "Batch complete: {} succeeded, {} failed, {} blocked ({} total)",
@@ -429,16 +407,43 @@ fn report_run(report: &RunReport, opts: Options) {
     }
 }
 
+/// Logs each breaker change of a run or merge (an opened breaker at error level).
+pub(crate) fn report_breaker_changes(report: &RunReport) {
+    for (eco, change) in &report.breaker_changes {
+        match change {
+            Change::Opened {
+                failures,
+                until,
+                reopened: false,
+            } => tracing::error!(
+                "circuit breaker OPEN for {eco} ({failures} failures, recovery at {until})"
+            ),
+            Change::Opened {
+                until,
+                reopened: true,
+                ..
+            } => {
+                tracing::warn!(
+                    "circuit breaker for {eco} reopened (half-open probe failed), recovery at {until}"
+                )
+            }
+            Change::Closed => tracing::info!("circuit breaker closed for {eco} (success)"),
+            Change::Counted(f) => tracing::info!("circuit breaker: {eco} failure {f}"),
+            Change::None => {}
+        }
+    }
+}
+
 /// User plus system CPU time of this process so far, children excluded (the orchestrator's own
 /// cost, reported by `--json` for the benchmarks).
-fn own_cpu_seconds() -> Option<f64> {
+pub(crate) fn own_cpu_seconds() -> Option<f64> {
     use nix::sys::resource::{UsageWho, getrusage};
     let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
     Some(secs(u.user_time()) + secs(u.system_time()))
 }
 
-fn change_label(c: &Change) -> String {
+pub(crate) fn change_label(c: &Change) -> String {
     match c {
         Change::None => "unchanged".into(),
         Change::Closed => "closed".into(),
@@ -448,7 +453,7 @@ fn change_label(c: &Change) -> String {
     }
 }
 
-fn print_json(v: &serde_json::Value) {
+pub(crate) fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON values serialise")

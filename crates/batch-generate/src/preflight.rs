@@ -108,6 +108,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
         "skip": skip_reason.is_some(),
         "reason": skip_reason,
         "batch_id": batch_id,
+        "planned_at": batch::timestamp::Rfc3339::utc(plan.started).to_string(),
         "shard_count": args.shards,
         "shards": shard_list,
         "candidates": total,
@@ -153,8 +154,9 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
     Ok(exit::SUCCESS)
 }
 
-/// The `key=value` lines for `$GITHUB_OUTPUT`: `skip`, `reason`, `batch_id`, `shards` (a JSON
-/// array for `strategy.matrix`), `candidates`, `sampling`, `per_ecosystem` (compact JSON).
+/// The `key=value` lines for `$GITHUB_OUTPUT`: `skip`, `reason`, `batch_id`, `planned_at` (the
+/// plan time every shard passes as `--planned-at`), `shards` (a JSON array for
+/// `strategy.matrix`), `candidates`, `sampling`, `per_ecosystem` (compact JSON).
 /// Values are single-line by construction.
 pub fn github_output(doc: &Value) -> String {
     let compact = |k: &str| serde_json::to_string(&doc[k]).expect("JSON values serialise");
@@ -168,6 +170,7 @@ pub fn github_output(doc: &Value) -> String {
         ("skip", text("skip")),
         ("reason", text("reason")),
         ("batch_id", text("batch_id")),
+        ("planned_at", text("planned_at")),
         ("shards", compact("shards")),
         ("candidates", text("candidates")),
         ("sampling", text("sampling")),
@@ -220,13 +223,13 @@ mod tests {
     #[test]
     fn github_output_lines() {
         let doc = json!({
-            "skip": false, "reason": null, "batch_id": "2026-11-24-all-002",
+            "skip": false, "reason": null, "batch_id": "2026-11-24-all-002", "planned_at": "2026-11-24T03:00:00Z",
             "shards": [1, 3], "candidates": 5, "sampling": true,
             "per_ecosystem": {"npm": 2, "pypi": 3},
         });
         assert_eq!(
             github_output(&doc),
-            "skip=false\nreason=\nbatch_id=2026-11-24-all-002\nshards=[1,3]\ncandidates=5\nsampling=true\nper_ecosystem={\"npm\":2,\"pypi\":3}\n"
+            "skip=false\nreason=\nbatch_id=2026-11-24-all-002\nplanned_at=2026-11-24T03:00:00Z\nshards=[1,3]\ncandidates=5\nsampling=true\nper_ecosystem={\"npm\":2,\"pypi\":3}\n"
         );
         let skip = json!({"skip": true, "reason": "two\nlines", "batch_id": "x", "shards": [], "candidates": 0, "sampling": false, "per_ecosystem": {}});
         assert!(github_output(&skip).contains("reason=two lines\n"));

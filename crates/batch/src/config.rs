@@ -57,6 +57,22 @@ impl RateLimit {
         self.per_ecosystem.insert(ecosystem.into(), period);
     }
 
+    /// Every spacing multiplied by `n`: the limits of one shard of `n`, so that `n` shards
+    /// running at once together respect each ecosystem's limit (issue #6, `--shard K/N`).
+    /// `n = 0` is treated as 1.
+    #[must_use]
+    pub fn scaled(&self, n: u32) -> Self {
+        let n = n.max(1);
+        Self {
+            default_period: self.default_period * n,
+            per_ecosystem: self
+                .per_ecosystem
+                .iter()
+                .map(|(eco, p)| (eco.clone(), *p * n))
+                .collect(),
+        }
+    }
+
     /// The rate-limit lower bound on wall time for the given per-ecosystem entry counts:
     /// `max over ecosystems of (N_e − 1) × period_e` (issue #3 dry run, issue #5).
     pub fn lower_bound<'a>(&self, counts: impl IntoIterator<Item = (&'a str, usize)>) -> Duration {
@@ -134,6 +150,9 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// Breaker threshold and recovery time.
     pub breaker: BreakerPolicy,
+    /// The `batch_id` written to `batch-results.json` (`--batch-id`, issue #6). `None` writes
+    /// the UTC date of the run start, as the Go tool did (spec §1.4).
+    pub batch_id: Option<String>,
 }
 
 impl Config {
@@ -163,6 +182,7 @@ impl Config {
             retry: RetryPolicy::default(),
             rate_limit: RateLimit::default(),
             breaker: BreakerPolicy::default(),
+            batch_id: None,
         }
     }
 }
@@ -216,6 +236,17 @@ mod tests {
         }
         assert_eq!(r.period("github"), Duration::from_secs(2));
         assert_eq!(r.period("rubygems"), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn scaled_multiplies_every_period() {
+        let mut r = RateLimit::default();
+        r.set("npm", Duration::from_millis(250));
+        let s = r.scaled(3);
+        assert_eq!(s.period("npm"), Duration::from_millis(750));
+        assert_eq!(s.period("rubygems"), Duration::from_secs(18));
+        assert_eq!(s.period("not-listed"), Duration::from_secs(3));
+        assert_eq!(r.scaled(0), r, "0 shards is treated as one");
     }
 
     #[test]

@@ -360,22 +360,47 @@ impl Queue {
     /// [`QueueError::Read`] when the file exists but cannot be read, [`QueueError::Parse`]
     /// with line, column and key path when it is not a valid queue.
     pub fn load(path: &Path) -> Result<(Self, bool), QueueError> {
+        Self::load_inner(path, false).map(|(q, existed, _)| (q, existed))
+    }
+
+    /// [`Queue::load`], plus the SHA-256 (hex) of the bytes parsed, so the hash names exactly
+    /// the queue the caller works from, even when the file is replaced meanwhile (issue #6:
+    /// fragments record the queue their shard started from). A missing file hashes as empty.
+    ///
+    /// # Errors
+    /// As [`Queue::load`].
+    pub fn load_hashed(path: &Path) -> Result<(Self, bool, String), QueueError> {
+        Self::load_inner(path, true)
+    }
+
+    fn load_inner(path: &Path, hash: bool) -> Result<(Self, bool, String), QueueError> {
+        let digest = |bytes: &[u8]| {
+            if hash {
+                crate::fsutil::sha256_hex(bytes)
+            } else {
+                String::new()
+            }
+        };
         match std::fs::read(path) {
-            Ok(bytes) => Self::from_vec(bytes)
-                .map(|q| (q, true))
-                .map_err(|(key_path, source)| QueueError::Parse {
-                    path: path.to_owned(),
-                    line: source.line(),
-                    column: source.column(),
-                    key_path,
-                    source,
-                }),
+            Ok(bytes) => {
+                let sha = digest(&bytes);
+                Self::from_vec(bytes)
+                    .map(|q| (q, true, sha))
+                    .map_err(|(key_path, source)| QueueError::Parse {
+                        path: path.to_owned(),
+                        line: source.line(),
+                        column: source.column(),
+                        key_path,
+                        source,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
                 Queue {
                     schema_version: 1,
                     ..Default::default()
                 },
                 false,
+                digest(b""),
             )),
             Err(source) => Err(QueueError::Read {
                 path: path.to_owned(),

@@ -147,7 +147,7 @@ pub fn failure_files(records: &[FailureRecord], now: Timestamp) -> Vec<FailureFi
 }
 
 /// Per-ecosystem counts in `batch-results.json`; blocked = total − succeeded − failed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct EcosystemCounts {
     /// Entries processed.
     pub total: usize,

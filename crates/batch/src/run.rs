@@ -106,6 +106,23 @@ pub fn plan_excluding(
     exclude: &BTreeSet<usize>,
 ) -> Result<Plan, RunError> {
     let (queue, queue_existed) = Queue::load(&config.queue)?;
+    plan_from(config, clock, queue, queue_existed, exclude)
+}
+
+/// [`plan_excluding`] on a queue the caller loaded (a sharded run loads it with its hash,
+/// [`Queue::load_hashed`]). `clock` decides due breaker recoveries and retry times, and is the
+/// plan's start; the shards of one batch pass the same plan time so they all select the same
+/// candidates (issue #6).
+///
+/// # Errors
+/// [`RunError::Control`] for an unreadable or invalid control file.
+pub fn plan_from(
+    config: &Config,
+    clock: &dyn Clock,
+    queue: Queue,
+    queue_existed: bool,
+    exclude: &BTreeSet<usize>,
+) -> Result<Plan, RunError> {
     let mut control = ControlFile::load(&config.control_file)?;
     let started = clock.now();
     let recovery = control.apply_due_recoveries(started);
@@ -314,8 +331,8 @@ pub async fn execute_with(
 }
 
 /// The journal line of a finished candidate: the entry's resulting state, so replaying it is
-/// idempotent. `None` for candidates that did not run.
-fn outcome_line(
+/// idempotent. `None` for candidates that did not run. Shard fragments carry the same lines.
+pub(crate) fn outcome_line(
     position: usize,
     index: usize,
     before: &QueueEntry,
@@ -594,6 +611,9 @@ pub fn apply(
         invalid: plan.selection.invalid.len(),
         ..RunReport::default()
     };
+    if let Some(id) = &config.batch_id {
+        report.results.batch_id.clone_from(id);
+    }
     for (cand, result) in plan.selection.candidates.iter().zip(results) {
         let entry = &mut plan.queue.entries[cand.index];
         let eco = entry.ecosystem().to_owned();
@@ -682,7 +702,31 @@ pub fn persist_with(
         }
     }
 
-    let files = record::failure_files(&report.failures, plan.started);
+    write_failures(report, config, plan.started)?;
+    write_results(report, config)?;
+
+    plan.queue.save(&config.queue, clock.now())?;
+    report.files_written.push(config.queue.clone());
+
+    if plan.control.save_if_changed()? {
+        report.files_written.push(config.control_file.clone());
+    }
+
+    write_summary(report, config);
+    if let Some(j) = journal {
+        journal::remove(j.path())?;
+    }
+    Ok(())
+}
+
+/// Writes the report's failure records as one file per ecosystem stamped `stamp` (an
+/// existing file with the same bytes counts as written).
+pub(crate) fn write_failures(
+    report: &mut RunReport,
+    config: &Config,
+    stamp: Timestamp,
+) -> Result<(), RunError> {
+    let files = record::failure_files(&report.failures, stamp);
     let mut taken = BTreeSet::new();
     for f in files {
         match failure_path(&config.failures_dir, &f.file_name, &f.bytes, &mut taken) {
@@ -693,17 +737,18 @@ pub fn persist_with(
             FailurePath::AlreadyWritten(path) => report.files_written.push(path),
         }
     }
+    Ok(())
+}
 
+/// Writes `batch-results.json`.
+pub(crate) fn write_results(report: &mut RunReport, config: &Config) -> Result<(), RunError> {
     write(&config.results, &report.results.to_bytes(), true)?;
     report.files_written.push(config.results.clone());
+    Ok(())
+}
 
-    plan.queue.save(&config.queue, clock.now())?;
-    report.files_written.push(config.queue.clone());
-
-    if plan.control.save_if_changed()? {
-        report.files_written.push(config.control_file.clone());
-    }
-
+/// Writes the Markdown summary; a failure is only a warning (spec §2.2 step 8).
+pub(crate) fn write_summary(report: &mut RunReport, config: &Config) {
     let summary = record::render_summary(
         &report.results,
         &report.recipes,
@@ -717,10 +762,6 @@ pub fn persist_with(
             config.summary.display()
         )),
     }
-    if let Some(j) = journal {
-        journal::remove(j.path())?;
-    }
-    Ok(())
 }
 
 enum FailurePath {

@@ -71,6 +71,7 @@ fn github_output_has_every_key_once_and_a_matrix_array() {
             "skip",
             "reason",
             "batch_id",
+            "planned_at",
             "shards",
             "candidates",
             "sampling",
@@ -81,6 +82,8 @@ fn github_output_has_every_key_once_and_a_matrix_array() {
     assert_eq!(value(&lines, "reason"), "");
     assert_eq!(value(&lines, "batch_id"), format!("{}-all", today()));
     assert_eq!(value(&lines, "candidates"), "6");
+    let planned: jiff::Timestamp = value(&lines, "planned_at").parse().unwrap();
+    assert_eq!(planned.strftime("%Y-%m-%d").to_string(), today());
     assert_eq!(value(&lines, "sampling"), "false");
     let shards: Vec<u32> = serde_json::from_str(&value(&lines, "shards")).unwrap();
     assert!(!shards.is_empty() && shards.iter().all(|k| (1..=3).contains(k)));

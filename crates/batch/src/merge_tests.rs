@@ -1,0 +1,481 @@
+//! Tests of sharded runs and `merge` (issue #6) with a scripted runner, paused tokio time and
+//! a fixed wall clock.
+//!
+//! The central property: splitting a batch into N shards, running each, and merging the
+//! fragments writes the same files as one unsharded run over the same candidates. With every
+//! clock fixed at the same instant even the timestamps agree, so the files must be
+//! byte-identical; any difference is a merge bug (order, counts, breakers, stamps).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::classify::Exit;
+use crate::clock::FixedClock;
+use crate::fragment::{Fragment, ShardPlan, ShardRun, split};
+use crate::queue::QueueEntry;
+use crate::run::{Event, apply, execute, persist, plan_from};
+use crate::runner::{Command, Output, Runner, RunnerError};
+use crate::shard::{Shard, shard_of};
+
+const T: &str = "2026-06-01T12:00:00.25Z";
+const BATCH: &str = "2026-06-01-all";
+
+fn t() -> Timestamp {
+    T.parse().unwrap()
+}
+
+/// Outcome by name: `fail-*` generation failure (exit 6), `dep-*` missing dependency (exit 8
+/// with the JSON the spec's install step prints), `gh-*` always fails, anything else
+/// succeeds.
+struct Scripted;
+
+#[async_trait::async_trait]
+impl Runner for Scripted {
+    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
+        let args: Vec<String> = cmd
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let (step, name) = if args[0] == "create" {
+            let p = Path::new(&args[5]);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "[metadata]\n").unwrap();
+            ("create", args[1].clone())
+        } else {
+            let stem = Path::new(&args[3]).file_stem().unwrap();
+            ("install", stem.to_string_lossy().into_owned())
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let (code, stdout) = match (step, name.split('-').next().unwrap()) {
+            ("create", "fail" | "gh") => (6, String::new()),
+            ("install", "dep") => (
+                8,
+                format!(r#"{{"missing_recipes":["{name}-lib"],"error":"missing dependency"}}"#),
+            ),
+            _ => (0, String::new()),
+        };
+        Ok(Output {
+            exit: Exit::Code(code),
+            stdout: stdout.into_bytes(),
+            stderr: format!("{step} {name}").into_bytes(),
+        })
+    }
+}
+
+const CONTROL: &str = r#"{
+  "enabled": true,
+  "note": "kept",
+  "circuit_breaker": {
+    "pypi": {"state": "open", "failures": 5, "last_failure": "2026-05-01T00:00:00Z", "opens_at": "2026-05-01T01:00:00Z"},
+    "github": {"state": "closed", "failures": 4, "last_failure": "2026-05-01T00:00:00Z"},
+    "npm": {"state": "closed", "failures": 2, "last_failure": "2026-05-01T00:00:00Z"}
+  }
+}
+"#;
+
+fn entries() -> Vec<QueueEntry> {
+    let mut v = Vec::new();
+    for i in 0..8 {
+        v.push(QueueEntry::new(format!("ok-{i}"), format!("npm:ok-{i}"), 1));
+        v.push(QueueEntry::new(
+            format!("tool-{i}"),
+            format!("crates.io:tool-{i}"),
+            2,
+        ));
+    }
+    for i in 0..4 {
+        v.push(QueueEntry::new(
+            format!("fail-{i}"),
+            format!("homebrew:fail-{i}"),
+            1,
+        ));
+        v.push(QueueEntry::new(
+            format!("dep-{i}"),
+            format!("homebrew:dep-{i}"),
+            2,
+        ));
+    }
+    // Every github entry fails: its breaker (4 failures) opens.
+    for i in 0..3 {
+        v.push(QueueEntry::new(
+            format!("gh-{i}"),
+            format!("github:o/gh-{i}"),
+            1,
+        ));
+    }
+    // The pypi breaker is due for its half-open probe; this is the probe.
+    v.push(QueueEntry::new("probe", "pypi:probe", 3));
+    // Not selected (tier 3 > 2) nor the probe's: unchanged by both paths.
+    v.push(QueueEntry::new("later", "npm:later", 3));
+    // Invalid: reported and counted, never run.
+    v.push(QueueEntry::new("../bad", "npm:bad", 1));
+    v
+}
+
+/// A project directory with the queue, control file and every output path inside it.
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: Config,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let mut config = Config::new();
+        config.queue = root.join("data/queues/priority-queue.json");
+        config.results = root.join("data/queues/batch-results.json");
+        config.control_file = root.join("batch-control.json");
+        config.output_dir = root.join("recipes");
+        config.failures_dir = root.join("data/failures");
+        config.summary = root.join("data/batch-summary.md");
+        config.generator = PathBuf::from("/fake/bin/tsuku");
+        config.select.batch_size = 100;
+        config.jobs = 3;
+        let q = Queue {
+            schema_version: 1,
+            updated_at: None,
+            entries: entries(),
+            extra: Default::default(),
+        };
+        q.save(&config.queue, "2026-05-31T00:00:00Z".parse().unwrap())
+            .unwrap();
+        std::fs::write(&config.control_file, CONTROL).unwrap();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        Env {
+            _dir: dir,
+            root,
+            config,
+        }
+    }
+
+    fn fragments(&self) -> PathBuf {
+        self.root.join("fragments")
+    }
+
+    /// Every file the batch writes, path relative to the root → bytes (recipes excluded).
+    fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        for p in [
+            &self.config.queue,
+            &self.config.results,
+            &self.config.control_file,
+            &self.config.summary,
+        ] {
+            if let Ok(b) = std::fs::read(p) {
+                out.insert(rel(&self.root, p), b);
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir(&self.config.failures_dir) {
+            for e in dir {
+                let p = e.unwrap().path();
+                out.insert(rel(&self.root, &p), std::fs::read(&p).unwrap());
+            }
+        }
+        out
+    }
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap().to_string_lossy().into_owned()
+}
+
+fn noop(_: Event<'_>) {}
+
+/// One unsharded run with every clock at `T` and the batch ID set.
+async fn unsharded(env: &mut Env) -> RunReport {
+    env.config.batch_id = Some(BATCH.into());
+    let clock = FixedClock::new(t());
+    let mut plan = run::plan(&env.config, &clock).unwrap();
+    let results = execute(&plan, &env.config, &Scripted, &clock, &noop).await;
+    let mut report = apply(&mut plan, &results, &env.config, &clock);
+    persist(&mut plan, &mut report, &env.config, &clock).unwrap();
+    report
+}
+
+/// Shard `k` of `n`: plans at `T`, runs its candidates, writes its fragment (finished at `T`).
+async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
+    let clock = FixedClock::new(t());
+    let (queue, existed, sha) = Queue::load_hashed(&env.config.queue).unwrap();
+    let mut plan = plan_from(&env.config, &clock, queue, existed, &Default::default()).unwrap();
+    let sp = split(&mut plan, Shard { index: k, count: n });
+    let results = execute(&plan, &env.config, &Scripted, &clock, &noop).await;
+    let f = Fragment::build(
+        &plan,
+        &ShardRun {
+            batch_id: BATCH,
+            queue_sha256: &sha,
+            shard_plan: &sp,
+            started: t(),
+            finished: t(),
+        },
+        &results,
+    );
+    (f.write(&env.fragments()).unwrap(), sp)
+}
+
+async fn all_shards(env: &Env, n: u32) {
+    for k in 1..=n {
+        shard(env, k, n).await;
+    }
+}
+
+fn merged(env: &Env) -> Result<MergeReport, MergeError> {
+    let set = FragmentSet::collect(&env.fragments(), None)?;
+    merge(&env.config, &set, false)
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_shards_merged_write_the_same_files_as_one_unsharded_run() {
+    let mut whole = Env::new();
+    let report = unsharded(&mut whole).await;
+    // The fixture exercises every path: successes, failures, blocked, a breaker that opens,
+    // a half-open probe that closes, an invalid entry.
+    assert_eq!(
+        (
+            report.results.succeeded,
+            report.results.failed,
+            report.results.blocked
+        ),
+        (17, 7, 4),
+        "{:?}",
+        report.results
+    );
+    assert_eq!(report.invalid, 1);
+    let changes: BTreeMap<_, _> = report.breaker_changes.iter().cloned().collect();
+    assert!(matches!(
+        changes["github"],
+        crate::breaker::Change::Opened { .. }
+    ));
+    assert_eq!(changes["pypi"], crate::breaker::Change::Closed);
+
+    for n in [1, 2, 3, 7] {
+        let sharded = Env::new();
+        all_shards(&sharded, n).await;
+        let m = merged(&sharded).unwrap();
+        assert_eq!(m.status, MergeStatus::Merged);
+        assert!(m.missing.is_empty() && m.not_run.is_empty());
+        assert_eq!(m.report.results, report.results, "{n} shards");
+        assert_eq!(
+            m.report.failures, report.failures,
+            "{n} shards: record order"
+        );
+        assert_eq!(m.report.recipes, report.recipes, "{n} shards");
+        assert_eq!(
+            m.report.breaker_changes, report.breaker_changes,
+            "{n} shards"
+        );
+        let (a, b) = (whole.snapshot(), sharded.snapshot());
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{n} shards: the same files"
+        );
+        for (path, bytes) in &a {
+            assert!(
+                b[path] == *bytes,
+                "{n} shards: {path} differs:\n--- unsharded\n{}\n--- merged\n{}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&b[path])
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shards_partition_the_selection_by_name_hash() {
+    let env = Env::new();
+    let clock = FixedClock::new(t());
+    let whole = run::plan(&env.config, &clock).unwrap();
+    let names: Vec<&str> = whole
+        .selection
+        .candidates
+        .iter()
+        .map(|c| whole.queue.entries[c.index].name.as_str())
+        .collect();
+    let mut seen = vec![false; names.len()];
+    for k in 1..=4 {
+        let mut plan = run::plan(&env.config, &clock).unwrap();
+        let sp = split(&mut plan, Shard { index: k, count: 4 });
+        assert!(sp.positions.windows(2).all(|w| w[0] < w[1]), "order kept");
+        for (c, pos) in plan.selection.candidates.iter().zip(&sp.positions) {
+            let name = &plan.queue.entries[c.index].name;
+            assert_eq!(names[*pos], name, "positions index the whole selection");
+            assert_eq!(shard_of(name, 4), k);
+            assert!(!seen[*pos], "{name} in two shards");
+            seen[*pos] = true;
+        }
+        let expected: Vec<u32> = (1..=4)
+            .filter(|k| names.iter().any(|n| shard_of(n, 4) == *k))
+            .collect();
+        assert_eq!(sp.shards_with_candidates, expected);
+    }
+    assert!(seen.iter().all(|s| *s), "every candidate in some shard");
+}
+
+#[tokio::test(start_paused = true)]
+async fn merging_again_changes_nothing() {
+    let env = Env::new();
+    all_shards(&env, 3).await;
+    merged(&env).unwrap();
+    let after_first = env.snapshot();
+    let again = merged(&env).unwrap();
+    assert_eq!(again.status, MergeStatus::AlreadyMerged);
+    assert!(again.report.files_written.is_empty());
+    assert_eq!(again.report.results.total, 28, "counts are still reported");
+    assert_eq!(env.snapshot(), after_first);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_merge_cut_before_the_queue_write_is_redone_with_the_same_bytes() {
+    let env = Env::new();
+    let start_queue = std::fs::read(&env.config.queue).unwrap();
+    all_shards(&env, 3).await;
+    merged(&env).unwrap();
+    let complete = env.snapshot();
+    // A crash after every other file but before the queue: the queue is the starting one.
+    std::fs::write(&env.config.queue, &start_queue).unwrap();
+    let redo = merged(&env).unwrap();
+    assert_eq!(redo.status, MergeStatus::Merged);
+    assert_eq!(
+        env.snapshot(),
+        complete,
+        "breakers are reset to the start state before the update, not counted twice"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fragment_order_does_not_matter() {
+    let a = Env::new();
+    let b = Env::new();
+    for k in [1, 2, 3] {
+        shard(&a, k, 3).await;
+    }
+    for k in [3, 1, 2] {
+        shard(&b, k, 3).await;
+    }
+    merged(&a).unwrap();
+    merged(&b).unwrap();
+    assert_eq!(a.snapshot(), b.snapshot());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_shard_is_refused_unless_allowed() {
+    let env = Env::new();
+    let before = env.snapshot();
+    let (_, sp) = shard(&env, 1, 3).await;
+    shard(&env, 3, 3).await;
+    assert_eq!(sp.shards_with_candidates, vec![1, 2, 3]);
+    match merged(&env) {
+        Err(MergeError::Missing { missing, count, .. }) => {
+            assert_eq!((missing, count), (vec![2], 3));
+        }
+        other => panic!("expected Missing, got {other:?}"),
+    }
+    assert_eq!(env.snapshot(), before, "nothing written");
+
+    let set = FragmentSet::collect(&env.fragments(), None).unwrap();
+    let m = merge(&env.config, &set, true).unwrap();
+    assert_eq!(m.missing, vec![2]);
+    let queue = Queue::load(&env.config.queue).unwrap().0;
+    let start: BTreeMap<String, Status> = entries()
+        .into_iter()
+        .map(|e| (e.name.clone(), e.status))
+        .collect();
+    for e in &queue.entries {
+        if shard_of(&e.name, 3) == 2 {
+            assert_eq!(e.status, start[&e.name], "{} of the missing shard", e.name);
+        }
+    }
+    assert!(
+        queue.entries.iter().any(|e| e.status != Status::Pending),
+        "the other shards were applied"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_queue_is_refused() {
+    let env = Env::new();
+    all_shards(&env, 2).await;
+    // Someone edits the queue between the shards and the merge.
+    let mut q = Queue::load(&env.config.queue).unwrap().0;
+    q.entries.push(QueueEntry::new("new", "npm:new", 1));
+    q.save(&env.config.queue, t()).unwrap();
+    let before = env.snapshot();
+    assert!(matches!(merged(&env), Err(MergeError::QueueChanged { .. })));
+    assert_eq!(env.snapshot(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fragments_of_another_batch_or_queue_are_refused() {
+    let env = Env::new();
+    let (p1, _) = shard(&env, 1, 2).await;
+    let (p2, _) = shard(&env, 2, 2).await;
+
+    // Another batch's fragment beside them: ambiguous without --batch-id, ignored with it.
+    let mut other: Fragment = serde_json::from_slice(&std::fs::read(&p1).unwrap()).unwrap();
+    other.batch_id = "2026-06-01-all-002".into();
+    other.write(&env.fragments()).unwrap();
+    assert!(matches!(
+        FragmentSet::collect(&env.fragments(), None),
+        Err(FragmentError::SeveralBatches { .. })
+    ));
+    let set = FragmentSet::collect(&env.fragments(), Some(BATCH)).unwrap();
+    assert_eq!(set.fragments.len(), 2);
+
+    // A fragment that started from another queue.
+    let mut f2: Fragment = serde_json::from_slice(&std::fs::read(&p2).unwrap()).unwrap();
+    f2.queue_sha256 = "0".repeat(64);
+    std::fs::write(&p2, f2.to_bytes()).unwrap();
+    assert!(matches!(
+        FragmentSet::collect(&env.fragments(), Some(BATCH)),
+        Err(FragmentError::Disagree {
+            what: "the starting queue (queue_sha256)",
+            ..
+        })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_different_fragments_for_one_shard_conflict() {
+    let env = Env::new();
+    let (p1, _) = shard(&env, 1, 2).await;
+    let mut f: Fragment = serde_json::from_slice(&std::fs::read(&p1).unwrap()).unwrap();
+    f.finished = crate::timestamp::Rfc3339::utc("2026-06-01T13:00:00Z".parse().unwrap());
+    // `01` parses as shard 1: same batch, same shard, another file.
+    let twin = env.fragments().join(format!("{BATCH}-shard-01-of-2.json"));
+    std::fs::write(&twin, f.to_bytes()).unwrap();
+    assert!(matches!(
+        FragmentSet::collect(&env.fragments(), None),
+        Err(FragmentError::Conflict { shard: 1, .. })
+    ));
+    // An identical copy is no conflict.
+    std::fs::write(&twin, std::fs::read(&p1).unwrap()).unwrap();
+    assert_eq!(
+        FragmentSet::collect(&env.fragments(), None)
+            .unwrap()
+            .fragments
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outcome_that_does_not_fit_the_queue_is_refused() {
+    let env = Env::new();
+    let (p1, _) = shard(&env, 1, 1).await;
+    let mut f: Fragment = serde_json::from_slice(&std::fs::read(&p1).unwrap()).unwrap();
+    // Point an outcome at another entry's index (the name still hashes to the shard: N = 1).
+    let o = &mut f.outcomes[0];
+    o.index = (o.index + 1) % entries().len();
+    std::fs::write(&p1, f.to_bytes()).unwrap();
+    let before = env.snapshot();
+    assert!(matches!(merged(&env), Err(MergeError::Mismatch { .. })));
+    assert_eq!(env.snapshot(), before);
+}
