@@ -83,7 +83,7 @@ pub struct MergeArgs {
     #[arg(long, help_heading = "Merge")]
     pub allow_missing: bool,
 
-    /// Print GitHub Actions annotations on stdout: `::warning` per failed entry, `::error`
+    /// Print GitHub Actions annotations on stderr: `::warning` per failed entry, `::error`
     /// per circuit breaker that opened [default: on when GITHUB_ACTIONS=true].
     #[arg(long, env = "GITHUB_ACTIONS", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Merge")]
     pub annotations: bool,

@@ -126,7 +126,8 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
         ),
     }
     if args.annotations && merged.status == MergeStatus::Merged {
-        print!("{}", annotations(&merged.report));
+        // The runner reads workflow commands from stderr too; stdout stays for --json.
+        eprint!("{}", annotations(&merged.report));
     }
     if args.json {
         orchestrate::print_json(&json!({

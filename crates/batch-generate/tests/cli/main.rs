@@ -10,4 +10,5 @@ mod dry_run;
 mod flags;
 mod preflight;
 mod run;
+mod sharding;
 mod util;

@@ -170,7 +170,12 @@ pub fn bare_command(cwd: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("batch-generate").expect("binary built");
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
-        if k.starts_with("BATCH_") || k.starts_with("FAKE_TSUKU_") || k == "RUST_LOG" || k == "CI" {
+        if k.starts_with("BATCH_")
+            || k.starts_with("FAKE_TSUKU_")
+            || k.starts_with("GITHUB_")
+            || k == "RUST_LOG"
+            || k == "CI"
+        {
             cmd.env_remove(&k);
         }
     }
