@@ -220,6 +220,17 @@ pub struct PreflightArgs {
     )]
     pub budget_skip_above: f64,
 
+    /// Batch IDs already taken elsewhere (e.g. the `batch/<id>` branches of open pull
+    /// requests); repeatable or comma-separated. Added to the results and metrics history.
+    #[arg(
+        long = "used-batch-id",
+        env = "BATCH_USED_BATCH_IDS",
+        value_name = "ID",
+        value_delimiter = ',',
+        help_heading = "Preflight"
+    )]
+    pub used_batch_ids: Vec<String>,
+
     /// Print one JSON document on stdout instead of the plan text.
     #[arg(long, env = "BATCH_JSON", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Preflight")]
     pub json: bool,

@@ -67,7 +67,8 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
 
     let today = batch::timestamp::utc_date(clock.now());
     let label = batchid::label(&config.select.ecosystems);
-    let used = batchid::history(&config.results, &args.metrics_dir);
+    let mut used = batchid::history(&config.results, &args.metrics_dir);
+    used.extend(args.used_batch_ids.iter().map(|s| s.trim().to_owned()));
     let batch_id = batchid::next(&today, &label, used.iter().map(String::as_str));
 
     // Candidates per shard, in selection order.

@@ -149,6 +149,11 @@ fn batch_ids_count_up_within_a_day() {
     std::fs::write(h.root().join("github_output"), "").unwrap();
     let (_, lines) = preflight(&h, &["--tier", "3"]);
     assert_eq!(value(&lines, "batch_id"), format!("{day}-all-004"));
+    // IDs taken by open pull requests (the workflow passes their `batch/<id>` branches).
+    std::fs::write(h.root().join("github_output"), "").unwrap();
+    let taken = format!("{day}-all-006,{day}-npm");
+    let (_, lines) = preflight(&h, &["--tier", "3", "--used-batch-id", &taken]);
+    assert_eq!(value(&lines, "batch_id"), format!("{day}-all-007"));
 }
 
 #[test]
