@@ -8,6 +8,8 @@ use batch::control::{ControlFile, RecoveryNote};
 use batch::select::{self, Reason, SelectOptions};
 use batch::{Queue, Status};
 
+mod sharding;
+
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku")
 }
