@@ -37,8 +37,7 @@ impl Runner for ByHash {
         } else {
             // install --json --recipe <output>/<letter>/<name>.toml
             let p = Path::new(&args[3]);
-            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            stem
+            p.file_stem().unwrap().to_string_lossy().into_owned()
         };
         tokio::time::sleep(Duration::from_millis(u64::from(shard_of(&name, 50)))).await;
         let (code, stdout) = match (create, shard_of(&name, 7)) {
