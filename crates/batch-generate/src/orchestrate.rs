@@ -147,21 +147,28 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     ))?;
     report_run(&report, opts);
 
-    if let Some(sig) = signal.received() {
-        tracing::warn!(
-            "stopped by signal {sig}: {} candidate(s) not run are unchanged in the queue; everything finished was saved",
-            report.not_run.len()
-        );
-        return Ok(128 + sig);
+    Ok(finish_code(
+        signal.received(),
+        report.not_run.len(),
+        "are unchanged in the queue; everything finished was saved",
+    ))
+}
+
+/// The exit code at the end of a run or shard: 128 + the first signal received, else 1 when
+/// candidates could not run (the generator could not be started), else 0. `where_kept` ends
+/// the log line about the candidates not run.
+pub(crate) fn finish_code(signal: Option<i32>, not_run: usize, where_kept: &str) -> i32 {
+    if let Some(sig) = signal {
+        tracing::warn!("stopped by signal {sig}: {not_run} candidate(s) not run {where_kept}");
+        return 128 + sig;
     }
-    if report.not_run.is_empty() {
-        Ok(exit::SUCCESS)
+    if not_run == 0 {
+        exit::SUCCESS
     } else {
         tracing::error!(
-            "{} candidate(s) were not run because the generator could not be started; they are unchanged in the queue",
-            report.not_run.len()
+            "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
         );
-        Ok(exit::FAILURE)
+        exit::FAILURE
     }
 }
 

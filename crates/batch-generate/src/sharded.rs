@@ -155,20 +155,9 @@ pub async fn run(
             "cpu_seconds": orchestrate::own_cpu_seconds(),
         }));
     }
-    if let Some(sig) = signal.received() {
-        tracing::warn!(
-            "stopped by signal {sig}: {} candidate(s) not run are listed in the fragment and stay unchanged",
-            fragment.not_run.len()
-        );
-        return Ok(128 + sig);
-    }
-    if fragment.not_run.is_empty() {
-        Ok(exit::SUCCESS)
-    } else {
-        tracing::error!(
-            "{} candidate(s) were not run because the generator could not be started",
-            fragment.not_run.len()
-        );
-        Ok(exit::FAILURE)
-    }
+    Ok(orchestrate::finish_code(
+        signal.received(),
+        fragment.not_run.len(),
+        "are listed in the fragment and stay unchanged",
+    ))
 }

@@ -18,18 +18,8 @@ fn today() -> String {
 /// the root, and `args`; returns the run and the `$GITHUB_OUTPUT` lines.
 fn preflight(h: &Harness, args: &[&str]) -> (Out, Vec<String>) {
     let gh = h.root().join("github_output");
-    let mut cmd = h.bare_cmd();
-    cmd.arg("preflight")
-        .arg("--queue")
-        .arg(&h.queue)
-        .arg("--control-file")
-        .arg(&h.control)
-        .arg("--results")
-        .arg(&h.results)
-        .arg("--metrics-dir")
-        .arg(h.root().join("metrics"))
-        .env("GITHUB_OUTPUT", &gh)
-        .args(args);
+    let mut cmd = h.preflight_cmd();
+    cmd.env("GITHUB_OUTPUT", &gh).args(args);
     let out = run_cmd(&mut cmd);
     let lines = std::fs::read_to_string(&gh)
         .unwrap_or_default()

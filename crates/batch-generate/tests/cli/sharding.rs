@@ -56,17 +56,8 @@ fn fragments(h: &Harness) -> PathBuf {
 
 /// `preflight --shards 3`; returns its JSON document.
 fn preflight(h: &Harness) -> Value {
-    let mut cmd = h.bare_cmd();
-    cmd.arg("preflight")
-        .arg("--queue")
-        .arg(&h.queue)
-        .arg("--control-file")
-        .arg(&h.control)
-        .arg("--results")
-        .arg(&h.results)
-        .arg("--metrics-dir")
-        .arg(h.root().join("metrics"))
-        .args(["--shards", "3", "--tier", "3", "--json"]);
+    let mut cmd = h.preflight_cmd();
+    cmd.args(["--shards", "3", "--tier", "3", "--json"]);
     let out = run_cmd(&mut cmd);
     out.ok();
     out.json()

@@ -370,6 +370,22 @@ impl Harness {
         cmd
     }
 
+    /// `preflight` pointed at the harness's queue, control file, results and `metrics/` in the
+    /// root; no other flags.
+    pub fn preflight_cmd(&self) -> assert_cmd::Command {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("preflight")
+            .arg("--queue")
+            .arg(&self.queue)
+            .arg("--control-file")
+            .arg(&self.control)
+            .arg("--results")
+            .arg(&self.results)
+            .arg("--metrics-dir")
+            .arg(self.root().join("metrics"));
+        cmd
+    }
+
     /// Runs the standard command plus `args`.
     pub fn run(&self, args: &[&str]) -> Out {
         let mut cmd = self.cmd();
