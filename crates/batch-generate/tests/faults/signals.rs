@@ -170,3 +170,88 @@ fn second_sigterm_skips_the_grace_period() {
     );
     check_saved(&sb, &original, "double SIGTERM");
 }
+
+/// A shard stopped by SIGTERM (a cancelled or timed-out matrix job) still writes its fragment:
+/// the finished entries with their outcomes, the interrupted ones as not run. Merging it
+/// (`--allow-missing` is not needed: the shard is present) saves the finished entries and
+/// leaves the interrupted ones unchanged, with no failure records for them.
+#[test]
+fn sigterm_on_a_shard_still_writes_its_fragment_and_merge_keeps_the_interrupted_entries() {
+    let (mut sb, original) = sandbox("shard-term", "hang");
+    let fragments = sb.root.join("fragments");
+    let fragment_dir = fragments.to_str().unwrap().to_owned();
+    let mut run = sb.spawn(
+        "shard",
+        &[
+            "--jobs",
+            "8",
+            "--kill-grace",
+            "1s",
+            "--shard",
+            "1/1",
+            "--batch-id",
+            "b",
+            "--fragment-dir",
+            &fragment_dir,
+        ],
+        &[],
+    );
+    // A shard keeps no journal: wait for its progress lines instead.
+    let ready = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        let created = created_names(&sb.log_lines());
+        let finished = run
+            .stderr_so_far()
+            .lines()
+            .filter(|l| l.contains("] ") && OK.iter().any(|n| l.contains(&format!(" {n}: "))))
+            .count();
+        run.exited()
+            || (STUCK.iter().all(|s| created.iter().any(|c| c == s)) && finished == OK.len())
+    });
+    assert!(ready && !run.exited(), "{}", run.stderr_so_far());
+    run.signal(Signal::SIGTERM);
+    let out = run.wait(RUN_LIMIT);
+    out.code(exit::SIGTERM);
+    let queue_before = sb.queue_bytes();
+
+    let path = fragments.join("b-shard-1-of-1.json");
+    let fragment: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = fragment[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("outcomes"), OK);
+    assert_eq!(names("not_run"), STUCK);
+    assert_eq!(
+        sb.queue_bytes(),
+        queue_before,
+        "a shard never writes the queue"
+    );
+
+    let mut merge = std::process::Command::new(crate::util::bin());
+    merge
+        .args(["merge", "--fragments", &fragment_dir])
+        .arg("--queue")
+        .arg(&sb.queue)
+        .arg("--control-file")
+        .arg(&sb.control)
+        .arg("--output-dir")
+        .arg(&sb.recipes)
+        .arg("--failures-dir")
+        .arg(&sb.failures)
+        .arg("--results")
+        .arg(&sb.results)
+        .arg("--summary")
+        .arg(&sb.summary)
+        .current_dir(&sb.root)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let status = merge.status().unwrap();
+    assert!(status.success(), "merge failed: {status}");
+    check_saved(&sb, &original, "merged SIGTERM shard");
+}
