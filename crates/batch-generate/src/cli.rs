@@ -30,11 +30,11 @@ pub struct Cli {
     pub run: RunArgs,
 
     /// More log output (-v debug, -vv trace); RUST_LOG overrides.
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Logging")]
     pub verbose: u8,
 
     /// Less log output (-q warnings only, -qq errors only); RUST_LOG overrides.
-    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose", help_heading = "Logging")]
     pub quiet: u8,
 }
 
@@ -53,6 +53,15 @@ pub enum Command {
     /// failure files, batch-results.json, the circuit breakers and the summary. Idempotent and
     /// independent of fragment order; refuses fragments of another batch or starting queue.
     Merge(Box<MergeArgs>),
+    /// Upload every file under DIR to the artifact store as sha256/<hex> objects, verify
+    /// each by reading it back, then record logical path -> digest in manifest.json (by
+    /// conditional PUT, retried when another publisher wins) or in a --fragment.
+    Publish(Box<crate::store_cmd::PublishArgs>),
+    /// Download logical paths from the artifact store through a verified, size-bounded
+    /// cache; refuses corrupt data; uses the cache (with a warning) when the store is down.
+    Fetch(Box<crate::store_cmd::FetchArgs>),
+    /// Artifact store maintenance: `health`, `consolidate`, `gc`.
+    Store(crate::store_cmd::StoreCmdArgs),
 }
 
 /// Flags of `merge`.

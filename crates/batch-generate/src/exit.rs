@@ -9,6 +9,9 @@ pub const FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 /// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
+/// The artifact store could not be reached (`store health`, or a `publish`/`fetch`/`store`
+/// request that failed or timed out with no cached copy to use) (issue #7).
+pub const STORE_UNREACHABLE: i32 = 4;
 /// Stopped by SIGINT: 128 + 2. Everything finished was saved.
 pub const SIGINT: i32 = 130;
 /// Stopped by SIGTERM: 128 + 15. Everything finished was saved.
@@ -21,4 +24,5 @@ Exit codes:
   1  bad input (queue or control file, missing generator) or a write error
   2  usage error
   3  another run holds the queue's lock (nothing was written)
+  4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";

@@ -13,6 +13,7 @@ pub mod orchestrate;
 pub mod preflight;
 pub mod progress;
 pub mod sharded;
+pub mod store_cmd;
 
 use std::ffi::OsString;
 
@@ -50,6 +51,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             Some(Command::Demo(args)) => demo::run(args, max_output).await,
             Some(Command::Preflight(args)) => preflight::run(args),
             Some(Command::Merge(args)) => merge::run(args),
+            Some(Command::Publish(args)) => store_cmd::publish(args).await,
+            Some(Command::Fetch(args)) => store_cmd::fetch(args).await,
+            Some(Command::Store(args)) => store_cmd::store(args).await,
             None => {
                 let config = cli.run.to_config();
                 let opts = orchestrate::Options {

@@ -11,7 +11,15 @@ pub fn init(verbose: u8, quiet: u8) {
         (_, 1) => "warn",
         _ => "error",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // The HTTP stack of the artifact store logs every transport retry at INFO; our own
+    // messages already say what failed, so its crates only speak up from WARN on (unless
+    // -v asks for more).
+    let deps = if verbose > 0 { level } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{level},object_store={deps},reqwest={deps},hyper={deps},hyper_util={deps},rustls={deps}"
+        ))
+    });
     // A second init (tests calling the entry point twice) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
