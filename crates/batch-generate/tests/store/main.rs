@@ -108,6 +108,20 @@ impl Fixture {
         self.run_env(args, &[])
     }
 
+    /// `store gc --store <url> --keep-manifest manifest.json` plus `extra`.
+    fn gc(&self, extra: &[&str]) -> Out {
+        let mut args = vec![
+            "store",
+            "gc",
+            "--store",
+            &self.url,
+            "--keep-manifest",
+            MANIFEST_KEY,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     fn run_env(&self, args: &[&str], extra: &[(&str, String)]) -> Out {
         let mut env = self.moto.env();
         env.extend(extra.iter().cloned());
@@ -469,14 +483,7 @@ fn gc_dry_run_grace_and_refusal() {
         .code(exit::SUCCESS);
     let orphan = Store::object_key(&Sha256Hex::of(b"rg one"));
 
-    let kept = f.run(&[
-        "store",
-        "gc",
-        "--store",
-        &f.url,
-        "--keep-manifest",
-        MANIFEST_KEY,
-    ]);
+    let kept = f.gc(&[]);
     kept.code(exit::SUCCESS);
     assert!(
         kept.stdout.contains("1 inside the grace window, 0 deleted"),
@@ -484,17 +491,7 @@ fn gc_dry_run_grace_and_refusal() {
         kept.ctx()
     );
 
-    let dry = f.run(&[
-        "store",
-        "gc",
-        "--store",
-        &f.url,
-        "--keep-manifest",
-        MANIFEST_KEY,
-        "--grace",
-        "0s",
-        "--dry-run",
-    ]);
+    let dry = f.gc(&["--grace", "0s", "--dry-run"]);
     dry.code(exit::SUCCESS);
     assert!(
         dry.stdout.contains(&format!("would delete {orphan}")),
@@ -507,18 +504,7 @@ fn gc_dry_run_grace_and_refusal() {
         dry.ctx()
     );
 
-    let refused = f.run(&[
-        "store",
-        "gc",
-        "--store",
-        &f.url,
-        "--keep-manifest",
-        MANIFEST_KEY,
-        "--keep-manifest",
-        "manifests/missing.json",
-        "--grace",
-        "0s",
-    ]);
+    let refused = f.gc(&["--keep-manifest", "manifests/missing.json", "--grace", "0s"]);
     refused.code(exit::FAILURE);
     assert!(
         refused.stderr.contains("does not exist"),
@@ -526,16 +512,7 @@ fn gc_dry_run_grace_and_refusal() {
         refused.ctx()
     );
 
-    let real = f.run(&[
-        "store",
-        "gc",
-        "--store",
-        &f.url,
-        "--keep-manifest",
-        MANIFEST_KEY,
-        "--grace",
-        "0s",
-    ]);
+    let real = f.gc(&["--grace", "0s"]);
     real.code(exit::SUCCESS);
     assert!(
         real.stdout.contains(&format!("deleted {orphan}")),
