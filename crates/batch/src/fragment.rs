@@ -445,13 +445,7 @@ fn breaker_line(plan: &Plan, eco: &str) -> BreakerLine {
 }
 
 fn count(map: &mut BTreeMap<String, EcosystemCounts>, eco: &str, ended: Ended) {
-    let c = map.entry(eco.to_owned()).or_default();
-    c.total += 1;
-    match ended {
-        Ended::Succeeded => c.succeeded += 1,
-        Ended::Failed => c.failed += 1,
-        Ended::Blocked => {}
-    }
+    map.entry(eco.to_owned()).or_default().add(ended.into());
 }
 
 /// The fragments of one batch, checked against each other.

@@ -31,6 +31,16 @@ pub enum Ended {
     Blocked,
 }
 
+impl From<Ended> for crate::record::Counted {
+    fn from(e: Ended) -> Self {
+        match e {
+            Ended::Succeeded => Self::Succeeded,
+            Ended::Failed => Self::Failed,
+            Ended::Blocked => Self::Blocked,
+        }
+    }
+}
+
 /// One finished candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeLine {

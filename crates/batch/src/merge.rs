@@ -22,13 +22,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::breaker::BatchOutcome;
 use crate::config::Config;
 use crate::control::ControlFile;
 use crate::fragment::{FragmentError, FragmentSet, NotRunLine};
-use crate::journal::{BreakerLine, Ended, OutcomeLine};
-use crate::queue::{Queue, QueueEntry, Status, ecosystem_of};
-use crate::record::{BatchResults, Counted};
+use crate::journal::{BreakerLine, OutcomeLine};
+use crate::queue::{Queue, QueueEntry};
+use crate::record::BatchResults;
 use crate::run::{self, RunError, RunReport};
 
 /// Errors of [`merge`].
@@ -183,24 +182,7 @@ pub fn merge(
     };
     report.results.batch_id.clone_from(&set.batch_id);
     for (_, o) in &lines {
-        let e = &mut queue.entries[o.index];
-        e.status = Status::parse(&o.status);
-        e.failure_count = o.failure_count;
-        e.next_retry_at = o.next_retry_at;
-        report.results.count(
-            ecosystem_of(&o.source),
-            match o.ended {
-                Ended::Succeeded => Counted::Succeeded,
-                Ended::Failed => Counted::Failed,
-                Ended::Blocked => Counted::Blocked,
-            },
-        );
-        if let Some(r) = &o.recipe {
-            report.recipes.push(r.clone());
-        }
-        if let Some(r) = &o.record {
-            report.failures.push(r.clone());
-        }
+        run::apply_outcome_line(&mut queue.entries[o.index], o, &mut report);
     }
     let status = if fresh {
         MergeStatus::Merged
@@ -229,13 +211,7 @@ pub fn merge(
             control.set_breaker(eco, start.into());
         }
     }
-    for (eco, counts) in &report.results.per_ecosystem {
-        let outcome = BatchOutcome::from_counts(counts.succeeded, counts.failed);
-        let change = control.record_batch(eco, outcome, finished, &config.breaker);
-        if change != crate::breaker::Change::None {
-            report.breaker_changes.push((eco.clone(), change));
-        }
-    }
+    run::update_breakers(&mut control, &mut report, config, finished);
 
     run::write_failures(&mut report, config, planned_at)?;
     run::write_results(&mut report, config)?;

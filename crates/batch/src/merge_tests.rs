@@ -16,7 +16,7 @@ use super::*;
 use crate::classify::Exit;
 use crate::clock::FixedClock;
 use crate::fragment::{Fragment, ShardPlan, ShardRun, split};
-use crate::queue::QueueEntry;
+use crate::queue::{QueueEntry, Status};
 use crate::run::{Event, apply, execute, persist, plan_from};
 use crate::runner::{Command, Output, Runner, RunnerError};
 use crate::shard::{Shard, shard_of};

@@ -157,6 +157,18 @@ pub struct EcosystemCounts {
     pub failed: usize,
 }
 
+impl EcosystemCounts {
+    /// Counts one processed entry (a blocked one only in `total`).
+    pub fn add(&mut self, outcome: Counted) {
+        self.total += 1;
+        match outcome {
+            Counted::Succeeded => self.succeeded += 1,
+            Counted::Failed => self.failed += 1,
+            Counted::Blocked => {}
+        }
+    }
+}
+
 /// `batch-results.json` (spec §1.4), keys in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BatchResults {
@@ -192,18 +204,14 @@ impl BatchResults {
     /// Counts one processed entry of `ecosystem`.
     pub fn count(&mut self, ecosystem: &str, outcome: Counted) {
         *self.ecosystems.entry(ecosystem.to_owned()).or_default() += 1;
-        let e = self.per_ecosystem.entry(ecosystem.to_owned()).or_default();
-        e.total += 1;
+        self.per_ecosystem
+            .entry(ecosystem.to_owned())
+            .or_default()
+            .add(outcome);
         self.total += 1;
         match outcome {
-            Counted::Succeeded => {
-                e.succeeded += 1;
-                self.succeeded += 1;
-            }
-            Counted::Failed => {
-                e.failed += 1;
-                self.failed += 1;
-            }
+            Counted::Succeeded => self.succeeded += 1,
+            Counted::Failed => self.failed += 1,
             Counted::Blocked => self.blocked += 1,
         }
     }

@@ -640,17 +640,38 @@ pub fn apply(
             }
         }
     }
-    update_breakers(plan, &mut report, config, clock.now());
+    update_breakers(&mut plan.control, &mut report, config, clock.now());
     report
 }
 
-/// The batch-level breaker update (spec §6.4–§6.5) for every ecosystem that processed entries.
-fn update_breakers(plan: &mut Plan, report: &mut RunReport, config: &Config, now: Timestamp) {
+/// Sets `entry` to the resulting state an outcome line records (journal replay, fragment
+/// merge) and counts it in `report`: results, recipe, failure record.
+pub(crate) fn apply_outcome_line(entry: &mut QueueEntry, o: &OutcomeLine, report: &mut RunReport) {
+    entry.status = Status::parse(&o.status);
+    entry.failure_count = o.failure_count;
+    entry.next_retry_at = o.next_retry_at;
+    report
+        .results
+        .count(ecosystem_of(&o.source), o.ended.into());
+    if let Some(r) = &o.recipe {
+        report.recipes.push(r.clone());
+    }
+    if let Some(r) = &o.record {
+        report.failures.push(r.clone());
+    }
+}
+
+/// The batch-level breaker update (spec §6.4–§6.5) for every ecosystem that processed entries,
+/// recording each change in `report`.
+pub(crate) fn update_breakers(
+    control: &mut ControlFile,
+    report: &mut RunReport,
+    config: &Config,
+    now: Timestamp,
+) {
     for (eco, counts) in &report.results.per_ecosystem {
         let outcome = BatchOutcome::from_counts(counts.succeeded, counts.failed);
-        let change = plan
-            .control
-            .record_batch(eco, outcome, now, &config.breaker);
+        let change = control.record_batch(eco, outcome, now, &config.breaker);
         if change != Change::None {
             report.breaker_changes.push((eco.clone(), change));
         }
@@ -888,24 +909,9 @@ pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, R
             rec.missing.push((o.name.clone(), o.source.clone()));
             continue;
         };
-        let e = &mut plan.queue.entries[index];
-        e.status = Status::parse(&o.status);
-        e.failure_count = o.failure_count;
-        e.next_retry_at = o.next_retry_at;
+        apply_outcome_line(&mut plan.queue.entries[index], o, &mut rec.report);
         rec.indices.insert(index);
         rec.applied += 1;
-        let counted = match o.ended {
-            Ended::Succeeded => Counted::Succeeded,
-            Ended::Failed => Counted::Failed,
-            Ended::Blocked => Counted::Blocked,
-        };
-        rec.report.results.count(ecosystem_of(&o.source), counted);
-        if let Some(r) = &o.recipe {
-            rec.report.recipes.push(r.clone());
-        }
-        if let Some(r) = &o.record {
-            rec.report.failures.push(r.clone());
-        }
     }
     match breakers {
         // The run had decided its breaker updates: set exactly those states.
@@ -916,7 +922,7 @@ pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, R
         }
         None => {
             plan.recovery = plan.control.apply_due_recoveries(now);
-            update_breakers(&mut plan, &mut rec.report, config, now);
+            update_breakers(&mut plan.control, &mut rec.report, config, now);
         }
     }
     let mut j = Journal::open(&path)?;
