@@ -187,6 +187,25 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+impl Config {
+    /// Test fixture: the default layout under `root` (`data/queues/…`, `batch-control.json`,
+    /// `recipes`, `data/failures`, `data/batch-summary.md`), a generator path that does not
+    /// exist (tests use a mock runner) and a batch size of 100.
+    pub(crate) fn rooted(root: &std::path::Path) -> Self {
+        let mut config = Self::new();
+        config.queue = root.join("data/queues/priority-queue.json");
+        config.results = root.join("data/queues/batch-results.json");
+        config.control_file = root.join("batch-control.json");
+        config.output_dir = root.join("recipes");
+        config.failures_dir = root.join("data/failures");
+        config.summary = root.join("data/batch-summary.md");
+        config.generator = PathBuf::from("/fake/bin/tsuku");
+        config.select.batch_size = 100;
+        config
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self::new()

@@ -128,15 +128,7 @@ impl Env {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
-        let mut config = Config::new();
-        config.queue = root.join("data/queues/priority-queue.json");
-        config.results = root.join("data/queues/batch-results.json");
-        config.control_file = root.join("batch-control.json");
-        config.output_dir = root.join("recipes");
-        config.failures_dir = root.join("data/failures");
-        config.summary = root.join("data/batch-summary.md");
-        config.generator = PathBuf::from("/fake/bin/tsuku");
-        config.select.batch_size = 100;
+        let mut config = Config::rooted(&root);
         config.jobs = 3;
         let q = Queue {
             schema_version: 1,
