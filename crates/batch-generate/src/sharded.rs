@@ -119,18 +119,18 @@ pub async fn run(
         "check the --fragment-dir path and its free space, then rerun this shard; nothing else was written",
     ))?;
 
-    let counts = fragment
-        .per_ecosystem
-        .values()
-        .fold((0, 0, 0), |(t, s, f), c| {
-            (t + c.total, s + c.succeeded, f + c.failed)
-        });
+    let mut sum = batch::record::EcosystemCounts::default();
+    for c in fragment.per_ecosystem.values() {
+        sum.total += c.total;
+        sum.succeeded += c.succeeded;
+        sum.failed += c.failed;
+    }
+    let blocked = sum.total - sum.succeeded - sum.failed;
     eprintln!(
-        "Shard {shard} complete: {} succeeded, {} failed, {} blocked ({} total){}; fragment `{}`",
-        counts.1,
-        counts.2,
-        counts.0 - counts.1 - counts.2,
-        counts.0,
+        "Shard {shard} complete: {} succeeded, {} failed, {blocked} blocked ({} total){}; fragment `{}`",
+        sum.succeeded,
+        sum.failed,
+        sum.total,
         if fragment.not_run.is_empty() {
             String::new()
         } else {
@@ -145,10 +145,10 @@ pub async fn run(
             "batch_id": batch_id,
             "shard": shard.to_string(),
             "fragment": path,
-            "total": counts.0,
-            "succeeded": counts.1,
-            "failed": counts.2,
-            "blocked": counts.0 - counts.1 - counts.2,
+            "total": sum.total,
+            "succeeded": sum.succeeded,
+            "failed": sum.failed,
+            "blocked": blocked,
             "not_run": fragment.not_run.len(),
             "per_ecosystem": fragment.per_ecosystem,
             "files_written": [&path],
