@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use batch::Queue;
-use batch::breaker::EffectiveState;
+use batch::control::breaker::EffectiveState;
 use batch::select::{SelectOptions, select};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use batch::Config;
-use batch::breaker::BreakerPolicy;
+use batch::control::breaker::BreakerPolicy;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
@@ -156,7 +156,7 @@ pub struct ShardArgs {
         value_name = "RFC3339",
         requires = "shard"
     )]
-    pub planned_at: Option<batch::timestamp::Rfc3339>,
+    pub planned_at: Option<batch::records::timestamp::Rfc3339>,
 }
 
 /// Parses a batch ID (`[A-Za-z0-9._-]`, at most 100 bytes).
@@ -164,7 +164,7 @@ pub struct ShardArgs {
 /// # Errors
 /// A message for clap.
 pub fn parse_batch_id(s: &str) -> Result<String, String> {
-    batch::fragment::check_batch_id(s)
+    batch::shard::fragment::check_batch_id(s)
         .map(|()| s.to_owned())
         .map_err(|e| e.to_string())
 }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use batch::Config;
-use batch::breaker::Change;
-use batch::fragment::{FragmentError, FragmentSet};
-use batch::lock::{LockError, RunLock};
-use batch::merge::{self, MergeError, MergeReport, MergeStatus};
+use batch::control::breaker::Change;
+use batch::run::lock::{LockError, RunLock};
+use batch::shard::fragment::{FragmentError, FragmentSet};
+use batch::shard::merge::{self, MergeError, MergeReport, MergeStatus};
 use serde_json::json;
 
 use crate::cli::MergeArgs;
@@ -37,7 +37,7 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(e.into()),
     };
-    let journal = batch::journal::path_for(&config.queue);
+    let journal = batch::run::journal::path_for(&config.queue);
     if journal.exists() {
         return Err(anyhow::anyhow!(
             "an interrupted run left `{}` beside the queue",
@@ -217,9 +217,9 @@ fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use batch::classify::Category;
-    use batch::record::FailureRecord;
+    use batch::records::FailureRecord;
     use batch::run::RunReport;
+    use batch::runner::classify::Category;
 
     #[test]
     fn annotations_escape_and_cover_failures_and_opened_breakers() {

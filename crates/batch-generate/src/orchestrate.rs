@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use batch::Config;
-use batch::breaker::Change;
-use batch::clock::{Clock, SystemClock};
 use batch::control::RecoveryNote;
-use batch::lock::{LockError, RunLock};
+use batch::control::breaker::Change;
+use batch::run::lock::{LockError, RunLock};
 use batch::run::{self, ExecuteOptions, Plan, Recovery, RunReport};
 use batch::runner::{ProcessRunner, Stop, find_program};
+use batch_base::clock::{Clock, SystemClock};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -50,10 +50,10 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         let plan = run::plan(config, &clock)?;
         report_plan_findings(config, &plan);
         strict_check(config, &plan, opts)?;
-        if batch::journal::path_for(&config.queue).exists() {
+        if batch::run::journal::path_for(&config.queue).exists() {
             tracing::warn!(
                 "an interrupted run left `{}`; the next real run first applies its outcomes",
-                batch::journal::path_for(&config.queue).display()
+                batch::run::journal::path_for(&config.queue).display()
             );
         }
         if plan.kill_switch {
@@ -76,7 +76,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
         return Ok(kill_switch(config, &preflight, opts));
     }
     strict_check(config, &preflight, opts)?;
-    let journal_path = batch::journal::path_for(&config.queue);
+    let journal_path = batch::run::journal::path_for(&config.queue);
     check_generator(
         config,
         !preflight.selection.candidates.is_empty() || journal_path.exists(),
@@ -116,9 +116,9 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<i32> {
     }
     check_generator(config, !plan.selection.candidates.is_empty())?;
 
-    let mut journal = batch::journal::Journal::create(
+    let mut journal = batch::run::journal::Journal::create(
         &journal_path,
-        batch::timestamp::Rfc3339::utc(plan.started),
+        batch::records::timestamp::Rfc3339::utc(plan.started),
     )?;
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
@@ -239,7 +239,7 @@ pub(crate) fn remove_stale_temp_files(config: &Config) {
     .flatten()
     .collect();
     for dir in dirs {
-        match batch::fsutil::remove_stale_temp_files(dir) {
+        match batch_base::fs::remove_stale_temp_files(dir) {
             Ok(removed) => {
                 for p in removed {
                     tracing::info!(
@@ -435,7 +435,7 @@ pub(crate) fn report_breaker_changes(report: &RunReport) {
                 )
             }
             Change::Closed => tracing::info!("circuit breaker closed for {eco} (success)"),
-            Change::Counted(f) => tracing::info!("circuit breaker: {eco} failure {f}"),
+            Change::OutcomeKind(f) => tracing::info!("circuit breaker: {eco} failure {f}"),
             Change::None => {}
         }
     }
@@ -454,7 +454,7 @@ pub(crate) fn change_label(c: &Change) -> String {
     match c {
         Change::None => "unchanged".into(),
         Change::Closed => "closed".into(),
-        Change::Counted(f) => format!("failure {f}"),
+        Change::OutcomeKind(f) => format!("failure {f}"),
         Change::Opened { reopened: true, .. } => "reopened".into(),
         Change::Opened { .. } => "opened".into(),
     }

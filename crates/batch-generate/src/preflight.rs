@@ -8,11 +8,12 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use batch::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
-use batch::clock::{Clock, SystemClock};
-use batch::lock::{LockError, RunLock};
+use batch::control::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
+use batch::run::lock::{LockError, RunLock};
+use batch::shard::batchid;
 use batch::shard::shard_of;
-use batch::{Config, batchid, run};
+use batch::{Config, run};
+use batch_base::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use crate::cli::PreflightArgs;
@@ -65,7 +66,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
         None
     };
 
-    let today = batch::timestamp::utc_date(clock.now());
+    let today = batch::records::timestamp::utc_date(clock.now());
     let label = batchid::label(&config.select.ecosystems);
     let mut used = batchid::history(&config.results, &args.metrics_dir);
     used.extend(args.used_batch_ids.iter().map(|s| s.trim().to_owned()));
@@ -109,7 +110,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
         "skip": skip_reason.is_some(),
         "reason": skip_reason,
         "batch_id": batch_id,
-        "planned_at": batch::timestamp::Rfc3339::utc(plan.started).to_string(),
+        "planned_at": batch::records::timestamp::Rfc3339::utc(plan.started).to_string(),
         "shard_count": args.shards,
         "shards": shard_list,
         "candidates": total,

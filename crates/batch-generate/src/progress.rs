@@ -4,9 +4,9 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use batch::classify::Step;
+use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
-use batch::transition::Outcome;
+use batch::runner::classify::Step;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Progress display for one run of `total` candidates.

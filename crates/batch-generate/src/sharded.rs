@@ -12,12 +12,12 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use batch::Config;
-use batch::clock::{Clock, FixedClock, SystemClock};
-use batch::fragment::{self, Fragment, ShardRun};
 use batch::queue::Queue;
 use batch::run::{self, ExecuteOptions};
 use batch::runner::{ProcessRunner, Stop};
 use batch::shard::Shard;
+use batch::shard::fragment::{self, Fragment, ShardRun};
+use batch_base::clock::{Clock, FixedClock, SystemClock};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -58,10 +58,10 @@ pub async fn run(
         tracing::warn!("the kill switch is on: shard {shard} writes no fragment");
         return Ok(orchestrate::kill_switch(config, &plan, opts));
     }
-    if batch::journal::path_for(&config.queue).exists() {
+    if batch::run::journal::path_for(&config.queue).exists() {
         tracing::warn!(
             "an interrupted unsharded run left `{}`; this shard plans from the queue as it is",
-            batch::journal::path_for(&config.queue).display()
+            batch::run::journal::path_for(&config.queue).display()
         );
     }
     let shard_plan = fragment::split(&mut plan, shard);
@@ -119,7 +119,7 @@ pub async fn run(
         "check the --fragment-dir path and its free space, then rerun this shard; nothing else was written",
     ))?;
 
-    let mut sum = batch::record::EcosystemCounts::default();
+    let mut sum = batch::records::EcosystemCounts::default();
     for c in fragment.per_ecosystem.values() {
         sum.total += c.total;
         sum.succeeded += c.succeeded;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use batch::clock::SystemClock;
+use batch_base::clock::SystemClock;
 use batch_store::backoff::RetryPolicy;
 use batch_store::cache::{Cache, DEFAULT_MAX_BYTES};
 use batch_store::fetch::{FetchOptions, Source, age};

@@ -4,13 +4,13 @@
 //! budget with least-recently-used eviction.
 //!
 //! Layout: `<dir>/objects/<sha256>` and `<dir>/index.json`, both written atomically
-//! ([`batch::fsutil::write_atomic`]). A lost or corrupt index is rebuilt from the objects
+//! ([`batch_base::fs::write_atomic`]). A lost or corrupt index is rebuilt from the objects
 //! directory; an object whose bytes no longer match its name is deleted on read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use batch::fsutil;
+use batch_base::fs as fsutil;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 

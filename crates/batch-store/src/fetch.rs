@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use batch::clock::Clock;
-use batch::fsutil;
+use batch_base::clock::Clock;
+use batch_base::fs as fsutil;
 use jiff::Timestamp;
 use serde::Serialize;
 

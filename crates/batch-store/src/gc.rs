@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use batch::clock::Clock;
+use batch_base::clock::Clock;
 use jiff::Timestamp;
 use serde::Serialize;
 

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
 
 /// A SHA-256 digest in lowercase hex (64 characters).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,7 +12,7 @@ pub struct Sha256Hex(String);
 impl Sha256Hex {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Self(hex::encode(Sha256::digest(bytes)))
+        Self(batch_base::sha256_hex(bytes))
     }
 
     /// Parses 64 lowercase hex digits; anything else is `None` (upper case included, so one

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use batch::clock::Clock;
+use batch_base::clock::Clock;
 use futures::{StreamExt as _, TryStreamExt as _};
 use object_store::{Attribute, Attributes, PutMode};
 use serde::Serialize;
@@ -162,7 +162,7 @@ fn collect(dir: &Path, prefix: &str) -> Result<Vec<LocalFile>> {
                     reason: "not valid UTF-8",
                 });
             };
-            if name.starts_with(batch::fsutil::TEMP_PREFIX) {
+            if name.starts_with(batch_base::fs::TEMP_PREFIX) {
                 continue;
             }
             let p = entry.path();
@@ -383,7 +383,7 @@ pub async fn verify_object(store: &Store, digest: &Sha256Hex, size: u64) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use batch::clock::FixedClock;
+    use batch_base::clock::FixedClock;
 
     use super::*;
     use crate::config::{Location, S3Settings, StoreConfig, Timeouts};

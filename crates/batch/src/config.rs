@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::breaker::BreakerPolicy;
+use crate::control::breaker::BreakerPolicy;
 use crate::select::SelectOptions;
 
 /// Minimum spacing between two generator starts in one ecosystem (issue #3). Defaults follow

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use crate::breaker::EffectiveState;
+use crate::control::breaker::EffectiveState;
 use crate::queue::{QueueEntry, Status};
 
 /// The selection inputs a run is configured with.
@@ -168,5 +168,4 @@ pub fn select(
 }
 
 #[cfg(test)]
-#[path = "select_tests.rs"]
 mod tests;

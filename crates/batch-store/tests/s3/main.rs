@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use batch::clock::{Clock as _, FixedClock};
+use batch_base::clock::{Clock as _, FixedClock};
 use batch_store::cache::Cache;
 use batch_store::consolidate::consolidate;
 use batch_store::fetch::{FetchOptions, Source, fetch};

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use batch::breaker::EffectiveState;
+use batch::control::breaker::EffectiveState;
 use batch::control::{ControlFile, RecoveryNote};
 use batch::select::{self, Reason, SelectOptions};
 use batch::{Queue, Status};

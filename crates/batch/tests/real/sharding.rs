@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use batch::clock::FixedClock;
-use batch::fragment::{Fragment, FragmentSet, ShardRun, split};
-use batch::merge::{MergeStatus, merge};
 use batch::run::{self, Event};
 use batch::runner::{Command, Output, Runner, RunnerError};
+use batch::shard::fragment::{Fragment, FragmentSet, ShardRun, split};
+use batch::shard::merge::{MergeStatus, merge};
 use batch::shard::{Shard, shard_of};
 use batch::{Config, Queue, RateLimit};
+use batch_base::clock::FixedClock;
 
 use super::{data, t};
 
@@ -46,7 +46,7 @@ impl Runner for ByHash {
             _ => (0, String::new()),
         };
         Ok(Output {
-            exit: batch::classify::Exit::Code(code),
+            exit: batch::runner::classify::Exit::Code(code),
             stdout: stdout.into_bytes(),
             stderr: Vec::new(),
         })

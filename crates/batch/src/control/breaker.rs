@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::timestamp::whole_seconds_utc;
+use crate::records::timestamp::whole_seconds_utc;
 
 /// Breaker state (spec §6.1). `Other` keeps an unknown string so it is written back as is;
 /// it counts as closed for selection.
@@ -133,7 +133,7 @@ pub fn recovery(b: &Breaker, now: Timestamp) -> Recovery {
     }
     match b.opens_at.as_deref() {
         None | Some("") => Recovery::NoRecoveryTime,
-        Some(s) => match s.parse::<crate::timestamp::Rfc3339>() {
+        Some(s) => match s.parse::<crate::records::timestamp::Rfc3339>() {
             Ok(t) if now >= t.instant() => Recovery::Due,
             Ok(t) => Recovery::NotYet(t.instant()),
             Err(_) => Recovery::Unparseable(s.to_owned()),
@@ -169,7 +169,7 @@ pub enum Change {
     /// Closed (from any state) with the counter reset.
     Closed,
     /// Still closed, counter incremented to the value.
-    Counted(i64),
+    OutcomeKind(i64),
     /// Opened (tripped from closed, or re-opened from half-open) until the time given.
     Opened {
         /// New failure count.
@@ -220,7 +220,7 @@ pub fn apply(
                     reopened: false,
                 }
             } else {
-                Change::Counted(f)
+                Change::OutcomeKind(f)
             }
         }
         (BatchOutcome::Failure, BreakerState::HalfOpen) => {
@@ -313,7 +313,7 @@ mod tests {
         let mut b = Breaker::default();
         for i in 1..=4 {
             let (n, c) = apply(&b, BatchOutcome::Failure, now, &p);
-            assert_eq!(c, Change::Counted(i));
+            assert_eq!(c, Change::OutcomeKind(i));
             assert_eq!(n.state, BreakerState::Closed);
             assert_eq!(n.last_failure.as_deref(), Some("2026-06-01T12:00:00Z"));
             b = n;

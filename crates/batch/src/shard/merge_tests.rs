@@ -13,13 +13,16 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::*;
-use crate::classify::Exit;
-use crate::clock::FixedClock;
-use crate::fragment::{Fragment, ShardPlan, ShardRun, split};
+use crate::config::Config;
+use crate::queue::Queue;
 use crate::queue::{QueueEntry, Status};
+use crate::run::{self, RunReport};
 use crate::run::{Event, apply, execute, persist, plan_from};
+use crate::runner::classify::Exit;
 use crate::runner::{Command, Output, Runner, RunnerError};
+use crate::shard::fragment::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, shard_of};
+use batch_base::clock::FixedClock;
 
 const T: &str = "2026-06-01T12:00:00.25Z";
 const BATCH: &str = "2026-06-01-all";
@@ -243,9 +246,9 @@ async fn three_shards_merged_write_the_same_files_as_one_unsharded_run() {
     let changes: BTreeMap<_, _> = report.breaker_changes.iter().cloned().collect();
     assert!(matches!(
         changes["github"],
-        crate::breaker::Change::Opened { .. }
+        crate::control::breaker::Change::Opened { .. }
     ));
-    assert_eq!(changes["pypi"], crate::breaker::Change::Closed);
+    assert_eq!(changes["pypi"], crate::control::breaker::Change::Closed);
 
     for n in [1, 2, 3, 7] {
         let sharded = Env::new();
@@ -439,7 +442,7 @@ async fn two_different_fragments_for_one_shard_conflict() {
     let env = Env::new();
     let (p1, _) = shard(&env, 1, 2).await;
     let mut f: Fragment = serde_json::from_slice(&std::fs::read(&p1).unwrap()).unwrap();
-    f.finished = crate::timestamp::Rfc3339::utc("2026-06-01T13:00:00Z".parse().unwrap());
+    f.finished = crate::records::timestamp::Rfc3339::utc("2026-06-01T13:00:00Z".parse().unwrap());
     // `01` parses as shard 1: same batch, same shard, another file.
     let twin = env.fragments().join(format!("{BATCH}-shard-01-of-2.json"));
     std::fs::write(&twin, f.to_bytes()).unwrap();

@@ -1,38 +1,13 @@
 //! Queue-entry transitions after a processed candidate (spec §4.7): success, failed with
 //! backoff, blocked. Pure; the caller supplies `now`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::queue::{QueueEntry, Status};
-use crate::record::FailureRecord;
-use crate::timestamp::Rfc3339;
-
-/// What happened to one processed candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// `create` and `install` both exited 0.
-    Succeeded {
-        /// The recipe file, `<output-dir>/<l>/<name>.toml`.
-        recipe: PathBuf,
-    },
-    /// A failure that counts toward backoff and the breaker.
-    Failed(FailureRecord),
-    /// Waiting on dependencies; no backoff, no breaker failure.
-    Blocked(FailureRecord),
-}
-
-impl Outcome {
-    /// The failure record, for failed and blocked outcomes.
-    pub fn record(&self) -> Option<&FailureRecord> {
-        match self {
-            Outcome::Succeeded { .. } => None,
-            Outcome::Failed(r) | Outcome::Blocked(r) => Some(r),
-        }
-    }
-}
+use super::entry::{QueueEntry, Status};
+use crate::records::Outcome;
+use crate::records::timestamp::Rfc3339;
 
 /// Backoff before the next retry as a function of the **new** `failure_count` (spec §4.7):
 /// none for ≤ 1, then 24 h, 72 h, 144 h, and 168 h from 5 on (the cap).
@@ -71,7 +46,8 @@ pub fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Category;
+    use crate::records::FailureRecord;
+    use crate::runner::classify::Category;
 
     fn rec() -> FailureRecord {
         FailureRecord {

@@ -2,7 +2,7 @@
 //! `<fragment-dir>/<batch_id>-shard-<K>-of-<N>.json`, holding every outcome of its shard as
 //! the entry's *resulting* state (the run journal's [`OutcomeLine`]), the failure records, the
 //! per-ecosystem counts, the breakers it started from and the SHA-256 of the queue it
-//! started from. [`crate::merge`] consolidates the fragments of one batch.
+//! started from. [`crate::shard::merge`] consolidates the fragments of one batch.
 //!
 //! A fragment is pretty JSON (2-space indent, keys in the order of [`Fragment`]'s fields),
 //! written atomically, so a crashed shard leaves no fragment rather than half of one.
@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{BreakerLine, Ended, OutcomeLine};
-use crate::record::EcosystemCounts;
-use crate::run::{EntryResult, Plan, outcome_line};
+use crate::records::EcosystemCounts;
+use crate::records::OutcomeKind;
+use crate::records::jsonfmt;
+use crate::records::timestamp::Rfc3339;
+use crate::run::journal::{BreakerLine, OutcomeLine};
+use crate::run::report::outcome_line;
+use crate::run::{EntryResult, Plan};
 use crate::shard::{Shard, shard_of};
-use crate::timestamp::Rfc3339;
-use crate::{fsutil, jsonfmt};
+use batch_base::fs as fsutil;
 
 /// Version of the fragment format; [`FragmentSet::collect`] refuses any other.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -444,8 +447,8 @@ fn breaker_line(plan: &Plan, eco: &str) -> BreakerLine {
     BreakerLine::from(&plan.control.breakers.get(eco).cloned().unwrap_or_default())
 }
 
-fn count(map: &mut BTreeMap<String, EcosystemCounts>, eco: &str, ended: Ended) {
-    map.entry(eco.to_owned()).or_default().add(ended.into());
+fn count(map: &mut BTreeMap<String, EcosystemCounts>, eco: &str, ended: OutcomeKind) {
+    map.entry(eco.to_owned()).or_default().add(ended);
 }
 
 /// The fragments of one batch, checked against each other.
@@ -581,7 +584,3 @@ impl FragmentSet {
         })
     }
 }
-
-#[cfg(test)]
-#[path = "fragment_tests.rs"]
-mod tests;

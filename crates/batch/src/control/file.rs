@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::breaker::{
+use crate::control::breaker::{
     self, BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState, Recovery,
 };
-use crate::fsutil;
-use crate::jsonfmt;
+use crate::records::jsonfmt;
+use batch_base::fs as fsutil;
 
 /// Errors reading or writing the control file.
 #[derive(Debug, thiserror::Error)]
@@ -476,7 +476,7 @@ mod tests {
             now(),
             &BreakerPolicy::default(),
         );
-        assert_eq!(ch, Change::Counted(1));
+        assert_eq!(ch, Change::OutcomeKind(1));
         let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
         assert_eq!(
             out["circuit_breaker"]["npm"],

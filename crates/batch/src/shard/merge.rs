@@ -24,11 +24,13 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::control::ControlFile;
-use crate::fragment::{FragmentError, FragmentSet, NotRunLine};
-use crate::journal::{BreakerLine, OutcomeLine};
 use crate::queue::{Queue, QueueEntry};
-use crate::record::BatchResults;
-use crate::run::{self, RunError, RunReport};
+use crate::records::BatchResults;
+use crate::run::journal::{BreakerLine, OutcomeLine};
+use crate::run::persist::{write_failures, write_results, write_summary};
+use crate::run::report::{apply_outcome_line, update_breakers};
+use crate::run::{RunError, RunReport};
+use crate::shard::fragment::{FragmentError, FragmentSet, NotRunLine};
 
 /// Errors of [`merge`].
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +184,7 @@ pub fn merge(
     };
     report.results.batch_id.clone_from(&set.batch_id);
     for (_, o) in &lines {
-        run::apply_outcome_line(&mut queue.entries[o.index], o, &mut report);
+        apply_outcome_line(&mut queue.entries[o.index], o, &mut report);
     }
     let status = if fresh {
         MergeStatus::Merged
@@ -211,14 +213,14 @@ pub fn merge(
             control.set_breaker(eco, start.into());
         }
     }
-    run::update_breakers(&mut control, &mut report, config, finished);
+    update_breakers(&mut control, &mut report, config, finished);
 
-    run::write_failures(&mut report, config, planned_at)?;
-    run::write_results(&mut report, config)?;
+    write_failures(&mut report, config, planned_at)?;
+    write_results(&mut report, config)?;
     if control.save_if_changed().map_err(RunError::from)? {
         report.files_written.push(config.control_file.clone());
     }
-    run::write_summary(&mut report, config);
+    write_summary(&mut report, config);
     queue
         .save(&config.queue, finished)
         .map_err(RunError::from)?;
@@ -267,7 +269,3 @@ fn results_batch_id(config: &Config) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("batch_id")?.as_str().map(str::to_owned)
 }
-
-#[cfg(test)]
-#[path = "merge_tests.rs"]
-mod tests;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::classify::Exit;
+use crate::runner::classify::Exit;
 
 /// One generator invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,13 @@
 
 use proptest::prelude::*;
 
+use super::fragment::*;
 use super::*;
-use crate::journal::Ended;
+use crate::records::EcosystemCounts;
+use crate::records::OutcomeKind;
+use crate::records::timestamp::Rfc3339;
+use crate::run::journal::OutcomeLine;
+use std::collections::BTreeMap;
 
 fn ts(s: &str) -> Rfc3339 {
     s.parse().unwrap()
@@ -20,7 +25,7 @@ fn fragment(k: u32, names: &[&str]) -> Fragment {
             index: i,
             name: (*n).to_owned(),
             source: format!("npm:{n}"),
-            ended: Ended::Succeeded,
+            ended: OutcomeKind::Succeeded,
             status: "success".into(),
             failure_count: 0,
             next_retry_at: None,
@@ -144,7 +149,7 @@ fn broken_rules_are_named() {
         ),
         (Box::new(|f| f.candidates = 7), "for 7 candidate(s)"),
         (
-            Box::new(|f| f.outcomes[0].ended = Ended::Failed),
+            Box::new(|f| f.outcomes[0].ended = OutcomeKind::Failed),
             "per_ecosystem does not match",
         ),
         (

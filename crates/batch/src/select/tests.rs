@@ -5,7 +5,7 @@
 //! in `Selection::invalid` instead of being selected.
 
 use super::*;
-use crate::timestamp::Rfc3339;
+use crate::records::timestamp::Rfc3339;
 use proptest::prelude::*;
 
 use EffectiveState::{Closed, HalfOpen, Open};

@@ -20,8 +20,43 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::*;
-use crate::clock::FixedClock;
-use crate::journal::JournalError;
+use crate::queue::{Status, recipe_relative_path};
+use crate::records::timestamp::Rfc3339;
+use crate::run::journal::BreakerLine;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use batch_base::clock::Clock;
+use jiff::Timestamp;
+
+use crate::config::Config;
+use crate::queue::{Queue, QueueEntry};
+use crate::records::{Outcome, OutcomeKind};
+use crate::run::journal::JournalError;
+use crate::run::journal::{Journal, Line, OutcomeLine};
+use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step, Stop};
+use batch_base::clock::FixedClock;
+
+/// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
+/// report (an empty one when the kill switch is off).
+async fn run(
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<(Plan, RunReport), RunError> {
+    let hooks = |e: Event<'_>| on_event(e);
+    match MainRun::new(config, runner, clock)
+        .hooks(&hooks)
+        .run()
+        .await
+    {
+        Ok(Finished::Batch { plan, report }) => Ok((plan, report)),
+        Ok(Finished::KillSwitch(plan)) => Ok((plan, RunReport::default())),
+        Ok(Finished::Shard { .. }) => unreachable!("no shard was asked for"),
+        Err(e) => Err(e.error),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -436,14 +471,14 @@ async fn recover_applies_a_crashed_runs_journal() {
     let ok = by_name["ok"];
     assert_eq!(
         (ok.index, ok.ended, ok.status.as_str(), ok.failure_count),
-        (0, Ended::Succeeded, "success", 0)
+        (0, OutcomeKind::Succeeded, "success", 0)
     );
     assert_eq!(ok.recipe.as_deref(), Some("ok.toml"));
     assert!(ok.record.is_none() && ok.next_retry_at.is_none());
     let bad = by_name["bad"];
     assert_eq!(
         (bad.index, bad.ended, bad.status.as_str(), bad.failure_count),
-        (1, Ended::Failed, "failed", 1)
+        (1, OutcomeKind::Failed, "failed", 1)
     );
     assert!(bad.next_retry_at.is_none(), "no backoff at failure_count 1");
     let rec = bad.record.as_ref().unwrap();
@@ -458,7 +493,7 @@ async fn recover_applies_a_crashed_runs_journal() {
             again.status.as_str(),
             again.failure_count
         ),
-        (2, Ended::Failed, "failed", 2)
+        (2, OutcomeKind::Failed, "failed", 2)
     );
     assert_eq!(
         again.next_retry_at.unwrap().to_string(),
@@ -473,7 +508,7 @@ async fn recover_applies_a_crashed_runs_journal() {
             guile.status.as_str(),
             guile.failure_count
         ),
-        (3, Ended::Blocked, "blocked", 0)
+        (3, OutcomeKind::Blocked, "blocked", 0)
     );
     assert_eq!(
         guile.record.as_ref().unwrap().blocked_by,
@@ -776,7 +811,7 @@ async fn crashed_with_b_pending() -> (Env, Vec<u8>) {
         index: 1,
         name: "b".into(),
         source: "cargo:b".into(),
-        ended: Ended::Succeeded,
+        ended: OutcomeKind::Succeeded,
         status: "success".into(),
         failure_count: 0,
         next_retry_at: None,
@@ -1030,7 +1065,10 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
         (a.position, a.index, a.name.as_str(), a.source.as_str()),
         (0, 0, "a", "npm:a")
     );
-    assert_eq!((a.ended, a.status.as_str()), (Ended::Succeeded, "success"));
+    assert_eq!(
+        (a.ended, a.status.as_str()),
+        (OutcomeKind::Succeeded, "success")
+    );
     assert_eq!(a.recipe.as_deref(), Some("a.toml"));
     assert_eq!(runner.names("create"), ["a", "b"]);
 }

@@ -16,13 +16,45 @@ use proptest::prelude::*;
 use tokio::time::Instant;
 
 use super::*;
-use crate::breaker::BreakerState;
-use crate::classify::Category;
-use crate::clock::FixedClock;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use batch_base::clock::Clock;
+use jiff::Timestamp;
+
+use crate::config::Config;
 use crate::config::RateLimit;
+use crate::control::Change;
+use crate::control::breaker::BreakerState;
 use crate::queue::Status;
+use crate::queue::{Queue, QueueEntry};
+use crate::records::timestamp::Rfc3339;
+use crate::records::{BatchResults, FailureRecord, Outcome};
 use crate::runner::MockRunner;
-use crate::timestamp::Rfc3339;
+use crate::runner::classify::Category;
+use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step};
+use batch_base::clock::FixedClock;
+
+/// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
+/// report (an empty one when the kill switch is off).
+async fn run(
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<(Plan, RunReport), RunError> {
+    let hooks = |e: Event<'_>| on_event(e);
+    match MainRun::new(config, runner, clock)
+        .hooks(&hooks)
+        .run()
+        .await
+    {
+        Ok(Finished::Batch { plan, report }) => Ok((plan, report)),
+        Ok(Finished::KillSwitch(plan)) => Ok((plan, RunReport::default())),
+        Ok(Finished::Shard { .. }) => unreachable!("no shard was asked for"),
+        Err(e) => Err(e.error),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -1619,7 +1651,7 @@ async fn apply_updates_breakers_per_ecosystem() {
         changes.keys().copied().collect::<Vec<_>>(),
         ["cargo", "cask", "go", "npm", "pypi", "rubygems"]
     );
-    assert_eq!(changes["npm"], &Change::Counted(3));
+    assert_eq!(changes["npm"], &Change::OutcomeKind(3));
     assert_eq!(changes["pypi"], &Change::Closed);
     assert_eq!(
         changes["go"],

@@ -13,33 +13,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::FailureRecord;
-use crate::timestamp::Rfc3339;
+use crate::records::timestamp::Rfc3339;
+use crate::records::{FailureRecord, OutcomeKind};
 
 /// Journal format version written in the first line.
 pub const VERSION: u32 = 1;
-
-/// How an entry ended, as journaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ended {
-    /// Counted as succeeded.
-    Succeeded,
-    /// Counted as failed.
-    Failed,
-    /// Counted as blocked.
-    Blocked,
-}
-
-impl From<Ended> for crate::record::Counted {
-    fn from(e: Ended) -> Self {
-        match e {
-            Ended::Succeeded => Self::Succeeded,
-            Ended::Failed => Self::Failed,
-            Ended::Blocked => Self::Blocked,
-        }
-    }
-}
 
 /// One finished candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +31,7 @@ pub struct OutcomeLine {
     /// Entry source (idem).
     pub source: String,
     /// How it ended.
-    pub ended: Ended,
+    pub ended: OutcomeKind,
     /// Resulting `status`.
     pub status: String,
     /// Resulting `failure_count`.
@@ -83,8 +61,8 @@ pub struct BreakerLine {
     pub opens_at: Option<String>,
 }
 
-impl From<&crate::breaker::Breaker> for BreakerLine {
-    fn from(b: &crate::breaker::Breaker) -> Self {
+impl From<&crate::control::breaker::Breaker> for BreakerLine {
+    fn from(b: &crate::control::breaker::Breaker) -> Self {
         Self {
             state: b.state.as_str().to_owned(),
             failures: b.failures,
@@ -94,10 +72,10 @@ impl From<&crate::breaker::Breaker> for BreakerLine {
     }
 }
 
-impl From<&BreakerLine> for crate::breaker::Breaker {
+impl From<&BreakerLine> for crate::control::breaker::Breaker {
     fn from(b: &BreakerLine) -> Self {
         Self {
-            state: crate::breaker::BreakerState::parse(&b.state),
+            state: crate::control::breaker::BreakerState::parse(&b.state),
             failures: b.failures,
             last_failure: b.last_failure.clone(),
             opens_at: b.opens_at.clone(),
@@ -282,7 +260,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
 /// # Errors
 /// [`JournalError::Io`] naming the path.
 pub fn remove(path: &Path) -> Result<(), JournalError> {
-    crate::fsutil::remove_if_exists(path).map_err(|source| JournalError::Io {
+    batch_base::fs::remove_if_exists(path).map_err(|source| JournalError::Io {
         action: "remove",
         path: path.to_owned(),
         source,
@@ -292,7 +270,7 @@ pub fn remove(path: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Category;
+    use crate::runner::classify::Category;
 
     fn outcome(position: usize) -> Line {
         Line::Outcome(Box::new(OutcomeLine {
@@ -300,7 +278,7 @@ mod tests {
             index: position + 10,
             name: format!("pkg{position}"),
             source: format!("homebrew:pkg{position}"),
-            ended: Ended::Failed,
+            ended: OutcomeKind::Failed,
             status: "failed".into(),
             failure_count: 2,
             next_retry_at: Some("2026-06-02T12:00:00Z".parse().unwrap()),

@@ -1,4 +1,4 @@
-//! Atomic file replacement: every file this crate writes goes through [`write_atomic`], so a
+//! Atomic file replacement: every file the workspace writes goes through [`write_atomic`], so a
 //! reader (or a crash) sees either the old or the new complete content, never a torn file
 //! (spec §9.1.5 lists the truncate-then-write bug this replaces).
 
@@ -71,19 +71,6 @@ fn sync_dir(_: &Path) -> io::Result<()> {
 /// Prefix of the temporary files [`write_atomic`] creates.
 pub const TEMP_PREFIX: &str = ".batch-tmp-";
 
-/// The SHA-256 of `bytes` as 64 lowercase hex digits: the identity of a file's content, e.g.
-/// the queue a shard started from (issue #6 fragments).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    use std::fmt::Write as _;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
 /// Removes temporary files that a killed run left in `dir` (only names starting with
 /// [`TEMP_PREFIX`]; a missing directory is fine). Call it only while holding the run lock, so
 /// no other run is writing them. Returns the files removed.
@@ -127,19 +114,6 @@ pub fn remove_if_exists(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sha256_of_known_inputs() {
-        // FIPS 180-2 test vectors.
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 
     #[test]
     fn replaces_and_creates_parent() {

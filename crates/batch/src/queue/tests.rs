@@ -1,0 +1,245 @@
+//! Tests of the queue model, wire format and file.
+
+use super::entry::{has_control, is_blank};
+use super::file::PARALLEL_MIN_BYTES;
+use super::file::parse_halves;
+use super::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+const TWO: &str = r#"{
+  "schema_version": 1,
+  "updated_at": "2026-08-13T20:39:55Z",
+  "entries": [
+    {
+      "name": "ripgrep",
+      "source": "cargo:ripgrep",
+      "priority": 1,
+      "status": "pending",
+      "confidence": "auto",
+      "disambiguated_at": "2026-02-15T00:00:00Z",
+      "failure_count": 0,
+      "next_retry_at": null
+    },
+    {
+      "name": "bat",
+      "source": "github:sharkdp/bat",
+      "priority": 1,
+      "status": "failed",
+      "confidence": "curated",
+      "disambiguated_at": null,
+      "failure_count": 2,
+      "next_retry_at": "2026-02-16T12:00:00Z",
+      "x_note": {"kept": [1, 2]}
+    }
+  ],
+  "x_top": "kept"
+}
+"#;
+
+fn now() -> jiff::Timestamp {
+    "2026-08-13T20:39:55Z".parse().unwrap()
+}
+
+#[test]
+fn round_trip_is_byte_identical_and_keeps_unknown_keys() {
+    let q = Queue::from_slice(TWO.as_bytes()).unwrap();
+    assert_eq!(q.entries[1].extra["x_note"]["kept"][1], 2);
+    assert_eq!(q.extra["x_top"], "kept");
+    let out = String::from_utf8(q.to_bytes(now())).unwrap();
+    let expected = TWO.replace(
+        "{\"kept\": [1, 2]}",
+        "{\n        \"kept\": [\n          1,\n          2\n        ]\n      }",
+    );
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn updated_at_is_replaced_with_whole_seconds() {
+    let q = Queue::from_slice(TWO.as_bytes()).unwrap();
+    let out = String::from_utf8(q.to_bytes("2030-01-02T03:04:05.678Z".parse().unwrap())).unwrap();
+    assert!(out.contains("\"updated_at\": \"2030-01-02T03:04:05Z\""));
+}
+
+#[test]
+fn parse_errors_carry_position_and_key_path() {
+    let bad = r#"{"entries":[{"name":"a"},{"name":"b","priority":"1"}]}"#;
+    let (path, err) = Queue::from_slice(bad.as_bytes()).unwrap_err();
+    assert_eq!(path, "entries[1].priority");
+    assert_eq!(err.line(), 1);
+    assert!(err.column() > 30, "column {}", err.column());
+    for bad in [
+        r#"{"entries":[{"priority":1.5}]}"#,
+        r#"{"entries":[{"next_retry_at":""}]}"#,
+        r#"{"entries":[{"failure_count":99999999999999999999}]}"#,
+        r#"{"entries":{}}"#,
+        r#"[]"#,
+        "{\"entries\":[]} trailing",
+    ] {
+        assert!(Queue::from_slice(bad.as_bytes()).is_err(), "{bad:?}");
+    }
+    assert!(
+        Queue::from_slice(b"{\"entries\":[{\"name\":\"\xff\"}]}").is_err(),
+        "invalid UTF-8"
+    );
+}
+
+#[test]
+fn null_or_missing_entries_is_empty() {
+    assert!(
+        Queue::from_slice(br#"{"entries":null}"#)
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    assert!(
+        Queue::from_slice(br#"{"schema_version":1}"#)
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+}
+
+#[test]
+fn duplicate_keys_last_wins() {
+    let q = Queue::from_slice(br#"{"entries":[{"name":"a","name":"b"}]}"#).unwrap();
+    assert_eq!(q.entries[0].name, "b");
+}
+
+#[test]
+fn validation_reports_every_violation() {
+    let e = QueueEntry {
+        name: "   ".into(),
+        source: "".into(),
+        priority: 4,
+        status: Status::Other("in_progress".into()),
+        confidence: "manual".into(),
+        failure_count: -1,
+        ..QueueEntry::new("x", "y:z", 1)
+    };
+    let p = e.problems().join("; ");
+    for frag in [
+        "name must not be empty",
+        "source must not be empty",
+        "priority must be 1, 2, or 3, got 4",
+        "invalid status \"in_progress\"",
+        "invalid confidence \"manual\"",
+        "failure_count must not be negative, got -1",
+    ] {
+        assert!(p.contains(frag), "{p} lacks {frag}");
+    }
+    assert!(
+        QueueEntry::new("ripgrep", "cargo:ripgrep", 3)
+            .problems()
+            .is_empty()
+    );
+}
+
+#[test]
+fn traversal_in_ecosystem_prefix() {
+    for src in [
+        "../../etc:exploit",
+        "foo\\bar:exploit",
+        "..cargo:exploit",
+        "home/brew:exploit",
+    ] {
+        let p = QueueEntry::new("x", src, 1).problems().join(";");
+        assert!(p.contains("path traversal"), "{src}: {p}");
+    }
+}
+
+#[test]
+fn recipe_paths() {
+    assert_eq!(
+        recipe_relative_path("ripgrep").unwrap(),
+        PathBuf::from("r/ripgrep.toml")
+    );
+    assert_eq!(
+        recipe_relative_path("Bat").unwrap(),
+        PathBuf::from("b/Bat.toml")
+    );
+    assert_eq!(
+        recipe_relative_path("anomalyco/tap/opencode").unwrap(),
+        PathBuf::from("a/anomalyco/tap/opencode.toml")
+    );
+    assert_eq!(
+        recipe_relative_path("openssl@3").unwrap(),
+        PathBuf::from("o/openssl@3.toml")
+    );
+    for bad in [
+        "",
+        "/etc/passwd",
+        "../x",
+        "a/../../x",
+        "a//b",
+        "a\\b",
+        "a\0b",
+        "a\nb",
+        ".hidden",
+        "a/./b",
+        "a/",
+    ] {
+        assert!(recipe_relative_path(bad).is_err(), "{bad:?}");
+    }
+}
+
+proptest::proptest! {
+    /// The byte-level fast checks agree with the `char` definitions they replace.
+    #[test]
+    fn fast_checks_match_char_definitions(s in proptest::prelude::any::<String>(), t in "[ \\t\\x{85}\\x{a0}a/.\\\\\\x{9f}]{0,6}") {
+        for x in [&s, &t] {
+            proptest::prop_assert_eq!(has_control(x), x.contains(|c: char| c.is_control()));
+            proptest::prop_assert_eq!(is_blank(x), x.trim().is_empty());
+        }
+    }
+}
+
+#[test]
+fn parsing_in_halves_equals_parsing_in_one_go() {
+    // Big enough to take the two-thread path, with unknown keys before and after
+    // `entries` and inside entries.
+    let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
+    let template = q.entries.clone();
+    q.entries = (0..40_000)
+        .map(|i| {
+            let mut e = template[i % 2].clone();
+            e.name = format!("{}-{i}", e.name);
+            e
+        })
+        .collect();
+    q.extra
+        .insert("z_after".into(), serde_json::json!({"k": [1, 2]}));
+    let bytes = q.to_bytes(now());
+    assert!(bytes.len() >= PARALLEL_MIN_BYTES, "{} bytes", bytes.len());
+    let halves = parse_halves(bytes.clone()).expect("the pretty layout splits");
+    let whole = Queue::from_slice(&bytes).unwrap();
+    assert_eq!(halves, whole);
+    assert_eq!(halves.entries.len(), 40_000);
+    assert_eq!(halves.to_bytes(now()), bytes);
+    // A file that does not have the layout, or an error in either half, falls back to
+    // the sequential parse and its exact error position.
+    let mut broken = bytes.clone();
+    let quarter = broken.len() * 3 / 4;
+    // The start of a line, so the garbage does not change the line count.
+    let at = quarter + broken[quarter..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    broken[at..at + 6].copy_from_slice(b"!!!!!!");
+    assert_eq!(
+        parse_halves(broken.clone()).unwrap_err(),
+        broken,
+        "restored on failure"
+    );
+    let (_, err) = Queue::from_vec(broken).unwrap_err();
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    assert_eq!(err.line(), line);
+    let compact = serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).unwrap()).unwrap();
+    assert!(parse_halves(compact.clone()).is_err());
+    assert_eq!(Queue::from_vec(compact).unwrap(), whole);
+}
+
+#[test]
+fn ecosystems() {
+    assert_eq!(ecosystem_of("cargo:ripgrep"), "cargo");
+    assert_eq!(ecosystem_of("github:sharkdp/bat"), "github");
+    assert_eq!(ecosystem_of("noseparator"), "");
+    assert_eq!(ecosystem_of("homebrew:a:b"), "homebrew");
+}

@@ -1,0 +1,19 @@
+//! What a run records: the [`Outcome`] of each candidate, failure records and their JSONL
+//! files (spec §1.3.1), `batch-results.json` (§1.4), the Markdown summary (§1.6), and the
+//! Go-compatible JSON and timestamp formatting every file shares ([`jsonfmt`],
+//! [`timestamp`]). Everything here renders bytes; the run decides when and where they go.
+
+pub mod failure;
+pub mod jsonfmt;
+pub mod outcome;
+pub mod results;
+pub mod summary;
+pub mod timestamp;
+
+pub use failure::{ENVIRONMENT, FailureFile, FailureRecord, failure_files, safe_file_component};
+pub use outcome::{Outcome, OutcomeKind};
+pub use results::{BatchResults, EcosystemCounts};
+pub use summary::render_summary;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! The Markdown batch summary (spec §1.6).
+
+use std::fmt::Write as _;
+
+use super::failure::FailureRecord;
+use super::results::BatchResults;
+use crate::runner::Category;
+
+/// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table
+/// is sorted by ecosystem (Go's order was random), and an `Invalid` row follows `Blocked` when
+/// entries were skipped as invalid. `recipes` are file basenames in processing order.
+pub fn render_summary(
+    results: &BatchResults,
+    recipes: &[String],
+    failures: &[FailureRecord],
+    invalid: usize,
+) -> String {
+    let mut s = String::new();
+    let label = match results.ecosystems.len() {
+        1 => results
+            .ecosystems
+            .keys()
+            .next()
+            .map_or("mixed", String::as_str),
+        _ => "mixed",
+    };
+    let _ = writeln!(s, "Batch run for **{label}** on {}.", results.batch_id);
+    s.push('\n');
+    if results.per_ecosystem.len() > 1 {
+        s.push_str("### Ecosystem breakdown\n\n");
+        s.push_str("| Ecosystem | Succeeded | Failed | Total |\n");
+        s.push_str("|-----------|-----------|--------|-------|\n");
+        for (eco, c) in &results.per_ecosystem {
+            let _ = writeln!(
+                s,
+                "| {eco} | {} | {} | {} |",
+                c.succeeded, c.failed, c.total
+            );
+        }
+        s.push('\n');
+    }
+    s.push_str("| Metric | Count |\n|--------|-------|\n");
+    let _ = writeln!(s, "| Succeeded | {} |", results.succeeded);
+    let _ = writeln!(s, "| Failed | {} |", results.failed);
+    let _ = writeln!(s, "| Blocked | {} |", results.blocked);
+    if invalid > 0 {
+        let _ = writeln!(s, "| Invalid | {invalid} |");
+    }
+    let _ = writeln!(s, "| **Total** | **{}** |", results.total);
+    if !recipes.is_empty() {
+        s.push_str("\n### Recipes added\n\n");
+        for r in recipes {
+            let _ = writeln!(s, "- `{r}`");
+        }
+    }
+    if !failures.is_empty() {
+        s.push_str("\n### Failures\n\n");
+        for f in failures {
+            if f.category == Category::MissingDep && !f.blocked_by.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "- **{}**: blocked by [{}]",
+                    f.package_id,
+                    f.blocked_by.join(" ")
+                );
+            } else {
+                let _ = writeln!(s, "- **{}**: {}", f.package_id, f.category.as_str());
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,418 @@
+//! Execution: every candidate of a plan, at most `jobs` generator processes at once, each
+//! `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff (spec
+//! §4.4), results classified (spec §4.5). Finished candidates are journaled as they arrive.
+//! Progress is reported through [`Event`]s; nothing here prints.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use batch_base::clock::Clock;
+use batch_base::fs as fsutil;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use jiff::Timestamp;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::error::RunError;
+use super::journal::{Journal, Line};
+use super::plan::Plan;
+use super::ratelimit::EcosystemLimiters;
+use super::report::outcome_line;
+use crate::config::Config;
+use crate::queue::{QueueEntry, recipe_relative_path};
+use crate::records::timestamp::rfc3339_nano_utc;
+use crate::records::{FailureRecord, Outcome};
+use crate::runner::classify::{self, Exit, Step};
+use crate::runner::{Command, Output, Runner, RunnerError, Stop, stop_reached};
+
+/// Progress of a run, for logs and progress bars. `position` is the candidate's place in
+/// selection order (0-based).
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A generator step is about to start (after its rate-limit permit and job slot).
+    StepStarted {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Which step.
+        step: Step,
+        /// 0 for the first attempt.
+        retry: u32,
+    },
+    /// A step exited with the network code and will be retried after `delay`.
+    Retrying {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Which step.
+        step: Step,
+        /// Retry number, 1-based.
+        retry: u32,
+        /// Backoff before the retry.
+        delay: Duration,
+    },
+    /// The candidate is done.
+    Finished {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Its ecosystem.
+        ecosystem: &'a str,
+        /// What happened.
+        result: &'a EntryResult,
+    },
+}
+
+/// The result of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryResult {
+    /// Processed; `at` is when the outcome was classified.
+    Done {
+        /// The outcome.
+        outcome: Outcome,
+        /// Classification time (backoff is counted from it).
+        at: Timestamp,
+    },
+    /// Not run: the generator could not be started (so the run halted), or the run was
+    /// interrupted; the entry is left unchanged and does not count in the totals.
+    NotRun {
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Ctx<'a> {
+    config: &'a Config,
+    runner: &'a dyn Runner,
+    clock: &'a dyn Clock,
+    limiters: EcosystemLimiters,
+    slots: Semaphore,
+    halted: AtomicBool,
+    stop: Option<tokio::sync::watch::Receiver<Stop>>,
+    on_event: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+enum StepError {
+    Runner(RunnerError),
+    Halted,
+    Interrupted,
+}
+
+/// Optional parts of [`execute_with`].
+#[derive(Default)]
+pub struct ExecuteOptions<'a> {
+    /// Each finished candidate is appended (and synced) here before the next result is taken.
+    pub journal: Option<&'a mut Journal>,
+    /// Interruption requests: from [`Stop::Graceful`] on nothing new starts and the runner
+    /// stops running generators; interrupted candidates are [`EntryResult::NotRun`].
+    pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
+}
+
+/// Runs every candidate of `plan`: at most `config.jobs` generator processes at once, each
+/// `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff
+/// (spec §4.4), results classified (spec §4.5). Returns one result per candidate, in
+/// selection order, whatever order they finished in. No journal, no interruption.
+pub async fn execute(
+    plan: &Plan,
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<EntryResult> {
+    execute_with(
+        plan,
+        config,
+        runner,
+        clock,
+        on_event,
+        ExecuteOptions::default(),
+    )
+    .await
+    .expect("without a journal nothing can fail")
+}
+
+/// [`execute`] with a journal and an interruption channel (issue #4).
+///
+/// # Errors
+/// [`RunError::Journal`] when a journal append fails: nothing new starts, running candidates
+/// finish, and the error is returned; the journal keeps every outcome appended before it.
+pub async fn execute_with(
+    plan: &Plan,
+    config: &Config,
+    runner: &dyn Runner,
+    clock: &dyn Clock,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+    mut opts: ExecuteOptions<'_>,
+) -> Result<Vec<EntryResult>, RunError> {
+    let ctx = Ctx {
+        config,
+        runner,
+        clock,
+        limiters: EcosystemLimiters::new(config.rate_limit.clone()),
+        slots: Semaphore::new(config.jobs.max(1)),
+        halted: AtomicBool::new(false),
+        stop: opts.stop.take(),
+        on_event,
+    };
+    let n = plan.selection.candidates.len();
+    let mut results: Vec<Option<EntryResult>> = vec![None; n];
+    let mut journal_error = None;
+    let mut running: FuturesUnordered<_> = plan
+        .selection
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            let entry = &plan.queue.entries[c.index];
+            let ctx = &ctx;
+            async move {
+                // A waiting candidate is only this small future; the processing state is
+                // allocated once its first create may start, so memory does not grow with the
+                // number of candidates still waiting (issue #5).
+                let r = match acquire_slot(ctx, entry, Step::Create).await {
+                    Ok(slot) => Box::pin(process(ctx, pos, entry, slot)).await,
+                    Err(e) => not_run(e),
+                };
+                (ctx.on_event)(Event::Finished {
+                    position: pos,
+                    name: &entry.name,
+                    ecosystem: entry.ecosystem(),
+                    result: &r,
+                });
+                (pos, r)
+            }
+        })
+        .collect();
+    while let Some((pos, r)) = running.next().await {
+        if let (Some(j), None) = (opts.journal.as_deref_mut(), &journal_error) {
+            let index = plan.selection.candidates[pos].index;
+            if let Some(line) = outcome_line(pos, index, &plan.queue.entries[index], &r)
+                && let Err(e) = j.append(&Line::Outcome(Box::new(line)))
+            {
+                ctx.halted.store(true, Ordering::SeqCst);
+                journal_error = Some(e);
+            }
+        }
+        results[pos] = Some(r);
+    }
+    drop(running);
+    if let Some(e) = journal_error {
+        return Err(e.into());
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every candidate future completes exactly once"))
+        .collect())
+}
+
+fn not_run(e: StepError) -> EntryResult {
+    EntryResult::NotRun {
+        reason: match e {
+            StepError::Runner(e) => error_chain(&e),
+            StepError::Halted => {
+                "not started: the run halted after a generator could not be started".into()
+            }
+            StepError::Interrupted => "interrupted".into(),
+        },
+    }
+}
+
+/// Processes one candidate whose first `create` may start now (`first_slot` holds its job
+/// slot and its rate-limit permit is taken).
+async fn process(
+    ctx: &Ctx<'_>,
+    pos: usize,
+    entry: &QueueEntry,
+    first_slot: SemaphorePermit<'_>,
+) -> EntryResult {
+    let rel = match recipe_relative_path(&entry.name) {
+        Ok(p) => p,
+        Err(e) => {
+            return EntryResult::NotRun {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let recipe = ctx.config.output_dir.join(rel);
+    let create = ctx.command(
+        classify::create_args(&entry.name, &entry.source, &recipe),
+        true,
+    );
+    let (out, exhausted) =
+        match run_step(ctx, pos, entry, Step::Create, &create, Some(first_slot)).await {
+            Ok(v) => v,
+            Err(e) => {
+                if matches!(e, StepError::Interrupted) {
+                    // A create cut short may have left a partial recipe.
+                    let _ = fsutil::remove_if_exists(&recipe);
+                }
+                return not_run(e);
+            }
+        };
+    if !out.exit.success() {
+        let f = classify::classify_create(out.exit, &out.stdout, exhausted, &entry.source);
+        return ctx.failure(entry, f);
+    }
+    let install = ctx.command(classify::install_args(&recipe), false);
+    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install, None).await {
+        Ok(v) => v,
+        Err(e) => {
+            // The recipe was generated but never validated: do not leave it behind.
+            let _ = fsutil::remove_if_exists(&recipe);
+            return not_run(e);
+        }
+    };
+    if !out.exit.success() {
+        let f = classify::classify_install(out.exit, &out.stdout, &out.stderr, exhausted);
+        // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
+        // not fatal: the record still says the install failed.
+        let _ = fsutil::remove_if_exists(&recipe);
+        return ctx.failure(entry, f);
+    }
+    EntryResult::Done {
+        outcome: Outcome::Succeeded { recipe },
+        at: ctx.clock.now(),
+    }
+}
+
+/// Runs one step with network retries. `create` attempts take a rate-limit permit; `install`
+/// only a job slot. Returns the last output and whether every attempt hit the retry code.
+async fn run_step(
+    ctx: &Ctx<'_>,
+    pos: usize,
+    entry: &QueueEntry,
+    step: Step,
+    cmd: &Command,
+    mut first_slot: Option<SemaphorePermit<'_>>,
+) -> Result<(Output, bool), StepError> {
+    let policy = &ctx.config.retry;
+    let mut retry = 0;
+    loop {
+        let slot = match first_slot.take() {
+            Some(slot) => slot,
+            None => acquire_slot(ctx, entry, step).await?,
+        };
+        (ctx.on_event)(Event::StepStarted {
+            position: pos,
+            name: &entry.name,
+            step,
+            retry,
+        });
+        let out = ctx.runner.run(cmd.clone()).await;
+        drop(slot);
+        let out = out.map_err(|e| {
+            if matches!(e, RunnerError::Spawn { .. }) {
+                ctx.halted.store(true, Ordering::SeqCst);
+            }
+            StepError::Runner(e)
+        })?;
+        if out.exit == Exit::Interrupted {
+            return Err(StepError::Interrupted);
+        }
+        if out.exit != Exit::Code(policy.retry_exit_code) {
+            return Ok((out, false));
+        }
+        if retry >= policy.max_retries {
+            return Ok((out, true));
+        }
+        retry += 1;
+        let delay = policy.delay(retry);
+        (ctx.on_event)(Event::Retrying {
+            position: pos,
+            name: &entry.name,
+            step,
+            retry,
+            delay,
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+        }
+    }
+}
+
+/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit) of the next
+/// step of `entry`; gives up when the run is stopped or halted.
+async fn acquire_slot<'c>(
+    ctx: &'c Ctx<'_>,
+    entry: &QueueEntry,
+    step: Step,
+) -> Result<SemaphorePermit<'c>, StepError> {
+    ctx.check()?;
+    let acquire = async {
+        match step {
+            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+            Step::Install => ctx
+                .slots
+                .acquire()
+                .await
+                .expect("the job semaphore is never closed"),
+        }
+    };
+    let slot = tokio::select! {
+        slot = acquire => slot,
+        () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+    };
+    ctx.check()?;
+    Ok(slot)
+}
+
+impl Ctx<'_> {
+    /// Whether a new step may start.
+    fn check(&self) -> Result<(), StepError> {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() != Stop::Running)
+        {
+            return Err(StepError::Interrupted);
+        }
+        if self.halted.load(Ordering::SeqCst) {
+            return Err(StepError::Halted);
+        }
+        Ok(())
+    }
+
+    fn command(&self, args: Vec<std::ffi::OsString>, merge_output: bool) -> Command {
+        Command {
+            program: self.config.generator.clone(),
+            args,
+            env: self.config.generator_env.clone(),
+            current_dir: None,
+            timeout: self.config.timeout,
+            merge_output,
+        }
+    }
+
+    fn failure(&self, entry: &QueueEntry, f: classify::Failure) -> EntryResult {
+        let at = self.clock.now();
+        let record = FailureRecord {
+            package_id: entry.source.clone(),
+            category: f.category,
+            subcategory: f.subcategory,
+            blocked_by: f.blocked_by,
+            message: f.message,
+            timestamp: rfc3339_nano_utc(at),
+        };
+        let outcome = if f.blocked {
+            Outcome::Blocked(record)
+        } else {
+            Outcome::Failed(record)
+        };
+        EntryResult::Done { outcome, at }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

@@ -1,0 +1,170 @@
+//! Persisting a run: every file written atomically, failure files never overwritten, the
+//! journal protocol around the writes (issue #4), a summary failure only a warning (spec §2.2
+//! step 8).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use batch_base::clock::Clock;
+use batch_base::fs as fsutil;
+use jiff::Timestamp;
+
+use super::error::RunError;
+use super::journal::{self, BreakerLine, Journal, Line};
+use super::plan::Plan;
+use super::report::RunReport;
+use crate::config::Config;
+use crate::records;
+
+/// Writes the queue, `batch-results.json`, the failure files, the control file (when a breaker
+/// moved) and the summary, each atomically. A summary write failure is only a warning
+/// (spec §2.2 step 8). Failure files are stamped with the run's start, so writing the same
+/// records twice leaves one file.
+///
+/// # Errors
+/// The first write that fails, naming its file; files written before it stay written.
+pub fn persist(
+    plan: &mut Plan,
+    report: &mut RunReport,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<(), RunError> {
+    persist_with(plan, report, config, clock, None)
+}
+
+/// [`persist`] with the journal protocol (issue #4): the changed breakers are journaled first,
+/// then every file is written, then the journal is removed. A crash at any point leaves a
+/// journal whose replay produces the same files.
+///
+/// # Errors
+/// As [`persist`], plus journal errors; the journal is kept on any error.
+pub fn persist_with(
+    plan: &mut Plan,
+    report: &mut RunReport,
+    config: &Config,
+    clock: &dyn Clock,
+    mut journal: Option<&mut Journal>,
+) -> Result<(), RunError> {
+    if let Some(j) = journal.as_deref_mut() {
+        let breakers: std::collections::BTreeMap<String, BreakerLine> = report
+            .breaker_changes
+            .iter()
+            .filter_map(|(eco, _)| {
+                Some((
+                    eco.clone(),
+                    BreakerLine::from(plan.control.breakers.get(eco)?),
+                ))
+            })
+            .collect();
+        if !breakers.is_empty() {
+            j.append(&Line::Breakers { breakers })?;
+        }
+    }
+
+    write_failures(report, config, plan.started)?;
+    write_results(report, config)?;
+
+    plan.queue.save(&config.queue, clock.now())?;
+    report.files_written.push(config.queue.clone());
+
+    if plan.control.save_if_changed()? {
+        report.files_written.push(config.control_file.clone());
+    }
+
+    write_summary(report, config);
+    if let Some(j) = journal {
+        journal::remove(j.path())?;
+    }
+    Ok(())
+}
+
+/// Writes the report's failure records as one file per ecosystem stamped `stamp` (an
+/// existing file with the same bytes counts as written).
+pub(crate) fn write_failures(
+    report: &mut RunReport,
+    config: &Config,
+    stamp: Timestamp,
+) -> Result<(), RunError> {
+    let files = records::failure_files(&report.failures, stamp);
+    let mut taken = BTreeSet::new();
+    for f in files {
+        match failure_path(&config.failures_dir, &f.file_name, &f.bytes, &mut taken) {
+            FailurePath::New(path) => {
+                write(&path, &f.bytes, true)?;
+                report.files_written.push(path);
+            }
+            FailurePath::AlreadyWritten(path) => report.files_written.push(path),
+        }
+    }
+    Ok(())
+}
+
+/// Writes `batch-results.json`.
+pub(crate) fn write_results(report: &mut RunReport, config: &Config) -> Result<(), RunError> {
+    write(&config.results, &report.results.to_bytes(), true)?;
+    report.files_written.push(config.results.clone());
+    Ok(())
+}
+
+/// Writes the Markdown summary; a failure is only a warning (spec §2.2 step 8).
+pub(crate) fn write_summary(report: &mut RunReport, config: &Config) {
+    let summary = records::render_summary(
+        &report.results,
+        &report.recipes,
+        &report.failures,
+        report.invalid,
+    );
+    match fsutil::write_atomic(&config.summary, summary.as_bytes(), false) {
+        Ok(()) => report.files_written.push(config.summary.clone()),
+        Err(e) => report.warnings.push(format!(
+            "could not write summary `{}`: {e}",
+            config.summary.display()
+        )),
+    }
+}
+
+enum FailurePath {
+    New(PathBuf),
+    AlreadyWritten(PathBuf),
+}
+
+/// Where a failure file goes: `eco-<ts>.jsonl`, unless a different file of that name exists
+/// (Go overwrote it and lost its records), then `eco-<ts>-2.jsonl`, … A file with exactly these
+/// bytes is already written (a replayed journal).
+fn failure_path(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    taken: &mut BTreeSet<PathBuf>,
+) -> FailurePath {
+    let stem = name.trim_end_matches(".jsonl");
+    for n in 1.. {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem}-{n}.jsonl"))
+        };
+        if taken.contains(&candidate) {
+            continue;
+        }
+        match std::fs::read(&candidate) {
+            Ok(existing) if existing == bytes => {
+                taken.insert(candidate.clone());
+                return FailurePath::AlreadyWritten(candidate);
+            }
+            Ok(_) => continue,
+            Err(_) => {
+                taken.insert(candidate.clone());
+                return FailurePath::New(candidate);
+            }
+        }
+    }
+    unreachable!("the suffix search is unbounded")
+}
+
+fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError> {
+    fsutil::write_atomic(path, bytes, create_parent).map_err(|source| RunError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,508 @@
+//! The main sequence, composed once: plan → lock → recover → execute → persist for a whole
+//! batch, or plan (at the batch's plan time) → split → execute → fragment for one shard
+//! (issue #6). The binary's main run, its `--shard` run and `demo` all go through
+//! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
+//!
+//! The caller supplies the [`Runner`], the wall [`Clock`], an optional stop channel (signals)
+//! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). Nothing
+//! here prints or exits; what stops a run is a [`SequenceError`] naming its [`Stage`].
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use batch_base::clock::{Clock, FixedClock};
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use super::error::RunError;
+use super::execute::{EntryResult, Event, ExecuteOptions, execute_with};
+use super::journal::{self, Journal};
+use super::lock::RunLock;
+use super::persist::persist_with;
+use super::plan::{Plan, plan, plan_excluding, plan_from};
+use super::recover::{Recovery, recover};
+use super::report::{RunReport, apply};
+use crate::config::Config;
+use crate::queue::Queue;
+use crate::records::timestamp::Rfc3339;
+use crate::runner::{Runner, Stop, find_program};
+use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, split};
+
+/// What the caller of a [`MainRun`] sees along the way. Every method has an empty default.
+pub trait Hooks: Sync {
+    /// A plan was made: report what it found (missing files, breaker recoveries, invalid
+    /// entries). Called for the first plan and again for a plan remade under the lock.
+    fn planned(&self, _plan: &Plan) {}
+    /// An interrupted run was finished from its journal before this one planned.
+    fn recovered(&self, _recovery: &Recovery) {}
+    /// Something worth a log line that is not an error.
+    fn notice(&self, _notice: Notice<'_>) {}
+    /// The run passed its input checks (and, for a whole batch, holds the run lock): from here
+    /// a stop signal should stop it gracefully, so this is where a caller installs its signal
+    /// handlers.
+    fn committed(&self) {}
+    /// Execution of `plan`'s candidates (a shard's own, after the split) starts now.
+    fn executing(&self, _plan: &Plan) {}
+    /// Progress of execution.
+    fn event(&self, _event: Event<'_>) {}
+    /// Execution ended (finished, interrupted or failed).
+    fn executed(&self) {}
+}
+
+/// Hooks that ignore everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
+/// A closure over progress events is a [`Hooks`] that only sees events.
+impl<F: Fn(Event<'_>) + Sync> Hooks for F {
+    fn event(&self, event: Event<'_>) {
+        self(event);
+    }
+}
+
+/// Log-worthy findings of a [`MainRun`] that are not errors.
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// A temporary file a killed run left beside an output was removed (under the lock).
+    TempFileRemoved(&'a Path),
+    /// A directory could not be cleaned of temporary files; the run goes on.
+    TempCleanFailed {
+        /// The directory.
+        dir: &'a Path,
+        /// Why.
+        error: &'a std::io::Error,
+    },
+    /// An interrupted run's journal exists but this run does not apply it (a dry run, which
+    /// writes nothing, or a shard, which plans from the queue as it is).
+    JournalPending(&'a Path),
+    /// A shard kept its part of the batch's selection.
+    ShardPlanned {
+        /// The split.
+        shard_plan: &'a ShardPlan,
+        /// The batch.
+        batch_id: &'a str,
+        /// Candidates of this shard.
+        candidates: usize,
+    },
+}
+
+/// The stage a run stopped at, so the caller can say what the files on disk now hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading and checking the inputs; nothing was written.
+    Plan,
+    /// Taking the run lock; nothing was written.
+    Lock,
+    /// Finishing an interrupted run from its journal; the journal is kept.
+    Recover,
+    /// Running generators; outcomes journaled so far are applied by the next run.
+    Execute,
+    /// Writing the batch's files; the journal is kept.
+    Persist,
+    /// Writing a shard's fragment; nothing else was written.
+    Fragment,
+}
+
+/// A [`RunError`] and the [`Stage`] it stopped the run at. Displays as the error itself.
+#[derive(Debug)]
+pub struct SequenceError {
+    /// Where the run stopped.
+    pub stage: Stage,
+    /// Why.
+    pub error: RunError,
+}
+
+impl std::fmt::Display for SequenceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for SequenceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// Tags a result with the stage it belongs to.
+trait AtStage<T> {
+    fn at(self, stage: Stage) -> Result<T, SequenceError>;
+}
+
+impl<T, E: Into<RunError>> AtStage<T> for Result<T, E> {
+    fn at(self, stage: Stage) -> Result<T, SequenceError> {
+        self.map_err(|e| SequenceError {
+            stage,
+            error: e.into(),
+        })
+    }
+}
+
+/// One shard of a sharded batch (issue #6): what `--shard K/N` adds to a run.
+#[derive(Debug, Clone)]
+pub struct ShardTarget {
+    /// K of N.
+    pub shard: Shard,
+    /// The batch ID the preflight assigned.
+    pub batch_id: String,
+    /// The plan time every shard of the batch selects at (`--planned-at`); `None` plans at
+    /// the clock's now.
+    pub planned_at: Option<Timestamp>,
+    /// Where the fragment goes.
+    pub fragment_dir: PathBuf,
+}
+
+/// How a [`MainRun`] ended without an error.
+#[derive(Debug)]
+pub enum Finished {
+    /// The kill switch is off (`enabled: false`): nothing ran and nothing was written.
+    KillSwitch(Plan),
+    /// The whole batch ran and its files were written.
+    Batch {
+        /// The plan (queue and control file as saved).
+        plan: Plan,
+        /// Counts, records, breaker changes and files written.
+        report: RunReport,
+    },
+    /// One shard ran and wrote its fragment.
+    Shard {
+        /// The shard's plan (its own candidates).
+        plan: Plan,
+        /// The fragment as written.
+        fragment: Fragment,
+        /// Where.
+        path: PathBuf,
+    },
+}
+
+/// The plan of a dry run: nothing was run or written.
+#[derive(Debug)]
+pub struct DryRun {
+    /// The plan (a shard's own candidates when sharded).
+    pub plan: Plan,
+    /// The split, when sharded.
+    pub shard_plan: Option<ShardPlan>,
+}
+
+/// The main job, configured by a builder and run once by [`MainRun::run`] (or planned only by
+/// [`MainRun::dry_run`]).
+pub struct MainRun<'a> {
+    config: Cow<'a, Config>,
+    runner: &'a dyn Runner,
+    clock: &'a dyn Clock,
+    hooks: &'a dyn Hooks,
+    stop: Option<watch::Receiver<Stop>>,
+    strict: bool,
+    check_generator: bool,
+    shard: Option<ShardTarget>,
+}
+
+impl<'a> MainRun<'a> {
+    /// A whole-batch run of `config` with `runner` and the wall clock `clock`; no hooks, no
+    /// stop channel, invalid entries skipped, the generator not checked before the lock.
+    pub fn new(config: &'a Config, runner: &'a dyn Runner, clock: &'a dyn Clock) -> Self {
+        Self {
+            config: Cow::Borrowed(config),
+            runner,
+            clock,
+            hooks: &NoHooks,
+            stop: None,
+            strict: false,
+            check_generator: false,
+            shard: None,
+        }
+    }
+
+    /// Reports through `hooks`.
+    pub fn hooks(mut self, hooks: &'a dyn Hooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// Stops on requests from `stop` (from [`Stop::Graceful`] on nothing new starts; running
+    /// candidates end as [`EntryResult::NotRun`]). The runner should watch the same channel.
+    pub fn stop(mut self, stop: watch::Receiver<Stop>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// With `strict`, an invalid queue entry stops the run before anything is run or written
+    /// ([`RunError::InvalidEntries`]) instead of being skipped (issue #4).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// With `check`, a generator that cannot be found or run stops the run before the lock
+    /// ([`RunError::GeneratorNotFound`]) whenever there is something to run.
+    pub fn check_generator(mut self, check: bool) -> Self {
+        self.check_generator = check;
+        self
+    }
+
+    /// Runs one shard of a batch instead of the whole batch: every rate limit `N` times
+    /// slower, no lock, no journal, and nothing written but the fragment.
+    pub fn shard(mut self, target: ShardTarget) -> Self {
+        let scaled = self.config.rate_limit.scaled(target.shard.count);
+        self.config.to_mut().rate_limit = scaled;
+        self.shard = Some(target);
+        self
+    }
+
+    /// The configuration the run uses (a shard's has scaled rate limits).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Plans as the run would and writes nothing (`--dry-run`): no lock, no recovery (a
+    /// pending journal is only a [`Notice`]).
+    ///
+    /// # Errors
+    /// Unreadable or invalid queue or control file, and invalid entries when strict, all at
+    /// [`Stage::Plan`].
+    pub fn dry_run(&self) -> Result<DryRun, SequenceError> {
+        match &self.shard {
+            None => {
+                let plan = plan(&self.config, self.clock).at(Stage::Plan)?;
+                self.hooks.planned(&plan);
+                self.check_strict(&plan)?;
+                self.notice_journal();
+                Ok(DryRun {
+                    plan,
+                    shard_plan: None,
+                })
+            }
+            Some(target) => {
+                let (plan, shard_plan, _) = self.plan_shard(target)?;
+                Ok(DryRun { plan, shard_plan })
+            }
+        }
+    }
+
+    /// Runs the sequence to its end.
+    ///
+    /// # Errors
+    /// A [`SequenceError`] naming the stage: bad input, invalid entries when strict, a
+    /// missing generator ([`Stage::Plan`], nothing written), another run holding the lock
+    /// ([`Stage::Lock`]), then journal, queue, control-file, output and fragment write errors.
+    pub async fn run(self) -> Result<Finished, SequenceError> {
+        match &self.shard {
+            None => self.run_batch().await,
+            Some(target) => self.run_shard(target).await,
+        }
+    }
+
+    async fn run_batch(&self) -> Result<Finished, SequenceError> {
+        let config = &*self.config;
+        // Validate before taking the lock, so a run refused for bad input, the kill switch or
+        // a missing generator writes nothing at all (not even the lock file).
+        let inputs_before = fingerprint(config);
+        let first = plan(config, self.clock).at(Stage::Plan)?;
+        if first.kill_switch {
+            self.hooks.planned(&first);
+            return Ok(Finished::KillSwitch(first));
+        }
+        self.check_strict(&first)?;
+        let journal_path = journal::path_for(&config.queue);
+        self.check_generator_for(!first.selection.candidates.is_empty() || journal_path.exists())?;
+        let _lock = RunLock::acquire(&config.queue).at(Stage::Lock)?;
+        self.hooks.committed();
+        self.remove_stale_temp_files();
+
+        // Under the lock, the first plan is reused when nothing changed since it was made (no
+        // journal to replay, queue and control file the same files): a 1M-entry queue is then
+        // parsed once, not twice (issue #5).
+        let mut plan = if !journal_path.exists() && fingerprint(config) == inputs_before {
+            first
+        } else {
+            drop(first);
+            let recovery = recover(config, self.clock).at(Stage::Recover)?;
+            if let Some(r) = &recovery {
+                self.hooks.recovered(r);
+            }
+            let exclude = recovery.map(|r| r.indices).unwrap_or_default();
+            plan_excluding(config, self.clock, &exclude).at(Stage::Plan)?
+        };
+        self.hooks.planned(&plan);
+        if plan.kill_switch {
+            return Ok(Finished::KillSwitch(plan));
+        }
+        self.check_generator_for(!plan.selection.candidates.is_empty())?;
+
+        let mut journal =
+            Journal::create(&journal_path, Rfc3339::utc(plan.started)).at(Stage::Execute)?;
+        let results = self.execute(&plan, Some(&mut journal)).await?;
+        let mut report = apply(&mut plan, &results, config, self.clock);
+        persist_with(
+            &mut plan,
+            &mut report,
+            config,
+            self.clock,
+            Some(&mut journal),
+        )
+        .at(Stage::Persist)?;
+        Ok(Finished::Batch { plan, report })
+    }
+
+    async fn run_shard(&self, target: &ShardTarget) -> Result<Finished, SequenceError> {
+        let (plan, shard_plan, queue_sha256) = self.plan_shard(target)?;
+        let Some(shard_plan) = shard_plan else {
+            return Ok(Finished::KillSwitch(plan));
+        };
+        self.check_generator_for(!plan.selection.candidates.is_empty())?;
+        self.hooks.committed();
+        let started = self.clock.now();
+        let results = self.execute(&plan, None).await?;
+        let fragment = Fragment::build(
+            &plan,
+            &ShardRun {
+                batch_id: &target.batch_id,
+                queue_sha256: &queue_sha256,
+                shard_plan: &shard_plan,
+                started,
+                finished: self.clock.now(),
+            },
+            &results,
+        );
+        let path = fragment
+            .write(&target.fragment_dir)
+            .map_err(|source| RunError::Fragment {
+                dir: target.fragment_dir.clone(),
+                source,
+            })
+            .at(Stage::Fragment)?;
+        Ok(Finished::Shard {
+            plan,
+            fragment,
+            path,
+        })
+    }
+
+    /// A shard's plan: the whole batch selected at the plan time, then split. The split is
+    /// `None` when the kill switch is off. Also returns the starting queue's SHA-256.
+    fn plan_shard(
+        &self,
+        target: &ShardTarget,
+    ) -> Result<(Plan, Option<ShardPlan>, String), SequenceError> {
+        let config = &*self.config;
+        let planned_at = target.planned_at.unwrap_or_else(|| self.clock.now());
+        let (queue, existed, queue_sha256) = Queue::load_hashed(&config.queue).at(Stage::Plan)?;
+        let mut plan = plan_from(
+            config,
+            &FixedClock::new(planned_at),
+            queue,
+            existed,
+            &BTreeSet::new(),
+        )
+        .at(Stage::Plan)?;
+        self.hooks.planned(&plan);
+        self.check_strict(&plan)?;
+        if plan.kill_switch {
+            return Ok((plan, None, queue_sha256));
+        }
+        self.notice_journal();
+        let shard_plan = split(&mut plan, target.shard);
+        self.hooks.notice(Notice::ShardPlanned {
+            shard_plan: &shard_plan,
+            batch_id: &target.batch_id,
+            candidates: plan.selection.candidates.len(),
+        });
+        Ok((plan, Some(shard_plan), queue_sha256))
+    }
+
+    async fn execute(
+        &self,
+        plan: &Plan,
+        journal: Option<&mut Journal>,
+    ) -> Result<Vec<EntryResult>, SequenceError> {
+        self.hooks.executing(plan);
+        let on_event = |ev: Event<'_>| self.hooks.event(ev);
+        let opts = ExecuteOptions {
+            journal,
+            stop: self.stop.clone(),
+        };
+        let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)
+            .await
+            .at(Stage::Execute);
+        self.hooks.executed();
+        results
+    }
+
+    fn check_strict(&self, plan: &Plan) -> Result<(), SequenceError> {
+        let Some(first) = plan.selection.invalid.first().filter(|_| self.strict) else {
+            return Ok(());
+        };
+        Err(RunError::InvalidEntries {
+            queue: self.config.queue.clone(),
+            count: plan.selection.invalid.len(),
+            index: first.index,
+            name: first.name.clone(),
+            problems: first.problems.join("; "),
+        })
+        .at(Stage::Plan)
+    }
+
+    fn check_generator_for(&self, needed: bool) -> Result<(), SequenceError> {
+        if !self.check_generator || !needed || find_program(&self.config.generator).is_some() {
+            return Ok(());
+        }
+        Err(RunError::GeneratorNotFound {
+            path: self.config.generator.clone(),
+        })
+        .at(Stage::Plan)
+    }
+
+    fn notice_journal(&self) {
+        let path = journal::path_for(&self.config.queue);
+        if path.exists() {
+            self.hooks.notice(Notice::JournalPending(&path));
+        }
+    }
+
+    /// Removes temporary files a killed run left beside the files this run writes (safe: the
+    /// lock is held).
+    fn remove_stale_temp_files(&self) {
+        let c = &*self.config;
+        let dirs: BTreeSet<&Path> = [
+            c.queue.parent(),
+            c.control_file.parent(),
+            c.results.parent(),
+            c.summary.parent(),
+            Some(c.failures_dir.as_path()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for dir in dirs {
+            match batch_base::fs::remove_stale_temp_files(dir) {
+                Ok(removed) => {
+                    for p in &removed {
+                        self.hooks.notice(Notice::TempFileRemoved(p));
+                    }
+                }
+                Err(error) => self
+                    .hooks
+                    .notice(Notice::TempCleanFailed { dir, error: &error }),
+            }
+        }
+    }
+}
+
+type FileId = Option<(u64, u64, u64, i64, i64)>;
+
+/// Which files the queue and control file are: device, inode, size and modification time.
+/// An atomic replace gives a new inode; an edit in place a new size or time.
+fn fingerprint(config: &Config) -> Vec<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    [&config.queue, &config.control_file]
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+        })
+        .collect()
+}

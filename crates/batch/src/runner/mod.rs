@@ -1,0 +1,14 @@
+//! Generator processes: the [`Runner`] trait and its tokio implementation [`ProcessRunner`]
+//! (process groups, timeouts, bounded output, signals; [`process`]), and [`classify`], which
+//! builds tsuku's argv and turns exit codes and output into failure categories (spec §4.5).
+
+pub mod classify;
+pub mod process;
+
+pub use classify::{Category, Exit, Step};
+pub use process::{
+    Command, Output, ProcessRunner, Runner, RunnerError, Stop, find_program, stop_reached,
+};
+
+#[cfg(test)]
+pub use process::MockRunner;

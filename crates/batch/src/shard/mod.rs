@@ -1,0 +1,17 @@
+//! Sharded batches (issue #6): the FNV-1a [`partition`] of a selection into shards, the
+//! [`fragment`] file each shard writes, the [`merge`] that consolidates a batch's fragments
+//! into the files an unsharded run writes, and unique [`batchid`]s.
+
+pub mod batchid;
+pub mod fragment;
+pub mod merge;
+pub mod partition;
+
+pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardPlan, ShardRun, split};
+pub use merge::{MergeError, MergeReport, MergeStatus, merge};
+pub use partition::{Shard, ShardError, shard_of};
+
+#[cfg(test)]
+mod fragment_tests;
+#[cfg(test)]
+mod merge_tests;
