@@ -6,9 +6,9 @@
 //! Two layouts share the type. [`Sandbox::new`] is the CLI layout: the binary runs in an empty
 //! `cwd/`, inherits the test's environment minus the variables that steer it, uses the
 //! repository's fake generator and starts without a control file. [`Sandbox::isolated`] is
-//! the fault-injection layout: a clean environment carrying [`MARKER_VAR`](crate::MARKER_VAR)
-//! so every process a run starts can be found (and is killed when the sandbox drops), a
-//! private copy of the fake generator, and an enabled control file.
+//! the fault-injection layout: a clean environment carrying [`MARKER_VAR`] so every process a
+//! run starts can be found (and is killed when the sandbox drops), a private copy of the fake
+//! generator, and an enabled control file.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
