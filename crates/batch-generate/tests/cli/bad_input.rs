@@ -7,13 +7,15 @@ use std::collections::BTreeSet;
 use batch_generate::exit;
 use serde_json::json;
 
-use crate::util::{Harness, PAST, QUEUE_UPDATED_AT, With, assert_unchanged, entry, queue_text};
+use crate::util::{
+    PAST, QUEUE_UPDATED_AT, Sandbox, With, assert_unchanged, entry, queue_text, sandbox,
+};
 
 /// Asserts every path under the root is one the run may touch: the named files, the named
 /// directories' contents, the harness's own files, and `allowed` extras. (The run lock beside
-/// the queue is left out by [`Harness::snapshot`] when it holds only a pid.)
+/// the queue is left out by [`Sandbox::snapshot`] when it holds only a pid.)
 #[track_caller]
-fn assert_only_named_paths(h: &Harness, allowed: &[&str]) {
+fn assert_only_named_paths(h: &Sandbox, allowed: &[&str]) {
     let named: BTreeSet<&str> = [
         "queue.json",
         // The run lock beside the queue (issue #4): written by runs that start.
@@ -57,7 +59,7 @@ fn s93_queue_parse_error() {
         .position(|l| l.contains("\"priority\": \"1\""))
         .unwrap()
         + 1;
-    let h = Harness::new()
+    let h = sandbox()
         .queue_raw(&text)
         .control(json!({"circuit_breaker": {"homebrew": {"state": "open", "failures": 5, "opens_at": PAST}}}));
     let before = h.snapshot();
@@ -94,7 +96,7 @@ fn other_unparseable_queues() {
         "{\"entries\": [{\"name\": \"a\", \"source\": \"homebrew:a\", \"next_retry_at\": \"\"}]}",
         "{\"entries\": []} trailing",
     ] {
-        let h = Harness::new().queue_raw(text);
+        let h = sandbox().queue_raw(text);
         let before = h.snapshot();
         let out = h.run(&[]);
         out.code(exit::FAILURE);
@@ -128,7 +130,7 @@ fn invalid_entries_are_reported_and_kept() {
     ];
     let mut entries = vec![good.clone()];
     entries.extend(invalid.iter().cloned());
-    let h = Harness::new().queue(&entries);
+    let h = sandbox().queue(&entries);
     let out = h.run(&["--json"]);
     out.ok();
 
@@ -179,7 +181,7 @@ fn invalid_entries_are_reported_and_kept() {
 /// must be reported with index and name and counted as invalid, not silently skipped.
 #[test]
 fn invalid_status_is_reported() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("good", "homebrew:good", 1),
         entry("stuck", "homebrew:stuck", 1).with("status", "in_progress"),
     ]);
@@ -203,7 +205,7 @@ fn invalid_status_is_reported() {
 /// Issue: invalid entries are not run in dry runs either, and are listed.
 #[test]
 fn invalid_entries_in_dry_run() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("good", "homebrew:good", 1),
         entry("../x", "homebrew:x", 1),
     ]);
@@ -221,7 +223,7 @@ fn invalid_entries_in_dry_run() {
 /// name unescaped; nothing is created outside the named directories.
 #[test]
 fn unsafe_ecosystems_are_escaped_in_failure_file_names() {
-    let h = Harness::new().mode("fail6").queue(&[
+    let h = sandbox().mode("fail6").queue(&[
         entry("weird", "we ird:pkg", 1),
         entry("hid", ".hidden:pkg", 1),
         entry("pct", "per%cent:pkg", 1),
@@ -248,7 +250,7 @@ fn unsafe_ecosystems_are_escaped_in_failure_file_names() {
 /// README `--strict`: invalid entries are an error (exit 1, nothing run, nothing written).
 #[test]
 fn strict_makes_invalid_entries_an_error() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("good", "homebrew:good", 1),
         entry("../x", "homebrew:x", 1),
     ]);

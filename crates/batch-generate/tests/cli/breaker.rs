@@ -6,7 +6,7 @@ use std::time::Duration;
 use batch_generate::exit;
 use serde_json::{Value, json};
 
-use crate::util::{FUTURE, Harness, PAST, assert_between, assert_unchanged, entry, ts};
+use crate::util::{FUTURE, PAST, assert_between, assert_unchanged, entry, sandbox, ts};
 
 fn keys(v: &Value) -> Vec<String> {
     v.as_object().expect("object").keys().cloned().collect()
@@ -16,7 +16,7 @@ fn keys(v: &Value) -> Vec<String> {
 /// when nothing changed for it.
 #[test]
 fn s08_open_breaker_skips_its_ecosystem() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[
             entry("bat", "github:sharkdp/bat", 1),
             entry("ripgrep", "cargo:ripgrep", 1),
@@ -59,7 +59,7 @@ fn npm_open_past() -> Value {
 #[test]
 fn s41_past_opens_at_is_written_half_open() {
     let doc = npm_open_past();
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("h", "homebrew:h", 1)])
         .control(doc.clone());
     let out = h.run(&[]);
@@ -89,7 +89,7 @@ fn s41_past_opens_at_is_written_half_open() {
 #[test]
 fn s41_failing_probe_reopens() {
     let doc = npm_open_past();
-    let h = Harness::new()
+    let h = sandbox()
         .mode("fail6")
         .queue(&[entry("a", "npm:a", 3), entry("b", "npm:b", 1)])
         .control(doc.clone());
@@ -123,7 +123,7 @@ fn s41_failing_probe_reopens() {
 #[test]
 fn s41_passing_probe_closes() {
     let doc = npm_open_past();
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("a", "npm:a", 1), entry("b", "npm:b", 1)])
         .control(doc.clone());
     h.run(&[]).ok();
@@ -141,7 +141,7 @@ fn s41_passing_probe_closes() {
 /// Spec §8.1 #42: a future `opens_at` keeps the breaker open; the file is byte-identical.
 #[test]
 fn s42_future_opens_at_stays_open() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("a", "npm:a", 1), entry("h", "homebrew:h", 1)])
         .control(json!({"circuit_breaker": {"npm": {"state": "open", "failures": 5, "opens_at": FUTURE}}}));
     let before = std::fs::read(&h.control).unwrap();
@@ -153,7 +153,7 @@ fn s42_future_opens_at_stays_open() {
 /// Spec §8.1 #45: an empty `opens_at` stays open, nothing of npm runs, no rewrite.
 #[test]
 fn s45_empty_opens_at_stays_open() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("a", "npm:a", 1), entry("h", "homebrew:h", 1)])
         .control(
             json!({"circuit_breaker": {"npm": {"state": "open", "failures": 5, "opens_at": ""}}}),
@@ -173,7 +173,7 @@ fn s45_empty_opens_at_stays_open() {
 /// Spec §6.4/§6.5: the fifth consecutive all-failed batch opens a closed breaker for 60 min.
 #[test]
 fn fifth_failed_batch_opens_the_breaker() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("fail6")
         .queue(&[entry("a", "homebrew:a", 1)])
         .control(json!({"enabled": true, "circuit_breaker": {"homebrew": {"state": "closed", "failures": 4}}}));
@@ -199,7 +199,7 @@ fn s90_invalid_control_file_exits_1() {
         "{\"enabled\": \"yes\"}",
         "{\"circuit_breaker\": {\"npm\": {\"failures\": \"x\"}}}",
     ] {
-        let h = Harness::new()
+        let h = sandbox()
             .queue(&[entry("a", "homebrew:a", 1)])
             .control_raw(text);
         let before = h.snapshot();
@@ -224,7 +224,7 @@ fn kill_switch() {
         "circuit_breaker": {"npm": {"state": "open", "failures": 5, "opens_at": PAST}},
     });
     for args in [&[][..], &["--json"], &["--dry-run"]] {
-        let h = Harness::new()
+        let h = sandbox()
             .queue(&[entry("a", "homebrew:a", 1), entry("b", "npm:b", 1)])
             .control(control.clone());
         let before = h.snapshot();
@@ -254,7 +254,7 @@ fn kill_switch() {
 /// last holder's pid (the OS lock itself dies with the process).
 #[test]
 fn a_run_leaves_the_lock_file_with_its_pid() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("a", "homebrew:a", 1)])
         .control(json!({"enabled": true, "circuit_breaker": {}}));
     let out = h.run(&[]);
@@ -269,7 +269,7 @@ fn a_run_leaves_the_lock_file_with_its_pid() {
 /// Issue: `disabled_ecosystems` are never selected.
 #[test]
 fn disabled_ecosystems_are_skipped() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[
             entry("a", "homebrew:a", 1),
             entry("b", "npm:b", 1),
@@ -286,7 +286,7 @@ fn disabled_ecosystems_are_skipped() {
 /// Issue: a missing control file means every breaker is closed, with a warning.
 #[test]
 fn missing_control_file_warns_and_runs() {
-    let h = Harness::new().queue(&[entry("a", "homebrew:a", 1), entry("b", "npm:b", 1)]);
+    let h = sandbox().queue(&[entry("a", "homebrew:a", 1), entry("b", "npm:b", 1)]);
     assert!(!h.control.exists());
     let out = h.run(&[]);
     out.ok();

@@ -1,10 +1,10 @@
 //! `batch-generate demo --dir DIR` (README): exits 0 and writes only inside DIR.
 
-use crate::util::{Harness, run_cmd, snapshot};
+use crate::util::{run_cmd, sandbox, snapshot};
 
 #[test]
 fn demo_writes_only_inside_its_dir() {
-    let h = Harness::new();
+    let h = sandbox();
     let tmpdir = h.root().join("tmpdir");
     std::fs::create_dir_all(&tmpdir).unwrap();
     let dir = h.root().join("d");
@@ -50,7 +50,7 @@ fn demo_writes_only_inside_its_dir() {
 
 #[test]
 fn demo_refuses_a_non_empty_dir() {
-    let h = Harness::new();
+    let h = sandbox();
     let dir = h.root().join("d");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("keep.txt"), "mine").unwrap();

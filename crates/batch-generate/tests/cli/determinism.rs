@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::util::{Harness, entry, utc_date};
+use crate::util::{entry, sandbox, utc_date};
 
 /// What a run wrote, with every time-dependent part removed.
 #[derive(Debug, PartialEq)]
@@ -18,7 +18,7 @@ struct Written {
 }
 
 fn run_with_jobs(jobs: &str) -> Written {
-    let h = Harness::new()
+    let h = sandbox()
         .rules(&[
             ("a", "ok"),
             ("b", "fail6"),

@@ -3,12 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{FUTURE, Harness, PAST, With, assert_unchanged, entry, utc_date};
+use crate::util::{FUTURE, PAST, Sandbox, With, assert_unchanged, entry, sandbox, utc_date};
 
 /// A queue exercising every selection reason, with the built-in rate limits: two homebrew and
 /// two rubygems candidates, so the lower bound is one rubygems period (6 s).
-fn planned() -> Harness {
-    Harness::new()
+fn planned() -> Sandbox {
+    sandbox()
         .default_rate_limits()
         .queue(&[
             entry("ripgrep", "homebrew:ripgrep", 1),
@@ -138,7 +138,7 @@ fn dry_run_json_lists_the_candidates() {
 
 #[test]
 fn dry_run_lower_bound_honours_rate_limit_overrides() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("a", "homebrew:a", 1),
         entry("b", "homebrew:b", 1),
         entry("c", "homebrew:c", 1),
@@ -153,7 +153,7 @@ fn dry_run_lower_bound_honours_rate_limit_overrides() {
 
 #[test]
 fn dry_run_with_missing_queue_and_control_writes_nothing() {
-    let h = Harness::new();
+    let h = sandbox();
     let before = h.snapshot();
     let out = h.run(&["--dry-run", "--json"]);
     out.ok();

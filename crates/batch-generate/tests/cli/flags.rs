@@ -4,15 +4,15 @@ use std::collections::BTreeSet;
 
 use batch_generate::exit;
 
-use crate::util::{Harness, assert_unchanged, entry, fake_tsuku, run_cmd};
+use crate::util::{Sandbox, assert_unchanged, entry, fake_tsuku, run_cmd, sandbox};
 
 fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Five p1 entries in five ecosystems.
-fn five_ecosystems() -> Harness {
-    Harness::new().queue(&[
+fn five_ecosystems() -> Sandbox {
+    sandbox().queue(&[
         entry("a", "npm:a", 1),
         entry("b", "pypi:b", 1),
         entry("c", "homebrew:c", 1),
@@ -24,7 +24,7 @@ fn five_ecosystems() -> Harness {
 #[test]
 fn help_exits_zero_and_lists_the_exit_codes() {
     for flag in ["--help", "-help", "-h"] {
-        let h = Harness::new();
+        let h = sandbox();
         let mut cmd = h.bare_cmd();
         cmd.arg(flag);
         let out = run_cmd(&mut cmd);
@@ -73,7 +73,7 @@ fn usage_errors_exit_2_and_write_nothing() {
         &["--dry-run=maybe"],
     ];
     for args in bad {
-        let h = Harness::new()
+        let h = sandbox()
             .queue(&[entry("a", "homebrew:a", 1)])
             .control(serde_json::json!({"circuit_breaker": {"homebrew": {"state": "open", "opens_at": crate::util::PAST}}}));
         let before = h.snapshot();
@@ -90,7 +90,7 @@ fn usage_errors_exit_2_and_write_nothing() {
 
 #[test]
 fn go_workflow_line_runs_and_filters_to_homebrew() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("x", "npm:x", 1),
         entry("a", "homebrew:a", 3),
         entry("y", "cargo:y", 1),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::util::{Harness, Out, entry, run_cmd};
+use crate::util::{Out, Sandbox, entry, run_cmd, sandbox};
 
 const PAST: &str = "2000-01-01T00:00:00Z";
 
@@ -16,7 +16,7 @@ fn today() -> String {
 
 /// Runs `preflight` with the harness's queue, control and results files, `$GITHUB_OUTPUT` in
 /// the root, and `args`; returns the run and the `$GITHUB_OUTPUT` lines.
-fn preflight(h: &Harness, args: &[&str]) -> (Out, Vec<String>) {
+fn preflight(h: &Sandbox, args: &[&str]) -> (Out, Vec<String>) {
     let gh = h.root().join("github_output");
     let mut cmd = h.preflight_cmd();
     cmd.env("GITHUB_OUTPUT", &gh).args(args);
@@ -36,8 +36,8 @@ fn value(lines: &[String], key: &str) -> String {
     found[0][prefix.len()..].to_owned()
 }
 
-fn six() -> Harness {
-    Harness::new()
+fn six() -> Sandbox {
+    sandbox()
         .queue(&[
             entry("a", "homebrew:a", 1),
             entry("b", "npm:b", 1),
@@ -221,7 +221,7 @@ fn due_breakers_turn_half_open_and_get_one_probe() {
 
 #[test]
 fn nothing_to_do_is_a_skip_and_bad_input_is_exit_1() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[entry("a", "homebrew:a", 3)])
         .control(json!({"enabled": true}));
     let (out, lines) = preflight(&h, &["--tier", "1"]);
@@ -229,7 +229,7 @@ fn nothing_to_do_is_a_skip_and_bad_input_is_exit_1() {
     assert_eq!(value(&lines, "skip"), "true");
     assert_eq!(value(&lines, "reason"), "no candidates");
 
-    let bad = Harness::new().queue(&[entry("a", "homebrew:a", 1)]);
+    let bad = sandbox().queue(&[entry("a", "homebrew:a", 1)]);
     std::fs::write(&bad.control, "{").unwrap();
     let (out, lines) = preflight(&bad, &[]);
     out.code(batch_generate::exit::FAILURE);

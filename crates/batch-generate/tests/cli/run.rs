@@ -7,14 +7,14 @@ use batch_generate::exit;
 use serde_json::{Value, json};
 
 use crate::util::{
-    Harness, PAST, With, assert_between, assert_unchanged, changed, entry, fake_tsuku, plus_hours,
-    read_json, run_cmd, strings, ts, utc_date,
+    PAST, Sandbox, With, assert_between, assert_unchanged, changed, entry, fake_tsuku, plus_hours,
+    read_json, run_cmd, sandbox, strings, ts, utc_date,
 };
 
 /// Spec §8.1 #1: only pending/failed entries within the tier, in queue order.
 #[test]
 fn s01_status_and_tier_filter() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("ripgrep", "homebrew:ripgrep", 1),
         entry("bat", "homebrew:bat", 2),
         entry("fd", "homebrew:fd", 1).with("status", "success"),
@@ -34,7 +34,7 @@ fn s01_status_and_tier_filter() {
 /// Spec §8.1 #2: the batch size caps the run; the rest stays pending and untouched.
 #[test]
 fn s02_batch_size() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("a", "homebrew:a", 1),
         entry("b", "homebrew:b", 1),
         entry("c", "homebrew:c", 1),
@@ -49,7 +49,7 @@ fn s02_batch_size() {
 /// Spec §8.1 #3 (and #33): an empty queue runs nothing and records a zero run dated today.
 #[test]
 fn s03_empty_queue() {
-    let h = Harness::new().queue(&[]);
+    let h = sandbox().queue(&[]);
     let day0 = utc_date();
     let out = h.run(&[]);
     let day1 = utc_date();
@@ -77,7 +77,7 @@ fn s03_empty_queue() {
 /// Spec §8.1 #4: entries still backing off are skipped; a past `next_retry_at` is eligible.
 #[test]
 fn s04_backoff_window() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("ready", "homebrew:ready", 1)
             .with("status", "failed")
             .with("failure_count", 1),
@@ -100,7 +100,7 @@ fn s04_backoff_window() {
 /// requires_manual never are.
 #[test]
 fn s05_only_pending_and_failed_run() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("pending", "cargo:pending", 1),
         entry("failed-retry", "cargo:failed-retry", 1)
             .with("status", "failed")
@@ -118,7 +118,7 @@ fn s05_only_pending_and_failed_run() {
 /// when a failed one comes earlier.
 #[test]
 fn s09_half_open_one_probe_per_ecosystem() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[
             entry("fail1", "homebrew:fail1", 1)
                 .with("status", "failed")
@@ -140,7 +140,7 @@ fn s09_half_open_one_probe_per_ecosystem() {
 /// Spec §8.2 #86: the main pass stops at the batch size, before a later half-open probe.
 #[test]
 fn s86_batch_size_stops_before_later_probe() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue(&[
             entry("a", "cargo:a", 1),
             entry("b", "cargo:b", 1),
@@ -155,7 +155,7 @@ fn s86_batch_size_stops_before_later_probe() {
 /// case and nesting kept.
 #[test]
 fn s16_create_and_install_argv() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("bat", "github:sharkdp/bat", 1),
         entry("Bat", "homebrew:bat", 1),
         entry(
@@ -205,7 +205,7 @@ fn s16_create_and_install_argv() {
 /// Spec §8.1 #16 (relative form): paths are used as given, relative to the working directory.
 #[test]
 fn s16_relative_output_dir() {
-    let h = Harness::new().queue(&[entry("fd", "crates.io:fd-find", 1)]);
+    let h = sandbox().queue(&[entry("fd", "crates.io:fd-find", 1)]);
     let mut cmd = h.bare_cmd();
     cmd.arg("--queue")
         .arg(&h.queue)
@@ -235,7 +235,7 @@ fn s16_relative_output_dir() {
 /// Spec §8.1 #18: a generation failure (FAIL6).
 #[test]
 fn s18_generation_failure() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("fail6")
         .queue(&[entry("testpkg", "homebrew:testpkg", 1)]);
     h.run(&[]).ok();
@@ -268,8 +268,7 @@ fn s18_generation_failure() {
 /// Spec §8.1 #19: success resets the failure count; the recipe exists; no failure file.
 #[test]
 fn s19_success() {
-    let h =
-        Harness::new().queue(&[entry("testpkg", "homebrew:testpkg", 1).with("failure_count", 2)]);
+    let h = sandbox().queue(&[entry("testpkg", "homebrew:testpkg", 1).with("failure_count", 2)]);
     h.run(&[]).ok();
     let r = h.results_json();
     assert_eq!(
@@ -287,7 +286,7 @@ fn s19_success() {
 /// Spec §8.1 #20: validation exit 8 with `missing_recipes` → blocked, recipe deleted.
 #[test]
 fn s20_missing_dependency_blocks_and_deletes_the_recipe() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("missingdep")
         .queue(&[entry("coreutils", "homebrew:coreutils", 1)]);
     h.run(&[]).ok();
@@ -320,7 +319,7 @@ fn s20_missing_dependency_blocks_and_deletes_the_recipe() {
 /// `missing_recipes`, recipe deleted.
 #[test]
 fn s21_validation_recipe_not_found_blocks() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("val:3")
         .queue(&[entry("wget", "homebrew:wget", 1)]);
     h.run(&[]).ok();
@@ -335,7 +334,7 @@ fn s21_validation_recipe_not_found_blocks() {
 /// Spec §8.1 #39: generation output naming a missing recipe → blocked, no install.
 #[test]
 fn s39_generation_blocked_by_dependency() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("blocked")
         .queue(&[entry("guile", "homebrew:guile", 1)]);
     h.run(&[]).ok();
@@ -350,7 +349,7 @@ fn s39_generation_blocked_by_dependency() {
 /// Spec §8.1 #27: failure_count increments across runs; the second failure backs off 24 h.
 #[test]
 fn s27_failure_count_increments_across_runs() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("fail6")
         .queue(&[entry("pkg", "cargo:pkg", 1)]);
     h.run(&[]).ok();
@@ -384,7 +383,7 @@ fn s27_failure_count_increments_across_runs() {
 /// beside the queue when `--results` is not given.
 #[test]
 fn s32_failures_grouped_per_ecosystem() {
-    let h = Harness::new()
+    let h = sandbox()
         .queue_at("queues/queue.json")
         .rules(&[("jq", "gen:6"), ("serde", "gen:9"), ("fzf", "gen:6")])
         .queue(&[
@@ -420,7 +419,7 @@ fn s32_failures_grouped_per_ecosystem() {
 /// Spec §8.1 #34: a missing queue file is an empty queue, created by the run.
 #[test]
 fn s34_missing_queue_file_is_created() {
-    let h = Harness::new();
+    let h = sandbox();
     assert!(!h.queue.exists());
     let out = h.run(&[]);
     out.ok();
@@ -439,7 +438,7 @@ fn s34_missing_queue_file_is_created() {
 /// Spec §8.1 #31: per-ecosystem accounting in `batch-results.json`.
 #[test]
 fn s31_per_ecosystem_accounting() {
-    let h = Harness::new().queue(&[
+    let h = sandbox().queue(&[
         entry("jq", "homebrew:jq", 1),
         entry("ripgrep", "cargo:ripgrep", 1),
         entry("bat", "github:sharkdp/bat", 1),
@@ -476,7 +475,7 @@ fn s31_per_ecosystem_accounting() {
 /// Spec §8.2 #100: stdout is empty without `--json`; stderr ends with the count line.
 #[test]
 fn s100_stdout_empty_and_count_line() {
-    let h = Harness::new().queue(&[entry("a", "homebrew:a", 1)]);
+    let h = sandbox().queue(&[entry("a", "homebrew:a", 1)]);
     let out = h.run(&[]);
     out.ok();
     assert_eq!(out.stdout, "");
@@ -488,7 +487,7 @@ fn s100_stdout_empty_and_count_line() {
     );
 }
 
-fn summary_after(h: &Harness, args: &[&str]) -> String {
+fn summary_after(h: &Sandbox, args: &[&str]) -> String {
     let d0 = utc_date();
     h.run(args).ok();
     let d1 = utc_date();
@@ -498,7 +497,7 @@ fn summary_after(h: &Harness, args: &[&str]) -> String {
 /// Spec §8.2 #92 (single ecosystem): label, metric table, recipes, failures.
 #[test]
 fn s92_summary_single_ecosystem() {
-    let h = Harness::new()
+    let h = sandbox()
         .rules(&[("guile", "blocked"), ("x", "fail6"), ("*", "ok")])
         .queue(&[
             entry("ripgrep", "homebrew:ripgrep", 1),
@@ -522,13 +521,11 @@ fn s92_summary_single_ecosystem() {
 /// Spec §8.2 #92 (mixed): `mixed` label and a breakdown table sorted by ecosystem.
 #[test]
 fn s92_summary_mixed() {
-    let h = Harness::new()
-        .rules(&[("b", "fail6"), ("*", "ok")])
-        .queue(&[
-            entry("a", "npm:a", 1),
-            entry("b", "github:o/b", 1),
-            entry("c", "npm:c", 1),
-        ]);
+    let h = sandbox().rules(&[("b", "fail6"), ("*", "ok")]).queue(&[
+        entry("a", "npm:a", 1),
+        entry("b", "github:o/b", 1),
+        entry("c", "npm:c", 1),
+    ]);
     let s = summary_after(&h, &[]);
     assert!(s.starts_with("Batch run for **mixed** on [DATE].\n"), "{s}");
     insta::assert_snapshot!("summary_mixed", s);
@@ -537,7 +534,7 @@ fn s92_summary_mixed() {
 /// Spec §8.2 #92 (empty run): `mixed` label and the bare metric table.
 #[test]
 fn s92_summary_empty_run() {
-    let h = Harness::new().queue(&[]);
+    let h = sandbox().queue(&[]);
     let s = summary_after(&h, &[]);
     insta::assert_snapshot!("summary_empty", s);
 }
@@ -546,7 +543,7 @@ fn s92_summary_empty_run() {
 /// the run changed (the generator's own files aside).
 #[test]
 fn json_run_output() {
-    let h = Harness::new()
+    let h = sandbox()
         .rules(&[("b", "fail6"), ("c", "blocked"), ("*", "ok")])
         .queue(&[
             entry("a", "npm:a", 1),
@@ -590,7 +587,7 @@ fn json_run_output() {
 /// Spec §8.2 #68: exit 5 is retried (1 s, then 2 s); the third create succeeds.
 #[test]
 fn s68_network_retry_then_success() {
-    let h = Harness::new()
+    let h = sandbox()
         .mode("flaky")
         .queue(&[entry("yq", "homebrew:yq", 1)]);
     let out = h.run(&[]);
@@ -609,7 +606,7 @@ fn s68_network_retry_then_success() {
 /// Spec §5 / issue: the default spacing is 1 s per ecosystem (a generous lower bound only).
 #[test]
 fn default_rate_limit_spaces_starts_of_one_ecosystem() {
-    let h = Harness::new()
+    let h = sandbox()
         .default_rate_limits()
         .queue(&[entry("a", "homebrew:a", 1), entry("b", "homebrew:b", 1)]);
     let out = h.run(&[]);
@@ -625,7 +622,7 @@ fn default_rate_limit_spaces_starts_of_one_ecosystem() {
 /// Issue: a generator that cannot be found is bad input: exit 1 with a hint, nothing written.
 #[test]
 fn missing_generator_exits_1_and_writes_nothing() {
-    let h = Harness::new()
+    let h = sandbox()
         .generator("/nonexistent/tsuku")
         .queue(&[entry("a", "homebrew:a", 1)])
         .control(

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::util::{Harness, Out, PAST, entry, run_cmd, snapshot};
+use crate::util::{Out, PAST, Sandbox, entry, run_cmd, sandbox, snapshot};
 
 /// 18 entries over five ecosystems with every kind of outcome, a github breaker one failure
 /// from opening, and a pypi breaker due for its half-open probe.
-fn harness() -> Harness {
+fn harness() -> Sandbox {
     let mut entries = Vec::new();
     for i in 0..5 {
         entries.push(entry(&format!("ok{i}"), &format!("npm:ok{i}"), 1));
@@ -33,7 +33,7 @@ fn harness() -> Harness {
     }
     entries.push(entry("probe", "pypi:probe", 3));
     entries.push(entry("../bad", "npm:bad", 1));
-    Harness::new()
+    sandbox()
         .queue(&entries)
         .control(json!({
             "enabled": true,
@@ -50,12 +50,12 @@ fn harness() -> Harness {
         ])
 }
 
-fn fragments(h: &Harness) -> PathBuf {
+fn fragments(h: &Sandbox) -> PathBuf {
     h.root().join("fragments")
 }
 
 /// `preflight --shards 3`; returns its JSON document.
-fn preflight(h: &Harness) -> Value {
+fn preflight(h: &Sandbox) -> Value {
     let mut cmd = h.preflight_cmd();
     cmd.args(["--shards", "3", "--tier", "3", "--json"]);
     let out = run_cmd(&mut cmd);
@@ -64,7 +64,7 @@ fn preflight(h: &Harness) -> Value {
 }
 
 /// The three shard processes, started together; returns their runs in shard order.
-fn shards(h: &Harness, doc: &Value, which: &[u32]) -> Vec<Out> {
+fn shards(h: &Sandbox, doc: &Value, which: &[u32]) -> Vec<Out> {
     let id = doc["batch_id"].as_str().unwrap().to_owned();
     let at = doc["planned_at"].as_str().unwrap().to_owned();
     std::thread::scope(|s| {
@@ -93,7 +93,7 @@ fn shards(h: &Harness, doc: &Value, which: &[u32]) -> Vec<Out> {
     })
 }
 
-fn merge(h: &Harness, extra: &[&str]) -> Out {
+fn merge(h: &Sandbox, extra: &[&str]) -> Out {
     let mut cmd = h.bare_cmd();
     cmd.arg("merge")
         .arg("--queue")
@@ -143,7 +143,7 @@ fn read_json(p: &Path) -> Value {
 }
 
 /// Failure files keyed by ecosystem (the file-name stamp is a timestamp), times stripped.
-fn failures(h: &Harness) -> Vec<(String, Value)> {
+fn failures(h: &Sandbox) -> Vec<(String, Value)> {
     let mut out: Vec<(String, Value)> = h
         .failure_files()
         .into_iter()

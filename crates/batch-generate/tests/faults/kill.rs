@@ -14,7 +14,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
-use crate::util::{RUN_LIMIT, Sandbox, created_names, queue_text, read_lines, snapshot};
+use crate::util::{
+    QUEUE_UPDATED_AT, RUN_LIMIT, Sandbox, created_names, isolated, queue_text, read_lines, snapshot,
+};
 
 /// Entries taken from the real queue.
 const ENTRIES: usize = 300;
@@ -58,11 +60,11 @@ fn trial_queue() -> (String, Vec<Value>) {
         o.insert("status".into(), "pending".into());
         o.insert("next_retry_at".into(), Value::Null);
     }
-    (queue_text(&entries), entries)
+    (queue_text(&entries, QUEUE_UPDATED_AT), entries)
 }
 
 fn sandbox(tag: &str, r: &Reference) -> Sandbox {
-    let mut sb = Sandbox::new(tag);
+    let mut sb = isolated(tag);
     sb.write_queue_text(&r.text, &r.original);
     sb.set_env("FAKE_TSUKU_MODE", "auto");
     sb
@@ -80,7 +82,7 @@ fn reference() -> &'static Reference {
             duration: Duration::ZERO,
         };
         let mut sb = sandbox("kill-ref", &r);
-        let out = sb.run("reference", &FLAGS, &[("FAKE_TSUKU_DELAY", "0.01")]);
+        let out = sb.run_child("reference", &FLAGS, &[("FAKE_TSUKU_DELAY", "0.01")]);
         out.code(0);
         r.duration = out.elapsed;
         let after = sb.entries();
@@ -294,7 +296,7 @@ fn trial(seed: u64, n: usize, r: &Reference) -> Phase {
     } else {
         let rerun_log = sb.root.join("rerun.log");
         let rerun_log_s = rerun_log.to_string_lossy().into_owned();
-        let out = sb.run(
+        let out = sb.run_child(
             "rerun",
             &FLAGS,
             &[
@@ -349,7 +351,7 @@ fn trial(seed: u64, n: usize, r: &Reference) -> Phase {
 
 /// `.batch-tmp-*` files (atomic-write temporaries) anywhere below `root`.
 fn leftover_temp_files(root: &Path) -> Vec<String> {
-    snapshot(root, &[])
+    snapshot(root)
         .into_iter()
         .filter(|(rel, content)| {
             content.is_some()

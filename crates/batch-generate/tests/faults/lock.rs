@@ -7,34 +7,36 @@ use std::time::Duration;
 use batch_generate::exit;
 use nix::sys::signal::Signal;
 
-use crate::util::{RUN_LIMIT, Sandbox, created_names, entry_with_history, snapshot, wait_until};
+use crate::util::{
+    RUN_LIMIT, created_names, entry_with_history, isolated, snapshot_except, wait_until,
+};
 
 #[test]
 fn second_run_on_a_locked_queue_exits_3_and_writes_nothing() {
-    let mut sb = Sandbox::new("lock");
+    let mut sb = isolated("lock");
     let original = entry_with_history("hang-1", "homebrew:hang-1");
     sb.write_queue(std::slice::from_ref(&original));
-    sb.rules(&[("hang-*", "hang")]);
+    sb.set_rules(&[("hang-*", "hang")]);
     let flags = ["--timeout", "30s", "--kill-grace", "1s"];
     let mut first = sb.spawn("first", &flags, &[]);
     let pid = first.pid();
     let holding = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
         first.exited()
-            || (std::fs::read_to_string(sb.lock()).is_ok_and(|t| t.trim() == pid.to_string())
+            || (std::fs::read_to_string(sb.lock_file()).is_ok_and(|t| t.trim() == pid.to_string())
                 && created_names(&sb.log_lines()).iter().any(|n| n == "hang-1"))
     });
     assert!(
         holding && !first.exited(),
         "the first run did not take the lock {} with its pid {pid} and start its generator\nlock: {:?}\n--- stderr ---\n{}",
-        sb.lock().display(),
-        std::fs::read_to_string(sb.lock()).ok(),
+        sb.lock_file().display(),
+        std::fs::read_to_string(sb.lock_file()).ok(),
         first.stderr_so_far()
     );
 
     // `logs` holds the captured output of the runs, not files of the tool.
-    let before = snapshot(&sb.root, &["logs"]);
-    let second = sb.run("second", &flags, &[]);
-    let after = snapshot(&sb.root, &["logs"]);
+    let before = snapshot_except(&sb.root, &["logs"]);
+    let second = sb.run_child("second", &flags, &[]);
+    let after = snapshot_except(&sb.root, &["logs"]);
     second.code(exit::LOCKED);
     assert!(
         second.stderr.contains(&pid.to_string()),

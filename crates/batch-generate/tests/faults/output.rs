@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::util::{RUN_LIMIT, Sandbox, entry};
+use crate::util::{RUN_LIMIT, entry, isolated};
 
 const MIB: u64 = 1 << 20;
 /// Peak RSS allowed for a run whose generator writes 1 GiB.
@@ -20,9 +20,9 @@ fn vm_hwm(pid: i32) -> Option<u64> {
 
 #[test]
 fn one_gib_of_generator_output_keeps_memory_bounded() {
-    let mut sb = Sandbox::new("spew");
-    sb.write_queue(&[entry("spew-1", "homebrew:spew-1")]);
-    sb.rules(&[("spew-*", "spew:1024")]);
+    let mut sb = isolated("spew");
+    sb.write_queue(&[entry("spew-1", "homebrew:spew-1", 1)]);
+    sb.set_rules(&[("spew-*", "spew:1024")]);
 
     // GNU time reports the binary's own peak RSS (wait4), unaffected by the other tests of
     // this process; without it, poll the binary's VmHWM (a high-water mark) while it runs.
@@ -65,7 +65,7 @@ fn one_gib_of_generator_output_keeps_memory_bounded() {
     let e = sb.entry("spew-1");
     assert_eq!(e["status"], "success", "{e}\n{}", out.ctx());
     assert!(
-        sb.recipes.join("s/spew-1.toml").exists(),
+        sb.output.join("s/spew-1.toml").exists(),
         "the recipe of the spewing entry is kept"
     );
     assert!(

@@ -5,21 +5,21 @@
 
 use batch_generate::exit;
 
-use crate::util::{Sandbox, created_names, entry};
+use crate::util::{created_names, entry, isolated};
 
 #[test]
 fn failed_write_keeps_the_journal_and_the_next_run_replays_it_once() {
-    let mut sb = Sandbox::new("readonly");
+    let mut sb = isolated("readonly");
     sb.write_queue(&[
-        entry("bad-1", "homebrew:bad-1"),
-        entry("good-1", "homebrew:good-1"),
+        entry("bad-1", "homebrew:bad-1", 1),
+        entry("good-1", "homebrew:good-1", 1),
     ]);
-    sb.rules(&[("bad-*", "fail6"), ("good-*", "ok")]);
+    sb.set_rules(&[("bad-*", "fail6"), ("good-*", "ok")]);
     let blocker = b"a regular file where the failures directory should be\n";
     std::fs::write(&sb.failures, blocker).unwrap();
     let queue_before = sb.queue_bytes();
 
-    let out = sb.run("unwritable", &[], &[]);
+    let out = sb.run_child("unwritable", &[], &[]);
     out.code(exit::FAILURE);
     let path = sb.failures.to_string_lossy().into_owned();
     assert!(
@@ -47,7 +47,7 @@ fn failed_write_keeps_the_journal_and_the_next_run_replays_it_once() {
     );
 
     std::fs::remove_file(&sb.failures).unwrap();
-    let out = sb.run("fixed", &[], &[]);
+    let out = sb.run_child("fixed", &[], &[]);
     out.code(exit::SUCCESS);
     assert!(
         !sb.journal().exists(),

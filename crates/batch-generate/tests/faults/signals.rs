@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::util::{
     RUN_LIMIT, Running, Sandbox, cmdline, created_names, entry, entry_text, entry_with_history,
-    wait_until,
+    isolated, wait_until,
 };
 
 const OK: [&str; 3] = ["ok-1", "ok-2", "ok-3"];
@@ -19,16 +19,16 @@ const STUCK: [&str; 2] = ["stuck-1", "stuck-2"];
 
 /// Three `ok` entries and two entries whose generator never ends (`mode`), interleaved.
 fn sandbox(tag: &str, mode: &str) -> (Sandbox, Vec<Value>) {
-    let mut sb = Sandbox::new(tag);
+    let mut sb = isolated(tag);
     let entries = vec![
         entry_with_history(STUCK[0], "homebrew:stuck-1"),
-        entry(OK[0], "homebrew:ok-1"),
-        entry(OK[1], "github:someone/ok-2"),
+        entry(OK[0], "homebrew:ok-1", 1),
+        entry(OK[1], "github:someone/ok-2", 1),
         entry_with_history(STUCK[1], "github:someone/stuck-2"),
-        entry(OK[2], "homebrew:ok-3"),
+        entry(OK[2], "homebrew:ok-3", 1),
     ];
     sb.write_queue(&entries);
-    sb.rules(&[("stuck-*", mode), ("ok-*", "ok")]);
+    sb.set_rules(&[("stuck-*", mode), ("ok-*", "ok")]);
     (sb, entries)
 }
 
@@ -241,7 +241,7 @@ fn sigterm_on_a_shard_still_writes_its_fragment_and_merge_keeps_the_interrupted_
         .arg("--control-file")
         .arg(&sb.control)
         .arg("--output-dir")
-        .arg(&sb.recipes)
+        .arg(&sb.output)
         .arg("--failures-dir")
         .arg(&sb.failures)
         .arg("--results")

@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{RUN_LIMIT, Sandbox, cmdline, entry, entry_with_history, wait_until};
+use crate::util::{RUN_LIMIT, cmdline, entry, entry_with_history, isolated, wait_until};
 
 #[test]
 fn timeout_kills_the_process_group_and_records_a_timeout_failure() {
-    let mut sb = Sandbox::new("timeout");
+    let mut sb = isolated("timeout");
     sb.write_queue(&[
         entry_with_history("slow-1", "homebrew:slow-1"),
-        entry("ok-1", "homebrew:ok-1"),
+        entry("ok-1", "homebrew:ok-1", 1),
     ]);
-    sb.rules(&[("slow-*", "grandchild"), ("ok-*", "ok")]);
+    sb.set_rules(&[("slow-*", "grandchild"), ("ok-*", "ok")]);
     let before = jiff::Timestamp::now();
     let mut run = sb.spawn(
         "timeout",

@@ -1,47 +1,17 @@
 //! End-to-end tests of `publish`, `fetch` and `store health|consolidate|gc` (issue #7): the
 //! real binary against a moto S3 server started per test on 127.0.0.1 (see
-//! `crates/batch-store/tests/s3/moto.rs` for how it is found and when a test skips).
+//! [`batch_testkit::moto`] for how it is found and when a test skips).
 //! Assertions use the exit-code constants and check that no secret reaches the output.
-
-#[path = "../../../batch-store/tests/s3/moto.rs"]
-mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use batch_generate::exit;
 use batch_store::store::{MANIFEST_KEY, Store};
 use batch_store::{Location, S3Settings, Secret, Sha256Hex, StoreConfig, Timeouts};
-use moto::{ACCESS_KEY, Moto, SECRET_KEY};
-
-/// Result of one run of the binary.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Out {
-    fn ctx(&self) -> String {
-        format!(
-            "exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    fn code(&self, want: i32) -> &Self {
-        assert_eq!(self.code, want, "unexpected exit code\n{}", self.ctx());
-        assert!(
-            !self.stdout.contains(SECRET_KEY) && !self.stderr.contains(SECRET_KEY),
-            "the secret key leaked\n{}",
-            self.ctx()
-        );
-        self
-    }
-}
+use batch_testkit::moto::{self, ACCESS_KEY, Moto, SECRET_KEY};
+use batch_testkit::{Out, output_of, write_tree};
 
 /// The binary with a clean environment: no AWS_*/BATCH_*/GITHUB_* variables but `env`.
 fn command(args: &[&str], env: &[(&str, String)]) -> Command {
@@ -58,23 +28,9 @@ fn command(args: &[&str], env: &[(&str, String)]) -> Command {
     c
 }
 
+/// Runs the binary to its end; [`Out::code`] also asserts the secret key was never printed.
 fn run(args: &[&str], env: &[(&str, String)]) -> Out {
-    let start = Instant::now();
-    let o = command(args, env).output().expect("run batch-generate");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
-}
-
-fn write_tree(root: &Path, files: &[(&str, &str)]) {
-    for (rel, content) in files {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, content).expect("write");
-    }
+    output_of(&mut command(args, env)).never_prints(SECRET_KEY)
 }
 
 fn p(path: &Path) -> &str {

@@ -1,10 +1,9 @@
 //! The artifact store against a real S3-compatible server (moto, started per test on
-//! 127.0.0.1; see `moto.rs` for how it is found and when a test skips). Covers issue #7's
-//! list: upload + verify, dedup, concurrent publishers on one manifest (412 retried),
+//! 127.0.0.1; see [`batch_testkit::moto`] for how it is found and when a test skips). Covers
+//! issue #7's list: upload + verify, dedup, concurrent publishers on one manifest (412 retried),
 //! fragments + consolidate, corrupt downloads refused, store down (health within its limit,
 //! fetch from the cache with a warning), and GC's references and grace window.
 
-mod moto;
 mod util;
 
 use std::collections::BTreeSet;
@@ -22,11 +21,13 @@ use batch_store::publish::{ObjectAction, PublishOptions, publish};
 use batch_store::store::{MANIFEST_KEY, Store};
 use batch_store::update::load;
 use batch_store::{Sha256Hex, StoreError};
+use batch_testkit::moto;
+use batch_testkit::write_tree;
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
 use object_store::{Attribute, Attributes, PutMode, UpdateVersion};
 
-use crate::util::{Gate, s3_store, write_tree};
+use crate::util::{Gate, s3_store};
 
 fn now_clock() -> FixedClock {
     FixedClock::new(Timestamp::now())

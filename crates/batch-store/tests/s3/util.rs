@@ -3,7 +3,6 @@
 //! publishers are guaranteed to race on the same manifest version.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,7 +17,7 @@ use object_store::{
     PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-use crate::moto::{ACCESS_KEY, Moto, SECRET_KEY};
+use batch_testkit::moto::{ACCESS_KEY, Moto, SECRET_KEY};
 
 /// Short limits so a dead server fails tests fast.
 pub fn timeouts() -> Timeouts {
@@ -57,15 +56,6 @@ pub fn open(moto: &Moto, bucket: &str, prefix: &str) -> Store {
         timeouts: timeouts(),
     })
     .expect("open the moto store")
-}
-
-/// Writes `files` (relative path, content) under `root`.
-pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
-    for (rel, content) in files {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(&p, content).expect("write");
-    }
 }
 
 /// A store backend whose first conditional write of `manifest.json` waits at `barrier`:

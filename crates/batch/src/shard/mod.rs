@@ -1,15 +1,18 @@
 //! Sharded batches (issue #6): the FNV-1a [`partition`] of a selection into shards, the
 //! [`fragment`] file each shard writes, the [`merge`] that consolidates a batch's fragments
-//! into the files an unsharded run writes, and unique [`batchid`]s.
+//! into the files an unsharded run writes, unique [`batchid`]s, and the nightly
+//! [`preflight`] that plans a sharded batch.
 
 pub mod batchid;
 pub mod fragment;
 pub mod merge;
 pub mod partition;
+pub mod preflight;
 
 pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardPlan, ShardRun, split};
 pub use merge::{MergeError, MergeReport, MergeStatus, merge};
 pub use partition::{Shard, ShardError, shard_of};
+pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};
 
 #[cfg(test)]
 mod fragment_tests;

@@ -1,16 +1,11 @@
 //! A moto S3 server for one test: started on a free 127.0.0.1 port, polled until it answers,
-//! killed (its whole process group) on drop. Shared by the `batch-store` and `batch-generate`
-//! store tests through `#[path]`.
+//! killed (its whole process group) on drop. Used by the `batch-store` S3 tests and the
+//! `batch-generate` store tests.
 //!
 //! The server binary is `$BATCH_STORE_MOTO`, else `<workspace>/target/moto-venv/bin/moto_server`
 //! (what `.ci/run` installs), else `moto_server` on `PATH`. When none exists the test prints a
 //! skip message and returns, unless `BATCH_STORE_REQUIRE_S3=1` (set by `.ci/run`), which makes
 //! it fail.
-
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
