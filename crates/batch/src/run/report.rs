@@ -127,9 +127,7 @@ pub(crate) fn apply_outcome_line(entry: &mut QueueEntry, o: &OutcomeLine, report
     entry.status = Status::parse(&o.status);
     entry.failure_count = o.failure_count;
     entry.next_retry_at = o.next_retry_at;
-    report
-        .results
-        .count(ecosystem_of(&o.source), o.ended);
+    report.results.count(ecosystem_of(&o.source), o.ended);
     if let Some(r) = &o.recipe {
         report.recipes.push(r.clone());
     }

@@ -1,0 +1,179 @@
+//! The nightly preflight (issue #6): decides whether tonight's batch runs, assigns its batch
+//! ID, and splits its candidates into shards for a GitHub Actions matrix. Returns a typed
+//! [`BatchPlan`]; the only file it writes is the control file, when a breaker is due to move
+//! from open to half-open (the shards then plan with it).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use batch_base::clock::Clock;
+
+use super::batchid;
+use super::partition::shard_of;
+use crate::config::Config;
+use crate::control::RecoveryNote;
+use crate::control::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
+use crate::records::timestamp::{Rfc3339, utc_date};
+use crate::run::lock::RunLock;
+use crate::run::{RunError, plan};
+
+/// What the preflight needs besides the run configuration.
+#[derive(Debug, Clone)]
+pub struct PreflightOptions {
+    /// N: how many shards the matrix has (at least 1).
+    pub shards: u32,
+    /// tsuku's `data/metrics` directory: batch IDs already used by earlier batches.
+    pub metrics_dir: PathBuf,
+    /// Batch IDs held by open batch PRs, also never reused.
+    pub used_batch_ids: Vec<String>,
+    /// The weekly CI budget limits.
+    pub budget: BudgetLimits,
+}
+
+/// One candidate in a shard's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedEntry {
+    /// Queue index.
+    pub index: usize,
+    /// Entry name.
+    pub name: String,
+    /// Entry source (`eco:id`).
+    pub source: String,
+    /// Its ecosystem.
+    pub ecosystem: String,
+}
+
+/// The batch as the preflight planned it.
+#[derive(Debug, Clone)]
+pub struct BatchPlan {
+    /// Why the batch does not run (kill switch, exhausted budget, no candidates); `None` when
+    /// it runs.
+    pub skip: Option<String>,
+    /// A batch ID no earlier batch used: `YYYY-MM-DD-<eco|all>[-NNN]`.
+    pub batch_id: String,
+    /// The plan time every shard passes as `--planned-at`.
+    pub planned_at: Rfc3339,
+    /// N.
+    pub shard_count: u32,
+    /// Shard K → its candidates in selection order; only shards with candidates, none when
+    /// skipped.
+    pub shards: BTreeMap<u32, Vec<PlannedEntry>>,
+    /// Ecosystem → candidates (empty when skipped).
+    pub per_ecosystem: BTreeMap<String, usize>,
+    /// The budget assessment.
+    pub budget: BudgetState,
+    /// Breakers that moved to half-open (written to the control file).
+    pub half_opened: Vec<String>,
+}
+
+impl BatchPlan {
+    /// Candidates over all shards.
+    pub fn candidates(&self) -> usize {
+        self.shards.values().map(Vec::len).sum()
+    }
+
+    /// Whether the budget is above its sampling threshold.
+    pub fn sampling(&self) -> bool {
+        matches!(self.budget, BudgetState::Sampling { .. })
+    }
+
+    /// The share of the budget used, when above a threshold.
+    pub fn budget_used(&self) -> Option<f64> {
+        match self.budget {
+            BudgetState::Ok => None,
+            BudgetState::Sampling { used } | BudgetState::Exhausted { used } => Some(used),
+        }
+    }
+}
+
+/// Plans tonight's batch under the queue's run lock (spec §7.2, issue #6): kill switch, due
+/// open → half-open moves (saved), weekly budget, a unique batch ID from the results and
+/// metrics history, and the FNV-1a shard lists.
+///
+/// # Errors
+/// Bad queue or control file (before the lock: nothing written), another run holding the lock
+/// ([`RunError::Lock`]), and a control-file write error.
+pub fn preflight(
+    config: &Config,
+    clock: &dyn Clock,
+    opts: &PreflightOptions,
+) -> Result<BatchPlan, RunError> {
+    // Validate before locking, as the main job does, so bad input writes nothing at all.
+    plan(config, clock)?;
+    let _lock = RunLock::acquire(&config.queue)?;
+    let mut plan = plan(config, clock)?;
+
+    let budget = assess(
+        BudgetUse::from_block(plan.control.get("budget")),
+        &opts.budget,
+    );
+    let skip = if plan.kill_switch {
+        Some(format!(
+            "batch generation is disabled in `{}` (reason: {})",
+            config.control_file.display(),
+            plan.control.reason.as_deref().unwrap_or("none given")
+        ))
+    } else if let BudgetState::Exhausted { used } = budget {
+        Some(format!(
+            "weekly CI budget {:.0} % used (skip above {:.0} %)",
+            used * 100.0,
+            opts.budget.skip_above * 100.0
+        ))
+    } else if plan.selection.candidates.is_empty() {
+        Some("no candidates".to_owned())
+    } else {
+        None
+    };
+
+    let today = utc_date(clock.now());
+    let label = batchid::label(&config.select.ecosystems);
+    let mut used = batchid::history(&config.results, &opts.metrics_dir);
+    used.extend(opts.used_batch_ids.iter().map(|s| s.trim().to_owned()));
+    let batch_id = batchid::next(&today, &label, used.iter().map(String::as_str));
+
+    let mut shards: BTreeMap<u32, Vec<PlannedEntry>> = BTreeMap::new();
+    let mut per_ecosystem = BTreeMap::new();
+    if skip.is_none() {
+        for c in &plan.selection.candidates {
+            let e = &plan.queue.entries[c.index];
+            shards
+                .entry(shard_of(&e.name, opts.shards))
+                .or_default()
+                .push(PlannedEntry {
+                    index: c.index,
+                    name: e.name.clone(),
+                    source: e.source.clone(),
+                    ecosystem: e.ecosystem().to_owned(),
+                });
+        }
+        per_ecosystem = plan
+            .counts()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    }
+
+    // The half-open moves are part of the plan the shards run with; persist them (the kill
+    // switch stops everything, this included).
+    if !plan.kill_switch {
+        plan.control.save_if_changed()?;
+    }
+    let half_opened = plan
+        .recovery
+        .iter()
+        .filter_map(|note| match note {
+            RecoveryNote::HalfOpened { ecosystem } => Some(ecosystem.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(BatchPlan {
+        skip,
+        batch_id,
+        planned_at: Rfc3339::utc(plan.started),
+        shard_count: opts.shards,
+        shards,
+        per_ecosystem,
+        budget,
+        half_opened,
+    })
+}
