@@ -1,4 +1,10 @@
-//! Exit codes of `batch-generate`, documented in `--help` and the README.
+//! Exit codes of `batch-generate`, documented in `--help` and the README, and the one function
+//! that chooses a process's exit code: [`code`] maps how a command ended ([`Ending`]) or the
+//! error that stopped it to its number.
+
+use batch::run::lock::LockError;
+use batch::run::{RunError, SequenceError};
+use batch_store::StoreError;
 
 /// The run completed, including runs with failed entries, no candidates, or the kill switch
 /// off (failed entries are data, not errors).
@@ -26,3 +32,77 @@ Exit codes:
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Completed (failed entries are data, not errors): [`SUCCESS`].
+    Success,
+    /// Candidates could not run because the generator could not be started: [`FAILURE`].
+    NotRun,
+    /// Stopped by signal N after saving everything finished: 128 + N ([`SIGINT`],
+    /// [`SIGTERM`]).
+    Signal(i32),
+    /// `store health` found the store unreachable: [`STORE_UNREACHABLE`].
+    StoreUnreachable,
+}
+
+/// The process exit code of a command's result: its [`Ending`], or for an error
+/// [`LOCKED`] when another run holds the queue's lock, [`STORE_UNREACHABLE`] when the artifact
+/// store could not be reached, and [`FAILURE`] for everything else (bad input, write errors).
+pub fn code(result: &anyhow::Result<Ending>) -> i32 {
+    match result {
+        Ok(Ending::Success) => SUCCESS,
+        Ok(Ending::NotRun) => FAILURE,
+        Ok(Ending::Signal(n)) => 128 + n,
+        Ok(Ending::StoreUnreachable) => STORE_UNREACHABLE,
+        Err(e) if e.chain().any(is_lock_held) => LOCKED,
+        Err(e) if e.chain().any(is_store_unreachable) => STORE_UNREACHABLE,
+        Err(_) => FAILURE,
+    }
+}
+
+fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<LockError>()
+        .is_some_and(|l| matches!(l, LockError::Held { .. }))
+        || e.downcast_ref::<RunError>()
+            .is_some_and(RunError::is_lock_held)
+        || e.downcast_ref::<SequenceError>()
+            .is_some_and(|s| s.error.is_lock_held())
+}
+
+fn is_store_unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<StoreError>()
+        .is_some_and(StoreError::is_unreachable)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn endings_and_errors_map_to_the_documented_codes() {
+        assert_eq!(code(&Ok(Ending::Success)), 0);
+        assert_eq!(code(&Ok(Ending::NotRun)), 1);
+        assert_eq!(code(&Ok(Ending::Signal(2))), SIGINT);
+        assert_eq!(code(&Ok(Ending::Signal(15))), SIGTERM);
+        assert_eq!(code(&Ok(Ending::StoreUnreachable)), 4);
+        let held = || LockError::Held {
+            path: PathBuf::from("q.lock"),
+            pid: Some(7),
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(held()).context("x"))), LOCKED);
+        let in_run = SequenceError {
+            stage: batch::run::Stage::Lock,
+            error: RunError::Lock(held()),
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(in_run).context("x"))), LOCKED);
+        let other = RunError::GeneratorNotFound {
+            path: PathBuf::from("tsuku"),
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(other))), FAILURE);
+        assert_eq!(code(&Err(anyhow::anyhow!("bad input"))), FAILURE);
+    }
+}

@@ -169,7 +169,7 @@ pub enum Change {
     /// Closed (from any state) with the counter reset.
     Closed,
     /// Still closed, counter incremented to the value.
-    OutcomeKind(i64),
+    Counted(i64),
     /// Opened (tripped from closed, or re-opened from half-open) until the time given.
     Opened {
         /// New failure count.
@@ -220,7 +220,7 @@ pub fn apply(
                     reopened: false,
                 }
             } else {
-                Change::OutcomeKind(f)
+                Change::Counted(f)
             }
         }
         (BatchOutcome::Failure, BreakerState::HalfOpen) => {
@@ -313,7 +313,7 @@ mod tests {
         let mut b = Breaker::default();
         for i in 1..=4 {
             let (n, c) = apply(&b, BatchOutcome::Failure, now, &p);
-            assert_eq!(c, Change::OutcomeKind(i));
+            assert_eq!(c, Change::Counted(i));
             assert_eq!(n.state, BreakerState::Closed);
             assert_eq!(n.last_failure.as_deref(), Some("2026-06-01T12:00:00Z"));
             b = n;

@@ -476,7 +476,7 @@ mod tests {
             now(),
             &BreakerPolicy::default(),
         );
-        assert_eq!(ch, Change::OutcomeKind(1));
+        assert_eq!(ch, Change::Counted(1));
         let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
         assert_eq!(
             out["circuit_breaker"]["npm"],

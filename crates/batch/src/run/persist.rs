@@ -13,6 +13,7 @@ use super::error::RunError;
 use super::journal::{self, BreakerLine, Journal, Line};
 use super::plan::Plan;
 use super::report::RunReport;
+use super::sequence::{Hooks, Notice};
 use crate::config::Config;
 use crate::records;
 
@@ -167,4 +168,31 @@ fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError>
         path: path.to_owned(),
         source,
     })
+}
+
+/// Removes temporary files a killed run left beside the files a run or merge writes (queue,
+/// control file, results, summary, failure records), reporting each through `hooks`. Call it
+/// only while holding the run lock, so no other run is writing them. Failures are only
+/// notices.
+pub fn remove_stale_temp_files(config: &Config, hooks: &dyn Hooks) {
+    let dirs: BTreeSet<&Path> = [
+        config.queue.parent(),
+        config.control_file.parent(),
+        config.results.parent(),
+        config.summary.parent(),
+        Some(config.failures_dir.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for dir in dirs {
+        match fsutil::remove_stale_temp_files(dir) {
+            Ok(removed) => {
+                for p in &removed {
+                    hooks.notice(Notice::TempFileRemoved(p));
+                }
+            }
+            Err(error) => hooks.notice(Notice::TempCleanFailed { dir, error: &error }),
+        }
+    }
 }

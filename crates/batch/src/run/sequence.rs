@@ -19,7 +19,7 @@ use super::error::RunError;
 use super::execute::{EntryResult, Event, ExecuteOptions, execute_with};
 use super::journal::{self, Journal};
 use super::lock::RunLock;
-use super::persist::persist_with;
+use super::persist::{persist_with, remove_stale_temp_files};
 use super::plan::{Plan, plan, plan_excluding, plan_from};
 use super::recover::{Recovery, recover};
 use super::report::{RunReport, apply};
@@ -106,7 +106,8 @@ pub enum Stage {
     Fragment,
 }
 
-/// A [`RunError`] and the [`Stage`] it stopped the run at. Displays as the error itself.
+/// A [`RunError`] and the [`Stage`] it stopped the run at. Displays as the error itself, which
+/// is also its source (so a chain printer that skips repeated lines shows it once).
 #[derive(Debug)]
 pub struct SequenceError {
     /// Where the run stopped.
@@ -123,7 +124,7 @@ impl std::fmt::Display for SequenceError {
 
 impl std::error::Error for SequenceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.error.source()
+        Some(&self.error)
     }
 }
 
@@ -310,7 +311,7 @@ impl<'a> MainRun<'a> {
         self.check_generator_for(!first.selection.candidates.is_empty() || journal_path.exists())?;
         let _lock = RunLock::acquire(&config.queue).at(Stage::Lock)?;
         self.hooks.committed();
-        self.remove_stale_temp_files();
+        remove_stale_temp_files(config, self.hooks);
 
         // Under the lock, the first plan is reused when nothing changed since it was made (no
         // journal to replay, queue and control file the same files): a 1M-entry queue is then
@@ -459,34 +460,6 @@ impl<'a> MainRun<'a> {
         let path = journal::path_for(&self.config.queue);
         if path.exists() {
             self.hooks.notice(Notice::JournalPending(&path));
-        }
-    }
-
-    /// Removes temporary files a killed run left beside the files this run writes (safe: the
-    /// lock is held).
-    fn remove_stale_temp_files(&self) {
-        let c = &*self.config;
-        let dirs: BTreeSet<&Path> = [
-            c.queue.parent(),
-            c.control_file.parent(),
-            c.results.parent(),
-            c.summary.parent(),
-            Some(c.failures_dir.as_path()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for dir in dirs {
-            match batch_base::fs::remove_stale_temp_files(dir) {
-                Ok(removed) => {
-                    for p in &removed {
-                        self.hooks.notice(Notice::TempFileRemoved(p));
-                    }
-                }
-                Err(error) => self
-                    .hooks
-                    .notice(Notice::TempCleanFailed { dir, error: &error }),
-            }
         }
     }
 }

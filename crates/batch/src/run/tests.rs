@@ -1651,7 +1651,7 @@ async fn apply_updates_breakers_per_ecosystem() {
         changes.keys().copied().collect::<Vec<_>>(),
         ["cargo", "cask", "go", "npm", "pypi", "rubygems"]
     );
-    assert_eq!(changes["npm"], &Change::OutcomeKind(3));
+    assert_eq!(changes["npm"], &Change::Counted(3));
     assert_eq!(changes["pypi"], &Change::Closed);
     assert_eq!(
         changes["go"],

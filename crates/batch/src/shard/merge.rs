@@ -26,9 +26,12 @@ use crate::config::Config;
 use crate::control::ControlFile;
 use crate::queue::{Queue, QueueEntry};
 use crate::records::BatchResults;
+use crate::run::journal;
 use crate::run::journal::{BreakerLine, OutcomeLine};
-use crate::run::persist::{write_failures, write_results, write_summary};
+use crate::run::lock::{LockError, RunLock};
+use crate::run::persist::{remove_stale_temp_files, write_failures, write_results, write_summary};
 use crate::run::report::{apply_outcome_line, update_breakers};
+use crate::run::sequence::Hooks;
 use crate::run::{RunError, RunReport};
 use crate::shard::fragment::{FragmentError, FragmentSet, NotRunLine};
 
@@ -41,6 +44,15 @@ pub enum MergeError {
     /// The queue or control file could not be read or parsed, or a write failed.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// Another run holds the queue's lock, or the lock file could not be created.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// An interrupted run's journal is beside the queue: its outcomes must be applied first.
+    #[error("an interrupted run left `{}` beside the queue", path.display())]
+    JournalPending {
+        /// The journal.
+        path: PathBuf,
+    },
     /// Shards with candidates have no fragment, and the merge was not asked to go on.
     #[error(
         "batch {batch_id}: no fragment for shard(s) {} of {count}",
@@ -79,6 +91,17 @@ pub enum MergeError {
     },
 }
 
+impl MergeError {
+    /// Whether this is another run holding the queue's lock (exit 3 at the binary edge).
+    pub fn is_lock_held(&self) -> bool {
+        match self {
+            MergeError::Lock(e) => matches!(e, LockError::Held { .. }),
+            MergeError::Run(e) => e.is_lock_held(),
+            _ => false,
+        }
+    }
+}
+
 /// Whether [`merge`] wrote the batch or found it already merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MergeStatus {
@@ -100,6 +123,28 @@ pub struct MergeReport {
     pub missing: Vec<u32>,
     /// Candidates the shards did not run; their entries are unchanged.
     pub not_run: Vec<NotRunLine>,
+}
+
+/// [`merge`] as the CLI runs it: takes the queue's run lock, refuses while an interrupted
+/// run's journal is pending (its outcomes would be lost), removes temporary files a killed run
+/// left (reported through `hooks`), then merges.
+///
+/// # Errors
+/// [`MergeError::Lock`] (nothing written), [`MergeError::JournalPending`], and those of
+/// [`merge`].
+pub fn merge_under_lock(
+    config: &Config,
+    set: &FragmentSet,
+    allow_missing: bool,
+    hooks: &dyn Hooks,
+) -> Result<MergeReport, MergeError> {
+    let _lock = RunLock::acquire(&config.queue)?;
+    let path = journal::path_for(&config.queue);
+    if path.exists() {
+        return Err(MergeError::JournalPending { path });
+    }
+    remove_stale_temp_files(config, hooks);
+    merge(config, set, allow_missing)
 }
 
 /// Merges `set` into the files of `config` (queue, control file, failures directory,

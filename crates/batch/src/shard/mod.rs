@@ -10,7 +10,7 @@ pub mod partition;
 pub mod preflight;
 
 pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardPlan, ShardRun, split};
-pub use merge::{MergeError, MergeReport, MergeStatus, merge};
+pub use merge::{MergeError, MergeReport, MergeStatus, merge, merge_under_lock};
 pub use partition::{Shard, ShardError, shard_of};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};
 

@@ -6,19 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use batch::Config;
 
+use super::run::{self, Options};
 use crate::cli::DemoArgs;
-use crate::orchestrate::{self, Options};
+use crate::exit::Ending;
 
-const QUEUE: &str = include_str!("../../../testdata/demo/priority-queue.json");
-const CONTROL: &str = include_str!("../../../testdata/demo/batch-control.json");
-const RULES: &str = include_str!("../../../testdata/demo/fake-rules");
-const FAKE_TSUKU: &str = include_str!("../../../testdata/fake-tsuku");
+const QUEUE: &str = include_str!("../../../../testdata/demo/priority-queue.json");
+const CONTROL: &str = include_str!("../../../../testdata/demo/batch-control.json");
+const RULES: &str = include_str!("../../../../testdata/demo/fake-rules");
+const FAKE_TSUKU: &str = include_str!("../../../../testdata/fake-tsuku");
 
-/// Runs the demo; returns the exit code.
+/// Runs the demo; returns how the run ended.
 ///
 /// # Errors
 /// The scratch directory cannot be created or written, or the run itself fails.
-pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
+pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
     let dir = match &args.dir {
         Some(d) => {
             if d.exists() && std::fs::read_dir(d)?.next().is_some() {
@@ -47,7 +48,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
             .unwrap_or(0),
         config.generator.display()
     );
-    let code = orchestrate::run(
+    let ending = run::run(
         &config,
         Options {
             dry_run: false,
@@ -56,6 +57,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
             max_output,
             strict: false,
         },
+        None,
     )
     .await?;
     eprintln!("\ndemo: summary ({}):\n", config.summary.display());
@@ -63,7 +65,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<i32> {
         eprintln!("{s}");
     }
     eprintln!("demo: files are in {}", dir.display());
-    Ok(code)
+    Ok(ending)
 }
 
 fn write_fixture(dir: &Path) -> anyhow::Result<Config> {

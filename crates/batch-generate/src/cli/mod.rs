@@ -1,0 +1,28 @@
+//! The command line, and nothing else: every clap definition, one module per subcommand's
+//! arguments ([`root`] holds the top-level parser), the value parsers ([`parse`]) and the Go
+//! tool's single-dash spellings ([`goflags`]). Turning arguments into the library's settings
+//! (`to_config`, `apply`) is the only logic here; the handlers live in `crate::commands`.
+
+pub mod common;
+pub mod demo;
+pub mod goflags;
+pub mod merge;
+pub mod parse;
+pub mod preflight;
+pub mod root;
+pub mod run;
+pub mod store;
+
+pub use common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
+pub use demo::DemoArgs;
+pub use merge::MergeArgs;
+pub use preflight::PreflightArgs;
+pub use root::{Cli, Command};
+pub use run::{ExecutionArgs, OutputArgs, RunArgs, ShardArgs};
+pub use store::{
+    ConsolidateArgs, FetchArgs, GcArgs, HealthArgs, PublishArgs, StoreArgs, StoreCmdArgs,
+    StoreCommand,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! The top-level parser: global flags, the main job's flags and the subcommands.
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use super::demo::DemoArgs;
+use super::merge::MergeArgs;
+use super::preflight::PreflightArgs;
+use super::run::RunArgs;
+use crate::exit;
+
+/// Concurrent, rate-limited batch recipe generation for tsuku's priority queue.
+///
+/// Selects candidates from the queue, runs `tsuku create` then `tsuku install` for each under
+/// one rate limiter per ecosystem, and writes failure records, `batch-results.json`, a Markdown
+/// summary, the updated queue and the updated circuit breakers.
+#[derive(Debug, Parser)]
+#[command(name = "batch-generate", version, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Optional subcommand; without one the main job runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The main job's flags.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Logging")]
+    pub verbose: u8,
+
+    /// Less log output (-q warnings only, -qq errors only); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose", help_heading = "Logging")]
+    pub quiet: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the main job on the embedded demo queue with the fake generator, in a scratch
+    /// directory (nothing in the current directory is touched).
+    Demo(DemoArgs),
+    /// Plan a nightly batch for GitHub Actions: kill switch, breakers due for a probe, weekly
+    /// budget, a batch ID that never repeats, and the candidates of each shard. Writes
+    /// `key=value` lines to `$GITHUB_OUTPUT` when set; writes only the control file (breakers
+    /// moving to half-open).
+    Preflight(Box<PreflightArgs>),
+    /// Consolidate the fragments of a sharded batch (`--shard K/N` runs) into the queue, the
+    /// failure files, batch-results.json, the circuit breakers and the summary. Idempotent and
+    /// independent of fragment order; refuses fragments of another batch or starting queue.
+    Merge(Box<MergeArgs>),
+    /// Upload every file under DIR to the artifact store as sha256/<hex> objects, verify
+    /// each by reading it back, then record logical path -> digest in manifest.json (by
+    /// conditional PUT, retried when another publisher wins) or in a --fragment.
+    Publish(Box<super::store::PublishArgs>),
+    /// Download logical paths from the artifact store through a verified, size-bounded
+    /// cache; refuses corrupt data; uses the cache (with a warning) when the store is down.
+    Fetch(Box<super::store::FetchArgs>),
+    /// Artifact store maintenance: `health`, `consolidate`, `gc`.
+    Store(super::store::StoreCmdArgs),
+}

@@ -1,0 +1,159 @@
+//! Arguments of the main job and of its sharded form (`--shard K/N`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use batch::Config;
+use batch::run::ShardTarget;
+use clap::Args;
+use clap::builder::BoolishValueParser;
+
+use super::common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
+use super::parse::{parse_batch_id, parse_duration, parse_rate_limit};
+
+/// Flags of the main job.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Files read and written.
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Which entries run.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// How generators run.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// What is printed.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Sharding.
+    #[command(flatten)]
+    pub sharding: ShardArgs,
+}
+
+/// How generators run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct ExecutionArgs {
+    /// Minimum spacing between generator starts in one ecosystem, e.g. rubygems=6s or
+    /// npm=500ms (repeatable or comma-separated). Defaults: github 2s, rubygems 6s, others 1s.
+    #[arg(long, env = "BATCH_RATE_LIMIT", value_name = "ECO=DURATION", value_delimiter = ',', value_parser = parse_rate_limit)]
+    pub rate_limit: Vec<(String, Duration)>,
+
+    /// Generator processes in flight at once.
+    #[arg(long, env = "BATCH_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// The tsuku binary (a path, or a name looked up on PATH).
+    #[arg(long, env = "BATCH_GENERATOR", default_value = "tsuku")]
+    pub generator: PathBuf,
+
+    /// Wall-time limit per generator process (e.g. 15m, 90s); the whole process group is
+    /// killed when it expires.
+    #[arg(long, env = "BATCH_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between SIGTERM and SIGKILL when a generator is stopped.
+    #[arg(long, env = "BATCH_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub kill_grace: Duration,
+
+    /// Bytes of stdout and of stderr kept per generator process (head and tail).
+    #[arg(long, env = "BATCH_MAX_OUTPUT", default_value_t = 1 << 20)]
+    pub max_output: usize,
+
+    /// Circuit-breaker policy.
+    #[command(flatten)]
+    pub breaker: BreakerArgs,
+}
+
+/// What is printed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print the plan (candidates, reasons, per-ecosystem counts, rate-limit lower bound) and
+    /// write nothing.
+    #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+
+    /// `--json`.
+    #[command(flatten)]
+    pub report: JsonArgs,
+}
+
+/// Sharded runs for a GitHub Actions matrix (issue #6).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharding")]
+pub struct ShardArgs {
+    /// Run only shard K of N: the selected candidates whose name hashes (FNV-1a) to K. Every
+    /// rate limit is N times slower, so N shards at once keep each ecosystem's limit. Writes
+    /// one fragment file and nothing else (no queue, control file, results or summary).
+    #[arg(long, env = "BATCH_SHARD", value_name = "K/N", requires = "batch_id")]
+    pub shard: Option<batch::shard::Shard>,
+
+    /// The batch ID from `preflight`: names the fragment of a sharded run; without --shard it
+    /// is written as batch-results.json's batch_id [default there: the UTC date].
+    #[arg(long, env = "BATCH_BATCH_ID", value_parser = parse_batch_id)]
+    pub batch_id: Option<String>,
+
+    /// Where a sharded run writes its fragment.
+    #[arg(
+        long,
+        env = "BATCH_FRAGMENT_DIR",
+        value_name = "DIR",
+        default_value = "batch-fragments"
+    )]
+    pub fragment_dir: PathBuf,
+
+    /// The plan time `preflight` printed (RFC 3339): every shard selects as of this instant,
+    /// so all shards agree on due breakers and retry times [default: now].
+    #[arg(
+        long,
+        env = "BATCH_PLANNED_AT",
+        value_name = "RFC3339",
+        requires = "shard"
+    )]
+    pub planned_at: Option<batch::records::timestamp::Rfc3339>,
+}
+
+impl RunArgs {
+    /// The library configuration these flags describe.
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::new();
+        self.files.apply(&mut c);
+        self.selection.apply(&mut c);
+        let e = &self.execution;
+        for (eco, d) in &e.rate_limit {
+            c.rate_limit.set(eco.clone(), *d);
+        }
+        c.jobs = usize::from(e.jobs);
+        c.generator = e.generator.clone();
+        c.timeout = e.timeout;
+        c.kill_grace = e.kill_grace;
+        c.breaker = e.breaker.policy();
+        c.batch_id.clone_from(&self.sharding.batch_id);
+        c
+    }
+}
+
+impl ShardArgs {
+    /// The shard these flags ask for, if any.
+    ///
+    /// # Errors
+    /// `--shard` without `--batch-id` (clap's `requires` also checks it; this covers the
+    /// environment variables).
+    pub fn target(&self) -> anyhow::Result<Option<ShardTarget>> {
+        let Some(shard) = self.shard else {
+            return Ok(None);
+        };
+        Ok(Some(ShardTarget {
+            shard,
+            batch_id: self
+                .batch_id
+                .clone()
+                .context("--shard needs --batch-id (the ID preflight printed)")?,
+            planned_at: self.planned_at.map(|t| t.instant()),
+            fragment_dir: self.fragment_dir.clone(),
+        }))
+    }
+}

@@ -1,0 +1,9 @@
+//! One handler per subcommand. Each turns its parsed arguments into library calls, prints
+//! through `crate::report`, and returns how the command ended ([`crate::exit::Ending`]) or the
+//! error that stopped it; `crate::exit::code` turns either into the exit code.
+
+pub mod demo;
+pub mod merge;
+pub mod preflight;
+pub mod run;
+pub mod store;

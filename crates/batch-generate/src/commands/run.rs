@@ -1,0 +1,264 @@
+//! The main job and its sharded form (`--shard K/N`): builds the library's [`MainRun`] from the
+//! flags, shows what it reports (plan findings, progress, recovery), installs the signal
+//! handlers once the run is committed, and prints the result. `--dry-run` prints the plan and
+//! writes nothing.
+
+use std::sync::{Mutex, OnceLock};
+
+use batch::Config;
+use batch::clock::SystemClock;
+use batch::run::{
+    DryRun, Event, Finished, Hooks, MainRun, Notice, Plan, Recovery, RunError, SequenceError,
+    ShardTarget, Stage,
+};
+use batch::runner::{ProcessRunner, Stop};
+use tokio::sync::watch;
+
+use crate::error::Hint;
+use crate::exit::Ending;
+use crate::progress::Progress;
+use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
+use crate::report::{log, print_json, text};
+use crate::signal::SignalState;
+
+/// Output options of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Print the plan and write nothing.
+    pub dry_run: bool,
+    /// JSON on stdout instead of nothing.
+    pub json: bool,
+    /// Allow an interactive progress bar.
+    pub progress_bar: bool,
+    /// Bytes kept per generator stream.
+    pub max_output: usize,
+    /// Invalid queue entries are an error instead of being skipped.
+    pub strict: bool,
+}
+
+/// Runs the main job for `config`, whole or as the shard `shard` names.
+///
+/// Whole: take the run lock (exit 3 when another run holds it), finish an interrupted run from
+/// its journal, plan, execute with a fresh journal, apply and persist. A shard plans at
+/// `--planned-at`, runs its part with every rate limit N times slower and writes one fragment.
+/// SIGINT/SIGTERM stop dispatching and stop running generators; everything finished is saved
+/// and the run ends with [`Ending::Signal`].
+///
+/// # Errors
+/// Bad input (queue, control file, journal, missing generator), the lock, and write errors,
+/// each with a hint.
+pub async fn run(
+    config: &Config,
+    opts: Options,
+    shard: Option<ShardTarget>,
+) -> anyhow::Result<Ending> {
+    let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    let hooks = CliHooks {
+        config,
+        shard: shard.is_some(),
+        progress_bar: opts.progress_bar && !opts.json,
+        progress: OnceLock::new(),
+        stop_tx: Mutex::new(Some(stop_tx)),
+        signals: OnceLock::new(),
+    };
+    let runner = ProcessRunner {
+        kill_grace: config.kill_grace,
+        max_output: opts.max_output,
+        stop: Some(stop_rx.clone()),
+    };
+    let clock = SystemClock;
+    let mut main = MainRun::new(config, &runner, &clock)
+        .hooks(&hooks)
+        .stop(stop_rx)
+        .strict(opts.strict)
+        .check_generator(true);
+    if let Some(target) = shard.clone() {
+        main = main.shard(target);
+    }
+    let config = main.config().clone();
+
+    if opts.dry_run {
+        let DryRun { plan, .. } = main.dry_run().map_err(with_hint)?;
+        if plan.kill_switch {
+            return Ok(kill_switch(&config, &plan, opts, shard.as_ref()));
+        }
+        if opts.json && shard.is_none() {
+            print_json(&PlanDoc::new(&config, &plan));
+        } else {
+            print!("{}", text::render_plan(&config, &plan));
+        }
+        return Ok(Ending::Success);
+    }
+
+    let finished = main.run().await.map_err(with_hint)?;
+    let signal = hooks.signals.get().and_then(SignalState::received);
+    match finished {
+        Finished::KillSwitch(plan) => Ok(kill_switch(&config, &plan, opts, shard.as_ref())),
+        Finished::Batch { report, .. } => {
+            for w in &report.warnings {
+                tracing::warn!("{w}");
+            }
+            log::breaker_changes(&report);
+            eprintln!(
+                "{}",
+                text::run_summary(&report.results, report.invalid, report.not_run.len())
+            );
+            if opts.json {
+                print_json(&RunDoc::new(&report));
+            }
+            Ok(ending(
+                signal,
+                report.not_run.len(),
+                "are unchanged in the queue; everything finished was saved",
+            ))
+        }
+        Finished::Shard { fragment, path, .. } => {
+            let doc = ShardDoc::new(&fragment, &path);
+            let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
+            eprintln!(
+                "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total){}; fragment `{}`",
+                fragment.shard(),
+                counts.succeeded,
+                counts.failed,
+                counts.blocked,
+                counts.total,
+                if fragment.not_run.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} not run", fragment.not_run.len())
+                },
+                path.display()
+            );
+            if opts.json {
+                print_json(&doc);
+            }
+            Ok(ending(
+                signal,
+                fragment.not_run.len(),
+                "are listed in the fragment and stay unchanged",
+            ))
+        }
+    }
+}
+
+/// How a run or shard that finished ends: by the first signal received, else
+/// [`Ending::NotRun`] when candidates could not run (the generator could not be started),
+/// else success. `where_kept` ends the log line about the candidates not run.
+fn ending(signal: Option<i32>, not_run: usize, where_kept: &str) -> Ending {
+    if let Some(sig) = signal {
+        tracing::warn!("stopped by signal {sig}: {not_run} candidate(s) not run {where_kept}");
+        return Ending::Signal(sig);
+    }
+    if not_run == 0 {
+        Ending::Success
+    } else {
+        tracing::error!(
+            "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
+        );
+        Ending::NotRun
+    }
+}
+
+/// The kill switch is off: log it (and print `--json`); nothing ran.
+fn kill_switch(config: &Config, plan: &Plan, opts: Options, shard: Option<&ShardTarget>) -> Ending {
+    if let Some(t) = shard {
+        tracing::warn!(
+            "the kill switch is on: shard {} writes no fragment",
+            t.shard
+        );
+    }
+    let reason = log::kill_switch(config, plan);
+    if opts.json {
+        print_json(&KillSwitchDoc::new(reason, opts.dry_run));
+    }
+    Ending::Success
+}
+
+/// Adds the hint that says what the files on disk hold after the stage that failed.
+fn with_hint(e: SequenceError) -> anyhow::Error {
+    let hint = match (&e.stage, &e.error) {
+        (_, RunError::InvalidEntries { .. }) => Some(
+            "fix those entries, or run without --strict to skip them; nothing was run or written",
+        ),
+        (_, RunError::GeneratorNotFound { .. }) => {
+            Some("pass --generator PATH, or put tsuku on PATH; nothing was run")
+        }
+        (Stage::Lock, _) if e.error.is_lock_held() => {
+            Some("wait for it to finish; nothing was run or written")
+        }
+        (Stage::Recover, _) => {
+            Some("the journal is kept; fix the cause and run again to finish the interrupted run")
+        }
+        (Stage::Execute, _) => Some("outcomes journaled so far are applied by the next run"),
+        (Stage::Persist, _) => {
+            Some("the journal is kept: fix the cause and run again to save this run's outcomes")
+        }
+        (Stage::Fragment, _) => Some(
+            "check the --fragment-dir path and its free space, then rerun this shard; nothing else was written",
+        ),
+        _ => None,
+    };
+    match hint {
+        Some(h) => anyhow::Error::new(e).context(Hint(h)),
+        None => anyhow::Error::new(e),
+    }
+}
+
+/// What the CLI shows of a run: logs, the progress display, signal handlers.
+struct CliHooks<'a> {
+    config: &'a Config,
+    shard: bool,
+    progress_bar: bool,
+    progress: OnceLock<Progress>,
+    stop_tx: Mutex<Option<watch::Sender<Stop>>>,
+    signals: OnceLock<SignalState>,
+}
+
+impl Hooks for CliHooks<'_> {
+    fn planned(&self, plan: &Plan) {
+        log::plan_findings(self.config, plan);
+    }
+
+    fn recovered(&self, recovery: &Recovery) {
+        log::recovery(recovery);
+    }
+
+    fn notice(&self, notice: Notice<'_>) {
+        log::notice(&notice, self.shard);
+    }
+
+    fn committed(&self) {
+        let tx = self
+            .stop_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(tx) = tx {
+            match SignalState::listen(tx) {
+                Ok(s) => {
+                    let _ = self.signals.set(s);
+                }
+                Err(e) => tracing::warn!("{e:#}; a signal will stop the run at once"),
+            }
+        }
+    }
+
+    fn executing(&self, plan: &Plan) {
+        let _ = self.progress.set(Progress::new(
+            plan.selection.candidates.len(),
+            self.progress_bar,
+        ));
+    }
+
+    fn event(&self, event: Event<'_>) {
+        if let Some(p) = self.progress.get() {
+            p.on_event(event);
+        }
+    }
+
+    fn executed(&self) {
+        if let Some(p) = self.progress.get() {
+            p.finish();
+        }
+    }
+}

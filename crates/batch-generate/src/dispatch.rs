@@ -1,0 +1,66 @@
+//! The entry point: parse the arguments (clap, plus the Go tool's single-dash spellings), set
+//! up logging and a tokio runtime, run the chosen command, print an error chain if it failed,
+//! and return the exit code.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, goflags};
+use crate::commands::{self, run::Options};
+use crate::{error, exit, logging};
+
+/// Runs the CLI with `args` (program name first) and returns the exit code (see
+/// [`crate::exit`]).
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(goflags::rewrite(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+        }
+    };
+    logging::init(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let max_output = cli.run.execution.max_output;
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Some(Command::Demo(args)) => commands::demo::run(args, max_output).await,
+            Some(Command::Preflight(args)) => commands::preflight::run(args),
+            Some(Command::Merge(args)) => commands::merge::run(args),
+            Some(Command::Publish(args)) => commands::store::publish(args).await,
+            Some(Command::Fetch(args)) => commands::store::fetch(args).await,
+            Some(Command::Store(args)) => commands::store::store(args).await,
+            None => {
+                let opts = Options {
+                    dry_run: cli.run.output.dry_run,
+                    json: cli.run.output.report.json,
+                    progress_bar: cli.quiet == 0,
+                    max_output,
+                    strict: cli.run.selection.strict,
+                };
+                match cli.run.sharding.target() {
+                    Ok(shard) => commands::run::run(&cli.run.to_config(), opts, shard).await,
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    });
+    if let Err(e) = &result {
+        eprint!("{}", error::render(e));
+    }
+    exit::code(&result)
+}

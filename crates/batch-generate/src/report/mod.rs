@@ -1,0 +1,9 @@
+//! What the commands print: typed `Serialize` documents for `--json` ([`json`]), text for
+//! people ([`text`]), and the log lines about what a run found ([`log`]). Every document is
+//! built from a library result; nothing here decides anything.
+
+pub mod json;
+pub mod log;
+pub mod text;
+
+pub use json::print_json;
