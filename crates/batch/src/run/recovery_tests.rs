@@ -23,6 +23,7 @@ use super::*;
 use crate::queue::{Status, recipe_relative_path};
 use crate::records::timestamp::Rfc3339;
 use crate::run::journal::BreakerLine;
+use crate::runner::fake::{Reply, ScriptedRunner};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ use crate::queue::{Queue, QueueEntry};
 use crate::records::{Outcome, OutcomeKind};
 use crate::run::journal::JournalError;
 use crate::run::journal::{Journal, Line, OutcomeLine};
-use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step, Stop};
+use crate::runner::{Runner, Step, Stop};
 use batch_base::clock::FixedClock;
 
 /// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
@@ -205,94 +206,22 @@ fn exit0() -> Act {
     Act::Exit(0, "", Duration::ZERO)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Call {
-    /// Offset from the runner's creation.
-    at: Duration,
-    step: String,
-    name: String,
-}
-
-type Script = dyn Fn(&str, &str) -> Act + Send + Sync;
-
-/// Records every call; `create` writes `[metadata]` to its `--output` path first. It never
-/// looks at the stop channel: stopping running processes is the real runner's job.
-struct Fake {
-    t0: Instant,
-    calls: Mutex<Vec<Call>>,
-    script: Box<Script>,
-}
-
-impl Fake {
-    /// `script(step, name)`.
-    fn new(script: impl Fn(&str, &str) -> Act + Send + Sync + 'static) -> Self {
-        Self {
-            t0: Instant::now(),
-            calls: Mutex::new(Vec::new()),
-            script: Box::new(script),
-        }
-    }
-
-    fn ok() -> Self {
-        Self::new(|_, _| exit0())
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn names(&self, step: &str) -> Vec<String> {
-        self.calls()
-            .into_iter()
-            .filter(|c| c.step == step)
-            .map(|c| c.name)
-            .collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl Runner for Fake {
-    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
-        let args: Vec<String> = cmd
-            .args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let step = args[0].clone();
-        let name = if step == "create" {
-            let p = Path::new(&args[5]);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "[metadata]\n").unwrap();
-            args[1].clone()
-        } else {
-            Path::new(&args[3])
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        };
-        self.calls.lock().unwrap().push(Call {
-            at: self.t0.elapsed(),
-            step: step.clone(),
-            name: name.clone(),
-        });
-        match (self.script)(&step, &name) {
-            Act::Hang => std::future::pending().await,
-            Act::Exit(code, stdout, delay) => {
-                tokio::time::sleep(delay).await;
-                Ok(Output {
-                    exit: Exit::Code(code),
-                    stdout: stdout.as_bytes().to_vec(),
-                    stderr: Vec::new(),
-                })
-            }
-        }
-    }
+/// The fake generator: `script(step, name)` decides each call.
+fn fake(script: impl Fn(&str, &str) -> Act + Send + Sync + 'static) -> ScriptedRunner {
+    ScriptedRunner::new(move |c| match script(c.step(), &c.name()) {
+        Act::Hang => Reply::Hang,
+        Act::Exit(code, stdout, delay) => Reply::code(code).stdout(stdout).after(delay),
+    })
 }
 
 /// Plans, creates the journal, executes with it (cut short after `cut` of tokio time, if
 /// given) and drops everything without apply or persist: a crash. Returns the journal lines.
-async fn crash(env: &Env, runner: &Fake, clock: &FixedClock, cut: Option<Duration>) -> Vec<Line> {
+async fn crash(
+    env: &Env,
+    runner: &ScriptedRunner,
+    clock: &FixedClock,
+    cut: Option<Duration>,
+) -> Vec<Line> {
     let queue_before = std::fs::read(&env.config.queue).unwrap();
     let planned = super::plan(&env.config, clock).unwrap();
     let mut journal =
@@ -346,8 +275,8 @@ fn mixed_entries() -> Vec<QueueEntry> {
     ]
 }
 
-fn mixed_runner() -> Fake {
-    Fake::new(|step, name| match (name, step) {
+fn mixed_runner() -> ScriptedRunner {
+    fake(|step, name| match (name, step) {
         ("bad", "create") => Act::Exit(6, "boom", Duration::ZERO),
         ("again", "create") => Act::Exit(1, "nope", Duration::ZERO),
         ("guile", "create") => Act::Exit(6, PATTERN, Duration::ZERO),
@@ -800,7 +729,7 @@ async fn recovery_interrupted_by_a_write_error_is_finished_by_the_next_one() {
 /// outcome line, serialised with its newline.
 async fn crashed_with_b_pending() -> (Env, Vec<u8>) {
     let env = env(vec![entry("a", "npm:a"), entry("b", "cargo:b")]);
-    let runner = Fake::new(|step, name| match (name, step) {
+    let runner = fake(|step, name| match (name, step) {
         ("b", "create") => Act::Hang,
         _ => exit0(),
     });
@@ -884,7 +813,7 @@ async fn corrupt_middle_line_is_an_error_and_writes_nothing() {
     assert_eq!(std::fs::read(journal_path(c)).unwrap(), bad, "journal kept");
     assert!(c.results.metadata().is_err() && c.summary.metadata().is_err());
 
-    let runner = Fake::ok();
+    let runner = ScriptedRunner::ok();
     let err = run(c, &runner, &FixedClock::new(ts(T1)), &noop)
         .await
         .unwrap_err();
@@ -912,7 +841,7 @@ async fn missing_entries_are_reported_and_moved_ones_found_by_name_and_source() 
         entry("c", "go:c"),
     ]);
     let c = &env.config;
-    let runner = Fake::new(|step, name| match (name, step) {
+    let runner = fake(|step, name| match (name, step) {
         ("a", "create") => Act::Exit(6, "boom", Duration::ZERO),
         ("b", "create") => Act::Hang,
         _ => exit0(),
@@ -973,7 +902,7 @@ async fn resumed_run_does_not_rerun_recovered_entries() {
         entry("c", "go:c"),
     ]);
     let c = &env.config;
-    let crashing = Fake::new(|step, name| match (name, step) {
+    let crashing = fake(|step, name| match (name, step) {
         ("a", "create") => Act::Exit(6, "boom", Duration::ZERO),
         ("c", "create") => Act::Hang,
         _ => exit0(),
@@ -990,7 +919,7 @@ async fn resumed_run_does_not_rerun_recovered_entries() {
     assert_eq!(outcomes(&lines).len(), 2);
 
     let later = FixedClock::new(ts(T1));
-    let runner = Fake::ok();
+    let runner = ScriptedRunner::ok();
     let (planned, report) = run(c, &runner, &later, &noop).await.unwrap();
     assert_eq!(runner.names("create"), ["c"], "{:?}", runner.calls());
     assert_eq!(runner.names("install"), ["c"]);
@@ -1039,7 +968,7 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
     env.config.jobs = 2;
     let c = &env.config;
     let clock = FixedClock::new(ts(T0));
-    let runner = Fake::new(|step, name| match (name, step) {
+    let runner = fake(|step, name| match (name, step) {
         ("b", "create") => Act::Hang,
         _ => exit0(),
     });
@@ -1133,7 +1062,7 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
     let c = &env.config;
     let before = entry_json(c);
     let clock = FixedClock::new(ts(T0));
-    let runner = Fake::new(|_, _| Act::Exit(0, "", secs(1)));
+    let runner = fake(|_, _| Act::Exit(0, "", secs(1)));
     let (tx, rx) = tokio::sync::watch::channel(Stop::Running);
     let on_event = |e: Event<'_>| {
         if let Event::StepStarted {
@@ -1176,7 +1105,7 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
     let install_p0 = runner
         .calls()
         .into_iter()
-        .find(|x| x.step == "install" && x.name == "p0")
+        .find(|x| x.step() == "install" && x.name() == "p0")
         .unwrap();
     assert!(
         runner.calls().iter().all(|x| x.at <= install_p0.at),
@@ -1205,7 +1134,7 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
     let c = &env.config;
     let before = entry_json(c);
     let clock = FixedClock::new(ts(T0));
-    let runner = Fake::new(|_, _| Act::Exit(0, "", secs(1)));
+    let runner = fake(|_, _| Act::Exit(0, "", secs(1)));
     let (tx, rx) = tokio::sync::watch::channel(Stop::Running);
     tokio::spawn(async move {
         tokio::time::sleep(ms(1500)).await;
@@ -1223,7 +1152,7 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
         .unwrap();
     let calls = runner.calls();
     assert!(
-        calls.iter().all(|x| x.at < ms(1500)),
+        calls.iter().all(|x| x.at - t0 < ms(1500)),
         "nothing dispatched after the stop: {calls:?}"
     );
     assert!(
@@ -1234,7 +1163,9 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
     let mut interrupted = 0;
     for (i, r) in results.iter().enumerate() {
         let name = format!("p{i}");
-        let installed = calls.iter().any(|x| x.step == "install" && x.name == name);
+        let installed = calls
+            .iter()
+            .any(|x| x.step() == "install" && x.name() == name);
         match r {
             EntryResult::Done { .. } => assert!(installed, "{name}"),
             EntryResult::NotRun { .. } => {
@@ -1264,7 +1195,7 @@ async fn stop_cuts_retry_backoff_short() {
     let c = &env.config;
     let before = entry_json(c);
     let clock = FixedClock::new(ts(T0));
-    let runner = Fake::new(|_, _| Act::Exit(5, "network", Duration::ZERO));
+    let runner = fake(|_, _| Act::Exit(5, "network", Duration::ZERO));
     let (tx, rx) = tokio::sync::watch::channel(Stop::Running);
     tokio::spawn(async move {
         tokio::time::sleep(ms(500)).await;
@@ -1323,7 +1254,7 @@ async fn journal_append_failure_halts_the_run() {
     ]);
     let c = &env.config;
     let clock = FixedClock::new(ts(T0));
-    let runner = Fake::ok();
+    let runner = ScriptedRunner::ok();
     let planned = super::plan(c, &clock).unwrap();
     let mut journal = Journal::open(dev_full).unwrap();
     let opts = ExecuteOptions {

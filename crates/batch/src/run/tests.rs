@@ -32,6 +32,7 @@ use crate::records::timestamp::Rfc3339;
 use crate::records::{BatchResults, FailureRecord, Outcome};
 use crate::runner::MockRunner;
 use crate::runner::classify::Category;
+use crate::runner::fake::{FakeCall as Call, Reply, ScriptedRunner};
 use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step};
 use batch_base::clock::FixedClock;
 
@@ -144,13 +145,6 @@ fn out(code: i32, stdout: &str, stderr: &str) -> Output {
 
 fn ok() -> Output {
     out(0, "", "")
-}
-
-fn argv(cmd: &Command) -> Vec<String> {
-    cmd.args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
 }
 
 fn is_create(cmd: &Command) -> bool {
@@ -269,103 +263,13 @@ fn own(e: Event<'_>) -> Ev {
 // ---------------------------------------------------------------------------------------------
 
 /// One recorded runner call.
-#[derive(Debug, Clone)]
-struct Call {
-    at: Instant,
-    args: Vec<String>,
-}
-
-impl Call {
-    fn step(&self) -> &str {
-        &self.args[0]
-    }
-
-    /// The entry name: `create <name> …`, or the recipe file stem of `install … <P>`.
-    fn name(&self) -> String {
-        if self.step() == "create" {
-            self.args[1].clone()
-        } else {
-            Path::new(&self.args[3])
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        }
-    }
-
-    /// The ecosystem of a `create` call (`--from <source>`).
-    fn ecosystem(&self) -> &str {
-        assert_eq!(self.step(), "create");
-        self.args[3].split_once(':').map_or("", |(e, _)| e)
-    }
-}
-
-type Script = dyn Fn(&Call, usize) -> Output + Send + Sync;
-type Delay = dyn Fn(&Call) -> Duration + Send + Sync;
-
-/// Records `(instant, args)` of every call, sleeps a tokio duration, returns a scripted
-/// output. `create` writes `[metadata]` to its `--output` path first (the spec's OK fake).
-struct FakeRunner {
-    calls: Arc<Mutex<Vec<Call>>>,
-    delay: Box<Delay>,
-    /// Gets the call and its attempt number (earlier calls with the same argv).
-    script: Box<Script>,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-}
-
-impl FakeRunner {
-    fn new(
-        delay: impl Fn(&Call) -> Duration + Send + Sync + 'static,
-        script: impl Fn(&Call, usize) -> Output + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            calls: Arc::default(),
-            delay: Box::new(delay),
-            script: Box::new(script),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
-        }
-    }
-
-    /// Every call takes `d` and exits 0.
-    fn ok(d: Duration) -> Self {
-        Self::new(move |_| d, |_, _| ok())
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl Runner for FakeRunner {
-    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
-        let call = Call {
-            at: Instant::now(),
-            args: argv(&cmd),
-        };
-        let attempt = {
-            let mut calls = self.calls.lock().unwrap();
-            let n = calls.iter().filter(|c| c.args == call.args).count();
-            calls.push(call.clone());
-            n
-        };
-        let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(n, Ordering::SeqCst);
-        if call.step() == "create" {
-            let p = Path::new(&call.args[5]);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "[metadata]\n").unwrap();
-        }
-        tokio::time::sleep((self.delay)(&call)).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok((self.script)(&call, attempt))
-    }
+/// `delay(call)` of tokio time, then `script(call, attempt)`; `create` writes `[metadata]` to
+/// its `--output` path first (the spec's OK fake).
+fn fake(
+    delay: impl Fn(&Call) -> Duration + Send + Sync + 'static,
+    script: impl Fn(&Call, usize) -> Output + Send + Sync + 'static,
+) -> ScriptedRunner {
+    ScriptedRunner::new(move |c| Reply::output(script(c, c.attempt)).after(delay(c)))
 }
 
 /// Create-call start offsets from `t0`, per ecosystem, in call order.
@@ -460,7 +364,7 @@ async fn success_resets_tracking_and_reports_the_recipe() {
         3,
         Some(PAST),
     )]);
-    let runner = FakeRunner::ok(secs(1));
+    let runner = ScriptedRunner::ok_after(secs(1));
     let c = clock();
     let (mut planned, results, mut report) = exec(&env, &runner, &c).await;
     assert_eq!(results.len(), 1);
@@ -607,7 +511,7 @@ async fn generation_with_missing_dependency_pattern_is_blocked() {
 async fn generation_failure_without_pattern_fails_and_keeps_the_file() {
     for (code, category) in [(6, Category::InstallFailed), (8, Category::MissingDep)] {
         let env = env(vec![entry("pkg", "homebrew:pkg")]);
-        let runner = FakeRunner::new(
+        let runner = fake(
             |_| Duration::ZERO,
             move |c, _| {
                 assert_eq!(c.step(), "create", "install must not run");
@@ -882,7 +786,7 @@ async fn install_failures_are_classified_and_delete_the_recipe() {
     for case in cases {
         let env = env(vec![entry("coreutils", "homebrew:coreutils")]);
         let (code, stdout, stderr) = (case.code, case.stdout, case.stderr);
-        let runner = FakeRunner::new(
+        let runner = fake(
             |_| Duration::ZERO,
             move |c, _| {
                 if c.step() == "create" {
@@ -937,7 +841,7 @@ async fn install_failures_are_classified_and_delete_the_recipe() {
 #[tokio::test(start_paused = true)]
 async fn install_network_exhaustion() {
     let env = env(vec![entry("bup", "rubygems:bup")]);
-    let runner = FakeRunner::new(
+    let runner = fake(
         |_| Duration::ZERO,
         |c, _| {
             if c.step() == "create" {
@@ -976,7 +880,7 @@ async fn install_network_exhaustion() {
 #[tokio::test(start_paused = true)]
 async fn install_retry_then_other_failure_is_classified_by_the_last_exit() {
     let env = env(vec![entry("bup", "homebrew:bup")]);
-    let runner = FakeRunner::new(
+    let runner = fake(
         |_| Duration::ZERO,
         |c, attempt| match (c.step(), attempt) {
             ("create", _) => ok(),
@@ -1046,7 +950,7 @@ async fn backoff_sequence_through_apply() {
 #[tokio::test(start_paused = true)]
 async fn failure_count_increments_across_runs() {
     let env = env(vec![entry("pkg", "cargo:pkg")]);
-    let runner = FakeRunner::new(|_| secs(1), |_, _| out(6, "", "deterministic failed"));
+    let runner = fake(|_| secs(1), |_, _| out(6, "", "deterministic failed"));
     let c = clock();
     run(&env.config, &runner, &c, &noop).await.unwrap();
     let q = load_queue(&env.config);
@@ -1096,7 +1000,7 @@ async fn rate_limits_are_per_ecosystem_and_jobs_bound_concurrency() {
     for jobs in [1, 2, 3, 8] {
         let mut env = env(mixed_entries());
         env.config.jobs = jobs;
-        let runner = FakeRunner::ok(secs(1));
+        let runner = ScriptedRunner::ok_after(secs(1));
         let t0 = Instant::now();
         let (_, results, report) = exec(&env, &runner, &clock()).await;
         assert_eq!(report.results.succeeded, 10, "jobs {jobs}");
@@ -1169,7 +1073,7 @@ async fn jobs_bound_with_unlimited_rate() {
     let mut env = env(entries);
     env.config.jobs = 3;
     env.config.rate_limit.set("npm", Duration::ZERO);
-    let runner = FakeRunner::ok(secs(1));
+    let runner = ScriptedRunner::ok_after(secs(1));
     let t0 = Instant::now();
     let (_, _, report) = exec(&env, &runner, &clock()).await;
     assert_eq!(report.results.succeeded, 9);
@@ -1200,7 +1104,7 @@ async fn six_rubygems_and_twenty_homebrew_finish_in_about_32_seconds() {
     entries.extend((0..6).map(|i| entry(&format!("rb{i}"), &format!("rubygems:rb{i}"))));
     let env = env(entries);
     assert_eq!(env.config.jobs, 4);
-    let runner = FakeRunner::ok(secs(1));
+    let runner = ScriptedRunner::ok_after(secs(1));
     let c = clock();
     let planned = super::plan(&env.config, &c).unwrap();
     assert_eq!(planned.selection.candidates.len(), 26);
@@ -1244,8 +1148,8 @@ fn varied_entries() -> Vec<QueueEntry> {
     ]
 }
 
-fn varied_runner() -> FakeRunner {
-    FakeRunner::new(
+fn varied_runner() -> ScriptedRunner {
+    fake(
         |c| match c.name().as_str() {
             "slow" => secs(9),
             "guile" | "later" => Duration::ZERO,
@@ -1695,8 +1599,8 @@ async fn apply_updates_breakers_per_ecosystem() {
 // (12) persist
 // ---------------------------------------------------------------------------------------------
 
-fn persist_runner() -> FakeRunner {
-    FakeRunner::new(
+fn persist_runner() -> ScriptedRunner {
+    fake(
         |_| Duration::ZERO,
         |c, _| match (c.name().as_str(), c.step()) {
             ("jq", "create") | ("fzf", "create") => out(6, "boom", ""),
@@ -1878,7 +1782,7 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
 #[tokio::test(start_paused = true)]
 async fn persist_skips_control_and_failures_when_nothing_to_write() {
     let env = env(vec![entry("a", "npm:a"), entry("b", "cargo:b")]);
-    let runner = FakeRunner::ok(Duration::ZERO);
+    let runner = ScriptedRunner::ok_after(Duration::ZERO);
     let (_, report) = run(&env.config, &runner, &clock(), &noop).await.unwrap();
     assert_eq!(
         report.files_written,
@@ -1900,7 +1804,7 @@ async fn control_file_untouched_when_no_breaker_moves() {
     let env = env(vec![entry("a", "npm:a")]);
     let control = "{\n  \"enabled\": true,\n  \"circuit_breaker\": {\"npm\": {\"state\": \"closed\", \"failures\": 0}}\n}\n";
     write_control(&env.config, control);
-    let runner = FakeRunner::ok(Duration::ZERO);
+    let runner = ScriptedRunner::ok_after(Duration::ZERO);
     let (_, report) = run(&env.config, &runner, &clock(), &noop).await.unwrap();
     assert!(!report.files_written.contains(&env.config.control_file));
     assert_eq!(
@@ -1969,7 +1873,7 @@ proptest! {
             scripts.iter().enumerate().map(|(i, s)| (format!("e{i}"), *s)).collect();
         let by_name = Arc::new(by_name);
         let (d, s) = (Arc::clone(&by_name), Arc::clone(&by_name));
-        let runner = FakeRunner::new(
+        let runner = fake(
             move |c| secs(d[&c.name()].delay),
             move |c, _| {
                 let sc = s[&c.name()];
@@ -2050,7 +1954,7 @@ async fn run_accounts_per_ecosystem() {
         entry("bat", "github:sharkdp/bat"),
         entry("fzf", "homebrew:fzf"),
     ]);
-    let runner = FakeRunner::ok(Duration::ZERO);
+    let runner = ScriptedRunner::ok_after(Duration::ZERO);
     let (_, report) = run(&env.config, &runner, &clock(), &noop).await.unwrap();
     let r = &report.results;
     assert_eq!((r.total, r.succeeded), (4, 4));

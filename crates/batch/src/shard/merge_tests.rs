@@ -18,8 +18,7 @@ use crate::queue::Queue;
 use crate::queue::{QueueEntry, Status};
 use crate::run::{self, RunReport};
 use crate::run::{Event, apply, execute, persist, plan_from};
-use crate::runner::classify::Exit;
-use crate::runner::{Command, Output, Runner, RunnerError};
+use crate::runner::fake::{Reply, ScriptedRunner};
 use crate::shard::fragment::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, shard_of};
 use batch_base::clock::FixedClock;
@@ -34,40 +33,20 @@ fn t() -> Timestamp {
 /// Outcome by name: `fail-*` generation failure (exit 6), `dep-*` missing dependency (exit 8
 /// with the JSON the spec's install step prints), `gh-*` always fails, anything else
 /// succeeds.
-struct Scripted;
-
-#[async_trait::async_trait]
-impl Runner for Scripted {
-    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
-        let args: Vec<String> = cmd
-            .args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let (step, name) = if args[0] == "create" {
-            let p = Path::new(&args[5]);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "[metadata]\n").unwrap();
-            ("create", args[1].clone())
-        } else {
-            let stem = Path::new(&args[3]).file_stem().unwrap();
-            ("install", stem.to_string_lossy().into_owned())
+fn scripted() -> ScriptedRunner {
+    ScriptedRunner::new(|c| {
+        let (step, name) = (c.step(), c.name());
+        let reply = match (step, name.split('-').next().unwrap_or_default()) {
+            ("create", "fail" | "gh") => Reply::code(6),
+            ("install", "dep") => Reply::code(8).stdout(format!(
+                r#"{{"missing_recipes":["{name}-lib"],"error":"missing dependency"}}"#
+            )),
+            _ => Reply::code(0),
         };
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let (code, stdout) = match (step, name.split('-').next().unwrap()) {
-            ("create", "fail" | "gh") => (6, String::new()),
-            ("install", "dep") => (
-                8,
-                format!(r#"{{"missing_recipes":["{name}-lib"],"error":"missing dependency"}}"#),
-            ),
-            _ => (0, String::new()),
-        };
-        Ok(Output {
-            exit: Exit::Code(code),
-            stdout: stdout.into_bytes(),
-            stderr: format!("{step} {name}").into_bytes(),
-        })
-    }
+        reply
+            .stderr(format!("{step} {name}"))
+            .after(Duration::from_millis(10))
+    })
 }
 
 const CONTROL: &str = r#"{
@@ -188,7 +167,7 @@ async fn unsharded(env: &mut Env) -> RunReport {
     env.config.batch_id = Some(BATCH.into());
     let clock = FixedClock::new(t());
     let mut plan = run::plan(&env.config, &clock).unwrap();
-    let results = execute(&plan, &env.config, &Scripted, &clock, &noop).await;
+    let results = execute(&plan, &env.config, &scripted(), &clock, &noop).await;
     let mut report = apply(&mut plan, &results, &env.config, &clock);
     persist(&mut plan, &mut report, &env.config, &clock).unwrap();
     report
@@ -200,7 +179,7 @@ async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
     let (queue, existed, sha) = Queue::load_hashed(&env.config.queue).unwrap();
     let mut plan = plan_from(&env.config, &clock, queue, existed, &Default::default()).unwrap();
     let sp = split(&mut plan, Shard { index: k, count: n });
-    let results = execute(&plan, &env.config, &Scripted, &clock, &noop).await;
+    let results = execute(&plan, &env.config, &scripted(), &clock, &noop).await;
     let f = Fragment::build(
         &plan,
         &ShardRun {

@@ -3,11 +3,11 @@
 //! every clock fixed at one instant the two must write byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use batch::run::{self, Event};
-use batch::runner::{Command, Output, Runner, RunnerError};
+use batch::runner::fake::{Reply, ScriptedRunner};
 use batch::shard::fragment::{Fragment, FragmentSet, ShardRun, split};
 use batch::shard::merge::{MergeStatus, merge};
 use batch::shard::{Shard, shard_of};
@@ -20,37 +20,17 @@ const NOW: &str = "2026-11-24T10:00:00.125Z";
 const BATCH: &str = "2026-11-24-all";
 
 /// Outcome from the name's hash (shard_of with 7 buckets): create fails (exit 6), install
-/// reports a missing dependency (exit 8), or both succeed.
-struct ByHash;
-
-#[async_trait::async_trait]
-impl Runner for ByHash {
-    async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
-        let args: Vec<String> = cmd
-            .args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let create = args[0] == "create";
-        let name = if create {
-            args[1].clone()
-        } else {
-            // install --json --recipe <output>/<letter>/<name>.toml
-            let p = Path::new(&args[3]);
-            p.file_stem().unwrap().to_string_lossy().into_owned()
+/// reports a missing dependency (exit 8), or both succeed; each call takes up to 49 ms.
+fn by_hash() -> ScriptedRunner {
+    ScriptedRunner::new(|c| {
+        let name = c.name();
+        let reply = match (c.step() == "create", shard_of(&name, 7)) {
+            (true, 1) => Reply::code(6),
+            (false, 2) => Reply::code(8).stdout(r#"{"missing_recipes":["libfoo"]}"#),
+            _ => Reply::code(0),
         };
-        tokio::time::sleep(Duration::from_millis(u64::from(shard_of(&name, 50)))).await;
-        let (code, stdout) = match (create, shard_of(&name, 7)) {
-            (true, 1) => (6, String::new()),
-            (false, 2) => (8, r#"{"missing_recipes":["libfoo"]}"#.to_owned()),
-            _ => (0, String::new()),
-        };
-        Ok(Output {
-            exit: batch::runner::classify::Exit::Code(code),
-            stdout: stdout.into_bytes(),
-            stderr: Vec::new(),
-        })
-    }
+        reply.after(Duration::from_millis(u64::from(shard_of(&name, 50))))
+    })
 }
 
 struct Env {
@@ -142,7 +122,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         .collect();
     // The batch fills before the queue reaches a pypi entry, so rubygems alone is probed.
     assert_eq!(probes, BTreeSet::from(["rubygems"]));
-    let results = run::execute(&plan, &whole.config, &ByHash, &clock, &noop).await;
+    let results = run::execute(&plan, &whole.config, &by_hash(), &clock, &noop).await;
     let mut report = run::apply(&mut plan, &results, &whole.config, &clock);
     run::persist(&mut plan, &mut report, &whole.config, &clock).unwrap();
     let r = &report.results;
@@ -155,7 +135,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         let mut plan =
             run::plan_from(&sharded.config, &clock, queue, existed, &BTreeSet::new()).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 5 });
-        let results = run::execute(&plan, &sharded.config, &ByHash, &clock, &noop).await;
+        let results = run::execute(&plan, &sharded.config, &by_hash(), &clock, &noop).await;
         let run = ShardRun {
             batch_id: BATCH,
             queue_sha256: &sha,
