@@ -2,8 +2,9 @@
 //! that chooses a process's exit code: [`code`] maps how a command ended ([`Ending`]) or the
 //! error that stopped it to its number.
 
+use batch::run::RunError;
 use batch::run::lock::LockError;
-use batch::run::{RunError, SequenceError};
+use batch::sequence::SequenceError;
 use batch_store::StoreError;
 
 /// The run completed, including runs with failed entries, no candidates, or the kill switch
@@ -95,7 +96,7 @@ mod tests {
         };
         assert_eq!(code(&Err(anyhow::Error::new(held()).context("x"))), LOCKED);
         let in_run = SequenceError {
-            stage: batch::run::Stage::Lock,
+            stage: batch::sequence::Stage::Lock,
             error: RunError::Lock(held()),
         };
         assert_eq!(code(&Err(anyhow::Error::new(in_run).context("x"))), LOCKED);

@@ -4,11 +4,13 @@
 //! - [`queue`]: the priority queue, its entries and their state transitions;
 //! - [`control`]: `batch-control.json`, circuit breakers and the CI budget;
 //! - [`select`]: which entries run this batch;
-//! - [`run`]: the main job, plan → execute → report → persist, with journal, recovery and
-//!   the run lock, composed once by [`run::MainRun`];
+//! - [`run`]: the stages of the main job, plan → execute → report → persist, with journal,
+//!   recovery and the run lock;
 //! - [`runner`]: generator processes and the classification of their exits;
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
-//! - [`shard`]: partition, fragments, merge and batch IDs of sharded batches.
+//! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
+//! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
+//!   main run, its shards and the tests all run.
 //!
 //! Behaviour follows the reference spec of the Go tool (`tsuku-batch-spec.md`, cited as
 //! "spec §N") except where a docstring names a deliberate fix.
@@ -21,6 +23,7 @@ pub mod records;
 pub mod run;
 pub mod runner;
 pub mod select;
+pub mod sequence;
 pub mod shard;
 
 /// The wall clock every stage takes as an argument (re-exported from `batch-base`, so callers

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use batch::Config;
-use batch::run::ShardTarget;
+use batch::sequence::ShardTarget;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 

@@ -7,11 +7,9 @@ use std::sync::{Mutex, OnceLock};
 
 use batch::Config;
 use batch::clock::SystemClock;
-use batch::run::{
-    DryRun, Event, Finished, Hooks, MainRun, Notice, Plan, Recovery, RunError, SequenceError,
-    ShardTarget, Stage,
-};
+use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
 use batch::runner::{ProcessRunner, Stop};
+use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
 use tokio::sync::watch;
 
 use crate::error::Hint;

@@ -184,12 +184,9 @@ impl<'a> PlanDoc<'a> {
     }
 }
 
-/// `--json` of a whole-batch run.
+/// What a whole-batch run and a merge both report, after their own leading keys.
 #[derive(Debug, Serialize)]
-pub struct RunDoc<'a> {
-    dry_run: bool,
-    kill_switch: bool,
-    batch_id: &'a str,
+pub struct BatchTotals<'a> {
     #[serde(flatten)]
     counts: Counts,
     invalid: usize,
@@ -197,23 +194,41 @@ pub struct RunDoc<'a> {
     per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
     breaker_changes: BTreeMap<String, String>,
     files_written: &'a [PathBuf],
+}
+
+impl<'a> BatchTotals<'a> {
+    /// The totals of `report`, with `not_run` candidates that did not run.
+    pub fn new(report: &'a RunReport, not_run: usize) -> Self {
+        Self {
+            counts: Counts::from(&report.results),
+            invalid: report.invalid,
+            not_run,
+            per_ecosystem: &report.results.per_ecosystem,
+            breaker_changes: breaker_changes(report),
+            files_written: &report.files_written,
+        }
+    }
+}
+
+/// `--json` of a whole-batch run.
+#[derive(Debug, Serialize)]
+pub struct RunDoc<'a> {
+    dry_run: bool,
+    kill_switch: bool,
+    batch_id: &'a str,
+    #[serde(flatten)]
+    totals: BatchTotals<'a>,
     cpu_seconds: Option<f64>,
 }
 
 impl<'a> RunDoc<'a> {
     /// The document of a run's report.
     pub fn new(report: &'a RunReport) -> Self {
-        let r = &report.results;
         Self {
             dry_run: false,
             kill_switch: false,
-            batch_id: &r.batch_id,
-            counts: Counts::from(r),
-            invalid: report.invalid,
-            not_run: report.not_run.len(),
-            per_ecosystem: &r.per_ecosystem,
-            breaker_changes: breaker_changes(report),
-            files_written: &report.files_written,
+            batch_id: &report.results.batch_id,
+            totals: BatchTotals::new(report, report.not_run.len()),
             cpu_seconds: own_cpu_seconds(),
         }
     }
@@ -262,18 +277,12 @@ pub struct MergeDoc<'a> {
     shards: Vec<u32>,
     missing_shards: &'a [u32],
     #[serde(flatten)]
-    counts: Counts,
-    invalid: usize,
-    not_run: usize,
-    per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
-    breaker_changes: BTreeMap<String, String>,
-    files_written: &'a [PathBuf],
+    totals: BatchTotals<'a>,
 }
 
 impl<'a> MergeDoc<'a> {
     /// The document of a merge of `set`.
     pub fn new(set: &'a FragmentSet, merged: &'a MergeReport) -> Self {
-        let r = &merged.report.results;
         Self {
             batch_id: &set.batch_id,
             status: match merged.status {
@@ -283,12 +292,7 @@ impl<'a> MergeDoc<'a> {
             shard_count: set.shard_count,
             shards: set.fragments.iter().map(|(_, f)| f.shard).collect(),
             missing_shards: &merged.missing,
-            counts: Counts::from(r),
-            invalid: merged.report.invalid,
-            not_run: merged.not_run.len(),
-            per_ecosystem: &r.per_ecosystem,
-            breaker_changes: breaker_changes(&merged.report),
-            files_written: &merged.report.files_written,
+            totals: BatchTotals::new(&merged.report, merged.not_run.len()),
         }
     }
 }

@@ -112,13 +112,12 @@ pub fn notice(n: &Notice<'_>, shard: bool) {
             p.display()
         ),
         Notice::ShardPlanned {
-            shard_plan,
+            shard,
             batch_id,
             candidates,
+            shards_with_candidates,
         } => tracing::info!(
-            "shard {} of batch {batch_id}: {candidates} candidate(s); shards with candidates: {:?}",
-            shard_plan.shard,
-            shard_plan.shards_with_candidates
+            "shard {shard} of batch {batch_id}: {candidates} candidate(s); shards with candidates: {shards_with_candidates:?}"
         ),
     }
 }

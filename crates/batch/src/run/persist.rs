@@ -10,10 +10,10 @@ use batch_base::fs as fsutil;
 use jiff::Timestamp;
 
 use super::error::RunError;
+use super::hooks::{Hooks, Notice};
 use super::journal::{self, BreakerLine, Journal, Line};
 use super::plan::Plan;
 use super::report::RunReport;
-use super::sequence::{Hooks, Notice};
 use crate::config::Config;
 use crate::records;
 

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::test_support::run;
 use super::*;
 use crate::queue::{Status, recipe_relative_path};
 use crate::records::timestamp::Rfc3339;
@@ -27,7 +28,6 @@ use crate::runner::fake::{Reply, ScriptedRunner};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use batch_base::clock::Clock;
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -35,29 +35,8 @@ use crate::queue::{Queue, QueueEntry};
 use crate::records::{Outcome, OutcomeKind};
 use crate::run::journal::JournalError;
 use crate::run::journal::{Journal, Line, OutcomeLine};
-use crate::runner::{Runner, Step, Stop};
+use crate::runner::{Step, Stop};
 use batch_base::clock::FixedClock;
-
-/// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
-/// report (an empty one when the kill switch is off).
-async fn run(
-    config: &Config,
-    runner: &dyn Runner,
-    clock: &dyn Clock,
-    on_event: &(dyn Fn(Event<'_>) + Sync),
-) -> Result<(Plan, RunReport), RunError> {
-    let hooks = |e: Event<'_>| on_event(e);
-    match MainRun::new(config, runner, clock)
-        .hooks(&hooks)
-        .run()
-        .await
-    {
-        Ok(Finished::Batch { plan, report }) => Ok((plan, report)),
-        Ok(Finished::KillSwitch(plan)) => Ok((plan, RunReport::default())),
-        Ok(Finished::Shard { .. }) => unreachable!("no shard was asked for"),
-        Err(e) => Err(e.error),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use proptest::prelude::*;
 use tokio::time::Instant;
 
+use super::test_support::run;
 use super::*;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use batch_base::clock::Clock;
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -35,27 +35,6 @@ use crate::runner::classify::Category;
 use crate::runner::fake::{FakeCall as Call, Reply, ScriptedRunner};
 use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step};
 use batch_base::clock::FixedClock;
-
-/// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
-/// report (an empty one when the kill switch is off).
-async fn run(
-    config: &Config,
-    runner: &dyn Runner,
-    clock: &dyn Clock,
-    on_event: &(dyn Fn(Event<'_>) + Sync),
-) -> Result<(Plan, RunReport), RunError> {
-    let hooks = |e: Event<'_>| on_event(e);
-    match MainRun::new(config, runner, clock)
-        .hooks(&hooks)
-        .run()
-        .await
-    {
-        Ok(Finished::Batch { plan, report }) => Ok((plan, report)),
-        Ok(Finished::KillSwitch(plan)) => Ok((plan, RunReport::default())),
-        Ok(Finished::Shard { .. }) => unreachable!("no shard was asked for"),
-        Err(e) => Err(e.error),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

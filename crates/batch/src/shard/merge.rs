@@ -26,12 +26,12 @@ use crate::config::Config;
 use crate::control::ControlFile;
 use crate::queue::{Queue, QueueEntry};
 use crate::records::BatchResults;
+use crate::run::hooks::Hooks;
 use crate::run::journal;
 use crate::run::journal::{BreakerLine, OutcomeLine};
 use crate::run::lock::{LockError, RunLock};
 use crate::run::persist::{remove_stale_temp_files, write_failures, write_results, write_summary};
 use crate::run::report::{apply_outcome_line, update_breakers};
-use crate::run::sequence::Hooks;
 use crate::run::{RunError, RunReport};
 use crate::shard::fragment::{FragmentError, FragmentSet, NotRunLine};
 

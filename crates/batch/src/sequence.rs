@@ -1,4 +1,4 @@
-//! The main sequence, composed once: plan → lock → recover → execute → persist for a whole
+//! The main sequence, composed once over the stages of [`crate::run`] and [`crate::shard`]: plan → lock → recover → execute → persist for a whole
 //! batch, or plan (at the batch's plan time) → split → execute → fragment for one shard
 //! (issue #6). The binary's main run, its `--shard` run and `demo` all go through
 //! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
@@ -9,85 +9,26 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use batch_base::clock::{Clock, FixedClock};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use super::error::RunError;
-use super::execute::{EntryResult, Event, ExecuteOptions, execute_with};
-use super::journal::{self, Journal};
-use super::lock::RunLock;
-use super::persist::{persist_with, remove_stale_temp_files};
-use super::plan::{Plan, plan, plan_excluding, plan_from};
-use super::recover::{Recovery, recover};
-use super::report::{RunReport, apply};
 use crate::config::Config;
 use crate::queue::Queue;
 use crate::records::timestamp::Rfc3339;
+use crate::run::error::RunError;
+use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_with};
+use crate::run::hooks::{Hooks, NoHooks, Notice};
+use crate::run::journal::{self, Journal};
+use crate::run::lock::RunLock;
+use crate::run::persist::{persist_with, remove_stale_temp_files};
+use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
+use crate::run::recover::recover;
+use crate::run::report::{RunReport, apply};
 use crate::runner::{Runner, Stop, find_program};
 use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, split};
-
-/// What the caller of a [`MainRun`] sees along the way. Every method has an empty default.
-pub trait Hooks: Sync {
-    /// A plan was made: report what it found (missing files, breaker recoveries, invalid
-    /// entries). Called for the first plan and again for a plan remade under the lock.
-    fn planned(&self, _plan: &Plan) {}
-    /// An interrupted run was finished from its journal before this one planned.
-    fn recovered(&self, _recovery: &Recovery) {}
-    /// Something worth a log line that is not an error.
-    fn notice(&self, _notice: Notice<'_>) {}
-    /// The run passed its input checks (and, for a whole batch, holds the run lock): from here
-    /// a stop signal should stop it gracefully, so this is where a caller installs its signal
-    /// handlers.
-    fn committed(&self) {}
-    /// Execution of `plan`'s candidates (a shard's own, after the split) starts now.
-    fn executing(&self, _plan: &Plan) {}
-    /// Progress of execution.
-    fn event(&self, _event: Event<'_>) {}
-    /// Execution ended (finished, interrupted or failed).
-    fn executed(&self) {}
-}
-
-/// Hooks that ignore everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoHooks;
-
-impl Hooks for NoHooks {}
-
-/// A closure over progress events is a [`Hooks`] that only sees events.
-impl<F: Fn(Event<'_>) + Sync> Hooks for F {
-    fn event(&self, event: Event<'_>) {
-        self(event);
-    }
-}
-
-/// Log-worthy findings of a [`MainRun`] that are not errors.
-#[derive(Debug)]
-pub enum Notice<'a> {
-    /// A temporary file a killed run left beside an output was removed (under the lock).
-    TempFileRemoved(&'a Path),
-    /// A directory could not be cleaned of temporary files; the run goes on.
-    TempCleanFailed {
-        /// The directory.
-        dir: &'a Path,
-        /// Why.
-        error: &'a std::io::Error,
-    },
-    /// An interrupted run's journal exists but this run does not apply it (a dry run, which
-    /// writes nothing, or a shard, which plans from the queue as it is).
-    JournalPending(&'a Path),
-    /// A shard kept its part of the batch's selection.
-    ShardPlanned {
-        /// The split.
-        shard_plan: &'a ShardPlan,
-        /// The batch.
-        batch_id: &'a str,
-        /// Candidates of this shard.
-        candidates: usize,
-    },
-}
 
 /// The stage a run stopped at, so the caller can say what the files on disk now hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,9 +348,10 @@ impl<'a> MainRun<'a> {
         self.notice_journal();
         let shard_plan = split(&mut plan, target.shard);
         self.hooks.notice(Notice::ShardPlanned {
-            shard_plan: &shard_plan,
+            shard: target.shard.to_string(),
             batch_id: &target.batch_id,
             candidates: plan.selection.candidates.len(),
+            shards_with_candidates: &shard_plan.shards_with_candidates,
         });
         Ok((plan, Some(shard_plan), queue_sha256))
     }
