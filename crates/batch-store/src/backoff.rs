@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// How often and how far apart a lost manifest write is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct ConflictRetry {
     /// Attempts in total, the first included (at least 1).
     pub max_attempts: u32,
     /// Delay scale after the first lost attempt; doubles per attempt.
@@ -14,7 +14,7 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for ConflictRetry {
     /// 8 attempts, delays from 100 ms doubling up to 5 s (at most about 13 s of waiting).
     fn default() -> Self {
         Self {
@@ -25,7 +25,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl ConflictRetry {
     /// The delay after lost attempt `attempt` (1-based) with jitter sample `u` in `[0, 1)`:
     /// "equal jitter", half of `min(cap, base · 2^(attempt-1))` plus `u` times the other half,
     /// so two writers that lost together spread apart but never retry at once.
@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn delays_grow_cap_and_stay_in_band() {
-        let p = RetryPolicy::default();
+        let p = ConflictRetry::default();
         assert_eq!(p.delay(1, 0.0), Duration::from_millis(50));
         assert_eq!(p.delay(1, 1.0), Duration::from_millis(100));
         assert_eq!(p.delay(3, 0.5), Duration::from_millis(300));

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::backoff::RetryPolicy;
+use crate::backoff::ConflictRetry;
 use crate::error::Result;
 use crate::manifest::{self, Conflict, Manifest};
 use crate::store::{FRAGMENTS_PREFIX, MANIFEST_KEY, Store};
@@ -34,7 +34,7 @@ pub struct ConsolidateReport {
 /// then); [`crate::StoreError::ManifestContention`].
 pub async fn consolidate(
     store: &Store,
-    policy: &RetryPolicy,
+    policy: &ConflictRetry,
     prune: bool,
 ) -> Result<ConsolidateReport> {
     let mut keys: Vec<String> = store

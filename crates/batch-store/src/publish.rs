@@ -11,7 +11,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use object_store::{Attribute, Attributes, PutMode};
 use serde::Serialize;
 
-use crate::backoff::RetryPolicy;
+use crate::backoff::ConflictRetry;
 use crate::error::{Result, StoreError};
 use crate::hash::Sha256Hex;
 use crate::manifest::{Entry, Manifest, valid_run_id, validate_logical_path};
@@ -37,7 +37,7 @@ pub struct PublishOptions {
     /// Category recorded for every file (overrides the one inferred from the path).
     pub category: Option<String>,
     /// Retries of the manifest write.
-    pub retry: RetryPolicy,
+    pub retry: ConflictRetry,
     /// Uploads in flight at once.
     pub concurrency: usize,
 }
@@ -49,7 +49,7 @@ impl Default for PublishOptions {
             fragment: None,
             platform: None,
             category: None,
-            retry: RetryPolicy::default(),
+            retry: ConflictRetry::default(),
             concurrency: 8,
         }
     }

@@ -1,12 +1,12 @@
 //! Reading a manifest with its ETag and replacing it by conditional PUT: `If-Match: <etag>`
 //! when it exists, `If-None-Match: *` when it does not, and on a lost race (412
 //! Precondition Failed, or the object created or deleted meanwhile) a fresh read, merge and
-//! retry after a bounded, jittered backoff ([`RetryPolicy`]).
+//! retry after a bounded, jittered backoff ([`ConflictRetry`]).
 
 use object_store::{Attribute, Attributes, PutMode, UpdateVersion};
 use serde::Serialize;
 
-use crate::backoff::RetryPolicy;
+use crate::backoff::ConflictRetry;
 use crate::error::{Result, StoreError};
 use crate::manifest::Manifest;
 use crate::store::Store;
@@ -49,7 +49,7 @@ pub async fn load(store: &Store, key: &str) -> Result<Option<(Manifest, UpdateVe
 pub async fn update(
     store: &Store,
     key: &str,
-    policy: &RetryPolicy,
+    policy: &ConflictRetry,
     mut change: impl FnMut(Option<&Manifest>) -> Option<Manifest>,
 ) -> Result<UpdateOutcome> {
     let max = policy.max_attempts.max(1);
@@ -164,14 +164,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn lost_race_is_retried_and_nothing_is_lost() {
         let store = memory_store();
-        update(&store, "manifest.json", &RetryPolicy::default(), |c| {
+        update(&store, "manifest.json", &ConflictRetry::default(), |c| {
             Some(with_entry(c, "a", "A"))
         })
         .await
         .unwrap();
 
         let calls = AtomicU32::new(0);
-        let out = update(&store, "manifest.json", &RetryPolicy::default(), |c| {
+        let out = update(&store, "manifest.json", &ConflictRetry::default(), |c| {
             if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                 // Another writer slips in between our read and our write.
                 let other = with_entry(c, "b", "B");
@@ -205,9 +205,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn contention_is_bounded() {
         let store = memory_store();
-        let policy = RetryPolicy {
+        let policy = ConflictRetry {
             max_attempts: 3,
-            ..RetryPolicy::default()
+            ..ConflictRetry::default()
         };
         let calls = AtomicU32::new(0);
         let err = update(&store, "m.json", &policy, |c| {
@@ -234,7 +234,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_to_change_writes_nothing_and_corrupt_manifest_is_never_overwritten() {
         let store = memory_store();
-        let out = update(&store, "m.json", &RetryPolicy::default(), |_| None)
+        let out = update(&store, "m.json", &ConflictRetry::default(), |_| None)
             .await
             .unwrap();
         assert!(!out.written);
@@ -249,7 +249,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let err = update(&store, "m.json", &RetryPolicy::default(), |c| {
+        let err = update(&store, "m.json", &ConflictRetry::default(), |c| {
             Some(with_entry(c, "a", "A"))
         })
         .await

@@ -88,7 +88,7 @@ impl RateLimit {
 
 /// Retries of a generator step that exits with the network code (spec §4.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct NetworkRetry {
     /// Exit code that triggers a retry (tsuku's 5, "network").
     pub retry_exit_code: i32,
     /// Retries after the first attempt (3, so 4 attempts in all).
@@ -97,7 +97,7 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for NetworkRetry {
     fn default() -> Self {
         Self {
             retry_exit_code: 5,
@@ -107,7 +107,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl NetworkRetry {
     /// The delay before retry number `retry` (1-based): `base_delay × 2^(retry−1)`.
     pub fn delay(&self, retry: u32) -> Duration {
         self.base_delay.saturating_mul(
@@ -145,7 +145,7 @@ pub struct Config {
     /// SIGTERM → SIGKILL grace period when a generator times out (default 10 s).
     pub kill_grace: Duration,
     /// Network-exit retries.
-    pub retry: RetryPolicy,
+    pub retry: NetworkRetry,
     /// Per-ecosystem start spacing.
     pub rate_limit: RateLimit,
     /// Breaker threshold and recovery time.
@@ -179,7 +179,7 @@ impl Config {
             generator_env: Vec::new(),
             timeout: Duration::from_secs(15 * 60),
             kill_grace: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            retry: NetworkRetry::default(),
             rate_limit: RateLimit::default(),
             breaker: BreakerPolicy::default(),
             batch_id: None,
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn retry_delays_double() {
-        let p = RetryPolicy::default();
+        let p = NetworkRetry::default();
         let d: Vec<_> = (1..=3).map(|k| p.delay(k).as_secs()).collect();
         assert_eq!(d, [1, 2, 4]);
         assert_eq!(p.delay(100), Duration::from_secs(u64::from(u32::MAX)));

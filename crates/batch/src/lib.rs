@@ -29,5 +29,5 @@ pub mod shard;
 /// The wall clock every stage takes as an argument (re-exported from `batch-base`, so callers
 /// need not depend on it to pass one).
 pub use batch_base::clock;
-pub use config::{Config, RateLimit, RetryPolicy};
+pub use config::{Config, NetworkRetry, RateLimit};
 pub use queue::{Queue, QueueEntry, Status};

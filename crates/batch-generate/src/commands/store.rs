@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use batch_base::clock::SystemClock;
-use batch_store::backoff::RetryPolicy;
+use batch_store::backoff::ConflictRetry;
 use batch_store::cache::Cache;
 use batch_store::fetch::{FetchOptions, Source, age};
 use batch_store::gc::GcOptions;
@@ -104,9 +104,9 @@ pub async fn publish(args: &PublishArgs) -> anyhow::Result<Ending> {
             fragment: args.fragment.clone(),
             platform: args.platform.clone(),
             category: args.category.clone(),
-            retry: RetryPolicy {
+            retry: ConflictRetry {
                 max_attempts: args.max_attempts,
-                ..RetryPolicy::default()
+                ..ConflictRetry::default()
             },
             ..PublishOptions::default()
         };
@@ -273,9 +273,9 @@ async fn health(args: &HealthArgs) -> anyhow::Result<Ending> {
 async fn consolidate(args: &ConsolidateArgs) -> anyhow::Result<Ending> {
     async {
         let store = open(&args.store, DEFAULT_REQUEST)?;
-        let policy = RetryPolicy {
+        let policy = ConflictRetry {
             max_attempts: args.max_attempts,
-            ..RetryPolicy::default()
+            ..ConflictRetry::default()
         };
         let report = limited(
             args.timeout,
