@@ -17,6 +17,19 @@ impl fmt::Display for Hint {
     }
 }
 
+/// A mistake in how the command was called that clap cannot see (it needs the queue, or
+/// several flags together): printed like any error, but exits [`crate::exit::USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// Renders an error chain for stderr.
 pub fn render(err: &anyhow::Error) -> String {
     let explicit = err.downcast_ref::<Hint>().map(|h| h.0);

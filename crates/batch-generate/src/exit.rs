@@ -7,6 +7,8 @@ use batch::run::lock::LockError;
 use batch::sequence::SequenceError;
 use batch_store::StoreError;
 
+use crate::error::UsageError;
+
 /// The run completed, including runs with failed entries, no candidates, or the kill switch
 /// off (failed entries are data, not errors).
 pub const SUCCESS: i32 = 0;
@@ -50,13 +52,15 @@ pub enum Ending {
 
 /// The process exit code of a command's result: its [`Ending`], or for an error
 /// [`LOCKED`] when another run holds the queue's lock, [`STORE_UNREACHABLE`] when the artifact
-/// store could not be reached, and [`FAILURE`] for everything else (bad input, write errors).
+/// store could not be reached, [`USAGE`] for a [`UsageError`] (flags that contradict each other
+/// or the queue), and [`FAILURE`] for everything else (bad input, write errors).
 pub fn code(result: &anyhow::Result<Ending>) -> i32 {
     match result {
         Ok(Ending::Success) => SUCCESS,
         Ok(Ending::NotRun) => FAILURE,
         Ok(Ending::Signal(n)) => 128 + n,
         Ok(Ending::StoreUnreachable) => STORE_UNREACHABLE,
+        Err(e) if e.chain().any(|c| c.is::<UsageError>()) => USAGE,
         Err(e) if e.chain().any(is_lock_held) => LOCKED,
         Err(e) if e.chain().any(is_store_unreachable) => STORE_UNREACHABLE,
         Err(_) => FAILURE,
@@ -105,5 +109,7 @@ mod tests {
         };
         assert_eq!(code(&Err(anyhow::Error::new(other))), FAILURE);
         assert_eq!(code(&Err(anyhow::anyhow!("bad input"))), FAILURE);
+        let usage = anyhow::Error::new(UsageError("--shard needs --planned-at".into()));
+        assert_eq!(code(&Err(usage.context("x"))), USAGE);
     }
 }
