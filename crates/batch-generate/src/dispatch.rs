@@ -52,7 +52,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     max_output,
                     strict: cli.run.selection.strict,
                 };
-                match cli.run.sharding.target() {
+                match cli.run.sharding.target(opts.dry_run) {
                     Ok(shard) => commands::run::run(&cli.run.to_config(), opts, shard).await,
                     Err(e) => Err(e),
                 }

@@ -28,7 +28,7 @@ use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
 use crate::run::recover::recover;
 use crate::run::report::{RunReport, apply};
 use crate::runner::{Runner, Stop, find_program};
-use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, split};
+use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, ShardSettings, split};
 
 /// The stage a run stopped at, so the caller can say what the files on disk now hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +140,8 @@ pub struct MainRun<'a> {
     strict: bool,
     check_generator: bool,
     shard: Option<ShardTarget>,
+    /// The shard's settings as configured, before its rate limits were scaled.
+    shard_settings: Option<ShardSettings>,
 }
 
 impl<'a> MainRun<'a> {
@@ -155,6 +157,7 @@ impl<'a> MainRun<'a> {
             strict: false,
             check_generator: false,
             shard: None,
+            shard_settings: None,
         }
     }
 
@@ -188,6 +191,7 @@ impl<'a> MainRun<'a> {
     /// Runs one shard of a batch instead of the whole batch: every rate limit `N` times
     /// slower, no lock, no journal, and nothing written but the fragment.
     pub fn shard(mut self, target: ShardTarget) -> Self {
+        self.shard_settings = Some(ShardSettings::of(&self.config));
         let scaled = self.config.rate_limit.scaled(target.shard.count);
         self.config.to_mut().rate_limit = scaled;
         self.shard = Some(target);
@@ -304,6 +308,10 @@ impl<'a> MainRun<'a> {
                 batch_id: &target.batch_id,
                 queue_sha256: &queue_sha256,
                 shard_plan: &shard_plan,
+                settings: self
+                    .shard_settings
+                    .as_ref()
+                    .expect("set together with the shard target"),
                 started,
                 finished: self.clock.now(),
             },

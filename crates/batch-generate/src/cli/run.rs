@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use batch::Config;
 use batch::sequence::ShardTarget;
 use clap::Args;
@@ -11,6 +10,7 @@ use clap::builder::BoolishValueParser;
 
 use super::common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
 use super::parse::{parse_batch_id, parse_duration, parse_rate_limit};
+use crate::error::{Hint, UsageError};
 
 /// Flags of the main job.
 #[derive(Debug, Args)]
@@ -106,7 +106,8 @@ pub struct ShardArgs {
     pub fragment_dir: PathBuf,
 
     /// The plan time `preflight` printed (RFC 3339): every shard selects as of this instant,
-    /// so all shards agree on due breakers and retry times [default: now].
+    /// so all shards agree on due breakers and retry times. Required with --shard, except
+    /// for a --dry-run (which then plans at the current time).
     #[arg(
         long,
         env = "BATCH_PLANNED_AT",
@@ -137,21 +138,34 @@ impl RunArgs {
 }
 
 impl ShardArgs {
-    /// The shard these flags ask for, if any.
+    /// The shard these flags ask for, if any. A real shard run needs `--planned-at`, the plan
+    /// time `preflight` printed: shards that planned at their own start could disagree on due
+    /// breakers and retry times, so their fragments would not add up to one batch (issue #12).
+    /// A dry run may omit it and plans at the current time.
     ///
     /// # Errors
-    /// `--shard` without `--batch-id` (clap's `requires` also checks it; this covers the
-    /// environment variables).
-    pub fn target(&self) -> anyhow::Result<Option<ShardTarget>> {
+    /// `--shard` without `--batch-id`, or without `--planned-at` outside a dry run: a
+    /// [`UsageError`] (exit 2) with a hint.
+    pub fn target(&self, dry_run: bool) -> anyhow::Result<Option<ShardTarget>> {
         let Some(shard) = self.shard else {
             return Ok(None);
         };
+        let batch_id = self.batch_id.clone().ok_or_else(|| {
+            anyhow::Error::new(UsageError(
+                "--shard needs --batch-id (the ID preflight printed)".into(),
+            ))
+        })?;
+        if self.planned_at.is_none() && !dry_run {
+            return Err(anyhow::Error::new(UsageError(format!(
+                "--shard {shard} needs --planned-at: every shard of a batch must select as of the same instant"
+            )))
+            .context(Hint(
+                "run `batch-generate preflight` first and pass its planned_at to every shard as --planned-at (or BATCH_PLANNED_AT); nothing was run",
+            )));
+        }
         Ok(Some(ShardTarget {
             shard,
-            batch_id: self
-                .batch_id
-                .clone()
-                .context("--shard needs --batch-id (the ID preflight printed)")?,
+            batch_id,
             planned_at: self.planned_at.map(|t| t.instant()),
             fragment_dir: self.fragment_dir.clone(),
         }))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::util::{Out, PAST, Sandbox, entry, run_cmd, sandbox, snapshot};
+use crate::util::{Out, PAST, Sandbox, assert_unchanged, entry, run_cmd, sandbox, snapshot};
 
 /// 18 entries over five ecosystems with every kind of outcome, a github breaker one failure
 /// from opening, and a pypi breaker due for its half-open probe.
@@ -339,4 +339,70 @@ fn a_shard_runs_its_part_of_the_plan_n_times_slower() {
         out.ctx()
     );
     assert!(!fragments(&h).exists(), "a dry run writes no fragment");
+}
+
+/// A real shard run without the plan time from `preflight` is a usage error (issue #12):
+/// shards that each planned at their own start could disagree on due breakers and retry times.
+/// Nothing runs and nothing is written; the hint names `preflight` and the flag.
+#[test]
+fn a_shard_without_the_plan_time_is_refused_before_anything_runs() {
+    let h = harness();
+    let before = h.snapshot();
+    let out = h.run(&[
+        "--tier",
+        "3",
+        "--shard",
+        "1/3",
+        "--batch-id",
+        "b",
+        "--fragment-dir",
+        fragments(&h).to_str().unwrap(),
+    ]);
+    out.code(2);
+    assert!(out.stderr.contains("needs --planned-at"), "{}", out.ctx());
+    assert!(
+        out.stderr
+            .contains("hint: run `batch-generate preflight` first"),
+        "{}",
+        out.ctx()
+    );
+    assert_unchanged(&before, &h.snapshot(), &out);
+    assert!(h.created().is_empty(), "no generator ran: {}", out.ctx());
+    assert!(!fragments(&h).exists());
+}
+
+/// Shards started with different selection flags write fragments that `merge` refuses,
+/// naming the setting and both values; nothing is written (issue #12).
+#[test]
+fn merge_refuses_shards_that_ran_with_another_tier() {
+    let h = harness();
+    let doc = preflight(&h);
+    let id = doc["batch_id"].as_str().unwrap().to_owned();
+    let at = doc["planned_at"].as_str().unwrap().to_owned();
+    for (k, tier) in [(1, "3"), (2, "2")] {
+        h.run(&[
+            "--tier",
+            tier,
+            "--shard",
+            &format!("{k}/3"),
+            "--batch-id",
+            &id,
+            "--planned-at",
+            &at,
+            "--fragment-dir",
+            fragments(&h).to_str().unwrap(),
+        ])
+        .ok();
+    }
+    let before = h.snapshot();
+    let out = merge(&h, &["--allow-missing"]);
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("disagree on the tier (--tier) (3 vs 2)"),
+        "{}",
+        out.ctx()
+    );
+    assert!(out.stderr.contains("hint: "), "{}", out.ctx());
+    assert_unchanged(&before, &h.snapshot(), &out);
 }

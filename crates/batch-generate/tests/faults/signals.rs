@@ -180,6 +180,8 @@ fn sigterm_on_a_shard_still_writes_its_fragment_and_merge_keeps_the_interrupted_
     let (mut sb, original) = sandbox("shard-term", "hang");
     let fragments = sb.root.join("fragments");
     let fragment_dir = fragments.to_str().unwrap().to_owned();
+    // A real shard needs the batch's plan time (issue #12); here the current time.
+    let planned_at = jiff::Timestamp::now().to_string();
     let mut run = sb.spawn(
         "shard",
         &[
@@ -191,6 +193,8 @@ fn sigterm_on_a_shard_still_writes_its_fragment_and_merge_keeps_the_interrupted_
             "1/1",
             "--batch-id",
             "b",
+            "--planned-at",
+            &planned_at,
             "--fragment-dir",
             &fragment_dir,
         ],

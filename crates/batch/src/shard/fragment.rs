@@ -20,11 +20,14 @@ use crate::records::timestamp::Rfc3339;
 use crate::run::journal::{BreakerLine, OutcomeLine};
 use crate::run::report::outcome_line;
 use crate::run::{EntryResult, Plan};
+use crate::shard::partition::ShardPlan;
+use crate::shard::settings::ShardSettings;
 use crate::shard::{Shard, shard_of};
 use batch_base::fs as fsutil;
 
-/// Version of the fragment format; [`FragmentSet::collect`] refuses any other.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the fragment format; [`FragmentSet::collect`] refuses any other. Version 2 added
+/// `settings` (issue #12).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Longest accepted batch ID, in bytes.
 pub const MAX_BATCH_ID_LEN: usize = 100;
@@ -40,6 +43,9 @@ pub struct Fragment {
     pub shard: u32,
     /// N of `--shard K/N`.
     pub shard_count: u32,
+    /// The selection and rate-limit settings the shard ran with; every shard of a batch must
+    /// have the same.
+    pub settings: ShardSettings,
     /// SHA-256 (hex) of the queue file bytes the shard planned from.
     pub queue_sha256: String,
     /// The plan time every shard of the batch selected with (`--planned-at`): due breaker
@@ -141,7 +147,7 @@ pub enum FragmentError {
     },
     /// Two fragments of one batch disagree on what the batch was.
     #[error(
-        "fragments `{first}` and `{second}` disagree on {what}: they are not from the same batch run"
+        "fragments `{first}` and `{second}` disagree on {what} ({first_value} vs {second_value}): they are not from the same batch run"
     )]
     Disagree {
         /// One fragment.
@@ -150,6 +156,10 @@ pub enum FragmentError {
         second: PathBuf,
         /// The field, e.g. "the starting queue".
         what: &'static str,
+        /// Its value in `first`.
+        first_value: String,
+        /// Its value in `second`.
+        second_value: String,
     },
     /// Two different fragments for the same shard.
     #[error("fragments `{first}` and `{second}` are both shard {shard} with different content")]
@@ -199,39 +209,6 @@ pub fn parse_file_name(name: &str) -> Option<(&str, u32, u32)> {
     Some((id, k.parse().ok()?, n.parse().ok()?))
 }
 
-/// How a sharded run relates to its batch: built by [`split`] before execution.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShardPlan {
-    /// This shard.
-    pub shard: Shard,
-    /// For each candidate left in the plan, its position in the whole batch's selection.
-    pub positions: Vec<usize>,
-    /// Shards with at least one candidate, sorted.
-    pub shards_with_candidates: Vec<u32>,
-}
-
-/// Restricts `plan` to the candidates of `shard` (those with [`shard_of`] their name equal to
-/// K), keeping their order, and returns their positions in the whole selection.
-pub fn split(plan: &mut Plan, shard: Shard) -> ShardPlan {
-    let mut with = BTreeSet::new();
-    let mut positions = Vec::new();
-    let mut kept = Vec::new();
-    for (pos, c) in plan.selection.candidates.iter().enumerate() {
-        let k = shard_of(&plan.queue.entries[c.index].name, shard.count);
-        with.insert(k);
-        if k == shard.index {
-            positions.push(pos);
-            kept.push(*c);
-        }
-    }
-    plan.selection.candidates = kept;
-    ShardPlan {
-        shard,
-        positions,
-        shards_with_candidates: with.into_iter().collect(),
-    }
-}
-
 /// What a sharded run knows besides its plan and results.
 #[derive(Debug, Clone)]
 pub struct ShardRun<'a> {
@@ -239,8 +216,10 @@ pub struct ShardRun<'a> {
     pub batch_id: &'a str,
     /// SHA-256 (hex) of the queue bytes the plan was made from.
     pub queue_sha256: &'a str,
-    /// From [`split`].
+    /// From [`crate::shard::split`].
     pub shard_plan: &'a ShardPlan,
+    /// The settings the shard runs with (rate limits unscaled).
+    pub settings: &'a ShardSettings,
     /// Execution start.
     pub started: Timestamp,
     /// Execution end.
@@ -252,7 +231,7 @@ impl Fragment {
     /// remaining candidate, in order.
     ///
     /// # Panics
-    /// Never for inputs from [`split`] and [`crate::run::execute_with`]: `results` has one
+    /// Never for inputs from [`crate::shard::split`] and [`crate::run::execute_with`]: `results` has one
     /// entry per candidate.
     pub fn build(plan: &Plan, run: &ShardRun<'_>, results: &[EntryResult]) -> Self {
         let mut outcomes = Vec::new();
@@ -298,6 +277,7 @@ impl Fragment {
             batch_id: run.batch_id.to_owned(),
             shard: run.shard_plan.shard.index,
             shard_count: run.shard_plan.shard.count,
+            settings: run.settings.clone(),
             queue_sha256: run.queue_sha256.to_owned(),
             planned_at: Rfc3339::utc(plan.started),
             started: Rfc3339::utc(run.started),
@@ -458,6 +438,8 @@ pub struct FragmentSet {
     pub batch_id: String,
     /// N.
     pub shard_count: u32,
+    /// The settings every shard ran with.
+    pub settings: ShardSettings,
     /// The starting queue's SHA-256 (hex).
     pub queue_sha256: String,
     /// The shared plan time.
@@ -544,25 +526,50 @@ impl FragmentSet {
             });
         };
         for (path, f) in &fragments[1..] {
-            let disagree = |what| FragmentError::Disagree {
+            let disagree = |what, a: String, b: String| FragmentError::Disagree {
                 first: first_path.clone(),
                 second: path.clone(),
                 what,
+                first_value: a,
+                second_value: b,
             };
             if f.shard_count != first.shard_count {
-                return Err(disagree("the shard count N"));
+                return Err(disagree(
+                    "the shard count N",
+                    first.shard_count.to_string(),
+                    f.shard_count.to_string(),
+                ));
+            }
+            if let Some((what, a, b)) = first.settings.difference(&f.settings) {
+                return Err(disagree(what, a, b));
             }
             if f.queue_sha256 != first.queue_sha256 {
-                return Err(disagree("the starting queue (queue_sha256)"));
+                return Err(disagree(
+                    "the starting queue (queue_sha256)",
+                    first.queue_sha256.clone(),
+                    f.queue_sha256.clone(),
+                ));
             }
             if f.planned_at != first.planned_at {
-                return Err(disagree("the plan time (planned_at)"));
+                return Err(disagree(
+                    "the plan time (planned_at)",
+                    first.planned_at.to_string(),
+                    f.planned_at.to_string(),
+                ));
             }
             if f.shards_with_candidates != first.shards_with_candidates {
-                return Err(disagree("which shards have candidates"));
+                return Err(disagree(
+                    "which shards have candidates",
+                    format!("{:?}", first.shards_with_candidates),
+                    format!("{:?}", f.shards_with_candidates),
+                ));
             }
             if f.invalid != first.invalid {
-                return Err(disagree("the number of invalid entries"));
+                return Err(disagree(
+                    "the number of invalid entries",
+                    first.invalid.to_string(),
+                    f.invalid.to_string(),
+                ));
             }
         }
         let present: BTreeSet<u32> = fragments.iter().map(|(_, f)| f.shard).collect();
@@ -575,6 +582,7 @@ impl FragmentSet {
         Ok(FragmentSet {
             batch_id: chosen,
             shard_count: first.shard_count,
+            settings: first.settings.clone(),
             queue_sha256: first.queue_sha256.clone(),
             planned_at: first.planned_at,
             shards_with_candidates: first.shards_with_candidates.clone(),

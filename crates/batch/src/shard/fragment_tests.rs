@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::fragment::*;
+use super::settings::ShardSettings;
 use super::*;
 use crate::records::EcosystemCounts;
 use crate::records::OutcomeKind;
@@ -49,6 +50,7 @@ fn fragment(k: u32, names: &[&str]) -> Fragment {
         batch_id: "2026-11-24-all".into(),
         shard: k,
         shard_count: 3,
+        settings: ShardSettings::of(&crate::config::Config::new()),
         queue_sha256: "ab".repeat(32),
         planned_at: ts("2026-11-24T03:00:00Z"),
         started: ts("2026-11-24T03:01:00Z"),
@@ -135,7 +137,7 @@ fn a_consistent_fragment_passes_its_checks_and_round_trips() {
 fn broken_rules_are_named() {
     type Breaker = Box<dyn Fn(&mut Fragment)>;
     let cases: Vec<(Breaker, &str)> = vec![
-        (Box::new(|f| f.schema_version = 2), "schema_version 2"),
+        (Box::new(|f| f.schema_version = 3), "schema_version 3"),
         (Box::new(|f| f.shard = 4), "out of range"),
         (Box::new(|f| f.shard_count = 0), "out of range"),
         (Box::new(|f| f.batch_id = "../x".into()), "invalid batch ID"),
@@ -234,6 +236,41 @@ fn collect_of_an_empty_or_absent_directory_is_an_error() {
         FragmentSet::collect(&dir.path().join("absent"), None),
         Err(FragmentError::Read { .. })
     ));
+}
+
+/// Shards that ran with other selection settings are refused, naming the setting and both
+/// values (issue #12).
+#[test]
+fn shards_that_ran_with_other_settings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    valid(1).write(dir.path()).unwrap();
+    let mut f = valid(2);
+    f.settings.tier = 3;
+    f.write(dir.path()).unwrap();
+    let err = FragmentSet::collect(dir.path(), None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            FragmentError::Disagree {
+                what: "the tier (--tier)",
+                first_value,
+                second_value,
+                ..
+            } if first_value == "2" && second_value == "3"
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("(2 vs 3)"), "{err}");
+
+    let mut f = valid(2);
+    f.settings.rate_limit_ms.insert("npm".into(), 250);
+    f.write(dir.path()).unwrap();
+    let err = FragmentSet::collect(dir.path(), None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the rate limits (--rate-limit) (npm 1000 ms vs npm 250 ms)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::queue::{QueueEntry, Status};
 use crate::run::{self, RunReport};
 use crate::run::{Event, apply, execute, persist, plan_from};
 use crate::runner::fake::{Reply, ScriptedRunner};
-use crate::shard::fragment::{Fragment, ShardPlan, ShardRun, split};
+use crate::shard::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, shard_of};
 use batch_base::clock::FixedClock;
 
@@ -186,6 +186,7 @@ async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
             batch_id: BATCH,
             queue_sha256: &sha,
             shard_plan: &sp,
+            settings: &crate::shard::ShardSettings::of(&env.config),
             started: t(),
             finished: t(),
         },

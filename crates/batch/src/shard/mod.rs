@@ -8,11 +8,13 @@ pub mod fragment;
 pub mod merge;
 pub mod partition;
 pub mod preflight;
+pub mod settings;
 
-pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardPlan, ShardRun, split};
+pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardRun};
 pub use merge::{MergeError, MergeReport, MergeStatus, merge, merge_under_lock};
-pub use partition::{Shard, ShardError, shard_of};
+pub use partition::{Shard, ShardError, ShardPlan, shard_of, split};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};
+pub use settings::ShardSettings;
 
 #[cfg(test)]
 mod fragment_tests;

@@ -2,8 +2,11 @@
 //! belongs to shard `1 + fnv1a64(name) mod N`, so the same entry always lands in the same
 //! shard whatever the rest of the queue looks like.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+
+use crate::run::Plan;
 
 /// One shard of `count`, 1-based (`--shard K/N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,39 @@ pub fn shard_of(name: &str, count: u32) -> u32 {
     // `count` is at least 1 for every constructed Shard; treat 0 as 1 rather than panic.
     let n = u64::from(count.max(1));
     u32::try_from(h % n).expect("a remainder of a u32 fits in u32") + 1
+}
+
+/// How a sharded run relates to its batch: built by [`split`] before execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPlan {
+    /// This shard.
+    pub shard: Shard,
+    /// For each candidate left in the plan, its position in the whole batch's selection.
+    pub positions: Vec<usize>,
+    /// Shards with at least one candidate, sorted.
+    pub shards_with_candidates: Vec<u32>,
+}
+
+/// Restricts `plan` to the candidates of `shard` (those with [`shard_of`] their name equal to
+/// K), keeping their order, and returns their positions in the whole selection.
+pub fn split(plan: &mut Plan, shard: Shard) -> ShardPlan {
+    let mut with = BTreeSet::new();
+    let mut positions = Vec::new();
+    let mut kept = Vec::new();
+    for (pos, c) in plan.selection.candidates.iter().enumerate() {
+        let k = shard_of(&plan.queue.entries[c.index].name, shard.count);
+        with.insert(k);
+        if k == shard.index {
+            positions.push(pos);
+            kept.push(*c);
+        }
+    }
+    plan.selection.candidates = kept;
+    ShardPlan {
+        shard,
+        positions,
+        shards_with_candidates: with.into_iter().collect(),
+    }
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use batch::run::{self, Event};
 use batch::runner::fake::{Reply, ScriptedRunner};
-use batch::shard::fragment::{Fragment, FragmentSet, ShardRun, split};
 use batch::shard::merge::{MergeStatus, merge};
-use batch::shard::{Shard, shard_of};
+use batch::shard::{Fragment, FragmentSet, ShardRun, split};
+use batch::shard::{Shard, ShardSettings, shard_of};
 use batch::{Config, Queue, RateLimit};
 use batch_base::clock::FixedClock;
 
@@ -140,6 +140,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
             batch_id: BATCH,
             queue_sha256: &sha,
             shard_plan: &sp,
+            settings: &ShardSettings::of(&sharded.config),
             started: t(NOW),
             finished: t(NOW),
         };
