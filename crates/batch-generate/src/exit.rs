@@ -60,11 +60,15 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
         Ok(Ending::NotRun) => FAILURE,
         Ok(Ending::Signal(n)) => 128 + n,
         Ok(Ending::StoreUnreachable) => STORE_UNREACHABLE,
-        Err(e) if e.chain().any(|c| c.is::<UsageError>()) => USAGE,
+        Err(e) if e.chain().any(is_usage) => USAGE,
         Err(e) if e.chain().any(is_lock_held) => LOCKED,
         Err(e) if e.chain().any(is_store_unreachable) => STORE_UNREACHABLE,
         Err(_) => FAILURE,
     }
+}
+
+fn is_usage(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.is::<UsageError>() || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
 }
 
 fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {

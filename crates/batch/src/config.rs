@@ -1,7 +1,7 @@
 //! Every setting of a run in one struct ([`Config`]), built by the CLI or directly from Rust,
 //! plus the per-ecosystem [`RateLimit`] table and the retry policy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -170,9 +170,7 @@ impl Config {
             select: SelectOptions {
                 batch_size: 25,
                 tier: 2,
-                ecosystems: BTreeSet::new(),
-                disabled: BTreeSet::new(),
-                exclude: BTreeSet::new(),
+                ..SelectOptions::default()
             },
             jobs: 4,
             generator: PathBuf::from("tsuku"),

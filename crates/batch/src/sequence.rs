@@ -215,6 +215,7 @@ impl<'a> MainRun<'a> {
                 let plan = plan(&self.config, self.clock).at(Stage::Plan)?;
                 self.hooks.planned(&plan);
                 self.check_strict(&plan)?;
+                self.check_names(&plan)?;
                 self.notice_journal();
                 Ok(DryRun {
                     plan,
@@ -252,6 +253,7 @@ impl<'a> MainRun<'a> {
             return Ok(Finished::KillSwitch(first));
         }
         self.check_strict(&first)?;
+        self.check_names(&first)?;
         let journal_path = journal::path_for(&config.queue);
         self.check_generator_for(!first.selection.candidates.is_empty() || journal_path.exists())?;
         let _lock = RunLock::acquire(&config.queue).at(Stage::Lock)?;
@@ -350,6 +352,7 @@ impl<'a> MainRun<'a> {
         .at(Stage::Plan)?;
         self.hooks.planned(&plan);
         self.check_strict(&plan)?;
+        self.check_names(&plan)?;
         if plan.kill_switch {
             return Ok((plan, None, queue_sha256));
         }
@@ -380,6 +383,17 @@ impl<'a> MainRun<'a> {
             .at(Stage::Execute);
         self.hooks.executed();
         results
+    }
+
+    /// Names given with `--name` must all select an entry.
+    fn check_names(&self, plan: &Plan) -> Result<(), SequenceError> {
+        if plan.selection.unselected_names.is_empty() {
+            return Ok(());
+        }
+        Err(RunError::NamedEntries {
+            names: plan.selection.unselected_names.clone(),
+        })
+        .at(Stage::Plan)
     }
 
     fn check_strict(&self, plan: &Plan) -> Result<(), SequenceError> {

@@ -18,7 +18,7 @@ pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
 pub use root::{Cli, Command};
-pub use run::{ExecutionArgs, OutputArgs, RunArgs, ShardArgs};
+pub use run::{ExecutionArgs, OutputArgs, PickArgs, RunArgs, ShardArgs};
 pub use store::{
     ConsolidateArgs, FetchArgs, GcArgs, HealthArgs, PublishArgs, StoreArgs, StoreCmdArgs,
     StoreCommand,

@@ -30,6 +30,30 @@ pub struct RunArgs {
     /// Sharding.
     #[command(flatten)]
     pub sharding: ShardArgs,
+    /// Acting on named or failed entries.
+    #[command(flatten)]
+    pub pick: PickArgs,
+}
+
+/// Acting on one package, or on the failures (issue #12).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Selection")]
+pub struct PickArgs {
+    /// Run exactly the entries with these names (repeatable or comma-separated), whatever
+    /// their tier, backoff and the batch size; pending, failed or blocked entries only, never
+    /// behind an open circuit breaker unless --force. A name that selects nothing is a usage
+    /// error (exit 2).
+    #[arg(long = "name", env = "BATCH_NAME", value_name = "NAME", value_delimiter = ',', conflicts_with_all = ["retry_failed", "shard"])]
+    pub names: Vec<String>,
+
+    /// Only failed entries, their backoff ignored (tier, breakers and batch size still apply).
+    #[arg(long, env = "BATCH_RETRY_FAILED", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", conflicts_with = "shard")]
+    pub retry_failed: bool,
+
+    /// With --name: run the named entries even when their ecosystem's circuit breaker is open
+    /// or the ecosystem is disabled in the control file.
+    #[arg(long, requires = "names")]
+    pub force: bool,
 }
 
 /// How generators run.
@@ -133,6 +157,15 @@ impl RunArgs {
         c.kill_grace = e.kill_grace;
         c.breaker = e.breaker.policy();
         c.batch_id.clone_from(&self.sharding.batch_id);
+        c.select.names = self
+            .pick
+            .names
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        c.select.retry_failed = self.pick.retry_failed;
+        c.select.force = self.pick.force;
         c
     }
 }

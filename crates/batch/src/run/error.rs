@@ -49,6 +49,12 @@ pub enum RunError {
         /// Its problems, joined by `; `.
         problems: String,
     },
+    /// `--name` named entries that cannot run as asked (issue #12); nothing was run.
+    #[error("--name selects nothing for {}", names.iter().map(|(n, why)| format!("{n:?} ({why})")).collect::<Vec<_>>().join(", "))]
+    NamedEntries {
+        /// Each name and why it selects nothing.
+        names: Vec<(String, String)>,
+    },
     /// The generator is needed but cannot be found or run; nothing was run.
     #[error("generator `{path}` not found or not executable")]
     GeneratorNotFound {
@@ -67,6 +73,12 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// Whether the error is a mistake in how the run was asked for (exit 2 at the binary
+    /// edge) rather than bad input files.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, RunError::NamedEntries { .. })
+    }
+
     /// Whether this is another run holding the queue's lock (exit 3 at the binary edge).
     pub fn is_lock_held(&self) -> bool {
         matches!(self, RunError::Lock(LockError::Held { .. }))
