@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use clap::builder::BoolishValueParser;
 
 use super::common::{FileArgs, JsonArgs, SelectionArgs};
 
@@ -76,6 +77,11 @@ pub struct PreflightArgs {
         help_heading = "Preflight"
     )]
     pub used_batch_ids: Vec<String>,
+
+    /// Plan and print, but take no lock and write nothing (not even the breakers due to turn
+    /// half-open); `$GITHUB_OUTPUT` still gets the plan.
+    #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true", help_heading = "Preflight")]
+    pub dry_run: bool,
 
     /// `--json`.
     #[command(flatten)]

@@ -33,6 +33,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
             sample_above: args.budget_sample_above,
             skip_above: args.budget_skip_above,
         },
+        dry_run: args.dry_run,
     };
     let plan = preflight(&config, &SystemClock, &opts).map_err(|e| {
         if e.is_lock_held() {
@@ -46,9 +47,9 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
     }
     github::write_output(preflight_outputs(&plan))?;
     if args.report.json {
-        print_json(&PreflightDoc::new(&plan));
+        print_json(&PreflightDoc::new(&plan, args.dry_run));
     } else {
-        print!("{}", text::preflight(&plan));
+        print!("{}", text::preflight(&plan, args.dry_run));
     }
     Ok(Ending::Success)
 }

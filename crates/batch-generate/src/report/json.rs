@@ -331,11 +331,13 @@ pub struct PreflightDoc<'a> {
     sampling: bool,
     budget_used: Option<f64>,
     plan: BTreeMap<String, Vec<PlannedDoc<'a>>>,
+    dry_run: bool,
+    files_written: &'a [PathBuf],
 }
 
 impl<'a> PreflightDoc<'a> {
-    /// The document of a batch plan.
-    pub fn new(p: &'a BatchPlan) -> Self {
+    /// The document of a batch plan (`dry_run` as asked).
+    pub fn new(p: &'a BatchPlan, dry_run: bool) -> Self {
         Self {
             skip: p.skip.is_some(),
             reason: p.skip.as_deref(),
@@ -352,6 +354,8 @@ impl<'a> PreflightDoc<'a> {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.iter().map(PlannedDoc::from).collect()))
                 .collect(),
+            dry_run,
+            files_written: &p.files_written,
         }
     }
 }
@@ -422,6 +426,7 @@ mod tests {
             per_ecosystem: BTreeMap::from([("npm".into(), 2), ("pypi".into(), 3)]),
             budget: BudgetState::Sampling { used: 0.85 },
             half_opened: Vec::new(),
+            files_written: Vec::new(),
         };
         assert_eq!(
             output_lines(preflight_outputs(&plan)),

@@ -96,17 +96,16 @@ pub fn run_summary(r: &BatchResults, invalid: usize, not_run: usize) -> String {
     line
 }
 
-/// The preflight's plan: batch ID, then the skip reason or each shard's candidates.
-pub fn preflight(p: &BatchPlan) -> String {
+/// The preflight's plan as `key=value` lines a POSIX shell can `eval` (values single-quoted
+/// where needed), with `#` comment lines for people: the batch, the skip decision, the plan
+/// time, the shards and their candidates (`shard_K`: names separated by spaces), the files
+/// written.
+pub fn preflight(p: &BatchPlan, dry_run: bool) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Batch {}", p.batch_id);
-    if let Some(reason) = &p.skip {
-        let _ = writeln!(s, "Skip: {reason}");
-        return s;
-    }
     let _ = writeln!(
         s,
-        "{} candidate(s) in {} of {} shard(s){}",
+        "# batch {}: {} candidate(s) in {} of {} shard(s){}{}",
+        p.batch_id,
         p.candidates(),
         p.shards.len(),
         p.shard_count,
@@ -114,16 +113,121 @@ pub fn preflight(p: &BatchPlan) -> String {
             "; budget above the sampling threshold"
         } else {
             ""
+        },
+        if dry_run {
+            "; dry run, nothing written"
+        } else {
+            ""
         }
     );
-    // Shards in the order of their names as text, as the JSON document's `plan` keys.
-    let mut shards: Vec<_> = p.shards.iter().map(|(k, v)| (k.to_string(), v)).collect();
-    shards.sort_by(|a, b| a.0.cmp(&b.0));
-    for (k, entries) in shards {
-        let _ = writeln!(s, "\nShard {k}/{}:", p.shard_count);
+    let shards: Vec<String> = p.shards.keys().map(u32::to_string).collect();
+    let files: Vec<String> = p
+        .files_written
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    for (key, value) in [
+        ("batch_id", p.batch_id.clone()),
+        ("planned_at", p.planned_at.to_string()),
+        ("skip", p.skip.is_some().to_string()),
+        ("reason", p.skip.clone().unwrap_or_default()),
+        ("shard_count", p.shard_count.to_string()),
+        ("shards", shards.join(" ")),
+        ("candidates", p.candidates().to_string()),
+        ("sampling", p.sampling().to_string()),
+        ("files_written", files.join(" ")),
+    ] {
+        let _ = writeln!(s, "{key}={}", shell_quote(&value));
+    }
+    for (k, entries) in &p.shards {
+        let _ = writeln!(s, "# shard {k}/{}:", p.shard_count);
         for e in entries {
-            let _ = writeln!(s, "  {:<12} {}", e.ecosystem, e.name);
+            let _ = writeln!(s, "#   {:<12} {}", e.ecosystem, e.name);
         }
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        let _ = writeln!(s, "shard_{k}={}", shell_quote(&names.join(" ")));
     }
     s
+}
+
+/// `value` as one POSIX shell word: unchanged when it only holds characters no shell treats
+/// specially, else in single quotes (a `'` inside written as `'\''`).
+fn shell_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+,=%".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use batch::control::budget::BudgetState;
+    use batch::shard::PlannedEntry;
+
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("2026-11-24T03:00:00Z"), "2026-11-24T03:00:00Z");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("1 3"), "'1 3'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf ~)"), "'$(rm -rf ~)'");
+    }
+
+    #[test]
+    fn preflight_text_is_shell_lines_and_comments() {
+        let e = |name: &str| PlannedEntry {
+            index: 0,
+            name: name.into(),
+            source: format!("homebrew:{name}"),
+            ecosystem: "homebrew".into(),
+        };
+        let plan = BatchPlan {
+            skip: None,
+            batch_id: "2026-11-24-all-002".into(),
+            planned_at: "2026-11-24T03:00:00Z".parse().unwrap(),
+            shard_count: 3,
+            shards: BTreeMap::from([(1, vec![e("a"), e("b c")]), (3, vec![e("d")])]),
+            per_ecosystem: BTreeMap::new(),
+            budget: BudgetState::Ok,
+            half_opened: Vec::new(),
+            files_written: vec!["batch-control.json".into()],
+        };
+        let text = preflight(&plan, false);
+        let shell: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            shell,
+            [
+                "batch_id=2026-11-24-all-002",
+                "planned_at=2026-11-24T03:00:00Z",
+                "skip=false",
+                "reason=''",
+                "shard_count=3",
+                "shards='1 3'",
+                "candidates=3",
+                "sampling=false",
+                "files_written=batch-control.json",
+                "shard_1='a b c'",
+                "shard_3=d",
+            ]
+        );
+        assert!(
+            text.starts_with("# batch 2026-11-24-all-002: 3 candidate(s) in 2 of 3 shard(s)\n")
+        );
+        assert!(
+            preflight(&plan, true)
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("; dry run, nothing written")
+        );
+    }
 }

@@ -236,3 +236,74 @@ fn nothing_to_do_is_a_skip_and_bad_input_is_exit_1() {
     assert!(lines.is_empty(), "no output lines on bad input");
     assert!(out.stderr.contains("control"), "{}", out.ctx());
 }
+
+/// `preflight --dry-run` takes no lock and writes nothing, not even the breaker due to turn
+/// half-open; the real preflight names the control file it wrote (issue #12).
+#[test]
+fn dry_run_writes_nothing_and_the_real_run_names_what_it_wrote() {
+    let h = six().control(json!({
+        "enabled": true,
+        "circuit_breaker": {
+            "npm": {"state": "open", "failures": 5, "last_failure": PAST, "opens_at": PAST}
+        }
+    }));
+    let before = h.snapshot();
+    let mut cmd = h.preflight_cmd();
+    cmd.env_remove("GITHUB_OUTPUT")
+        .args(["--shards", "2", "--tier", "3", "--dry-run", "--json"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    let doc = out.json();
+    assert_eq!(doc["dry_run"], true);
+    assert_eq!(doc["files_written"], json!([]));
+    // npm is due for its half-open probe: one npm entry (b) is planned, f waits (spec §3).
+    assert_eq!(doc["candidates"], 5, "{doc}");
+    assert_eq!(doc["per_ecosystem"]["npm"], 1, "{doc}");
+    crate::util::assert_unchanged(&before, &h.snapshot(), &out);
+
+    let mut cmd = h.preflight_cmd();
+    cmd.env_remove("GITHUB_OUTPUT")
+        .args(["--shards", "2", "--tier", "3", "--json"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    let doc = out.json();
+    assert_eq!(doc["dry_run"], false);
+    assert_eq!(
+        doc["files_written"],
+        json!([h.control.to_str().unwrap()]),
+        "{}",
+        out.ctx()
+    );
+    assert_eq!(
+        h.control_json()["circuit_breaker"]["npm"]["state"],
+        "half-open"
+    );
+}
+
+/// The text output is `key=value` lines a shell can `eval`, with `#` comments for people.
+#[test]
+fn text_output_can_be_evaluated_by_a_shell() {
+    let h = six();
+    let mut cmd = h.preflight_cmd();
+    cmd.env_remove("GITHUB_OUTPUT")
+        .args(["--shards", "2", "--tier", "3", "--dry-run"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"eval "$1" && printf '%s|%s|%s|%s|%s' "$batch_id" "$skip" "$candidates" "$shards" "$planned_at""#)
+        .arg("sh")
+        .arg(&out.stdout)
+        .output()
+        .unwrap();
+    assert!(shell.status.success(), "{}", out.ctx());
+    let got = String::from_utf8(shell.stdout).unwrap();
+    let parts: Vec<&str> = got.split('|').collect();
+    assert_eq!(parts[0], format!("{}-all", today()), "{got}");
+    assert_eq!(&parts[1..3], ["false", "6"], "{got}");
+    assert!(
+        parts[3] == "1 2" || parts[3] == "1" || parts[3] == "2",
+        "{got}"
+    );
+    assert!(parts[4].parse::<jiff::Timestamp>().is_ok(), "{got}");
+}

@@ -28,6 +28,9 @@ pub struct PreflightOptions {
     pub used_batch_ids: Vec<String>,
     /// The weekly CI budget limits.
     pub budget: BudgetLimits,
+    /// Plan only: take no lock and write nothing, not even the breakers due to turn
+    /// half-open (issue #12).
+    pub dry_run: bool,
 }
 
 /// One candidate in a shard's list.
@@ -62,8 +65,10 @@ pub struct BatchPlan {
     pub per_ecosystem: BTreeMap<String, usize>,
     /// The budget assessment.
     pub budget: BudgetState,
-    /// Breakers that moved to half-open (written to the control file).
+    /// Breakers that moved to half-open (written to the control file unless a dry run).
     pub half_opened: Vec<String>,
+    /// Files written: the control file when a breaker moved, nothing in a dry run.
+    pub files_written: Vec<PathBuf>,
 }
 
 impl BatchPlan {
@@ -87,7 +92,7 @@ impl BatchPlan {
 }
 
 /// Plans tonight's batch under the queue's run lock (spec §7.2, issue #6): kill switch, due
-/// open → half-open moves (saved), weekly budget, a unique batch ID from the results and
+/// open → half-open moves (saved, except in a dry run, which takes no lock), weekly budget, a unique batch ID from the results and
 /// metrics history, and the FNV-1a shard lists.
 ///
 /// # Errors
@@ -98,10 +103,16 @@ pub fn preflight(
     clock: &dyn Clock,
     opts: &PreflightOptions,
 ) -> Result<BatchPlan, RunError> {
-    // Validate before locking, as the main job does, so bad input writes nothing at all.
-    plan(config, clock)?;
-    let _lock = RunLock::acquire(&config.queue)?;
-    let mut plan = plan(config, clock)?;
+    // Validate before locking, as the main job does, so bad input writes nothing at all. A
+    // dry run writes nothing, so it needs no lock and one plan.
+    let first = plan(config, clock)?;
+    let (_lock, mut plan) = if opts.dry_run {
+        (None, first)
+    } else {
+        drop(first);
+        let lock = RunLock::acquire(&config.queue)?;
+        (Some(lock), plan(config, clock)?)
+    };
 
     let budget = assess(
         BudgetUse::from_block(plan.control.get("budget")),
@@ -155,8 +166,9 @@ pub fn preflight(
 
     // The half-open moves are part of the plan the shards run with; persist them (the kill
     // switch stops everything, this included).
-    if !plan.kill_switch {
-        plan.control.save_if_changed()?;
+    let mut files_written = Vec::new();
+    if !plan.kill_switch && !opts.dry_run && plan.control.save_if_changed()? {
+        files_written.push(config.control_file.clone());
     }
     let half_opened = plan
         .recovery
@@ -175,5 +187,6 @@ pub fn preflight(
         per_ecosystem,
         budget,
         half_opened,
+        files_written,
     })
 }
