@@ -39,11 +39,12 @@ impl SignalState {
                     .is_ok()
                 {
                     tracing::warn!(
-                        "received signal {sig}: finishing running generators, starting nothing new (send it again to kill them now)"
+                        "received {}: finishing running generators, starting nothing new (send it again to kill them now)",
+                        name(sig)
                     );
                     let _ = stop.send(Stop::Graceful);
                 } else {
-                    tracing::warn!("received signal {sig} again: killing running generators");
+                    tracing::warn!("received {} again: killing running generators", name(sig));
                     let _ = stop.send(Stop::Immediate);
                 }
             }
@@ -57,5 +58,21 @@ impl SignalState {
             0 => None,
             s => Some(s),
         }
+    }
+}
+
+/// The conventional name of a signal number (`SIGINT`, `SIGTERM`), or `signal N`.
+pub fn name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map_or_else(|_| format!("signal {sig}"), |s| s.as_str().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signals_are_named() {
+        assert_eq!(super::name(2), "SIGINT");
+        assert_eq!(super::name(15), "SIGTERM");
+        assert_eq!(super::name(999), "signal 999");
     }
 }

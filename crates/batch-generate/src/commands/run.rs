@@ -97,10 +97,7 @@ pub async fn run(
                 tracing::warn!("{w}");
             }
             log::breaker_changes(&report);
-            eprintln!(
-                "{}",
-                text::run_summary(&report.results, report.invalid, report.not_run.len())
-            );
+            eprintln!("{}", text::run_summary(&report.results, report.invalid));
             if opts.json {
                 print_json(&RunDoc::new(&report));
             }
@@ -120,11 +117,7 @@ pub async fn run(
                 counts.failed,
                 counts.blocked,
                 counts.total,
-                if fragment.not_run.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} not run", fragment.not_run.len())
-                },
+                text::not_run_note(fragment.not_run.iter().map(|n| n.name.as_str())),
                 path.display()
             );
             if opts.json {
@@ -144,7 +137,10 @@ pub async fn run(
 /// else success. `where_kept` ends the log line about the candidates not run.
 fn ending(signal: Option<i32>, not_run: usize, where_kept: &str) -> Ending {
     if let Some(sig) = signal {
-        tracing::warn!("stopped by signal {sig}: {not_run} candidate(s) not run {where_kept}");
+        tracing::warn!(
+            "stopped by {}: {not_run} candidate(s) not run {where_kept}",
+            crate::signal::name(sig)
+        );
         return Ending::Signal(sig);
     }
     if not_run == 0 {

@@ -80,9 +80,9 @@ pub fn render_plan(config: &Config, plan: &Plan) -> String {
     s
 }
 
-/// `Batch complete: …` after a whole-batch run, with the invalid and not-run counts when
-/// there are any.
-pub fn run_summary(r: &BatchResults, invalid: usize, not_run: usize) -> String {
+/// `Batch complete: …` after a whole-batch run, with the invalid count and the entries not
+/// run (counted and named) when there are any.
+pub fn run_summary(r: &BatchResults, invalid: usize) -> String {
     let mut line = format!(
         "Batch complete: {} succeeded, {} failed, {} blocked ({} total)",
         r.succeeded, r.failed, r.blocked, r.total
@@ -90,10 +90,24 @@ pub fn run_summary(r: &BatchResults, invalid: usize, not_run: usize) -> String {
     if invalid > 0 {
         let _ = write!(line, "; {invalid} invalid entries skipped");
     }
-    if not_run > 0 {
-        let _ = write!(line, "; {not_run} not run");
-    }
+    line.push_str(&not_run_note(r.not_run.iter().map(|n| n.name.as_str())));
     line
+}
+
+/// `; N not run (a, b, c and K more)`, or nothing when every entry ran.
+pub fn not_run_note<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 5;
+    let n = names.len();
+    if n == 0 {
+        return String::new();
+    }
+    let shown: Vec<&str> = names.take(SHOWN).collect();
+    let more = if n > SHOWN {
+        format!(" and {} more", n - SHOWN)
+    } else {
+        String::new()
+    };
+    format!("; {n} not run ({}{more})", shown.join(", "))
 }
 
 /// The preflight's plan as `key=value` lines a POSIX shell can `eval` (values single-quoted
@@ -172,6 +186,17 @@ mod tests {
     use batch::shard::PlannedEntry;
 
     use super::*;
+
+    #[test]
+    fn not_run_note_names_the_first_five() {
+        assert_eq!(not_run_note(std::iter::empty()), "");
+        assert_eq!(not_run_note(["a", "b"].into_iter()), "; 2 not run (a, b)");
+        let many = ["a", "b", "c", "d", "e", "f", "g"];
+        assert_eq!(
+            not_run_note(many.into_iter()),
+            "; 7 not run (a, b, c, d, e and 2 more)"
+        );
+    }
 
     #[test]
     fn shell_quoting() {

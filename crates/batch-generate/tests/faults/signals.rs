@@ -109,6 +109,37 @@ fn interrupt(tag: &str, sig: Signal, want: i32) {
     let out = run.wait(RUN_LIMIT);
     out.code(want);
     check_saved(&sb, &original, tag);
+
+    // The whole batch is accounted for (issue #12): the signal is named, and the entries that
+    // did not run are counted and named in the final line, batch-results.json and the summary.
+    let name = format!("{sig:?}");
+    assert!(
+        out.stderr.contains(&format!("stopped by {name}: ")),
+        "{tag}: {}",
+        out.ctx()
+    );
+    let results = sb.results_json();
+    let mut not_run: Vec<String> = results["not_run"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{tag}: no not_run in {results}"))
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_owned())
+        .collect();
+    not_run.sort();
+    let mut stuck: Vec<String> = STUCK.iter().map(|s| (*s).to_owned()).collect();
+    stuck.sort();
+    assert_eq!(not_run, stuck, "{tag}: {results}");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Batch complete: "))
+        .unwrap_or_else(|| panic!("{tag}: no final line\n{}", out.ctx()));
+    assert!(
+        line.contains(&format!("; {} not run (", STUCK.len())),
+        "{tag}: {line}"
+    );
+    let summary = std::fs::read_to_string(&sb.summary).unwrap();
+    assert!(summary.contains("\n### Not run\n"), "{tag}: {summary}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub mod timestamp;
 
 pub use failure::{ENVIRONMENT, FailureFile, FailureRecord, failure_files, safe_file_component};
 pub use outcome::{Outcome, OutcomeKind};
-pub use results::{BatchResults, EcosystemCounts};
+pub use results::{BatchResults, EcosystemCounts, NotRunEntry};
 pub use summary::render_summary;
 
 #[cfg(test)]

@@ -52,6 +52,23 @@ pub struct BatchResults {
     /// RFC 3339 UTC with nanoseconds: when processing started. Deliberate fix: an empty run
     /// records its real start, not Go's zero time (spec §9.1.16).
     pub timestamp: String,
+    /// Selected entries that did not run (interrupted, stopped, generator missing), in
+    /// selection order; they are in none of the counts and unchanged in the queue. Not in Go's
+    /// format: written only when non-empty, so a complete batch keeps Go's keys exactly
+    /// (issue #12).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRunEntry>,
+}
+
+/// One selected entry that did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRunEntry {
+    /// Entry name.
+    pub name: String,
+    /// Entry source (`eco:id`).
+    pub source: String,
+    /// Why it did not run.
+    pub reason: String,
 }
 
 impl BatchResults {

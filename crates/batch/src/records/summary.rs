@@ -7,8 +7,9 @@ use super::results::BatchResults;
 use crate::runner::Category;
 
 /// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table
-/// is sorted by ecosystem (Go's order was random), and an `Invalid` row follows `Blocked` when
-/// entries were skipped as invalid. `recipes` are file basenames in processing order.
+/// is sorted by ecosystem (Go's order was random), an `Invalid` row follows `Blocked` when
+/// entries were skipped as invalid, and a `Not run` row and section list the selected entries
+/// that did not run (issue #12). `recipes` are file basenames in processing order.
 pub fn render_summary(
     results: &BatchResults,
     recipes: &[String],
@@ -47,10 +48,19 @@ pub fn render_summary(
         let _ = writeln!(s, "| Invalid | {invalid} |");
     }
     let _ = writeln!(s, "| **Total** | **{}** |", results.total);
+    if !results.not_run.is_empty() {
+        let _ = writeln!(s, "| Not run | {} |", results.not_run.len());
+    }
     if !recipes.is_empty() {
         s.push_str("\n### Recipes added\n\n");
         for r in recipes {
             let _ = writeln!(s, "- `{r}`");
+        }
+    }
+    if !results.not_run.is_empty() {
+        s.push_str("\n### Not run\n\n");
+        for n in &results.not_run {
+            let _ = writeln!(s, "- **{}**: {}", n.source, n.reason);
         }
     }
     if !failures.is_empty() {

@@ -148,3 +148,36 @@ fn summary_mixed_and_empty() {
         "Batch run for **mixed** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 0 |\n| Failed | 0 |\n| Blocked | 0 |\n| **Total** | **0** |\n"
     );
 }
+
+/// Entries that did not run are counted and named in `batch-results.json` (an added key, only
+/// when there are any) and in the summary (issue #12).
+#[test]
+fn entries_not_run_are_named_in_results_and_summary() {
+    let t: Timestamp = "2026-02-21T07:20:43.73955531Z".parse().unwrap();
+    let mut r = BatchResults::new(t);
+    r.count("npm", OutcomeKind::Succeeded);
+    let complete = String::from_utf8(r.to_bytes()).unwrap();
+    assert!(!complete.contains("not_run"), "Go's keys only: {complete}");
+
+    r.not_run.push(NotRunEntry {
+        name: "hub".into(),
+        source: "github:github/hub".into(),
+        reason: "interrupted".into(),
+    });
+    let text = String::from_utf8(r.to_bytes()).unwrap();
+    assert!(
+        text.ends_with(
+            "  \"timestamp\": \"2026-02-21T07:20:43.73955531Z\",\n  \"not_run\": [\n    {\n      \"name\": \"hub\",\n      \"source\": \"github:github/hub\",\n      \"reason\": \"interrupted\"\n    }\n  ]\n}\n"
+        ),
+        "{text}"
+    );
+    let summary = render_summary(&r, &[], &[], 0);
+    assert!(
+        summary.contains("| **Total** | **1** |\n| Not run | 1 |\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("\n### Not run\n\n- **github:github/hub**: interrupted\n"),
+        "{summary}"
+    );
+}

@@ -14,7 +14,7 @@ use super::plan::Plan;
 use crate::config::Config;
 use crate::control::{BatchOutcome, Change, ControlFile};
 use crate::queue::{QueueEntry, Status, ecosystem_of, transition};
-use crate::records::{BatchResults, FailureRecord, Outcome, OutcomeKind};
+use crate::records::{BatchResults, FailureRecord, NotRunEntry, Outcome, OutcomeKind};
 
 /// The journal line of a finished candidate: the entry's resulting state, so replaying it is
 /// idempotent. `None` for candidates that did not run. Shard fragments carry the same lines.
@@ -114,6 +114,11 @@ pub fn apply(
                 report
                     .not_run
                     .push((cand.index, entry.name.clone(), reason.clone()));
+                report.results.not_run.push(NotRunEntry {
+                    name: entry.name.clone(),
+                    source: entry.source.clone(),
+                    reason: reason.clone(),
+                });
             }
         }
     }

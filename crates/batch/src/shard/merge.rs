@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::control::ControlFile;
 use crate::queue::{Queue, QueueEntry};
-use crate::records::BatchResults;
+use crate::records::{BatchResults, NotRunEntry};
 use crate::run::hooks::Hooks;
 use crate::run::journal;
 use crate::run::journal::{BreakerLine, OutcomeLine};
@@ -228,6 +228,14 @@ pub fn merge(
         ..RunReport::default()
     };
     report.results.batch_id.clone_from(&set.batch_id);
+    report.results.not_run = not_run
+        .iter()
+        .map(|n| NotRunEntry {
+            name: n.name.clone(),
+            source: n.source.clone(),
+            reason: n.reason.clone(),
+        })
+        .collect();
     for (_, o) in &lines {
         apply_outcome_line(&mut queue.entries[o.index], o, &mut report);
     }
