@@ -51,6 +51,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     progress_bar: cli.quiet == 0,
                     max_output,
                     strict: cli.run.selection.strict,
+                    joblog: cli.run.output.joblog.clone(),
                 };
                 match cli.run.sharding.target(opts.dry_run) {
                     Ok(shard) => commands::run::run(&cli.run.to_config(), opts, shard).await,

@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod error;
 pub mod exit;
 pub mod github;
+pub mod joblog;
 pub mod logging;
 pub mod progress;
 pub mod report;

@@ -1,12 +1,14 @@
 //! Run progress on stderr: an indicatif bar when stderr is a terminal outside CI, plain log
 //! lines otherwise. Consumes the orchestrator's [`Event`]s.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
-use batch::runner::classify::Step;
+use batch::runner::classify::{Exit, Step};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Progress display for one run of `total` candidates.
@@ -14,6 +16,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     total: usize,
     done: AtomicUsize,
+    /// The last process exit of each candidate still running, by position.
+    exits: Mutex<HashMap<usize, Exit>>,
 }
 
 impl Progress {
@@ -35,6 +39,7 @@ impl Progress {
             bar,
             total,
             done: AtomicUsize::new(0),
+            exits: Mutex::new(HashMap::new()),
         }
     }
 
@@ -62,17 +67,33 @@ impl Progress {
                     delay.as_secs_f64()
                 );
             }
+            Event::StepFinished {
+                position,
+                exit: Some(exit),
+                ..
+            } => {
+                self.exits
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(position, exit);
+            }
+            Event::StepFinished { exit: None, .. } => {}
             Event::Finished {
+                position,
                 name,
                 ecosystem,
                 result,
-                ..
             } => {
                 let k = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+                let exit = self
+                    .exits
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&position);
                 let line = format!(
                     "[{k}/{}] {ecosystem} {name}: {}",
                     self.total,
-                    describe(result)
+                    describe(result, exit)
                 );
                 match &self.bar {
                     Some(b) => {
@@ -108,8 +129,9 @@ fn retry_note(retry: u32) -> String {
     }
 }
 
-/// One-line description of a candidate's result.
-pub fn describe(result: &EntryResult) -> String {
+/// One-line description of a candidate's result; a failure names the last process's exit and
+/// the first line of its message (issue #12).
+pub fn describe(result: &EntryResult, last_exit: Option<Exit>) -> String {
     match result {
         EntryResult::Done { outcome, .. } => match outcome {
             Outcome::Succeeded { .. } => "succeeded".to_owned(),
@@ -119,7 +141,14 @@ pub fn describe(result: &EntryResult) -> String {
                 } else {
                     format!("/{}", r.subcategory)
                 };
-                format!("failed ({}{sub})", r.category.as_str())
+                let exit = last_exit.map(exit_note).unwrap_or_default();
+                let first = r.message.lines().next().unwrap_or_default().trim();
+                let message = if first.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {first}")
+                };
+                format!("failed ({}{sub}{exit}){message}", r.category.as_str())
             }
             Outcome::Blocked(r) if r.blocked_by.is_empty() => {
                 format!("blocked ({})", r.category.as_str())
@@ -127,5 +156,46 @@ pub fn describe(result: &EntryResult) -> String {
             Outcome::Blocked(r) => format!("blocked by [{}]", r.blocked_by.join(" ")),
         },
         EntryResult::NotRun { reason } => format!("not run: {reason}"),
+    }
+}
+
+/// `, exit 6`, `, killed by SIGKILL`, `, timed out after 900s`.
+fn exit_note(exit: Exit) -> String {
+    match exit {
+        Exit::Code(c) => format!(", exit {c}"),
+        Exit::Signal(s) => format!(", killed by {}", crate::signal::name(s)),
+        Exit::TimedOut(d) => format!(", timed out after {}s", d.as_secs()),
+        Exit::Interrupted => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use batch::records::FailureRecord;
+    use batch::runner::Category;
+
+    use super::*;
+
+    #[test]
+    fn a_failure_names_its_exit_and_first_message_line() {
+        let failed = EntryResult::Done {
+            outcome: Outcome::Failed(FailureRecord {
+                package_id: "github:github/hub".into(),
+                category: Category::GenerationFailed,
+                subcategory: String::new(),
+                blocked_by: Vec::new(),
+                message: "no release assets found\nsecond line".into(),
+                timestamp: String::new(),
+            }),
+            at: "2026-12-01T00:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            describe(&failed, Some(Exit::Code(6))),
+            "failed (generation_failed, exit 6): no release assets found"
+        );
+        assert_eq!(
+            describe(&failed, None),
+            "failed (generation_failed): no release assets found"
+        );
     }
 }

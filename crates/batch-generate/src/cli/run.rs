@@ -103,6 +103,11 @@ pub struct OutputArgs {
     /// `--json`.
     #[command(flatten)]
     pub report: JsonArgs,
+
+    /// Append one tab-separated line per generator process to FILE (GNU parallel's --joblog
+    /// columns, then entry, ecosystem, step, attempt and outcome); a new file gets a header.
+    #[arg(long, env = "BATCH_JOBLOG", value_name = "FILE")]
+    pub joblog: Option<PathBuf>,
 }
 
 /// Sharded runs for a GitHub Actions matrix (issue #6).

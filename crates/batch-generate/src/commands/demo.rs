@@ -56,6 +56,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
             progress_bar: true,
             max_output,
             strict: false,
+            joblog: None,
         },
         None,
     )

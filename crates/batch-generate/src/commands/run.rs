@@ -3,6 +3,7 @@
 //! handlers once the run is committed, and prints the result. `--dry-run` prints the plan and
 //! writes nothing.
 
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use batch::Config;
@@ -14,13 +15,14 @@ use tokio::sync::watch;
 
 use crate::error::Hint;
 use crate::exit::Ending;
+use crate::joblog::JobLog;
 use crate::progress::Progress;
 use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
 use crate::report::{log, print_json, text};
 use crate::signal::SignalState;
 
 /// Output options of a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Print the plan and write nothing.
     pub dry_run: bool,
@@ -32,6 +34,8 @@ pub struct Options {
     pub max_output: usize,
     /// Invalid queue entries are an error instead of being skipped.
     pub strict: bool,
+    /// `--joblog FILE`: one line per generator process.
+    pub joblog: Option<PathBuf>,
 }
 
 /// Runs the main job for `config`, whole or as the shard `shard` names.
@@ -50,6 +54,7 @@ pub async fn run(
     opts: Options,
     shard: Option<ShardTarget>,
 ) -> anyhow::Result<Ending> {
+    let wall = std::time::Instant::now();
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     let hooks = CliHooks {
         config,
@@ -58,6 +63,7 @@ pub async fn run(
         progress: OnceLock::new(),
         stop_tx: Mutex::new(Some(stop_tx)),
         signals: OnceLock::new(),
+        joblog: opts.joblog.as_deref().map(JobLog::new),
     };
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
@@ -97,9 +103,12 @@ pub async fn run(
                 tracing::warn!("{w}");
             }
             log::breaker_changes(&report);
-            eprintln!("{}", text::run_summary(&report.results, report.invalid));
+            eprintln!(
+                "{}",
+                text::run_summary(&report.results, report.invalid, wall.elapsed())
+            );
             if opts.json {
-                print_json(&RunDoc::new(&report));
+                print_json(&RunDoc::new(&report, wall.elapsed()));
             }
             Ok(ending(
                 signal,
@@ -108,15 +117,16 @@ pub async fn run(
             ))
         }
         Finished::Shard { fragment, path, .. } => {
-            let doc = ShardDoc::new(&fragment, &path);
+            let doc = ShardDoc::new(&fragment, &path, wall.elapsed());
             let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
             eprintln!(
-                "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total){}; fragment `{}`",
+                "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s{}; fragment `{}`",
                 fragment.shard(),
                 counts.succeeded,
                 counts.failed,
                 counts.blocked,
                 counts.total,
+                wall.elapsed().as_secs_f64(),
                 text::not_run_note(fragment.not_run.iter().map(|n| n.name.as_str())),
                 path.display()
             );
@@ -206,6 +216,7 @@ struct CliHooks<'a> {
     progress: OnceLock<Progress>,
     stop_tx: Mutex<Option<watch::Sender<Stop>>>,
     signals: OnceLock<SignalState>,
+    joblog: Option<JobLog>,
 }
 
 impl Hooks for CliHooks<'_> {
@@ -245,6 +256,9 @@ impl Hooks for CliHooks<'_> {
     }
 
     fn event(&self, event: Event<'_>) {
+        if let Some(j) = &self.joblog {
+            j.record(&event);
+        }
         if let Some(p) = self.progress.get() {
             p.on_event(event);
         }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use batch::Config;
 use batch::control::Change;
@@ -219,17 +220,19 @@ pub struct RunDoc<'a> {
     #[serde(flatten)]
     totals: BatchTotals<'a>,
     cpu_seconds: Option<f64>,
+    wall_seconds: f64,
 }
 
 impl<'a> RunDoc<'a> {
-    /// The document of a run's report.
-    pub fn new(report: &'a RunReport) -> Self {
+    /// The document of a run's report; `wall` is the command's wall time.
+    pub fn new(report: &'a RunReport, wall: Duration) -> Self {
         Self {
             dry_run: false,
             kill_switch: false,
             batch_id: &report.results.batch_id,
             totals: BatchTotals::new(report, report.not_run.len()),
             cpu_seconds: own_cpu_seconds(),
+            wall_seconds: wall.as_secs_f64(),
         }
     }
 }
@@ -248,11 +251,13 @@ pub struct ShardDoc<'a> {
     per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
     files_written: [&'a Path; 1],
     cpu_seconds: Option<f64>,
+    wall_seconds: f64,
 }
 
 impl<'a> ShardDoc<'a> {
-    /// The document of a shard's fragment written to `path`.
-    pub fn new(fragment: &'a Fragment, path: &'a Path) -> Self {
+    /// The document of a shard's fragment written to `path`; `wall` is the command's wall
+    /// time.
+    pub fn new(fragment: &'a Fragment, path: &'a Path, wall: Duration) -> Self {
         Self {
             dry_run: false,
             kill_switch: false,
@@ -264,6 +269,7 @@ impl<'a> ShardDoc<'a> {
             per_ecosystem: &fragment.per_ecosystem,
             files_written: [path],
             cpu_seconds: own_cpu_seconds(),
+            wall_seconds: wall.as_secs_f64(),
         }
     }
 }

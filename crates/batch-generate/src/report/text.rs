@@ -2,6 +2,7 @@
 //! and the preflight's plan.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use batch::Config;
 use batch::records::BatchResults;
@@ -80,12 +81,16 @@ pub fn render_plan(config: &Config, plan: &Plan) -> String {
     s
 }
 
-/// `Batch complete: …` after a whole-batch run, with the invalid count and the entries not
-/// run (counted and named) when there are any.
-pub fn run_summary(r: &BatchResults, invalid: usize) -> String {
+/// `Batch complete: …` after a whole-batch run, with its wall time, the invalid count and the
+/// entries not run (counted and named) when there are any.
+pub fn run_summary(r: &BatchResults, invalid: usize, wall: Duration) -> String {
     let mut line = format!(
-        "Batch complete: {} succeeded, {} failed, {} blocked ({} total)",
-        r.succeeded, r.failed, r.blocked, r.total
+        "Batch complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s",
+        r.succeeded,
+        r.failed,
+        r.blocked,
+        r.total,
+        wall.as_secs_f64()
     );
     if invalid > 0 {
         let _ = write!(line, "; {invalid} invalid entries skipped");

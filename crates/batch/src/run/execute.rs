@@ -40,6 +40,27 @@ pub enum Event<'a> {
         /// 0 for the first attempt.
         retry: u32,
     },
+    /// A generator process ended (or could not be started): one per attempt, for job logs.
+    StepFinished {
+        /// Candidate position.
+        position: usize,
+        /// Entry name.
+        name: &'a str,
+        /// Its ecosystem.
+        ecosystem: &'a str,
+        /// Which step.
+        step: Step,
+        /// 0 for the first attempt.
+        retry: u32,
+        /// When the process was started (the run's wall clock).
+        started: Timestamp,
+        /// How long it ran (tokio's clock).
+        took: Duration,
+        /// How it ended; `None` when it could not be started.
+        exit: Option<Exit>,
+        /// What was run.
+        command: &'a Command,
+    },
     /// A step exited with the network code and will be retried after `delay`.
     Retrying {
         /// Candidate position.
@@ -301,8 +322,21 @@ async fn run_step(
             step,
             retry,
         });
+        let started = ctx.clock.now();
+        let t0 = tokio::time::Instant::now();
         let out = ctx.runner.run(cmd.clone()).await;
         drop(slot);
+        (ctx.on_event)(Event::StepFinished {
+            position: pos,
+            name: &entry.name,
+            ecosystem: entry.ecosystem(),
+            step,
+            retry,
+            started,
+            took: t0.elapsed(),
+            exit: out.as_ref().ok().map(|o| o.exit),
+            command: cmd,
+        });
         let out = out.map_err(|e| {
             if matches!(e, RunnerError::Spawn { .. }) {
                 ctx.halted.store(true, Ordering::SeqCst);

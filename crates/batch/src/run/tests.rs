@@ -206,8 +206,9 @@ enum Ev {
     },
 }
 
-fn own(e: Event<'_>) -> Ev {
-    match e {
+/// The events the tests follow; per-process `StepFinished` events are left out.
+fn own(e: Event<'_>) -> Option<Ev> {
+    Some(match e {
         Event::StepStarted {
             position,
             step,
@@ -234,7 +235,8 @@ fn own(e: Event<'_>) -> Ev {
             pos: position,
             name: name.to_owned(),
         },
-    }
+        Event::StepFinished { .. } => return None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,7 +556,7 @@ async fn generation_network_exhaustion_after_four_attempts() {
             Ok(out(5, "  Error: registry returned status 503\n", ""))
         });
     let events = Mutex::new(Vec::new());
-    let on = |e: Event<'_>| events.lock().unwrap().push(own(e));
+    let on = |e: Event<'_>| events.lock().unwrap().extend(own(e));
     let c = clock();
     let mut planned = super::plan(&env.config, &c).unwrap();
     let t0 = Instant::now();
@@ -1161,7 +1163,7 @@ async fn jobs_one_and_eight_give_identical_records() {
         env.config.jobs = jobs;
         let runner = varied_runner();
         let events = Mutex::new(Vec::new());
-        let on = |e: Event<'_>| events.lock().unwrap().push(own(e));
+        let on = |e: Event<'_>| events.lock().unwrap().extend(own(e));
         let c = clock();
         let mut planned = super::plan(&env.config, &c).unwrap();
         let results = execute(&planned, &env.config, &runner, &c, &on).await;
@@ -1969,5 +1971,90 @@ async fn run_accounts_per_ecosystem() {
             .entries
             .iter()
             .all(|e| e.status == Status::Success)
+    );
+}
+
+/// Every generator process is reported once it ends, with its attempt, its wall-clock start,
+/// how long it ran and its exit, for job logs (issue #12).
+#[tokio::test(start_paused = true)]
+async fn every_process_is_reported_with_its_exit_and_duration() {
+    let env = env(vec![entry("bup", "rubygems:bup")]);
+    let runner = fake(
+        |c| {
+            if c.step() == "create" {
+                secs(2)
+            } else {
+                secs(3)
+            }
+        },
+        |c, attempt| match (c.step(), attempt) {
+            ("create", 0) => out(5, "", "registry returned 503"),
+            _ => ok(),
+        },
+    );
+    let seen = Mutex::new(Vec::new());
+    let on = |e: Event<'_>| {
+        if let Event::StepFinished {
+            name,
+            ecosystem,
+            step,
+            retry,
+            started,
+            took,
+            exit,
+            command,
+            ..
+        } = e
+        {
+            seen.lock().unwrap().push((
+                format!("{name} {ecosystem} {step:?} {retry}"),
+                started,
+                took,
+                exit,
+                command.args[0].clone(),
+            ));
+        }
+    };
+    let c = clock();
+    let planned = super::plan(&env.config, &c).unwrap();
+    execute(&planned, &env.config, &runner, &c, &on).await;
+    let seen = seen.into_inner().unwrap();
+    let got: Vec<(String, Duration, Option<Exit>, String)> = seen
+        .iter()
+        .map(|(what, _, took, exit, arg0)| {
+            (
+                what.clone(),
+                *took,
+                *exit,
+                arg0.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "bup rubygems Create 0".to_owned(),
+                secs(2),
+                Some(Exit::Code(5)),
+                "create".to_owned()
+            ),
+            (
+                "bup rubygems Create 1".to_owned(),
+                secs(2),
+                Some(Exit::Code(0)),
+                "create".to_owned()
+            ),
+            (
+                "bup rubygems Install 0".to_owned(),
+                secs(3),
+                Some(Exit::Code(0)),
+                "install".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        seen.iter().all(|(_, started, ..)| *started == now()),
+        "the fixed wall clock"
     );
 }
