@@ -76,10 +76,10 @@ impl JobLog {
             outcome(*exit),
         ]
         .join("\t");
-        if let Err(e) = self.append(&line) {
-            if !self.warned.swap(true, Ordering::SeqCst) {
-                tracing::warn!("cannot write the job log `{}`: {e}", self.path.display());
-            }
+        if let Err(e) = self.append(&line)
+            && !self.warned.swap(true, Ordering::SeqCst)
+        {
+            tracing::warn!("cannot write the job log `{}`: {e}", self.path.display());
         }
     }
 
