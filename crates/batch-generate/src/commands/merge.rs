@@ -31,6 +31,21 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Ending> {
     let merged = merge_under_lock(&config, &set, args.allow_missing, &LogNotices)
         .map_err(with_merge_hint)?;
     report(&config, &set, &merged, args);
+    if merged.status == MergeStatus::Merged {
+        github::report_run(
+            &merged.report,
+            vec![
+                ("status", "merged".to_owned()),
+                ("batch_id", set.batch_id.clone()),
+            ],
+            args.annotations,
+        )?;
+    } else {
+        github::write_output([
+            ("status", "already_merged".to_owned()),
+            ("batch_id", set.batch_id.clone()),
+        ])?;
+    }
     Ok(Ending::Success)
 }
 
@@ -114,10 +129,6 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
             set.batch_id,
             config.queue.display()
         ),
-    }
-    if args.annotations && merged.status == MergeStatus::Merged {
-        // The runner reads workflow commands from stderr too; stdout stays for --json.
-        eprint!("{}", github::annotations(&merged.report));
     }
     if args.report.json {
         print_json(&MergeDoc::new(set, merged));

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::error::Hint;
 use crate::exit::Ending;
+use crate::github;
 use crate::joblog::JobLog;
 use crate::progress::Progress;
 use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
@@ -110,6 +111,7 @@ pub async fn run(
             if opts.json {
                 print_json(&RunDoc::new(&report, wall.elapsed()));
             }
+            github::report_run(&report, Vec::new(), github::in_actions())?;
             Ok(ending(
                 signal,
                 report.not_run.len(),
@@ -249,6 +251,10 @@ impl Hooks for CliHooks<'_> {
     }
 
     fn executing(&self, plan: &Plan) {
+        github::group(&format!(
+            "{} candidate(s), one line each",
+            plan.selection.candidates.len()
+        ));
         let _ = self.progress.set(Progress::new(
             plan.selection.candidates.len(),
             self.progress_bar,
@@ -268,5 +274,6 @@ impl Hooks for CliHooks<'_> {
         if let Some(p) = self.progress.get() {
             p.finish();
         }
+        github::end_group();
     }
 }

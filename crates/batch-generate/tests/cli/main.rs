@@ -8,6 +8,7 @@ mod demo;
 mod determinism;
 mod dry_run;
 mod flags;
+mod github;
 mod joblog;
 mod pick;
 mod preflight;
