@@ -14,5 +14,6 @@ pub mod logging;
 pub mod progress;
 pub mod report;
 pub mod signal;
+pub mod status;
 
 pub use dispatch::main;

@@ -1,42 +1,94 @@
-//! Run progress on stderr: an indicatif bar when stderr is a terminal outside CI, plain log
-//! lines otherwise. Consumes the orchestrator's [`Event`]s.
+//! Run progress on stderr: a live indicatif display when stderr is a terminal outside CI
+//! (computed by [`crate::status`]), plain log lines otherwise. Consumes the orchestrator's [`Event`]s.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use batch::RateLimit;
 use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
 use batch::runner::classify::{Exit, Step};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-/// Progress display for one run of `total` candidates.
+use crate::status::Status;
+
+/// Progress display for one run: the per-entry lines, and on a terminal a live display (see
+/// [`Status`]): the overall bar with done/total, the counts, the elapsed time and an ETA, and
+/// one line per ecosystem that still has work, refreshed four times a second.
 pub struct Progress {
-    bar: Option<ProgressBar>,
+    live: Option<Arc<Live>>,
     total: usize,
     done: AtomicUsize,
     /// The last process exit of each candidate still running, by position.
     exits: Mutex<HashMap<usize, Exit>>,
 }
 
+/// The terminal display.
+struct Live {
+    _multi: MultiProgress,
+    bar: ProgressBar,
+    ecosystems: ProgressBar,
+    status: Mutex<Status>,
+    stopped: AtomicBool,
+}
+
+impl Live {
+    fn refresh(&self) {
+        let now = Instant::now();
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        self.bar.set_position(status.done() as u64);
+        self.bar.set_message(status.headline(now));
+        self.ecosystems
+            .set_message(status.ecosystem_lines(now).join("\n"));
+    }
+}
+
 impl Progress {
-    /// A bar when `allow_bar`, stderr is a terminal and `CI` is unset; plain lines otherwise.
-    pub fn new(total: usize, allow_bar: bool) -> Self {
-        let bar = (allow_bar
+    /// The display of a run of `per_ecosystem` candidates under `rate` with `jobs` slots: live
+    /// when `allow_bar`, stderr is a terminal and `CI` is unset; plain lines otherwise.
+    pub fn new<'a>(
+        per_ecosystem: impl IntoIterator<Item = (&'a str, usize)>,
+        rate: RateLimit,
+        jobs: usize,
+        allow_bar: bool,
+    ) -> Self {
+        let status = Status::new(per_ecosystem, rate, jobs, Instant::now());
+        let total = status.total();
+        let live = (allow_bar
             && std::io::stderr().is_terminal()
             && std::env::var_os("CI").is_none())
         .then(|| {
-            let b = ProgressBar::new(total as u64);
-            b.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            let multi = MultiProgress::new();
+            let bar = multi.add(ProgressBar::new(total as u64));
+            bar.set_style(
+                ProgressStyle::with_template("[{bar:30}] {msg}")
                     .expect("static template")
                     .progress_chars("=> "),
             );
-            b
+            let ecosystems = multi.add(ProgressBar::no_length());
+            ecosystems.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
+            let live = Arc::new(Live {
+                _multi: multi,
+                bar,
+                ecosystems,
+                status: Mutex::new(status.clone()),
+                stopped: AtomicBool::new(false),
+            });
+            live.refresh();
+            let ticker = Arc::clone(&live);
+            std::thread::spawn(move || {
+                while !ticker.stopped.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(250));
+                    ticker.refresh();
+                }
+            });
+            live
         });
         Self {
-            bar,
+            live,
             total,
             done: AtomicUsize::new(0),
             exits: Mutex::new(HashMap::new()),
@@ -45,14 +97,17 @@ impl Progress {
 
     /// Handles one event.
     pub fn on_event(&self, ev: Event<'_>) {
+        if let Some(live) = &self.live {
+            live.status
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .on_event(&ev, Instant::now());
+        }
         match ev {
             Event::StepStarted {
                 name, step, retry, ..
             } => {
                 tracing::debug!("{} {name}{}", step_name(step), retry_note(retry));
-                if let Some(b) = &self.bar {
-                    b.set_message(format!("{} {name}", step_name(step)));
-                }
             }
             Event::Retrying {
                 name,
@@ -95,10 +150,10 @@ impl Progress {
                     self.total,
                     describe(result, exit)
                 );
-                match &self.bar {
-                    Some(b) => {
-                        b.println(line);
-                        b.inc(1);
+                match &self.live {
+                    Some(live) => {
+                        live.bar.println(line);
+                        live.refresh();
                     }
                     None => tracing::info!("{line}"),
                 }
@@ -106,10 +161,12 @@ impl Progress {
         }
     }
 
-    /// Removes the bar.
+    /// Removes the live display.
     pub fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
+        if let Some(live) = &self.live {
+            live.stopped.store(true, Ordering::SeqCst);
+            live.ecosystems.finish_and_clear();
+            live.bar.finish_and_clear();
         }
     }
 }

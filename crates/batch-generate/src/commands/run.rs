@@ -60,6 +60,7 @@ pub async fn run(
     let hooks = CliHooks {
         config,
         shard: shard.is_some(),
+        rate_scale: shard.as_ref().map_or(1, |t| t.shard.count),
         progress_bar: opts.progress_bar && !opts.json,
         progress: OnceLock::new(),
         stop_tx: Mutex::new(Some(stop_tx)),
@@ -214,6 +215,8 @@ fn with_hint(e: SequenceError) -> anyhow::Error {
 struct CliHooks<'a> {
     config: &'a Config,
     shard: bool,
+    /// N of a shard (whose rate limits are N times slower), else 1.
+    rate_scale: u32,
     progress_bar: bool,
     progress: OnceLock<Progress>,
     stop_tx: Mutex<Option<watch::Sender<Stop>>>,
@@ -256,7 +259,9 @@ impl Hooks for CliHooks<'_> {
             plan.selection.candidates.len()
         ));
         let _ = self.progress.set(Progress::new(
-            plan.selection.candidates.len(),
+            plan.counts(),
+            self.config.rate_limit.scaled(self.rate_scale),
+            self.config.jobs,
             self.progress_bar,
         ));
     }
