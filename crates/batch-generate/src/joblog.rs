@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use batch::run::Event;
 use batch::runner::{Command, Exit};
 
+use crate::report::text::shell_quote;
+
 /// The header line.
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\tEntry\tEcosystem\tStep\tAttempt\tOutcome";
 
@@ -116,20 +118,9 @@ fn outcome(exit: Option<Exit>) -> String {
 fn command_line(cmd: &Command) -> String {
     std::iter::once(cmd.program.as_os_str())
         .chain(cmd.args.iter().map(|a| a.as_os_str()))
-        .map(|a| quote(&a.to_string_lossy()))
+        .map(|a| clean(&shell_quote(&a.to_string_lossy())))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+,=%".contains(&b));
-    if plain {
-        s.to_owned()
-    } else {
-        clean(&format!("'{}'", s.replace('\'', r"'\''")))
-    }
 }
 
 /// A field without tabs or line breaks.

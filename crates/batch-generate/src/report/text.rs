@@ -171,7 +171,7 @@ pub fn preflight(p: &BatchPlan, dry_run: bool) -> String {
 
 /// `value` as one POSIX shell word: unchanged when it only holds characters no shell treats
 /// specially, else in single quotes (a `'` inside written as `'\''`).
-fn shell_quote(value: &str) -> String {
+pub fn shell_quote(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .bytes()
