@@ -50,6 +50,27 @@ pub enum ControlError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A breaker's `state` is not one of the accepted spellings (issue #12: Go treated any
+    /// other string as closed, so a typo silently disabled the breaker; we refuse to run).
+    #[error(
+        "invalid control file `{path}`: `{key}` is {found:?}; accepted values: {}",
+        BreakerState::ACCEPTED.join(", ")
+    )]
+    UnknownBreakerState {
+        /// Control file path.
+        path: PathBuf,
+        /// JSON key path such as `circuit_breaker.homebrew.state`.
+        key: String,
+        /// The string found.
+        found: String,
+    },
+    /// The file is a queue (a top-level `entries` array), not a control file: the queue and
+    /// control-file paths were probably swapped (issue #12).
+    #[error("`{path}` looks like a queue (a top-level `entries` array), not a control file")]
+    QueueGiven {
+        /// The path given as the control file.
+        path: PathBuf,
+    },
     /// Writing failed.
     #[error("failed to write control file `{path}`")]
     Write {
@@ -148,6 +169,12 @@ impl ControlFile {
         let Value::Object(doc) = value else {
             return Err(invalid("$", "must be a JSON object"));
         };
+        // A queue's only required key; a control file never has it (spec §1.1, §1.2).
+        if doc.get("entries").is_some_and(Value::is_array) {
+            return Err(ControlError::QueueGiven {
+                path: path.to_owned(),
+            });
+        }
         let enabled = match doc.get("enabled") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
@@ -184,10 +211,17 @@ impl ControlFile {
             Some(Value::Object(m)) => {
                 for (eco, v) in m {
                     let key = format!("circuit_breaker.{eco}");
-                    breakers.insert(
-                        eco.clone(),
-                        parse_breaker(&key, v).map_err(|p| invalid(&p.0, &p.1))?,
-                    );
+                    let breaker = parse_breaker(&key, v).map_err(|e| match e {
+                        BreakerProblem::Invalid { key, problem } => invalid(&key, &problem),
+                        BreakerProblem::UnknownState { key, found } => {
+                            ControlError::UnknownBreakerState {
+                                path: path.to_owned(),
+                                key,
+                                found,
+                            }
+                        }
+                    })?;
+                    breakers.insert(eco.clone(), breaker);
                 }
             }
             Some(_) => {
@@ -374,23 +408,40 @@ impl ControlFile {
     }
 }
 
-fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, (String, String)> {
-    let Value::Object(m) = v else {
-        return Err((key.to_owned(), "must be an object".to_owned()));
+/// What is wrong with one breaker object, before the file path is attached.
+enum BreakerProblem {
+    Invalid { key: String, problem: String },
+    UnknownState { key: String, found: String },
+}
+
+fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, BreakerProblem> {
+    let invalid = |key: String, problem: &str| BreakerProblem::Invalid {
+        key,
+        problem: problem.to_owned(),
     };
-    let text = |field: &str| -> Result<Option<String>, (String, String)> {
+    let Value::Object(m) = v else {
+        return Err(invalid(key.to_owned(), "must be an object"));
+    };
+    let text = |field: &str| -> Result<Option<String>, BreakerProblem> {
         match m.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err((format!("{key}.{field}"), "must be a string".to_owned())),
+            Some(_) => Err(invalid(format!("{key}.{field}"), "must be a string")),
         }
     };
-    let state = text("state")?.map_or(BreakerState::Closed, |s| BreakerState::parse(&s));
+    // A missing `state` is a closed breaker (spec §6.1); a present one must be spelled right.
+    let state = match text("state")? {
+        None => BreakerState::Closed,
+        Some(s) => BreakerState::parse(&s).ok_or_else(|| BreakerProblem::UnknownState {
+            key: format!("{key}.state"),
+            found: s,
+        })?,
+    };
     let failures = match m.get("failures") {
         None | Some(Value::Null) => 0,
         Some(n) => n
             .as_i64()
-            .ok_or_else(|| (format!("{key}.failures"), "must be an integer".to_owned()))?,
+            .ok_or_else(|| invalid(format!("{key}.failures"), "must be an integer"))?,
     };
     Ok(Breaker {
         state,
@@ -507,6 +558,46 @@ mod tests {
             ControlFile::from_slice(Path::new("c.json"), b"{"),
             Err(ControlError::Parse { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn unknown_breaker_state_is_an_error_naming_key_and_accepted_values() {
+        for bad in ["Open", "opened", "half_open", ""] {
+            let doc = format!(
+                r#"{{"circuit_breaker":{{"npm":{{"state":"closed"}},"homebrew":{{"state":"{bad}","opens_at":"2999-01-01T00:00:00Z"}}}}}}"#
+            );
+            let err = ControlFile::from_slice(Path::new("c.json"), doc.as_bytes()).unwrap_err();
+            match &err {
+                ControlError::UnknownBreakerState { path, key, found } => {
+                    assert_eq!(path, Path::new("c.json"));
+                    assert_eq!(key, "circuit_breaker.homebrew.state");
+                    assert_eq!(found, bad);
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid control file `c.json`: `circuit_breaker.homebrew.state` is {bad:?}; accepted values: closed, open, half-open"
+                )
+            );
+        }
+        let c = load(r#"{"circuit_breaker":{"npm":{"failures":2}}}"#);
+        assert_eq!(
+            c.breakers["npm"].state,
+            BreakerState::Closed,
+            "missing state"
+        );
+    }
+
+    #[test]
+    fn a_queue_is_not_a_control_file() {
+        let q = r#"{"schema_version":1,"updated_at":"2026-01-01T00:00:00Z","entries":[]}"#;
+        let err = ControlFile::from_slice(Path::new("q.json"), q.as_bytes()).unwrap_err();
+        assert!(matches!(&err, ControlError::QueueGiven { path } if path == Path::new("q.json")));
+        assert!(err.to_string().contains("looks like a queue"), "{err}");
+        // An `entries` key that is not an array is just an unknown key.
+        assert!(load(r#"{"entries":"x"}"#).enabled);
     }
 
     #[test]

@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use batch_base::clock::Clock;
 use jiff::Timestamp;
 
-use super::error::RunError;
+use super::error::{EcosystemSetting, RunError};
 use crate::config::Config;
 use crate::control::{ControlFile, RecoveryNote};
 use crate::queue::Queue;
+use crate::queue::ecosystem::first_unknown;
 use crate::select::{self, Selection};
 
 /// Everything decided before any generator runs.
@@ -47,8 +48,9 @@ impl Plan {
 /// candidates (spec §2.2 steps 2–4, §3).
 ///
 /// # Errors
-/// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input; nothing is
-/// written in either case.
+/// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input (a missing
+/// queue unless [`Config::missing_queue`] allows it), [`RunError::UnknownEcosystem`] for a
+/// misspelt ecosystem; nothing is written in any case.
 pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
     plan_excluding(config, clock, &BTreeSet::new())
 }
@@ -63,7 +65,7 @@ pub fn plan_excluding(
     clock: &dyn Clock,
     exclude: &BTreeSet<usize>,
 ) -> Result<Plan, RunError> {
-    let (queue, queue_existed) = Queue::load(&config.queue)?;
+    let (queue, queue_existed) = Queue::load_with(&config.queue, config.missing_queue)?;
     plan_from(config, clock, queue, queue_existed, exclude)
 }
 
@@ -73,7 +75,9 @@ pub fn plan_excluding(
 /// candidates (issue #6).
 ///
 /// # Errors
-/// [`RunError::Control`] for an unreadable or invalid control file.
+/// [`RunError::UnknownEcosystem`] for an ecosystem filter or rate limit that names an
+/// ecosystem neither the queue nor tsuku has; [`RunError::Control`] for an unreadable or
+/// invalid control file.
 pub fn plan_from(
     config: &Config,
     clock: &dyn Clock,
@@ -81,6 +85,7 @@ pub fn plan_from(
     queue_existed: bool,
     exclude: &BTreeSet<usize>,
 ) -> Result<Plan, RunError> {
+    check_ecosystems(config, &queue)?;
     let mut control = ControlFile::load(&config.control_file)?;
     let started = clock.now();
     let recovery = control.apply_due_recoveries(started);
@@ -103,4 +108,31 @@ pub fn plan_from(
         selection,
         started,
     })
+}
+
+/// Refuses a filter or rate-limit ecosystem that neither the queue nor tsuku has (issue #12):
+/// a typo there would otherwise select nothing, or limit nothing, without a word.
+fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
+    let settings = [
+        (
+            EcosystemSetting::Filter,
+            config.select.ecosystems.iter().collect::<Vec<_>>(),
+        ),
+        (
+            EcosystemSetting::RateLimit,
+            config.rate_limit.per_ecosystem.keys().collect(),
+        ),
+    ];
+    for (setting, wanted) in settings {
+        let wanted = wanted.into_iter().map(String::as_str);
+        if let Some((ecosystem, queue_ecosystems)) = first_unknown(wanted, &queue.entries) {
+            return Err(RunError::UnknownEcosystem {
+                setting,
+                ecosystem,
+                queue: config.queue.clone(),
+                queue_ecosystems,
+            });
+        }
+    }
+    Ok(())
 }
