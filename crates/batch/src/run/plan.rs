@@ -136,3 +136,102 @@ fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use batch_base::clock::FixedClock;
+
+    use super::*;
+    use crate::queue::{MissingQueue, QueueEntry, QueueError};
+
+    fn write_queue(config: &Config, sources: &[&str]) {
+        let entries = sources
+            .iter()
+            .map(|s| {
+                serde_json::from_value::<QueueEntry>(serde_json::json!({
+                    "name": s.replace(':', "-"), "source": s, "priority": 1,
+                    "status": "pending", "confidence": "auto"
+                }))
+                .unwrap()
+            })
+            .collect();
+        let q = Queue {
+            schema_version: 1,
+            entries,
+            ..Default::default()
+        };
+        q.save(&config.queue, "2026-06-01T12:00:00Z".parse().unwrap())
+            .unwrap();
+    }
+
+    fn clock() -> FixedClock {
+        FixedClock::new("2026-06-01T12:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn a_missing_queue_is_an_error_unless_asked_to_start_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::rooted(dir.path());
+        match plan(&config, &clock()) {
+            Err(RunError::Queue(QueueError::Missing { path })) => assert_eq!(path, config.queue),
+            other => panic!("{other:?}"),
+        }
+        config.missing_queue = MissingQueue::Empty;
+        let p = plan(&config, &clock()).unwrap();
+        assert!(!p.queue_existed && p.queue.entries.is_empty());
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "planning writes nothing"
+        );
+    }
+
+    #[test]
+    fn an_ecosystem_neither_queue_nor_tsuku_has_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::rooted(dir.path());
+        write_queue(&config, &["homebrew:jq", "custom:x", "homebrew:fzf"]);
+
+        // Known to tsuku (not in the queue) or in the queue (unknown to tsuku): accepted.
+        config.select.ecosystems = ["nix".to_owned(), "custom".to_owned()].into();
+        config.rate_limit.set("custom", Duration::ZERO);
+        plan(&config, &clock()).unwrap();
+
+        config.select.ecosystems = ["homebrew".to_owned(), "hombrew".to_owned()].into();
+        let err = plan(&config, &clock()).unwrap_err();
+        assert!(err.is_usage());
+        match &err {
+            RunError::UnknownEcosystem {
+                setting,
+                ecosystem,
+                queue,
+                queue_ecosystems,
+            } => {
+                assert_eq!(*setting, EcosystemSetting::Filter);
+                assert_eq!(ecosystem, "hombrew");
+                assert_eq!(queue, &config.queue);
+                assert_eq!(queue_ecosystems, &["custom", "homebrew"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "unknown ecosystem `hombrew` in the ecosystem filter (--ecosystem): no entry of queue `{}` has it and tsuku does not know it; the queue's ecosystems are: custom, homebrew",
+                config.queue.display()
+            )
+        );
+
+        config.select.ecosystems.clear();
+        config.rate_limit.set("npn", Duration::from_millis(100));
+        match plan(&config, &clock()) {
+            Err(RunError::UnknownEcosystem {
+                setting: EcosystemSetting::RateLimit,
+                ecosystem,
+                ..
+            }) => assert_eq!(ecosystem, "npn"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
