@@ -454,3 +454,28 @@ async fn an_outcome_that_does_not_fit_the_queue_is_refused() {
     assert!(matches!(merged(&env), Err(MergeError::Mismatch { .. })));
     assert_eq!(env.snapshot(), before);
 }
+
+/// Issue #12: merging into a queue path that does not exist is refused before the lock, so a
+/// typo leaves no lock file (nor a queue) behind.
+#[tokio::test(start_paused = true)]
+async fn a_missing_queue_is_refused_before_the_lock() {
+    let mut env = Env::new();
+    all_shards(&env, 2).await;
+    let set = FragmentSet::collect(&env.fragments(), None).unwrap();
+    env.config.queue = env.config.queue.with_file_name("nope.json");
+    let before = env.snapshot();
+    match merge_under_lock(&env.config, &set, false, &crate::run::NoHooks) {
+        Err(MergeError::Run(crate::run::RunError::Queue(crate::queue::QueueError::Missing {
+            path,
+        }))) => {
+            assert_eq!(path, env.config.queue);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.snapshot(), before);
+    assert!(!env.config.queue.exists());
+    assert!(
+        !crate::run::lock::path_for(&env.config.queue).exists(),
+        "no lock file"
+    );
+}
