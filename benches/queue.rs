@@ -89,7 +89,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
         &w.path,
         |b, path| {
             b.iter(|| {
-                let (q, _) = Queue::load(path).unwrap();
+                let q = Queue::load(path).unwrap();
                 let sel = select(&q.entries, &closed, &opts(), now());
                 q.save(&out, now()).unwrap();
                 sel
@@ -100,7 +100,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
 }
 
 fn real(c: &mut Criterion) {
-    let q = Queue::load(&real_queue_path()).unwrap().0;
+    let q = Queue::load(&real_queue_path()).unwrap();
     bench_workload(c, &Workload::new("real_5305", &q));
 }
 

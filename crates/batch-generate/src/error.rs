@@ -5,7 +5,7 @@ use std::fmt;
 
 use batch::control::ControlError;
 use batch::queue::QueueError;
-use batch::run::RunError;
+use batch::run::{EcosystemSetting, RunError};
 
 /// A hint attached with `anyhow::Context`; printed last, prefixed `hint:`.
 #[derive(Debug)]
@@ -73,7 +73,28 @@ fn default_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static st
         Some(RunError::Control(c)) => Some(c),
         _ => None,
     });
+    if let Some(RunError::UnknownEcosystem { setting, .. }) = run {
+        return Some(match setting {
+            EcosystemSetting::Filter => {
+                "check the spelling of --ecosystem (BATCH_ECOSYSTEM); nothing was run or written"
+            }
+            EcosystemSetting::RateLimit => {
+                "check the ECO of --rate-limit ECO=DURATION (BATCH_RATE_LIMIT); nothing was run or written"
+            }
+        });
+    }
     match (queue, control) {
+        (Some(QueueError::Missing { .. }), _) => Some(
+            "check the --queue path; to start a new, empty queue there, pass --init-queue; nothing was created",
+        ),
+        (Some(QueueError::NotAQueue { .. }), _) | (_, Some(ControlError::QueueGiven { .. })) => {
+            Some(
+                "check that --queue and --control-file are not swapped; nothing was run or written",
+            )
+        }
+        (_, Some(ControlError::UnknownBreakerState { .. })) => Some(
+            "spell the state closed, open or half-open (lowercase), or remove it for closed; nothing was run or written",
+        ),
         (Some(QueueError::Parse { .. }), _) => Some(
             "fix the queue at that position (or restore it from git); nothing was run or written",
         ),

@@ -12,9 +12,12 @@ use crate::error::UsageError;
 /// The run completed, including runs with failed entries, no candidates, or the kill switch
 /// off (failed entries are data, not errors).
 pub const SUCCESS: i32 = 0;
-/// Bad input (queue or control file that does not parse, missing generator) or a write error.
+/// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
+/// parse or is the other kind of file, an unknown breaker state, a missing generator) or a
+/// write error.
 pub const FAILURE: i32 = 1;
-/// Usage error: unknown flag, malformed value.
+/// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
+/// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has.
 pub const USAGE: i32 = 2;
 /// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
@@ -30,8 +33,10 @@ pub const SIGTERM: i32 = 143;
 pub const HELP: &str = "\
 Exit codes:
   0  run completed (also with failed entries, no candidates, or the kill switch off)
-  1  bad input (queue or control file, missing generator) or a write error
-  2  usage error
+  1  bad input (missing queue without --init-queue, queue or control file invalid or swapped,
+     unknown breaker state, missing generator) or a write error
+  2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem or
+     --rate-limit)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
@@ -53,7 +58,8 @@ pub enum Ending {
 /// The process exit code of a command's result: its [`Ending`], or for an error
 /// [`LOCKED`] when another run holds the queue's lock, [`STORE_UNREACHABLE`] when the artifact
 /// store could not be reached, [`USAGE`] for a [`UsageError`] (flags that contradict each other
-/// or the queue), and [`FAILURE`] for everything else (bad input, write errors).
+/// or the queue) or a library usage error ([`RunError::is_usage`]: an unknown ecosystem), and
+/// [`FAILURE`] for everything else (bad input, write errors).
 pub fn code(result: &anyhow::Result<Ending>) -> i32 {
     match result {
         Ok(Ending::Success) => SUCCESS,
@@ -68,7 +74,10 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
 }
 
 fn is_usage(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.is::<UsageError>() || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
+    e.is::<UsageError>()
+        || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
+        || e.downcast_ref::<SequenceError>()
+            .is_some_and(|s| s.error.is_usage())
 }
 
 fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -115,5 +124,24 @@ mod tests {
         assert_eq!(code(&Err(anyhow::anyhow!("bad input"))), FAILURE);
         let usage = anyhow::Error::new(UsageError("--shard needs --planned-at".into()));
         assert_eq!(code(&Err(usage.context("x"))), USAGE);
+        let unknown = || RunError::UnknownEcosystem {
+            setting: batch::run::EcosystemSetting::Filter,
+            ecosystem: "hombrew".into(),
+            queue: PathBuf::from("q.json"),
+            queue_ecosystems: vec!["homebrew".into()],
+        };
+        assert_eq!(
+            code(&Err(anyhow::Error::new(unknown()).context("x"))),
+            USAGE
+        );
+        let in_plan = SequenceError {
+            stage: batch::sequence::Stage::Plan,
+            error: unknown(),
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(in_plan))), USAGE);
+        let missing = RunError::Queue(batch::queue::QueueError::Missing {
+            path: PathBuf::from("nope.json"),
+        });
+        assert_eq!(code(&Err(anyhow::Error::new(missing))), FAILURE);
     }
 }

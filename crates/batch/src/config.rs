@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::control::breaker::BreakerPolicy;
+use crate::queue::MissingQueue;
 use crate::select::SelectOptions;
 
 /// Minimum spacing between two generator starts in one ecosystem (issue #3). Defaults follow
@@ -122,6 +123,9 @@ impl NetworkRetry {
 pub struct Config {
     /// The unified queue (`--queue`).
     pub queue: PathBuf,
+    /// What a missing queue file is: an error by default, an empty queue with `--init-queue`
+    /// (issue #12).
+    pub missing_queue: MissingQueue,
     /// The control file (`--control-file`).
     pub control_file: PathBuf,
     /// Root of generated recipes (`--output-dir`).
@@ -164,6 +168,7 @@ impl Config {
             results: default_results_path(&queue),
             summary: default_summary_path(&output_dir),
             queue,
+            missing_queue: MissingQueue::Error,
             control_file: PathBuf::from("batch-control.json"),
             output_dir,
             failures_dir: PathBuf::from("data/failures"),

@@ -341,7 +341,8 @@ impl<'a> MainRun<'a> {
     ) -> Result<(Plan, Option<ShardPlan>, String), SequenceError> {
         let config = &*self.config;
         let planned_at = target.planned_at.unwrap_or_else(|| self.clock.now());
-        let (queue, existed, queue_sha256) = Queue::load_hashed(&config.queue).at(Stage::Plan)?;
+        let (queue, existed, queue_sha256) =
+            Queue::load_hashed(&config.queue, config.missing_queue).at(Stage::Plan)?;
         let mut plan = plan_from(
             config,
             &FixedClock::new(planned_at),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use batch::Config;
 use batch::control::breaker::BreakerPolicy;
+use batch::queue::MissingQueue;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
@@ -23,6 +24,12 @@ pub struct FileArgs {
         default_value = "data/queues/priority-queue.json"
     )]
     pub queue: PathBuf,
+
+    /// Start a new, empty queue when the --queue file does not exist (it is created by the
+    /// run's save). Without it a missing queue is an error (exit 1, nothing created), so a
+    /// misspelt path cannot run an empty batch.
+    #[arg(long, env = "BATCH_INIT_QUEUE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub init_queue: bool,
 
     /// Control file with the kill switch and circuit breakers. Go spelling: -control-file.
     #[arg(long, env = "BATCH_CONTROL_FILE", default_value = "batch-control.json")]
@@ -55,7 +62,7 @@ pub struct SelectionArgs {
 
     /// Highest priority selected normally (1 critical, 2 popular, 3 all); probes ignore it.
     /// Go spelling: -tier.
-    #[arg(long, env = "BATCH_TIER", default_value_t = 2)]
+    #[arg(long, env = "BATCH_TIER", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=3))]
     pub tier: u32,
 
     /// Refuse to run (exit 1, nothing written) when the queue has invalid entries, instead of
@@ -109,6 +116,11 @@ impl FileArgs {
     /// Sets the file paths of `c`, with the defaults that depend on other paths.
     pub fn apply(&self, c: &mut Config) {
         c.queue = self.queue.clone();
+        c.missing_queue = if self.init_queue {
+            MissingQueue::Empty
+        } else {
+            MissingQueue::Error
+        };
         c.control_file = self.control_file.clone();
         c.output_dir = self.output_dir.clone();
         c.failures_dir = self.failures_dir.clone();

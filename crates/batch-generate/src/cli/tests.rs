@@ -30,6 +30,30 @@ fn defaults_match_the_issue() {
     assert_eq!(c.timeout, Duration::from_secs(900));
     assert_eq!(c.generator, PathBuf::from("tsuku"));
     assert!(c.select.ecosystems.is_empty());
+    assert_eq!(c.missing_queue, batch::queue::MissingQueue::Error);
+}
+
+#[test]
+fn init_queue_flag_and_tier_range() {
+    use batch::queue::MissingQueue;
+    for args in [&["--init-queue"][..], &["--init-queue", "true"]] {
+        let c = parse(args).unwrap().run.to_config();
+        assert_eq!(c.missing_queue, MissingQueue::Empty, "{args:?}");
+    }
+    let c = parse(&["--init-queue=false"]).unwrap().run.to_config();
+    assert_eq!(c.missing_queue, MissingQueue::Error);
+    for tier in ["1", "2", "3"] {
+        assert!(parse(&["--tier", tier]).is_ok(), "{tier}");
+    }
+    for tier in ["0", "4", "5", "99"] {
+        let err = parse(&["--tier", tier]).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            clap::error::ErrorKind::ValueValidation,
+            "{tier}: {err}"
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! Actions annotations when asked.
 
 use batch::Config;
-use batch::run::{Hooks, Notice};
+use batch::queue::QueueError;
+use batch::run::{Hooks, Notice, RunError};
 use batch::shard::{
     FragmentError, FragmentSet, MergeError, MergeReport, MergeStatus, merge_under_lock,
 };
@@ -72,6 +73,9 @@ fn with_merge_hint(e: MergeError) -> anyhow::Error {
         ),
         MergeError::Mismatch { .. } => Hint(
             "the fragment does not fit the starting queue; regenerate it by rerunning that shard; nothing was written",
+        ),
+        MergeError::Run(RunError::Queue(QueueError::Missing { .. })) => Hint(
+            "check the --queue path: merge needs the queue the shards started from; nothing was created",
         ),
         _ => Hint("fix the cause and run merge again: it is idempotent"),
     };

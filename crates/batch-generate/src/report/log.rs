@@ -5,12 +5,12 @@ use batch::Config;
 use batch::control::{Change, RecoveryNote};
 use batch::run::{Notice, Plan, Recovery, RunReport};
 
-/// Logs what a plan found: a missing queue or control file, breaker recoveries, invalid
-/// entries.
+/// Logs what a plan found: a missing queue (started empty with `--init-queue`) or control
+/// file, breaker recoveries, invalid entries.
 pub fn plan_findings(config: &Config, plan: &Plan) {
     if !plan.queue_existed {
-        tracing::warn!(
-            "queue `{}` does not exist: starting from an empty queue",
+        tracing::info!(
+            "queue `{}` does not exist: starting from an empty queue (--init-queue)",
             config.queue.display()
         );
     }

@@ -1,6 +1,8 @@
 //! Bad input (issue "bad input"): an unparseable queue, invalid or path-escaping entries, and
 //! ecosystems that are not safe file-name components. Nothing is written outside the files and
-//! directories the user named.
+//! directories the user named. Issue #12 ("inputs are checked, never guessed"): a missing
+//! queue, a queue without `entries`, swapped queue and control file, an unknown breaker state,
+//! an unknown ecosystem and `--tier` out of range are refused, and nothing is created.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +10,8 @@ use batch_generate::exit;
 use serde_json::json;
 
 use crate::util::{
-    PAST, QUEUE_UPDATED_AT, Sandbox, With, assert_unchanged, entry, queue_text, sandbox,
+    FUTURE, Out, PAST, QUEUE_UPDATED_AT, Sandbox, Snapshot, With, assert_unchanged, entry,
+    fixtures::control_text, queue_text, run_cmd, sandbox,
 };
 
 /// Asserts every path under the root is one the run may touch: the named files, the named
@@ -264,4 +267,233 @@ fn strict_makes_invalid_entries_an_error() {
     );
     assert!(h.log_lines().is_empty());
     assert_unchanged(&before, &h.snapshot(), &out);
+}
+
+/// A queue with two ecosystems and a control file whose homebrew breaker is due to turn
+/// half-open (so a run that got as far as planning would rewrite it).
+fn two_ecosystems() -> Sandbox {
+    sandbox()
+        .queue(&[
+            entry("jq", "homebrew:jq", 1),
+            entry("left-pad", "npm:left-pad", 1),
+        ])
+        .control(json!({"enabled": true, "circuit_breaker": {
+            "homebrew": {"state": "open", "failures": 5, "opens_at": PAST}
+        }}))
+}
+
+/// Asserts `out` exited `code`, that stderr has every one of `needles`, and that nothing under
+/// the sandbox changed (no lock, results, queue or control-file rewrite) and nothing ran.
+#[track_caller]
+fn refused(h: &Sandbox, before: &Snapshot, out: &Out, code: i32, needles: &[&str]) {
+    out.code(code);
+    for n in needles {
+        assert!(out.stderr.contains(n), "stderr lacks {n:?}\n{}", out.ctx());
+    }
+    assert!(h.log_lines().is_empty(), "a generator ran\n{}", out.ctx());
+    assert!(!h.lock_file().exists(), "the run lock was created");
+    assert_unchanged(before, &h.snapshot(), out);
+}
+
+/// Issue #12: a `--queue` typo is an error (exit 1) naming the file and the flag that starts
+/// an empty queue; nothing is created: not the queue, its lock, nor `batch-results.json`
+/// beside it. The same for `--dry-run` and `preflight`.
+#[test]
+fn missing_queue_is_an_error_and_creates_nothing() {
+    let h = sandbox()
+        .queue_at("nope.json")
+        .control(json!({"circuit_breaker": {"homebrew": {"state": "open", "opens_at": PAST}}}));
+    let before = h.snapshot();
+    let q = h.queue.display().to_string();
+    let needles = [
+        format!("error: queue `{q}` does not exist"),
+        "--init-queue".to_owned(),
+    ];
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let out = h.run(&[]);
+    refused(&h, &before, &out, exit::FAILURE, &needles);
+    assert!(!out.stderr.contains("Batch complete"), "{}", out.ctx());
+    assert!(!h.queue.exists() && !h.results.exists());
+
+    let out = h.run(&["--dry-run"]);
+    refused(&h, &before, &out, exit::FAILURE, &needles);
+    let out = run_cmd(&mut h.preflight_cmd());
+    refused(&h, &before, &out, exit::FAILURE, &needles);
+}
+
+/// Issue #12: `--init-queue` (or `BATCH_INIT_QUEUE`) is the explicit way to start an empty
+/// queue; the run then creates it.
+#[test]
+fn init_queue_starts_an_empty_queue() {
+    let h = sandbox().queue_at("new/queue.json");
+    h.run(&["--init-queue"]).ok();
+    assert_eq!(h.queue_json()["entries"], json!([]));
+
+    let h = sandbox().env("BATCH_INIT_QUEUE", "1");
+    h.run(&[]).ok();
+    assert_eq!(h.queue_json()["entries"], json!([]));
+    assert_eq!(h.results_json()["total"], 0);
+}
+
+/// Issue #12: queue and control-file paths swapped → exit 1 naming the file given as the
+/// queue and what it looks like; nothing run, neither file rewritten.
+#[test]
+fn swapped_queue_and_control_file_are_refused() {
+    let queue = queue_text(&[entry("jq", "homebrew:jq", 1)], QUEUE_UPDATED_AT);
+    let control = control_text(&json!({"enabled": true, "circuit_breaker": {
+        "homebrew": {"state": "closed", "failures": 0}
+    }}));
+    let h = sandbox().queue_raw(&control).control_raw(&queue);
+    let before = h.snapshot();
+    let out = h.run(&[]);
+    let q = format!("`{}` is not a queue", h.queue.display());
+    refused(
+        &h,
+        &before,
+        &out,
+        exit::FAILURE,
+        &[
+            &q,
+            "looks like a control file (top-level `circuit_breaker`)",
+            "swapped",
+        ],
+    );
+
+    // Only the control file is a queue: named as such.
+    let h = sandbox().queue_raw(&queue).control_raw(&queue);
+    let before = h.snapshot();
+    let out = h.run(&[]);
+    let c = format!("`{}` looks like a queue", h.control.display());
+    refused(
+        &h,
+        &before,
+        &out,
+        exit::FAILURE,
+        &[&c, "not a control file", "swapped"],
+    );
+}
+
+/// Issue #12: a queue without an `entries` array (`{}`, a misspelt key, the legacy format) is
+/// an error naming the file and what it has instead.
+#[test]
+fn queue_without_entries_is_refused() {
+    for (text, says) in [
+        ("{}", "it is an empty object"),
+        (
+            "{\"schema_version\": 1, \"Entrys\": []}",
+            "its top-level keys are `schema_version`, `Entrys`",
+        ),
+        (
+            "{\"schema_version\": 1, \"packages\": []}",
+            "legacy per-ecosystem queue",
+        ),
+    ] {
+        let h = sandbox().queue_raw(text);
+        let before = h.snapshot();
+        let out = h.run(&[]);
+        let q = format!(
+            "`{}` is not a queue: it has no `entries` array",
+            h.queue.display()
+        );
+        refused(&h, &before, &out, exit::FAILURE, &[&q, says]);
+    }
+}
+
+/// Issue #12: a misspelt breaker state (`"Open"` with `opens_at` in the future) used to count
+/// as closed and run the ecosystem; now it is an error naming the key path, the value and the
+/// accepted values, and nothing runs.
+#[test]
+fn unknown_breaker_state_is_refused() {
+    for bad in ["Open", "half_open", "tripped"] {
+        let h = sandbox()
+            .queue(&[
+                entry("jq", "homebrew:jq", 1),
+                entry("left-pad", "npm:left-pad", 1),
+            ])
+            .control(json!({"circuit_breaker": {
+                "npm": {"state": "closed", "failures": 0},
+                "homebrew": {"state": bad, "failures": 5, "opens_at": FUTURE}
+            }}));
+        let before = h.snapshot();
+        let out = h.run(&[]);
+        let found = format!("is {bad:?}");
+        refused(
+            &h,
+            &before,
+            &out,
+            exit::FAILURE,
+            &[
+                &h.control.display().to_string(),
+                "`circuit_breaker.homebrew.state`",
+                &found,
+                "accepted values: closed, open, half-open",
+                "hint:",
+            ],
+        );
+    }
+}
+
+/// Issue #12: `--ecosystem` naming an ecosystem the queue does not have and tsuku does not
+/// know is a usage error (exit 2) listing the queue's ecosystems, for a run, a dry run and
+/// `preflight`; a known one the queue lacks is fine (nothing to select).
+#[test]
+fn unknown_ecosystem_filter_is_a_usage_error() {
+    let h = two_ecosystems();
+    let before = h.snapshot();
+    let needles = [
+        "unknown ecosystem `hombrew`",
+        "--ecosystem",
+        "the queue's ecosystems are: homebrew, npm",
+    ];
+    for extra in [
+        &["--ecosystem", "hombrew"][..],
+        &["--ecosystem", "npm,hombrew", "--dry-run"],
+    ] {
+        let out = h.run(extra);
+        refused(&h, &before, &out, exit::USAGE, &needles);
+    }
+    let out = run_cmd(h.preflight_cmd().args(["--ecosystem", "hombrew"]));
+    refused(&h, &before, &out, exit::USAGE, &needles);
+    let out = h.run(&["--ecosystem", "hombrew"]).stderr.clone();
+    assert!(!out.contains("Plan: 0 candidate"), "{out}");
+
+    let out = h.run(&["--ecosystem", "nix", "--dry-run", "--json"]);
+    out.ok();
+    assert_eq!(out.json()["candidates"], json!([]));
+}
+
+/// Issue #12: the same for `--rate-limit` keys (exit 2, the flag named, nothing written).
+#[test]
+fn unknown_rate_limit_ecosystem_is_a_usage_error() {
+    let h = two_ecosystems();
+    let before = h.snapshot();
+    let out = h.run(&["--rate-limit", "hombrew=100ms"]);
+    refused(
+        &h,
+        &before,
+        &out,
+        exit::USAGE,
+        &[
+            "unknown ecosystem `hombrew`",
+            "--rate-limit",
+            "the queue's ecosystems are: homebrew, npm",
+        ],
+    );
+    // Known to tsuku but not in this queue: accepted.
+    h.run(&["--rate-limit", "rubygems=100ms", "--dry-run"]).ok();
+}
+
+/// Issue #12: `--tier` outside 1–3 is a usage error naming the flag; nothing written.
+#[test]
+fn tier_out_of_range_is_a_usage_error() {
+    let h = two_ecosystems();
+    let before = h.snapshot();
+    for tier in ["0", "4", "5"] {
+        let out = h.run(&["--tier", tier]);
+        refused(&h, &before, &out, exit::USAGE, &["--tier", "1..=3"]);
+        let out = run_cmd(h.preflight_cmd().args(["--tier", tier]));
+        refused(&h, &before, &out, exit::USAGE, &["--tier"]);
+    }
+    let out = h.run(&["--tier", "3", "--dry-run"]);
+    out.ok();
 }

@@ -155,7 +155,7 @@ fn dry_run_lower_bound_honours_rate_limit_overrides() {
 fn dry_run_with_missing_queue_and_control_writes_nothing() {
     let h = sandbox();
     let before = h.snapshot();
-    let out = h.run(&["--dry-run", "--json"]);
+    let out = h.run(&["--dry-run", "--json", "--init-queue"]);
     out.ok();
     assert_unchanged(&before, &h.snapshot(), &out);
     assert_eq!(out.json()["candidates"], Value::Array(Vec::new()));

@@ -8,9 +8,12 @@ use jiff::Timestamp;
 
 use crate::records::timestamp::whole_seconds_utc;
 
-/// Breaker state (spec §6.1). `Other` keeps an unknown string so it is written back as is;
-/// it counts as closed for selection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Breaker state (spec §6.1): the three spellings of `circuit_breaker.<eco>.state`.
+///
+/// Go and the spec treat any other string as closed; this crate refuses it instead (issue #12:
+/// a typo such as `"Open"` must not silently disable a breaker), so an unknown state is an
+/// error when the control file, a journal or a fragment is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BreakerState {
     /// Normal selection.
     Closed,
@@ -18,45 +21,63 @@ pub enum BreakerState {
     Open,
     /// One probe entry per run.
     HalfOpen,
-    /// Any other string (treated as closed, left alone by failure updates, spec §6.4).
-    Other(String),
 }
 
 impl BreakerState {
-    /// Parses the JSON spelling; case-sensitive (spec §1.2).
-    pub fn parse(s: &str) -> Self {
+    /// The accepted JSON spellings, in state-machine order (spec §1.2, §6.1).
+    pub const ACCEPTED: [&'static str; 3] = ["closed", "open", "half-open"];
+
+    /// Parses the JSON spelling; case-sensitive (spec §1.2). `None` for any other string.
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "closed" => Self::Closed,
-            "open" => Self::Open,
-            "half-open" => Self::HalfOpen,
-            other => Self::Other(other.to_owned()),
+            "closed" => Some(Self::Closed),
+            "open" => Some(Self::Open),
+            "half-open" => Some(Self::HalfOpen),
+            _ => None,
         }
     }
 
     /// The JSON spelling.
-    pub fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Self::Closed => "closed",
             Self::Open => "open",
             Self::HalfOpen => "half-open",
-            Self::Other(s) => s,
         }
     }
 
-    /// The state selection acts on: `Other` behaves as closed (spec §3 step 2.4).
+    /// The state selection acts on (spec §3 step 2.4).
     pub fn effective(&self) -> EffectiveState {
         match self {
             Self::Open => EffectiveState::Open,
             Self::HalfOpen => EffectiveState::HalfOpen,
-            Self::Closed | Self::Other(_) => EffectiveState::Closed,
+            Self::Closed => EffectiveState::Closed,
         }
+    }
+}
+
+impl serde::Serialize for BreakerState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BreakerState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "unknown breaker state {s:?}, expected one of {}",
+                Self::ACCEPTED.join(", ")
+            ))
+        })
     }
 }
 
 /// What selection sees for an ecosystem (spec §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EffectiveState {
-    /// Normal selection (also a missing breaker or an unknown state).
+    /// Normal selection (also a missing breaker).
     #[default]
     Closed,
     /// Skipped entirely.
@@ -235,7 +256,7 @@ pub fn apply(
                 reopened: true,
             }
         }
-        (BatchOutcome::Failure, BreakerState::Open | BreakerState::Other(_)) => Change::None,
+        (BatchOutcome::Failure, BreakerState::Open) => Change::None,
     };
     if next == *b {
         return (next, Change::None);
@@ -355,13 +376,13 @@ mod tests {
             ..open(Some("2026-06-01T10:00:00Z"))
         };
         let (n, c) = apply(&h, BatchOutcome::Failure, now, &p);
-        assert_eq!((n.state.clone(), n.failures), (BreakerState::Open, 6));
+        assert_eq!((n.state, n.failures), (BreakerState::Open, 6));
         assert_eq!(n.opens_at.as_deref(), Some("2026-06-01T13:00:00Z"));
         assert!(matches!(c, Change::Opened { reopened: true, .. }));
 
         let (n, c) = apply(&h, BatchOutcome::Success, now, &p);
         assert_eq!(
-            (n.state.clone(), n.failures, c),
+            (n.state, n.failures, c),
             (BreakerState::Closed, 0, Change::Closed)
         );
         assert_eq!(
@@ -372,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn open_failure_and_unknown_state_are_untouched() {
+    fn open_failure_is_untouched() {
         let now = t("2026-06-01T12:00:00Z");
         let p = BreakerPolicy::default();
         let o = open(Some("2030-01-01T00:00:00Z"));
@@ -380,14 +401,36 @@ mod tests {
             apply(&o, BatchOutcome::Failure, now, &p),
             (o.clone(), Change::None)
         );
-        let u = Breaker {
-            state: BreakerState::Other("weird".into()),
-            ..Breaker::default()
-        };
-        assert_eq!(apply(&u, BatchOutcome::Failure, now, &p).1, Change::None);
         assert_eq!(
             apply(&o, BatchOutcome::Success, now, &p).0.state,
             BreakerState::Closed
+        );
+    }
+
+    #[test]
+    fn only_the_three_spellings_parse() {
+        for s in BreakerState::ACCEPTED {
+            assert_eq!(BreakerState::parse(s).map(|b| b.as_str()), Some(s));
+        }
+        for bad in [
+            "Open",
+            "OPEN",
+            "half_open",
+            "halfopen",
+            "opened",
+            " closed",
+            "",
+        ] {
+            assert_eq!(BreakerState::parse(bad), None, "{bad:?}");
+        }
+        let ok: BreakerState = serde_json::from_str("\"half-open\"").unwrap();
+        assert_eq!(ok, BreakerState::HalfOpen);
+        let err = serde_json::from_str::<BreakerState>("\"Open\"").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "unknown breaker state \"Open\", expected one of closed, open, half-open"
+            ),
+            "{err}"
         );
     }
 

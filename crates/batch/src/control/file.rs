@@ -50,6 +50,27 @@ pub enum ControlError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A breaker's `state` is not one of the accepted spellings (issue #12: Go treated any
+    /// other string as closed, so a typo silently disabled the breaker; we refuse to run).
+    #[error(
+        "invalid control file `{path}`: `{key}` is {found:?}; accepted values: {}",
+        BreakerState::ACCEPTED.join(", ")
+    )]
+    UnknownBreakerState {
+        /// Control file path.
+        path: PathBuf,
+        /// JSON key path such as `circuit_breaker.homebrew.state`.
+        key: String,
+        /// The string found.
+        found: String,
+    },
+    /// The file is a queue (a top-level `entries` array), not a control file: the queue and
+    /// control-file paths were probably swapped (issue #12).
+    #[error("`{path}` looks like a queue (a top-level `entries` array), not a control file")]
+    QueueGiven {
+        /// The path given as the control file.
+        path: PathBuf,
+    },
     /// Writing failed.
     #[error("failed to write control file `{path}`")]
     Write {
@@ -148,6 +169,12 @@ impl ControlFile {
         let Value::Object(doc) = value else {
             return Err(invalid("$", "must be a JSON object"));
         };
+        // A queue's only required key; a control file never has it (spec §1.1, §1.2).
+        if doc.get("entries").is_some_and(Value::is_array) {
+            return Err(ControlError::QueueGiven {
+                path: path.to_owned(),
+            });
+        }
         let enabled = match doc.get("enabled") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
@@ -184,10 +211,17 @@ impl ControlFile {
             Some(Value::Object(m)) => {
                 for (eco, v) in m {
                     let key = format!("circuit_breaker.{eco}");
-                    breakers.insert(
-                        eco.clone(),
-                        parse_breaker(&key, v).map_err(|p| invalid(&p.0, &p.1))?,
-                    );
+                    let breaker = parse_breaker(&key, v).map_err(|e| match e {
+                        BreakerProblem::Invalid { key, problem } => invalid(&key, &problem),
+                        BreakerProblem::UnknownState { key, found } => {
+                            ControlError::UnknownBreakerState {
+                                path: path.to_owned(),
+                                key,
+                                found,
+                            }
+                        }
+                    })?;
+                    breakers.insert(eco.clone(), breaker);
                 }
             }
             Some(_) => {
@@ -374,23 +408,40 @@ impl ControlFile {
     }
 }
 
-fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, (String, String)> {
-    let Value::Object(m) = v else {
-        return Err((key.to_owned(), "must be an object".to_owned()));
+/// What is wrong with one breaker object, before the file path is attached.
+enum BreakerProblem {
+    Invalid { key: String, problem: String },
+    UnknownState { key: String, found: String },
+}
+
+fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, BreakerProblem> {
+    let invalid = |key: String, problem: &str| BreakerProblem::Invalid {
+        key,
+        problem: problem.to_owned(),
     };
-    let text = |field: &str| -> Result<Option<String>, (String, String)> {
+    let Value::Object(m) = v else {
+        return Err(invalid(key.to_owned(), "must be an object"));
+    };
+    let text = |field: &str| -> Result<Option<String>, BreakerProblem> {
         match m.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err((format!("{key}.{field}"), "must be a string".to_owned())),
+            Some(_) => Err(invalid(format!("{key}.{field}"), "must be a string")),
         }
     };
-    let state = text("state")?.map_or(BreakerState::Closed, |s| BreakerState::parse(&s));
+    // A missing `state` is a closed breaker (spec §6.1); a present one must be spelled right.
+    let state = match text("state")? {
+        None => BreakerState::Closed,
+        Some(s) => BreakerState::parse(&s).ok_or_else(|| BreakerProblem::UnknownState {
+            key: format!("{key}.state"),
+            found: s,
+        })?,
+    };
     let failures = match m.get("failures") {
         None | Some(Value::Null) => 0,
         Some(n) => n
             .as_i64()
-            .ok_or_else(|| (format!("{key}.failures"), "must be an integer".to_owned()))?,
+            .ok_or_else(|| invalid(format!("{key}.failures"), "must be an integer"))?,
     };
     Ok(Breaker {
         state,
@@ -398,121 +449,4 @@ fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, (String, String)> {
         last_failure: text("last_failure")?,
         opens_at: text("opens_at")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DOC: &str = r#"{
-  "enabled": true,
-  "note": "x",
-  "disabled_ecosystems": ["cpan"],
-  "circuit_breaker": {
-    "npm": {"state": "open", "failures": 5, "last_failure": "2026-01-01T00:00:00Z", "opens_at": "2000-01-01T00:00:00Z"},
-    "pypi": {"state": "open", "failures": 7, "opens_at": "2999-01-01T00:00:00Z"},
-    "default": {"state": "closed", "failures": 0}
-  },
-  "budget": {"macos_minutes_used": 0}
-}"#;
-
-    fn now() -> Timestamp {
-        "2026-06-01T12:00:00Z".parse().unwrap()
-    }
-
-    fn load(s: &str) -> ControlFile {
-        ControlFile::from_slice(Path::new("batch-control.json"), s.as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn due_recovery_rewrites_only_that_field() {
-        let mut c = load(DOC);
-        assert!(c.disabled_ecosystems.contains("cpan"));
-        let notes = c.apply_due_recoveries(now());
-        assert_eq!(
-            notes,
-            vec![RecoveryNote::HalfOpened {
-                ecosystem: "npm".into()
-            }]
-        );
-        assert_eq!(c.states()["npm"], EffectiveState::HalfOpen);
-        assert_eq!(c.states()["pypi"], EffectiveState::Open);
-        let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
-        let mut expected: Value = serde_json::from_str(DOC).unwrap();
-        expected["circuit_breaker"]["npm"]["state"] = "half-open".into();
-        assert_eq!(
-            out, expected,
-            "unknown keys, counters and other breakers kept"
-        );
-        let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(
-            keys,
-            [
-                "enabled",
-                "note",
-                "disabled_ecosystems",
-                "circuit_breaker",
-                "budget"
-            ]
-        );
-        assert!(c.is_dirty());
-    }
-
-    #[test]
-    fn nothing_due_means_no_write() {
-        let mut c = load(
-            r#"{"circuit_breaker":{"npm":{"state":"open","opens_at":"2999-01-01T00:00:00Z"}}}"#,
-        );
-        assert!(c.apply_due_recoveries(now()).is_empty());
-        assert!(!c.is_dirty());
-    }
-
-    #[test]
-    fn batch_update_of_missing_breaker_creates_it() {
-        let mut c = load(r#"{"enabled":true}"#);
-        let ch = c.record_batch(
-            "npm",
-            BatchOutcome::Failure,
-            now(),
-            &BreakerPolicy::default(),
-        );
-        assert_eq!(ch, Change::Counted(1));
-        let out: Value = serde_json::from_slice(&c.to_bytes()).unwrap();
-        assert_eq!(
-            out["circuit_breaker"]["npm"],
-            serde_json::json!({"state":"closed","failures":1,"last_failure":"2026-06-01T12:00:00Z"})
-        );
-    }
-
-    #[test]
-    fn kill_switch_and_types() {
-        assert!(!load(r#"{"enabled":false,"reason":"incident"}"#).enabled);
-        for (bad, key) in [
-            (r#"{"enabled":"no"}"#, "enabled"),
-            (r#"{"disabled_ecosystems":[1]}"#, "disabled_ecosystems[0]"),
-            (r#"{"circuit_breaker":{"npm":null}}"#, "circuit_breaker.npm"),
-            (
-                r#"{"circuit_breaker":{"npm":{"failures":"3"}}}"#,
-                "circuit_breaker.npm.failures",
-            ),
-            (r#"{"circuit_breaker":[]}"#, "circuit_breaker"),
-            ("[]", "$"),
-        ] {
-            match ControlFile::from_slice(Path::new("c.json"), bad.as_bytes()) {
-                Err(ControlError::Invalid { key: k, .. }) => assert_eq!(k, key, "{bad}"),
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
-        assert!(matches!(
-            ControlFile::from_slice(Path::new("c.json"), b"{"),
-            Err(ControlError::Parse { line: 1, .. })
-        ));
-    }
-
-    #[test]
-    fn missing_file_is_all_closed() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = ControlFile::load(&dir.path().join("none.json")).unwrap();
-        assert!(!c.existed() && c.enabled && c.breakers.is_empty());
-    }
 }

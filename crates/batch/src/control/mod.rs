@@ -9,3 +9,6 @@ pub mod file;
 
 pub use breaker::{BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState};
 pub use file::{ControlError, ControlFile, RecoveryNote};
+
+#[cfg(test)]
+mod file_tests;

@@ -11,7 +11,7 @@ use batch_base::fs as fsutil;
 use serde_json::{Map, Value};
 
 use super::entry::QueueEntry;
-use super::wire::QueueOut;
+use super::wire::{Parsed, QueueOut};
 use crate::records::jsonfmt;
 use crate::records::timestamp::whole_seconds_utc;
 
@@ -28,9 +28,98 @@ pub struct Queue {
     pub extra: Map<String, Value>,
 }
 
+/// What loading does when the queue file does not exist.
+///
+/// Go loads a missing file as an empty queue (spec §1.1 load rules), so a typo in `--queue`
+/// ran an empty batch and created the misspelt file; here that is an error unless the caller
+/// asks for an empty queue (issue #12, `--init-queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingQueue {
+    /// [`QueueError::Missing`].
+    #[default]
+    Error,
+    /// An empty queue (`schema_version` 1, no entries), created by the first save.
+    Empty,
+}
+
+/// What a JSON object that has no `entries` array looks like instead, so the error can say
+/// which file was probably given (issue #12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookalike {
+    /// A control file (spec §1.2): the first of its keys found (`circuit_breaker`, `enabled`,
+    /// `disabled_ecosystems`).
+    ControlFile {
+        /// The key that gave it away.
+        key: String,
+    },
+    /// The legacy per-ecosystem queue (a top-level `packages` array, spec §1.1.1).
+    LegacyQueue,
+    /// Something else: its top-level keys in file order (possibly none).
+    Other {
+        /// The keys found.
+        keys: Vec<String>,
+    },
+}
+
+impl Lookalike {
+    /// Classifies a document by its top-level keys (in file order).
+    fn classify(queue: &Queue) -> Self {
+        let mut keys: Vec<String> = Vec::new();
+        if queue.schema_version != 0 {
+            keys.push("schema_version".into());
+        }
+        if queue.updated_at.is_some() {
+            keys.push("updated_at".into());
+        }
+        keys.extend(queue.extra.keys().cloned());
+        if let Some(key) = ["circuit_breaker", "enabled", "disabled_ecosystems"]
+            .into_iter()
+            .find(|k| queue.extra.contains_key(*k))
+        {
+            return Self::ControlFile { key: key.into() };
+        }
+        if queue.extra.contains_key("packages") {
+            return Self::LegacyQueue;
+        }
+        Self::Other { keys }
+    }
+}
+
+impl std::fmt::Display for Lookalike {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ControlFile { key } => {
+                write!(f, "it looks like a control file (top-level `{key}`)")
+            }
+            Self::LegacyQueue => {
+                f.write_str("it looks like the legacy per-ecosystem queue (top-level `packages`)")
+            }
+            Self::Other { keys } if keys.is_empty() => f.write_str("it is an empty object"),
+            Self::Other { keys } => {
+                let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                write!(f, "its top-level keys are {}", keys.join(", "))
+            }
+        }
+    }
+}
+
 /// Errors reading or writing the queue file.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
+    /// The file does not exist and [`MissingQueue::Error`] was asked for (issue #12).
+    #[error("queue `{path}` does not exist")]
+    Missing {
+        /// Queue path.
+        path: PathBuf,
+    },
+    /// A JSON object without an `entries` key: not a queue (issue #12).
+    #[error("`{path}` is not a queue: it has no `entries` array, and {looks_like}")]
+    NotAQueue {
+        /// The path given as the queue.
+        path: PathBuf,
+        /// What it looks like instead.
+        looks_like: Lookalike,
+    },
     /// The file exists but cannot be read.
     #[error("failed to read queue `{path}`")]
     Read {
@@ -67,27 +156,44 @@ pub enum QueueError {
 }
 
 impl Queue {
-    /// Reads the queue at `path`. A missing file is an empty queue (spec §1.1 load rules);
-    /// the boolean says whether the file existed.
+    /// Reads the queue at `path`; a missing file is an error.
     ///
     /// # Errors
-    /// [`QueueError::Read`] when the file exists but cannot be read, [`QueueError::Parse`]
-    /// with line, column and key path when it is not a valid queue.
-    pub fn load(path: &Path) -> Result<(Self, bool), QueueError> {
-        Self::load_inner(path, false).map(|(q, existed, _)| (q, existed))
+    /// [`QueueError::Missing`], [`QueueError::Read`] when the file cannot be read,
+    /// [`QueueError::Parse`] with line, column and key path when it is not valid queue JSON,
+    /// [`QueueError::NotAQueue`] when it has no `entries` key.
+    pub fn load(path: &Path) -> Result<Self, QueueError> {
+        Self::load_with(path, MissingQueue::Error).map(|(q, _)| q)
     }
 
-    /// [`Queue::load`], plus the SHA-256 (hex) of the bytes parsed, so the hash names exactly
-    /// the queue the caller works from, even when the file is replaced meanwhile (issue #6:
-    /// fragments record the queue their shard started from). A missing file hashes as empty.
+    /// [`Queue::load`], with `missing` deciding what a missing file is; the boolean says
+    /// whether the file existed.
     ///
     /// # Errors
-    /// As [`Queue::load`].
-    pub fn load_hashed(path: &Path) -> Result<(Self, bool, String), QueueError> {
-        Self::load_inner(path, true)
+    /// As [`Queue::load`] ([`QueueError::Missing`] only with [`MissingQueue::Error`]).
+    pub fn load_with(path: &Path, missing: MissingQueue) -> Result<(Self, bool), QueueError> {
+        Self::load_inner(path, missing, false).map(|(q, existed, _)| (q, existed))
     }
 
-    fn load_inner(path: &Path, hash: bool) -> Result<(Self, bool, String), QueueError> {
+    /// [`Queue::load_with`], plus the SHA-256 (hex) of the bytes parsed, so the hash names
+    /// exactly the queue the caller works from, even when the file is replaced meanwhile
+    /// (issue #6: fragments record the queue their shard started from). A missing file loaded
+    /// as empty hashes as empty.
+    ///
+    /// # Errors
+    /// As [`Queue::load_with`].
+    pub fn load_hashed(
+        path: &Path,
+        missing: MissingQueue,
+    ) -> Result<(Self, bool, String), QueueError> {
+        Self::load_inner(path, missing, true)
+    }
+
+    fn load_inner(
+        path: &Path,
+        missing: MissingQueue,
+        hash: bool,
+    ) -> Result<(Self, bool, String), QueueError> {
         let digest = |bytes: &[u8]| {
             if hash {
                 batch_base::sha256_hex(bytes)
@@ -98,24 +204,34 @@ impl Queue {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let sha = digest(&bytes);
-                Self::from_vec(bytes)
-                    .map(|q| (q, true, sha))
-                    .map_err(|(key_path, source)| QueueError::Parse {
+                let parsed = parse_vec(bytes).map_err(|(key_path, source)| QueueError::Parse {
+                    path: path.to_owned(),
+                    line: source.line(),
+                    column: source.column(),
+                    key_path,
+                    source,
+                })?;
+                if !parsed.has_entries {
+                    return Err(QueueError::NotAQueue {
                         path: path.to_owned(),
-                        line: source.line(),
-                        column: source.column(),
-                        key_path,
-                        source,
-                    })
+                        looks_like: Lookalike::classify(&parsed.queue),
+                    });
+                }
+                Ok((parsed.queue, true, sha))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
-                Queue {
-                    schema_version: 1,
-                    ..Default::default()
-                },
-                false,
-                digest(b""),
-            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match missing {
+                MissingQueue::Error => Err(QueueError::Missing {
+                    path: path.to_owned(),
+                }),
+                MissingQueue::Empty => Ok((
+                    Queue {
+                        schema_version: 1,
+                        ..Default::default()
+                    },
+                    false,
+                    digest(b""),
+                )),
+            },
             Err(source) => Err(QueueError::Read {
                 path: path.to_owned(),
                 source,
@@ -127,13 +243,10 @@ impl Queue {
     /// carries line and column).
     ///
     /// # Errors
-    /// Malformed JSON, wrong types, non-RFC 3339 timestamps, a top level that is not an object.
+    /// Malformed JSON, wrong types, non-RFC 3339 timestamps, a top level that is not an object,
+    /// no `entries` key (serde's "missing field").
     pub fn from_slice(bytes: &[u8]) -> Result<Self, (String, serde_json::Error)> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let queue: Queue = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| (e.path().to_string(), e.into_inner()))?;
-        de.end().map_err(|e| (String::new(), e))?;
-        Ok(queue)
+        strict(parse_slice(bytes)?)
     }
 
     /// [`Queue::from_slice`] for a buffer the queue may consume: a large file in the layout
@@ -142,13 +255,7 @@ impl Queue {
     /// # Errors
     /// As [`Queue::from_slice`], with the same positions.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, (String, serde_json::Error)> {
-        if bytes.len() < PARALLEL_MIN_BYTES {
-            return Self::from_slice(&bytes);
-        }
-        match parse_halves(bytes) {
-            Ok(q) => Ok(q),
-            Err(bytes) => Self::from_slice(&bytes),
-        }
+        strict(parse_vec(bytes)?)
     }
 
     /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules).
@@ -177,6 +284,40 @@ impl Queue {
             }
         })
     }
+}
+
+/// Parses a document that may lack `entries` (the caller decides what that means).
+fn parse_slice(bytes: &[u8]) -> Result<Parsed, (String, serde_json::Error)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Parsed = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))?;
+    de.end().map_err(|e| (String::new(), e))?;
+    Ok(parsed)
+}
+
+/// [`parse_slice`], on two threads for a large file (issue #5).
+fn parse_vec(bytes: Vec<u8>) -> Result<Parsed, (String, serde_json::Error)> {
+    if bytes.len() < PARALLEL_MIN_BYTES {
+        return parse_slice(&bytes);
+    }
+    match parse_halves(bytes) {
+        Ok(queue) => Ok(Parsed {
+            queue,
+            has_entries: true,
+        }),
+        Err(bytes) => parse_slice(&bytes),
+    }
+}
+
+/// A parsed document as a queue: no `entries` key is serde's "missing field" error.
+fn strict(parsed: Parsed) -> Result<Queue, (String, serde_json::Error)> {
+    if !parsed.has_entries {
+        return Err((
+            String::new(),
+            <serde_json::Error as serde::de::Error>::missing_field("entries"),
+        ));
+    }
+    Ok(parsed.queue)
 }
 
 /// Below this size one thread parses the whole file.

@@ -85,19 +85,134 @@ fn parse_errors_carry_position_and_key_path() {
 }
 
 #[test]
-fn null_or_missing_entries_is_empty() {
+fn null_entries_is_empty_and_missing_entries_is_an_error() {
+    // `null` is how Go writes an empty list (spec §1.1); a missing key is not a queue (#12).
     assert!(
         Queue::from_slice(br#"{"entries":null}"#)
             .unwrap()
             .entries
             .is_empty()
     );
-    assert!(
-        Queue::from_slice(br#"{"schema_version":1}"#)
-            .unwrap()
-            .entries
-            .is_empty()
+    let (path, err) = Queue::from_slice(br#"{"schema_version":1}"#).unwrap_err();
+    assert_eq!(path, "");
+    assert_eq!(err.to_string(), "missing field `entries`");
+    assert!(serde_json::from_str::<Queue>("{}").is_err());
+}
+
+/// Writes `text` as `name` in a fresh directory and loads it.
+fn load_text(name: &str, text: &str) -> (tempfile::TempDir, PathBuf, Result<Queue, QueueError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let result = Queue::load(&path);
+    (dir, path, result)
+}
+
+#[test]
+fn a_missing_queue_is_an_error_unless_an_empty_one_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.json");
+    match Queue::load(&path) {
+        Err(QueueError::Missing { path: p }) => assert_eq!(p, path),
+        other => panic!("{other:?}"),
+    }
+    let err = Queue::load_hashed(&path, MissingQueue::Error).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("queue `{}` does not exist", path.display())
     );
+    let (q, existed) = Queue::load_with(&path, MissingQueue::Empty).unwrap();
+    assert!(!existed);
+    assert_eq!((q.schema_version, q.entries.len()), (1, 0));
+    assert_eq!(MissingQueue::default(), MissingQueue::Error);
+    assert_eq!(crate::Config::new().missing_queue, MissingQueue::Error);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "loading creates nothing"
+    );
+}
+
+#[test]
+fn a_document_without_entries_says_what_it_looks_like() {
+    let cases = [
+        (
+            r#"{"enabled": true, "circuit_breaker": {}}"#,
+            Lookalike::ControlFile {
+                key: "circuit_breaker".into(),
+            },
+            "it looks like a control file (top-level `circuit_breaker`)",
+        ),
+        (
+            r#"{"disabled_ecosystems": []}"#,
+            Lookalike::ControlFile {
+                key: "disabled_ecosystems".into(),
+            },
+            "it looks like a control file (top-level `disabled_ecosystems`)",
+        ),
+        (
+            r#"{"schema_version": 1, "packages": []}"#,
+            Lookalike::LegacyQueue,
+            "it looks like the legacy per-ecosystem queue (top-level `packages`)",
+        ),
+        (
+            "{}",
+            Lookalike::Other { keys: Vec::new() },
+            "it is an empty object",
+        ),
+        (
+            r#"{"schema_version": 1, "updated_at": "2026-01-01T00:00:00Z", "Entries": []}"#,
+            Lookalike::Other {
+                keys: vec![
+                    "schema_version".into(),
+                    "updated_at".into(),
+                    "Entries".into(),
+                ],
+            },
+            "its top-level keys are `schema_version`, `updated_at`, `Entries`",
+        ),
+    ];
+    for (text, want, says) in cases {
+        let (_dir, path, result) = load_text("q.json", text);
+        match result {
+            Err(
+                ref e @ QueueError::NotAQueue {
+                    path: ref p,
+                    ref looks_like,
+                },
+            ) => {
+                assert_eq!(p, &path, "{text}");
+                assert_eq!(looks_like, &want, "{text}");
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "`{}` is not a queue: it has no `entries` array, and {says}",
+                        path.display()
+                    )
+                );
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    // The real control file (read in place), given as the queue.
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/tsuku/batch-control.json");
+    if real.exists() {
+        let result = Queue::load(&real);
+        assert!(
+            matches!(
+                result,
+                Err(QueueError::NotAQueue {
+                    looks_like: Lookalike::ControlFile { .. },
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+    // An empty `entries` array (or Go's `null`) is a valid, empty queue.
+    for text in [r#"{"entries": []}"#, r#"{"entries": null}"#] {
+        assert!(load_text("q.json", text).2.unwrap().entries.is_empty());
+    }
 }
 
 #[test]

@@ -185,9 +185,27 @@ impl<'de> Visitor<'de> for EntryVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for Queue {
+/// A queue as parsed, and whether the document had an `entries` key (a missing key is an
+/// error at the file level, where the path and the document's look are known; issue #12).
+pub(super) struct Parsed {
+    pub(super) queue: Queue,
+    pub(super) has_entries: bool,
+}
+
+impl<'de> Deserialize<'de> for Parsed {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(QueueVisitor)
+    }
+}
+
+/// Strict: a document without an `entries` key is serde's "missing field `entries`" error.
+impl<'de> Deserialize<'de> for Queue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let parsed = Parsed::deserialize(d)?;
+        if !parsed.has_entries {
+            return Err(de::Error::missing_field("entries"));
+        }
+        Ok(parsed.queue)
     }
 }
 
@@ -219,28 +237,36 @@ impl<'de> Deserialize<'de> for Entries {
 }
 
 impl<'de> Visitor<'de> for QueueVisitor {
-    type Value = Queue;
+    type Value = Parsed;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a queue object with `entries`")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Queue, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let mut q = Queue {
             schema_version: 0,
             ..Default::default()
         };
+        let mut has_entries = false;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "schema_version" => q.schema_version = map.next_value()?,
                 "updated_at" => q.updated_at = map.next_value()?,
-                "entries" => q.entries = map.next_value::<Entries>()?.0,
+                "entries" => {
+                    // `null` is Go's empty list (spec §1.1), so it counts as present.
+                    q.entries = map.next_value::<Entries>()?.0;
+                    has_entries = true;
+                }
                 _ => {
                     let v: Value = map.next_value()?;
                     q.extra.insert(key, v);
                 }
             }
         }
-        Ok(q)
+        Ok(Parsed {
+            queue: q,
+            has_entries,
+        })
     }
 }

@@ -55,6 +55,23 @@ pub enum RunError {
         /// Each name and why it selects nothing.
         names: Vec<(String, String)>,
     },
+    /// A setting names an ecosystem that no queue entry has and tsuku does not know
+    /// ([`crate::queue::ecosystem::KNOWN_ECOSYSTEMS`]), most likely a typo (issue #12); a usage
+    /// error, found while planning, so nothing was run or written.
+    #[error(
+        "unknown ecosystem `{ecosystem}` in {setting}: no entry of queue `{queue}` has it and tsuku does not know it; the queue's ecosystems are: {}",
+        if queue_ecosystems.is_empty() { "(none)".to_owned() } else { queue_ecosystems.join(", ") }
+    )]
+    UnknownEcosystem {
+        /// Which setting names it.
+        setting: EcosystemSetting,
+        /// The ecosystem as given.
+        ecosystem: String,
+        /// The queue file.
+        queue: PathBuf,
+        /// The ecosystems the queue's entries have, sorted.
+        queue_ecosystems: Vec<String>,
+    },
     /// The generator is needed but cannot be found or run; nothing was run.
     #[error("generator `{path}` not found or not executable")]
     GeneratorNotFound {
@@ -72,11 +89,33 @@ pub enum RunError {
     },
 }
 
+/// A setting of [`crate::Config`] that names ecosystems, for [`RunError::UnknownEcosystem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcosystemSetting {
+    /// `select.ecosystems` (`--ecosystem`).
+    Filter,
+    /// A key of `rate_limit.per_ecosystem` (`--rate-limit ECO=DURATION`).
+    RateLimit,
+}
+
+impl std::fmt::Display for EcosystemSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Filter => "the ecosystem filter (--ecosystem)",
+            Self::RateLimit => "the rate limits (--rate-limit)",
+        })
+    }
+}
+
 impl RunError {
-    /// Whether the error is a mistake in how the run was asked for (exit 2 at the binary
-    /// edge) rather than bad input files.
+    /// Whether this is a mistake in how the run was asked for rather than in its files
+    /// (exit 2 at the binary edge): an unknown ecosystem in a setting, or `--name` naming
+    /// entries that cannot run.
     pub fn is_usage(&self) -> bool {
-        matches!(self, RunError::NamedEntries { .. })
+        matches!(
+            self,
+            RunError::UnknownEcosystem { .. } | RunError::NamedEntries { .. }
+        )
     }
 
     /// Whether this is another run holding the queue's lock (exit 3 at the binary edge).

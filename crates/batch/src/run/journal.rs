@@ -49,8 +49,8 @@ pub struct OutcomeLine {
 /// A breaker's resulting fields, as journaled before the control file is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerLine {
-    /// `state`.
-    pub state: String,
+    /// `state` (an unknown spelling fails the line's parse).
+    pub state: crate::control::breaker::BreakerState,
     /// `failures`.
     pub failures: i64,
     /// `last_failure`.
@@ -64,7 +64,7 @@ pub struct BreakerLine {
 impl From<&crate::control::breaker::Breaker> for BreakerLine {
     fn from(b: &crate::control::breaker::Breaker) -> Self {
         Self {
-            state: b.state.as_str().to_owned(),
+            state: b.state,
             failures: b.failures,
             last_failure: b.last_failure.clone(),
             opens_at: b.opens_at.clone(),
@@ -75,7 +75,7 @@ impl From<&crate::control::breaker::Breaker> for BreakerLine {
 impl From<&BreakerLine> for crate::control::breaker::Breaker {
     fn from(b: &BreakerLine) -> Self {
         Self {
-            state: crate::control::breaker::BreakerState::parse(&b.state),
+            state: b.state,
             failures: b.failures,
             last_failure: b.last_failure.clone(),
             opens_at: b.opens_at.clone(),

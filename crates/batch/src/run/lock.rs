@@ -55,13 +55,26 @@ impl RunLock {
             path: path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err)?;
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+        };
+        let mut file = match open() {
+            // A queue started with `--init-queue` may live in a directory the run creates
+            // (the save creates it too, spec §1.1 save rules).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(io_err)?;
+                }
+                open()
+            }
+            other => other,
+        }
+        .map_err(io_err)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -105,5 +118,13 @@ mod tests {
         drop(first);
         let again = RunLock::acquire(&q).unwrap();
         drop(again);
+    }
+
+    #[test]
+    fn creates_the_queue_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = dir.path().join("new/sub/q.json");
+        let lock = RunLock::acquire(&q).unwrap();
+        assert!(lock.path().exists());
     }
 }

@@ -16,7 +16,7 @@ pub mod ratelimit;
 pub mod recover;
 pub mod report;
 
-pub use error::RunError;
+pub use error::{EcosystemSetting, RunError};
 pub use execute::{EntryResult, Event, ExecuteOptions, execute, execute_with};
 pub use hooks::{Hooks, NoHooks, Notice};
 pub use persist::{persist, persist_with};

@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use batch_base::clock::Clock;
 use jiff::Timestamp;
 
-use super::error::RunError;
+use super::error::{EcosystemSetting, RunError};
 use crate::config::Config;
 use crate::control::{ControlFile, RecoveryNote};
 use crate::queue::Queue;
+use crate::queue::ecosystem::first_unknown;
 use crate::select::{self, Selection};
 
 /// Everything decided before any generator runs.
@@ -47,8 +48,9 @@ impl Plan {
 /// candidates (spec §2.2 steps 2–4, §3).
 ///
 /// # Errors
-/// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input; nothing is
-/// written in either case.
+/// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input (a missing
+/// queue unless [`Config::missing_queue`] allows it), [`RunError::UnknownEcosystem`] for a
+/// misspelt ecosystem; nothing is written in any case.
 pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
     plan_excluding(config, clock, &BTreeSet::new())
 }
@@ -63,7 +65,7 @@ pub fn plan_excluding(
     clock: &dyn Clock,
     exclude: &BTreeSet<usize>,
 ) -> Result<Plan, RunError> {
-    let (queue, queue_existed) = Queue::load(&config.queue)?;
+    let (queue, queue_existed) = Queue::load_with(&config.queue, config.missing_queue)?;
     plan_from(config, clock, queue, queue_existed, exclude)
 }
 
@@ -73,7 +75,9 @@ pub fn plan_excluding(
 /// candidates (issue #6).
 ///
 /// # Errors
-/// [`RunError::Control`] for an unreadable or invalid control file.
+/// [`RunError::UnknownEcosystem`] for an ecosystem filter or rate limit that names an
+/// ecosystem neither the queue nor tsuku has; [`RunError::Control`] for an unreadable or
+/// invalid control file.
 pub fn plan_from(
     config: &Config,
     clock: &dyn Clock,
@@ -81,6 +85,7 @@ pub fn plan_from(
     queue_existed: bool,
     exclude: &BTreeSet<usize>,
 ) -> Result<Plan, RunError> {
+    check_ecosystems(config, &queue)?;
     let mut control = ControlFile::load(&config.control_file)?;
     let started = clock.now();
     let recovery = control.apply_due_recoveries(started);
@@ -103,4 +108,130 @@ pub fn plan_from(
         selection,
         started,
     })
+}
+
+/// Refuses a filter or rate-limit ecosystem that neither the queue nor tsuku has (issue #12):
+/// a typo there would otherwise select nothing, or limit nothing, without a word.
+fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
+    let settings = [
+        (
+            EcosystemSetting::Filter,
+            config.select.ecosystems.iter().collect::<Vec<_>>(),
+        ),
+        (
+            EcosystemSetting::RateLimit,
+            config.rate_limit.per_ecosystem.keys().collect(),
+        ),
+    ];
+    for (setting, wanted) in settings {
+        let wanted = wanted.into_iter().map(String::as_str);
+        if let Some((ecosystem, queue_ecosystems)) = first_unknown(wanted, &queue.entries) {
+            return Err(RunError::UnknownEcosystem {
+                setting,
+                ecosystem,
+                queue: config.queue.clone(),
+                queue_ecosystems,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use batch_base::clock::FixedClock;
+
+    use super::*;
+    use crate::queue::{MissingQueue, QueueEntry, QueueError};
+
+    fn write_queue(config: &Config, sources: &[&str]) {
+        let entries = sources
+            .iter()
+            .map(|s| {
+                serde_json::from_value::<QueueEntry>(serde_json::json!({
+                    "name": s.replace(':', "-"), "source": s, "priority": 1,
+                    "status": "pending", "confidence": "auto"
+                }))
+                .unwrap()
+            })
+            .collect();
+        let q = Queue {
+            schema_version: 1,
+            entries,
+            ..Default::default()
+        };
+        q.save(&config.queue, "2026-06-01T12:00:00Z".parse().unwrap())
+            .unwrap();
+    }
+
+    fn clock() -> FixedClock {
+        FixedClock::new("2026-06-01T12:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn a_missing_queue_is_an_error_unless_asked_to_start_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::rooted(dir.path());
+        match plan(&config, &clock()) {
+            Err(RunError::Queue(QueueError::Missing { path })) => assert_eq!(path, config.queue),
+            other => panic!("{other:?}"),
+        }
+        config.missing_queue = MissingQueue::Empty;
+        let p = plan(&config, &clock()).unwrap();
+        assert!(!p.queue_existed && p.queue.entries.is_empty());
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "planning writes nothing"
+        );
+    }
+
+    #[test]
+    fn an_ecosystem_neither_queue_nor_tsuku_has_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::rooted(dir.path());
+        write_queue(&config, &["homebrew:jq", "custom:x", "homebrew:fzf"]);
+
+        // Known to tsuku (not in the queue) or in the queue (unknown to tsuku): accepted.
+        config.select.ecosystems = ["nix".to_owned(), "custom".to_owned()].into();
+        config.rate_limit.set("custom", Duration::ZERO);
+        plan(&config, &clock()).unwrap();
+
+        config.select.ecosystems = ["homebrew".to_owned(), "hombrew".to_owned()].into();
+        let err = plan(&config, &clock()).unwrap_err();
+        assert!(err.is_usage());
+        match &err {
+            RunError::UnknownEcosystem {
+                setting,
+                ecosystem,
+                queue,
+                queue_ecosystems,
+            } => {
+                assert_eq!(*setting, EcosystemSetting::Filter);
+                assert_eq!(ecosystem, "hombrew");
+                assert_eq!(queue, &config.queue);
+                assert_eq!(queue_ecosystems, &["custom", "homebrew"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "unknown ecosystem `hombrew` in the ecosystem filter (--ecosystem): no entry of queue `{}` has it and tsuku does not know it; the queue's ecosystems are: custom, homebrew",
+                config.queue.display()
+            )
+        );
+
+        config.select.ecosystems.clear();
+        config.rate_limit.set("npn", Duration::from_millis(100));
+        match plan(&config, &clock()) {
+            Err(RunError::UnknownEcosystem {
+                setting: EcosystemSetting::RateLimit,
+                ecosystem,
+                ..
+            }) => assert_eq!(ecosystem, "npn"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

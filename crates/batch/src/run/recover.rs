@@ -42,7 +42,7 @@ pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, R
     let Some(lines) = journal::read(&path)? else {
         return Ok(None);
     };
-    let (queue, queue_existed) = Queue::load(&config.queue)?;
+    let (queue, queue_existed) = Queue::load_with(&config.queue, config.missing_queue)?;
     let control = ControlFile::load(&config.control_file)?;
     let now = clock.now();
     let started = lines

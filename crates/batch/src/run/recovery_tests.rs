@@ -93,7 +93,7 @@ fn write_queue(config: &Config, entries: Vec<QueueEntry>) {
 }
 
 fn load_queue(config: &Config) -> Queue {
-    Queue::load(&config.queue).unwrap().0
+    Queue::load(&config.queue).unwrap()
 }
 
 fn journal_path(config: &Config) -> PathBuf {
@@ -608,7 +608,7 @@ async fn breakers_line_sets_exact_states_and_replays_idempotently() {
     let c = &env.config;
     crash(&env, &mixed_runner(), &FixedClock::new(ts(T0)), None).await;
     let line = BreakerLine {
-        state: "open".into(),
+        state: crate::control::BreakerState::Open,
         failures: 7,
         last_failure: Some("2026-06-01T12:00:00Z".into()),
         opens_at: Some("2026-06-01T13:00:00Z".into()),

@@ -111,7 +111,7 @@ fn write_control(config: &Config, json: &str) {
 }
 
 fn load_queue(config: &Config) -> Queue {
-    Queue::load(&config.queue).unwrap().0
+    Queue::load(&config.queue).unwrap()
 }
 
 fn out(code: i32, stdout: &str, stderr: &str) -> Output {
@@ -1490,30 +1490,27 @@ async fn apply_updates_breakers_per_ecosystem() {
     let stamp = "2026-06-01T12:00:00Z".to_owned();
     let until = "2026-06-01T13:00:00Z".to_owned();
     assert_eq!(
-        (b["npm"].state.clone(), b["npm"].failures),
+        (b["npm"].state, b["npm"].failures),
         (BreakerState::Closed, 3)
     );
     assert_eq!(b["npm"].last_failure.as_ref(), Some(&stamp));
     assert_eq!(
-        (b["cargo"].state.clone(), b["cargo"].failures),
+        (b["cargo"].state, b["cargo"].failures),
         (BreakerState::Closed, 0)
     );
     assert_eq!(
-        (b["pypi"].state.clone(), b["pypi"].failures),
+        (b["pypi"].state, b["pypi"].failures),
         (BreakerState::Closed, 0),
         "all blocked = success"
     );
-    assert_eq!(
-        (b["go"].state.clone(), b["go"].failures),
-        (BreakerState::Open, 5)
-    );
+    assert_eq!((b["go"].state, b["go"].failures), (BreakerState::Open, 5));
     assert_eq!(b["go"].opens_at.as_ref(), Some(&until));
     assert_eq!(
-        (b["rubygems"].state.clone(), b["rubygems"].failures),
+        (b["rubygems"].state, b["rubygems"].failures),
         (BreakerState::Closed, 0)
     );
     assert_eq!(
-        (b["cask"].state.clone(), b["cask"].failures),
+        (b["cask"].state, b["cask"].failures),
         (BreakerState::Open, 6)
     );
     assert_eq!(b["cask"].opens_at.as_ref(), Some(&until));

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::control::ControlFile;
-use crate::queue::{Queue, QueueEntry};
+use crate::queue::{MissingQueue, Queue, QueueEntry, QueueError};
 use crate::records::{BatchResults, NotRunEntry};
 use crate::run::hooks::Hooks;
 use crate::run::journal;
@@ -138,6 +138,15 @@ pub fn merge_under_lock(
     allow_missing: bool,
     hooks: &dyn Hooks,
 ) -> Result<MergeReport, MergeError> {
+    // A misspelt queue path is refused before the lock, so it leaves no lock file (issue #12).
+    if config.missing_queue == MissingQueue::Error
+        && matches!(std::fs::metadata(&config.queue), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    {
+        return Err(RunError::from(QueueError::Missing {
+            path: config.queue.clone(),
+        })
+        .into());
+    }
     let _lock = RunLock::acquire(&config.queue)?;
     let path = journal::path_for(&config.queue);
     if path.exists() {
@@ -166,7 +175,8 @@ pub fn merge(
             count: set.shard_count,
         });
     }
-    let (mut queue, _, sha) = Queue::load_hashed(&config.queue).map_err(RunError::from)?;
+    let (mut queue, _, sha) =
+        Queue::load_hashed(&config.queue, config.missing_queue).map_err(RunError::from)?;
     let mut control = ControlFile::load(&config.control_file).map_err(RunError::from)?;
 
     let mut lines: Vec<(&PathBuf, &OutcomeLine)> = set

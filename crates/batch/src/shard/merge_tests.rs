@@ -176,7 +176,8 @@ async fn unsharded(env: &mut Env) -> RunReport {
 /// Shard `k` of `n`: plans at `T`, runs its candidates, writes its fragment (finished at `T`).
 async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
     let clock = FixedClock::new(t());
-    let (queue, existed, sha) = Queue::load_hashed(&env.config.queue).unwrap();
+    let (queue, existed, sha) =
+        Queue::load_hashed(&env.config.queue, env.config.missing_queue).unwrap();
     let mut plan = plan_from(&env.config, &clock, queue, existed, &Default::default()).unwrap();
     let sp = split(&mut plan, Shard { index: k, count: n });
     let results = execute(&plan, &env.config, &scripted(), &clock, &noop).await;
@@ -358,7 +359,7 @@ async fn a_missing_shard_is_refused_unless_allowed() {
     let set = FragmentSet::collect(&env.fragments(), None).unwrap();
     let m = merge(&env.config, &set, true).unwrap();
     assert_eq!(m.missing, vec![2]);
-    let queue = Queue::load(&env.config.queue).unwrap().0;
+    let queue = Queue::load(&env.config.queue).unwrap();
     let start: BTreeMap<String, Status> = entries()
         .into_iter()
         .map(|e| (e.name.clone(), e.status))
@@ -379,7 +380,7 @@ async fn a_changed_queue_is_refused() {
     let env = Env::new();
     all_shards(&env, 2).await;
     // Someone edits the queue between the shards and the merge.
-    let mut q = Queue::load(&env.config.queue).unwrap().0;
+    let mut q = Queue::load(&env.config.queue).unwrap();
     q.entries.push(QueueEntry::new("new", "npm:new", 1));
     q.save(&env.config.queue, t()).unwrap();
     let before = env.snapshot();
@@ -453,4 +454,29 @@ async fn an_outcome_that_does_not_fit_the_queue_is_refused() {
     let before = env.snapshot();
     assert!(matches!(merged(&env), Err(MergeError::Mismatch { .. })));
     assert_eq!(env.snapshot(), before);
+}
+
+/// Issue #12: merging into a queue path that does not exist is refused before the lock, so a
+/// typo leaves no lock file (nor a queue) behind.
+#[tokio::test(start_paused = true)]
+async fn a_missing_queue_is_refused_before_the_lock() {
+    let mut env = Env::new();
+    all_shards(&env, 2).await;
+    let set = FragmentSet::collect(&env.fragments(), None).unwrap();
+    env.config.queue = env.config.queue.with_file_name("nope.json");
+    let before = env.snapshot();
+    match merge_under_lock(&env.config, &set, false, &crate::run::NoHooks) {
+        Err(MergeError::Run(crate::run::RunError::Queue(crate::queue::QueueError::Missing {
+            path,
+        }))) => {
+            assert_eq!(path, env.config.queue);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.snapshot(), before);
+    assert!(!env.config.queue.exists());
+    assert!(
+        !crate::run::lock::path_for(&env.config.queue).exists(),
+        "no lock file"
+    );
 }

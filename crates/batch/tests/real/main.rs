@@ -22,8 +22,7 @@ fn t(s: &str) -> jiff::Timestamp {
 fn real_queue_round_trips_byte_for_byte() {
     let path = data().join("priority-queue.json");
     let original = std::fs::read(&path).unwrap();
-    let (q, existed) = Queue::load(&path).unwrap();
-    assert!(existed);
+    let q = Queue::load(&path).unwrap();
     assert_eq!(q.entries.len(), 5305);
     // Saving with the file's own updated_at must give back the same bytes.
     assert_eq!(q.updated_at.as_deref(), Some("2026-08-13T20:39:55Z"));
@@ -51,7 +50,7 @@ fn real_queue_round_trips_byte_for_byte() {
 
 #[test]
 fn real_queue_matches_the_spec_census() {
-    let (q, _) = Queue::load(&data().join("priority-queue.json")).unwrap();
+    let q = Queue::load(&data().join("priority-queue.json")).unwrap();
     let count = |s: Status| q.entries.iter().filter(|e| e.status == s).count();
     assert_eq!(count(Status::Pending), 3903);
     assert_eq!(count(Status::Success), 1374);
@@ -100,7 +99,7 @@ fn real_control_file_half_opens_all_six_and_keeps_the_rest() {
 
 #[test]
 fn real_queue_selection_under_real_breakers() {
-    let (q, _) = Queue::load(&data().join("priority-queue.json")).unwrap();
+    let q = Queue::load(&data().join("priority-queue.json")).unwrap();
     let mut c = ControlFile::load(&data().join("batch-control.json")).unwrap();
     let now = t("2026-11-24T10:00:00Z");
     let opts = SelectOptions {

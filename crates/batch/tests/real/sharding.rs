@@ -131,7 +131,8 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
     let sharded = env();
     let fragments = sharded.root.join("fragments");
     for k in [4, 2, 5, 1, 3] {
-        let (queue, existed, sha) = Queue::load_hashed(&sharded.config.queue).unwrap();
+        let (queue, existed, sha) =
+            Queue::load_hashed(&sharded.config.queue, sharded.config.missing_queue).unwrap();
         let mut plan =
             run::plan_from(&sharded.config, &clock, queue, existed, &BTreeSet::new()).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 5 });
