@@ -31,7 +31,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
+            crate::errln!("error: failed to start the async runtime: {e}");
             return exit::FAILURE;
         }
     };
@@ -60,7 +60,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     });
     if let Err(e) = &result {
-        eprint!("{}", error::render(e));
+        crate::err!("{}", error::render(e));
     }
     exit::code(&result)
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exit;
 pub mod github;
 pub mod logging;
+pub mod out;
 pub mod progress;
 pub mod report;
 pub mod signal;

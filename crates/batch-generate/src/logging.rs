@@ -3,6 +3,9 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `verbose`/`quiet` are the counted `-v`/`-q` flags.
+///
+/// A closed stderr silences the logs and nothing else: write errors are dropped (the
+/// subscriber would otherwise report them with `eprintln!`, which panics on a closed pipe).
 pub fn init(verbose: u8, quiet: u8) {
     let level = match (verbose, quiet) {
         (0, 0) => "info",
@@ -25,6 +28,7 @@ pub fn init(verbose: u8, quiet: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .log_internal_errors(false)
         .with_target(false)
         .without_time()
         .try_init();

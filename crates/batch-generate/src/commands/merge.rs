@@ -98,7 +98,7 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
     match merged.status {
         MergeStatus::Merged => {
             log::breaker_changes(&merged.report);
-            eprintln!(
+            crate::errln!(
                 "Merged batch {} ({} of {} shard fragment(s)): {} succeeded, {} failed, {} blocked ({} total)",
                 set.batch_id,
                 set.fragments.len(),
@@ -109,7 +109,7 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
                 r.total
             );
         }
-        MergeStatus::AlreadyMerged => eprintln!(
+        MergeStatus::AlreadyMerged => crate::errln!(
             "Batch {} is already merged into `{}`; nothing was written",
             set.batch_id,
             config.queue.display()
@@ -117,7 +117,7 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
     }
     if args.annotations && merged.status == MergeStatus::Merged {
         // The runner reads workflow commands from stderr too; stdout stays for --json.
-        eprint!("{}", github::annotations(&merged.report));
+        crate::err!("{}", github::annotations(&merged.report));
     }
     if args.report.json {
         print_json(&MergeDoc::new(set, merged));

@@ -48,7 +48,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
     if args.report.json {
         print_json(&PreflightDoc::new(&plan));
     } else {
-        print!("{}", text::preflight(&plan));
+        crate::out!("{}", text::preflight(&plan));
     }
     Ok(Ending::Success)
 }

@@ -8,6 +8,7 @@ mod demo;
 mod determinism;
 mod dry_run;
 mod flags;
+mod pipes;
 mod preflight;
 mod run;
 mod sharding;
