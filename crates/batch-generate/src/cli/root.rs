@@ -2,11 +2,23 @@
 
 use clap::{ArgAction, Parser, Subcommand};
 
+use super::completions::{CompletionsArgs, ManArgs};
 use super::demo::DemoArgs;
 use super::merge::MergeArgs;
 use super::preflight::PreflightArgs;
 use super::run::RunArgs;
 use crate::exit;
+
+/// What `--version` prints after the name: the package version, then the commit and its date
+/// (UTC) from `build.rs`, each `unknown` when built outside a git checkout.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BATCH_GENERATE_COMMIT"),
+    " ",
+    env!("BATCH_GENERATE_COMMIT_DATE"),
+    ")"
+);
 
 /// Concurrent, rate-limited batch recipe generation for tsuku's priority queue.
 ///
@@ -14,7 +26,7 @@ use crate::exit;
 /// one rate limiter per ecosystem, and writes failure records, `batch-results.json`, a Markdown
 /// summary, the updated queue and the updated circuit breakers.
 #[derive(Debug, Parser)]
-#[command(name = "batch-generate", version, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
+#[command(name = "batch-generate", version = VERSION, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Optional subcommand; without one the main job runs.
     #[command(subcommand)]
@@ -57,4 +69,8 @@ pub enum Command {
     Fetch(Box<super::store::FetchArgs>),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout; `docs/man/batch-generate.1` is this output.
+    Man(ManArgs),
 }

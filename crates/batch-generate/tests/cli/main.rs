@@ -11,5 +11,6 @@ mod flags;
 mod pipes;
 mod preflight;
 mod run;
+mod selfdoc;
 mod sharding;
 mod util;

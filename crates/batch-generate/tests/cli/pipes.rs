@@ -111,7 +111,13 @@ fn failure_exit_code_survives_a_closed_stderr() {
 #[test]
 fn self_describing_commands_with_stdout_closed_exit_zero() {
     let h = sandbox();
-    for args in [&["--help"][..], &["--version"]] {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["man"],
+    ] {
         let mut cmd = Command::new(h.bin());
         cmd.args(args).stdout(closed());
         let out = output_of(&mut cmd);

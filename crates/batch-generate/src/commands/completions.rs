@@ -1,0 +1,52 @@
+//! `completions SHELL` and `man`: shell completion scripts (clap_complete) and the man page
+//! (clap_mangen), both generated from the clap definitions and printed to stdout.
+//!
+//! Both render into memory first and then write through `crate::out`: clap_complete panics
+//! on a write error, and a closed pipe must not.
+
+use anyhow::Context as _;
+use clap::CommandFactory as _;
+
+use crate::cli::{Cli, CompletionsArgs};
+use crate::exit::Ending;
+
+/// The name the scripts complete and the man page documents.
+const BIN: &str = "batch-generate";
+
+/// Prints the completion script for `args.shell`.
+///
+/// # Errors
+/// None today; the signature matches the other handlers.
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Ending> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), BIN, &mut script);
+    crate::out!("{}", String::from_utf8_lossy(&script));
+    Ok(Ending::Success)
+}
+
+/// Prints the man page.
+///
+/// # Errors
+/// Rendering failed (it writes to memory, so only on a bug in clap_mangen).
+pub fn man() -> anyhow::Result<Ending> {
+    let page = man_page().context("failed to render the man page")?;
+    crate::out!("{page}");
+    Ok(Ending::Success)
+}
+
+/// The man page (roff) of `batch-generate` and its subcommands' summaries.
+///
+/// It carries the package version only, not the commit of `--version`, so the committed
+/// `docs/man/batch-generate.1` changes only when the command line (or the version) does.
+///
+/// # Errors
+/// Rendering failed.
+pub fn man_page() -> std::io::Result<String> {
+    let version = env!("CARGO_PKG_VERSION");
+    let cmd = Cli::command().version(version);
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .source(format!("{BIN} {version}"))
+        .render(&mut page)?;
+    Ok(String::from_utf8_lossy(&page).into_owned())
+}
