@@ -24,7 +24,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init(cli.verbose, cli.quiet, logging::color_from_env(cli.color));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

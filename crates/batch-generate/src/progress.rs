@@ -1,5 +1,7 @@
 //! Run progress on stderr: an indicatif bar when stderr is a terminal outside CI, plain log
-//! lines otherwise. Consumes the orchestrator's [`Event`]s.
+//! lines otherwise. Consumes the orchestrator's [`Event`]s. The bar is coloured only when
+//! `--color` and `NO_COLOR` allow it: `crate::logging` sets `console`'s colour switch for
+//! stderr, through which indicatif styles the bar.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +10,9 @@ use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
 use batch::runner::classify::Step;
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The bar's layout; its colours show only when colour is on for stderr.
+const TEMPLATE: &str = "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg}";
 
 /// Progress display for one run of `total` candidates.
 pub struct Progress {
@@ -19,18 +24,17 @@ pub struct Progress {
 impl Progress {
     /// A bar when `allow_bar`, stderr is a terminal and `CI` is unset; plain lines otherwise.
     pub fn new(total: usize, allow_bar: bool) -> Self {
-        let bar = (allow_bar
-            && std::io::stderr().is_terminal()
-            && std::env::var_os("CI").is_none())
-        .then(|| {
-            let b = ProgressBar::new(total as u64);
-            b.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-                    .expect("static template")
-                    .progress_chars("=> "),
-            );
-            b
-        });
+        let bar =
+            (allow_bar && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none())
+                .then(|| {
+                    let b = ProgressBar::new(total as u64);
+                    b.set_style(
+                        ProgressStyle::with_template(TEMPLATE)
+                            .expect("static template")
+                            .progress_chars("=> "),
+                    );
+                    b
+                });
         Self {
             bar,
             total,

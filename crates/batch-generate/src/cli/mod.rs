@@ -19,7 +19,7 @@ pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
-pub use root::{Cli, Command, VERSION};
+pub use root::{Cli, ColorChoice, Command, VERSION};
 pub use run::{ExecutionArgs, OutputArgs, RunArgs, ShardArgs};
 pub use store::{
     ConsolidateArgs, FetchArgs, GcArgs, HealthArgs, PublishArgs, StoreArgs, StoreCmdArgs,

@@ -1,6 +1,6 @@
 //! The top-level parser: global flags, the main job's flags and the subcommands.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use super::completions::{CompletionsArgs, ManArgs};
 use super::demo::DemoArgs;
@@ -43,6 +43,22 @@ pub struct Cli {
     /// Less log output (-q warnings only, -qq errors only); RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose", help_heading = "Logging")]
     pub quiet: u8,
+
+    /// Colour in logs and the progress bar: auto (a terminal, unless NO_COLOR is set), always
+    /// or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, env = "BATCH_COLOR", global = true, help_heading = "Logging")]
+    pub color: ColorChoice,
+}
+
+/// `--color`: when stderr output uses ANSI colour (see `crate::logging::use_color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Always colour, even when `NO_COLOR` is set.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 /// Subcommands.

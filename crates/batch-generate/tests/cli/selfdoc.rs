@@ -1,11 +1,11 @@
 //! The command line describing itself (issue #12): `--version` with the commit, shell
-//! completions, the man page (and that the committed copy is current).
+//! completions, the man page (and that the committed copy is current), `--color`/`NO_COLOR`.
 
 use std::path::PathBuf;
 
 use batch_generate::exit;
 
-use crate::util::{run_cmd, sandbox};
+use crate::util::{entry, run_cmd, sandbox};
 
 /// The committed man page.
 fn man_path() -> PathBuf {
@@ -103,4 +103,35 @@ fn committed_man_page_is_current() {
         "docs/man/batch-generate.1 is stale (or missing); regenerate it with\n  \
          cargo run -p batch-generate -- man > docs/man/batch-generate.1"
     );
+}
+
+/// A real run that logs at INFO (one line per entry) to stderr, which is a pipe here.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut h = sandbox().queue(&[entry("a", "homebrew:a", 1)]);
+    for (k, v) in env {
+        h.set_env(k, v);
+    }
+    let out = h.run(args);
+    out.code(exit::SUCCESS);
+    assert!(out.stderr.contains("homebrew a"), "{}", out.ctx());
+    out.stderr.clone()
+}
+
+#[test]
+fn color_flag_env_and_no_color() {
+    const ESC: &str = "\x1b[";
+    // (args, env, coloured): stderr is a pipe, so `auto` never colours.
+    let table: [(&[&str], &[(&str, &str)], bool); 7] = [
+        (&[], &[], false),
+        (&["--color", "auto"], &[], false),
+        (&["--color", "never"], &[], false),
+        (&["--color", "always"], &[], true),
+        (&["--color", "always"], &[("NO_COLOR", "1")], true),
+        (&[], &[("BATCH_COLOR", "always")], true),
+        (&["--color", "never"], &[("BATCH_COLOR", "always")], false),
+    ];
+    for (args, env, coloured) in table {
+        let stderr = run_with(args, env);
+        assert_eq!(stderr.contains(ESC), coloured, "{args:?} {env:?}\n{stderr}");
+    }
 }
