@@ -28,6 +28,19 @@ pub fn stdout(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `args` to stdout and flushes, for commands whose output is their whole job
+/// (`completions`, `man`): a closed pipe is ignored like in [`stdout`], other errors are
+/// returned so the command fails.
+///
+/// # Errors
+/// A write error other than a closed pipe.
+pub fn try_stdout(args: fmt::Arguments<'_>) -> io::Result<()> {
+    match write_to(&mut io::stdout().lock(), args) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `args` to stderr and flushes; every error is ignored (there is nowhere left to
 /// report it).
 pub fn stderr(args: fmt::Arguments<'_>) {

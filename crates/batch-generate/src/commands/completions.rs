@@ -2,13 +2,15 @@
 //! (clap_mangen), both generated from the clap definitions and printed to stdout.
 //!
 //! Both render into memory first and then write through `crate::out`: clap_complete panics
-//! on a write error, and a closed pipe must not.
+//! on a write error, and a closed pipe must not. Any other write error (a full disk) fails the
+//! command with exit 1, since the output is all it does.
 
 use anyhow::Context as _;
 use clap::CommandFactory as _;
 
 use crate::cli::{Cli, CompletionsArgs};
 use crate::exit::Ending;
+use crate::out;
 
 /// The name the scripts complete and the man page documents.
 const BIN: &str = "batch-generate";
@@ -16,21 +18,23 @@ const BIN: &str = "batch-generate";
 /// Prints the completion script for `args.shell`.
 ///
 /// # Errors
-/// None today; the signature matches the other handlers.
+/// Writing to stdout failed (a closed pipe is not an error).
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Ending> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), BIN, &mut script);
-    crate::out!("{}", String::from_utf8_lossy(&script));
+    out::try_stdout(format_args!("{}", String::from_utf8_lossy(&script)))
+        .context("failed to write the completion script to stdout")?;
     Ok(Ending::Success)
 }
 
 /// Prints the man page.
 ///
 /// # Errors
-/// Rendering failed (it writes to memory, so only on a bug in clap_mangen).
+/// Rendering failed (it writes to memory, so only on a bug in clap_mangen), or writing to
+/// stdout failed (a closed pipe is not an error).
 pub fn man() -> anyhow::Result<Ending> {
     let page = man_page().context("failed to render the man page")?;
-    crate::out!("{page}");
+    out::try_stdout(format_args!("{page}")).context("failed to write the man page to stdout")?;
     Ok(Ending::Success)
 }
 

@@ -149,3 +149,35 @@ fn run_piped_into_head_1() {
     assert_eq!(code.trim(), exit::SUCCESS.to_string(), "{}", out.ctx());
     assert_all_processed(&h, &out);
 }
+
+/// A full disk is not a closed pipe: `man` and `completions`, whose output is their whole job,
+/// fail with exit 1 and say so; a run only warns (its files are what matters).
+#[test]
+fn full_disk_fails_man_and_completions_but_not_a_run() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: no /dev/full");
+        return;
+    };
+    let h = queue();
+    for args in [&["man"][..], &["completions", "bash"]] {
+        let mut cmd = Command::new(h.bin());
+        cmd.args(args).stdout(full.try_clone().unwrap());
+        let out = output_of(&mut cmd);
+        out.code(exit::FAILURE);
+        assert!(
+            out.stderr.contains("failed to write"),
+            "{args:?}\n{}",
+            out.ctx()
+        );
+    }
+    let mut cmd = h.command(&[], &["--json"], &[]);
+    cmd.stdout(full);
+    let out = output_of(&mut cmd);
+    out.code(exit::SUCCESS);
+    assert!(
+        out.stderr.contains("failed to write to stdout"),
+        "{}",
+        out.ctx()
+    );
+    assert_all_processed(&h, &out);
+}

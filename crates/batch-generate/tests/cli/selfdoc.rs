@@ -117,11 +117,18 @@ fn run_with(args: &[&str], env: &[(&str, &str)]) -> String {
     out.stderr.clone()
 }
 
+/// One case of the colour table: arguments, environment, whether stderr is coloured.
+type ColorCase = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    bool,
+);
+
 #[test]
 fn color_flag_env_and_no_color() {
     const ESC: &str = "\x1b[";
     // (args, env, coloured): stderr is a pipe, so `auto` never colours.
-    let table: [(&[&str], &[(&str, &str)], bool); 7] = [
+    let table: [ColorCase; 7] = [
         (&[], &[], false),
         (&["--color", "auto"], &[], false),
         (&["--color", "never"], &[], false),
