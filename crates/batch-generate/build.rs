@@ -42,6 +42,9 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 
 /// The files whose change means another commit: `HEAD` of this checkout (a worktree has its
 /// own), the branch ref it points to and `packed-refs` (both in the common git directory).
+/// A branch that lives only in `packed-refs` (a fresh clone) gets its loose file on the next
+/// commit, so then its directory is watched: cargo reruns a script on every build while a
+/// watched path is missing.
 fn watched(dir: &Path) -> Vec<PathBuf> {
     let abs = |p: String| {
         let p = PathBuf::from(p);
@@ -59,7 +62,12 @@ fn watched(dir: &Path) -> Vec<PathBuf> {
         .ok()
         .and_then(|h| h.trim().strip_prefix("ref: ").map(str::to_owned))
     {
-        paths.push(common.join(target));
+        let loose = common.join(target);
+        let watch = loose
+            .ancestors()
+            .find(|p| p.exists())
+            .map(Path::to_path_buf);
+        paths.extend(watch);
     }
     paths.push(common.join("packed-refs"));
     paths.retain(|p| p.exists());
