@@ -24,14 +24,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init(cli.verbose, cli.quiet, logging::color_from_env(cli.color));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
+            crate::errln!("error: failed to start the async runtime: {e}");
             return exit::FAILURE;
         }
     };
@@ -44,6 +44,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             Some(Command::Publish(args)) => commands::store::publish(args).await,
             Some(Command::Fetch(args)) => commands::store::fetch(args).await,
             Some(Command::Store(args)) => commands::store::store(args).await,
+            Some(Command::Completions(args)) => commands::completions::completions(args),
+            Some(Command::Man(_)) => commands::completions::man(),
             None => {
                 let opts = Options {
                     dry_run: cli.run.output.dry_run,
@@ -61,7 +63,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     });
     if let Err(e) = &result {
-        eprint!("{}", error::render(e));
+        crate::err!("{}", error::render(e));
     }
     exit::code(&result)
 }

@@ -172,7 +172,7 @@ pub fn report_run(
         write_output(extra.into_iter().chain(run_outputs(report)))?;
     }
     if annotate {
-        eprint!("{}", annotations(report));
+        crate::err!("{}", annotations(report));
     }
     Ok(())
 }
@@ -180,14 +180,14 @@ pub fn report_run(
 /// Opens a collapsed group of log lines in a job's log (`::group::`); nothing outside a job.
 pub fn group(title: &str) {
     if in_actions() {
-        eprintln!("::group::{}", escape_data(title));
+        crate::errln!("::group::{}", escape_data(title));
     }
 }
 
 /// Closes the group [`group`] opened.
 pub fn end_group() {
     if in_actions() {
-        eprintln!("::endgroup::");
+        crate::errln!("::endgroup::");
     }
 }
 

@@ -11,6 +11,7 @@ pub mod exit;
 pub mod github;
 pub mod joblog;
 pub mod logging;
+pub mod out;
 pub mod progress;
 pub mod report;
 pub mod signal;

@@ -1,5 +1,8 @@
 //! Run progress on stderr: a live indicatif display when stderr is a terminal outside CI
-//! (computed by [`crate::status`]), plain log lines otherwise. Consumes the orchestrator's [`Event`]s.
+//! (computed by [`crate::status`]), plain log lines otherwise. Consumes the orchestrator's
+//! [`Event`]s. The bar is coloured only when `--color` and `NO_COLOR` allow it:
+//! `crate::logging` sets `console`'s colour switch for stderr, through which indicatif styles
+//! the bar.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -14,6 +17,9 @@ use batch::runner::classify::{Exit, Step};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::status::Status;
+
+/// The bar's layout; its colours show only when colour is on for stderr.
+const TEMPLATE: &str = "[{bar:30.cyan/blue}] {msg}";
 
 /// Progress display for one run: the per-entry lines, and on a terminal a live display (see
 /// [`Status`]): the overall bar with done/total, the counts, the elapsed time and an ETA, and
@@ -64,7 +70,7 @@ impl Progress {
             let multi = MultiProgress::new();
             let bar = multi.add(ProgressBar::new(total as u64));
             bar.set_style(
-                ProgressStyle::with_template("[{bar:30}] {msg}")
+                ProgressStyle::with_template(TEMPLATE)
                     .expect("static template")
                     .progress_chars("=> "),
             );

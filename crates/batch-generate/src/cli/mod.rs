@@ -4,6 +4,7 @@
 //! (`to_config`, `apply`) is the only logic here; the handlers live in `crate::commands`.
 
 pub mod common;
+pub mod completions;
 pub mod demo;
 pub mod goflags;
 pub mod merge;
@@ -14,10 +15,11 @@ pub mod run;
 pub mod store;
 
 pub use common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
+pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
-pub use root::{Cli, Command};
+pub use root::{Cli, ColorChoice, Command, VERSION};
 pub use run::{ExecutionArgs, OutputArgs, PickArgs, RunArgs, ShardArgs};
 pub use store::{
     ConsolidateArgs, FetchArgs, GcArgs, HealthArgs, PublishArgs, StoreArgs, StoreCmdArgs,

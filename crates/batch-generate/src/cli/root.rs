@@ -1,12 +1,24 @@
 //! The top-level parser: global flags, the main job's flags and the subcommands.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
+use super::completions::{CompletionsArgs, ManArgs};
 use super::demo::DemoArgs;
 use super::merge::MergeArgs;
 use super::preflight::PreflightArgs;
 use super::run::RunArgs;
 use crate::exit;
+
+/// What `--version` prints after the name: the package version, then the commit and its date
+/// (UTC) from `build.rs`, each `unknown` when built outside a git checkout.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BATCH_GENERATE_COMMIT"),
+    " ",
+    env!("BATCH_GENERATE_COMMIT_DATE"),
+    ")"
+);
 
 /// Concurrent, rate-limited batch recipe generation for tsuku's priority queue.
 ///
@@ -14,7 +26,7 @@ use crate::exit;
 /// one rate limiter per ecosystem, and writes failure records, `batch-results.json`, a Markdown
 /// summary, the updated queue and the updated circuit breakers.
 #[derive(Debug, Parser)]
-#[command(name = "batch-generate", version, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
+#[command(name = "batch-generate", version = VERSION, after_help = exit::HELP, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Optional subcommand; without one the main job runs.
     #[command(subcommand)]
@@ -31,6 +43,22 @@ pub struct Cli {
     /// Less log output (-q warnings only, -qq errors only); RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose", help_heading = "Logging")]
     pub quiet: u8,
+
+    /// Colour in logs and the progress bar: auto (a terminal, unless NO_COLOR is set), always
+    /// or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, env = "BATCH_COLOR", global = true, help_heading = "Logging")]
+    pub color: ColorChoice,
+}
+
+/// `--color`: when stderr output uses ANSI colour (see `crate::logging::use_color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Always colour, even when `NO_COLOR` is set.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 /// Subcommands.
@@ -57,4 +85,8 @@ pub enum Command {
     Fetch(Box<super::store::FetchArgs>),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout; `docs/man/batch-generate.1` is this output.
+    Man(ManArgs),
 }

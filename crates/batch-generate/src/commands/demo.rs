@@ -40,8 +40,8 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
     };
     let dir = std::path::absolute(&dir)?;
     let config = write_fixture(&dir)?;
-    eprintln!("demo: running in {}", dir.display());
-    eprintln!(
+    crate::errln!("demo: running in {}", dir.display());
+    crate::errln!(
         "demo: {} entries, fake generator {}, default rate limits",
         batch::Queue::from_slice(QUEUE.as_bytes())
             .map(|q| q.entries.len())
@@ -61,11 +61,11 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
         None,
     )
     .await?;
-    eprintln!("\ndemo: summary ({}):\n", config.summary.display());
+    crate::errln!("\ndemo: summary ({}):\n", config.summary.display());
     if let Ok(s) = std::fs::read_to_string(&config.summary) {
-        eprintln!("{s}");
+        crate::errln!("{s}");
     }
-    eprintln!("demo: files are in {}", dir.display());
+    crate::errln!("demo: files are in {}", dir.display());
     Ok(ending)
 }
 

@@ -117,7 +117,7 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
     match merged.status {
         MergeStatus::Merged => {
             log::breaker_changes(&merged.report);
-            eprintln!(
+            crate::errln!(
                 "Merged batch {} ({} of {} shard fragment(s)): {} succeeded, {} failed, {} blocked ({} total)",
                 set.batch_id,
                 set.fragments.len(),
@@ -128,7 +128,7 @@ fn report(config: &Config, set: &FragmentSet, merged: &MergeReport, args: &Merge
                 r.total
             );
         }
-        MergeStatus::AlreadyMerged => eprintln!(
+        MergeStatus::AlreadyMerged => crate::errln!(
             "Batch {} is already merged into `{}`; nothing was written",
             set.batch_id,
             config.queue.display()

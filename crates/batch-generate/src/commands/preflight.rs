@@ -49,7 +49,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
     if args.report.json {
         print_json(&PreflightDoc::new(&plan, args.dry_run));
     } else {
-        print!("{}", text::preflight(&plan, args.dry_run));
+        crate::out!("{}", text::preflight(&plan, args.dry_run));
     }
     Ok(Ending::Success)
 }

@@ -91,7 +91,7 @@ pub async fn run(
         if opts.json && shard.is_none() {
             print_json(&PlanDoc::new(&config, &plan));
         } else {
-            print!("{}", text::render_plan(&config, &plan));
+            crate::out!("{}", text::render_plan(&config, &plan));
         }
         return Ok(Ending::Success);
     }
@@ -105,7 +105,7 @@ pub async fn run(
                 tracing::warn!("{w}");
             }
             log::breaker_changes(&report);
-            eprintln!(
+            crate::errln!(
                 "{}",
                 text::run_summary(&report.results, report.invalid, wall.elapsed())
             );
@@ -122,7 +122,7 @@ pub async fn run(
         Finished::Shard { fragment, path, .. } => {
             let doc = ShardDoc::new(&fragment, &path, wall.elapsed());
             let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
-            eprintln!(
+            crate::errln!(
                 "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s{}; fragment `{}`",
                 fragment.shard(),
                 counts.succeeded,

@@ -76,7 +76,7 @@ fn with_hint(e: StoreError) -> anyhow::Error {
 
 fn print_json(v: serde_json::Result<serde_json::Value>) {
     let v = v.expect("reports serialise");
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(&v).expect("JSON values serialise")
     );
@@ -161,7 +161,7 @@ pub async fn publish(args: &PublishArgs) -> anyhow::Result<Ending> {
                 let _ = writeln!(out, "; `{}` already up to date", m.key);
             }
         }
-        print!("{out}");
+        crate::out!("{out}");
         Ok(Ending::Success)
     }
     .await
@@ -198,7 +198,7 @@ pub async fn fetch(args: &FetchArgs) -> anyhow::Result<Ending> {
                     format!("cache, store unreachable, {} old", age(now, f.fetched_at))
                 }
             };
-            println!(
+            crate::outln!(
                 "{} -> {} (sha256 {}, {}, from {from})",
                 f.path,
                 f.dest.display(),
@@ -245,18 +245,22 @@ async fn health(args: &HealthArgs) -> anyhow::Result<Ending> {
     if args.report.json {
         print_json(serde_json::to_value(&report));
     } else if report.healthy {
-        println!(
+        crate::outln!(
             "store {} healthy ({} attempt(s), {} ms)",
-            report.store, report.attempts, report.elapsed_ms
+            report.store,
+            report.attempts,
+            report.elapsed_ms
         );
     } else {
         let reason = report.reason.as_deref().unwrap_or("unknown");
-        println!(
+        crate::outln!(
             "store {} unreachable after {} attempt(s) in {} ms: {reason}",
-            report.store, report.attempts, report.elapsed_ms
+            report.store,
+            report.attempts,
+            report.elapsed_ms
         );
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            println!(
+            crate::outln!(
                 "::warning title=artifact store unreachable::{} ({}); store steps will be skipped",
                 report.store,
                 reason.replace(['\n', '\r'], " ")
@@ -289,7 +293,7 @@ async fn consolidate(args: &ConsolidateArgs) -> anyhow::Result<Ending> {
             return Ok(Ending::Success);
         }
         for c in &report.conflicts {
-            println!(
+            crate::outln!(
                 "conflict {}: kept sha256 {} (latest published_at), dropped {}",
                 c.path,
                 c.winner.short(),
@@ -300,7 +304,7 @@ async fn consolidate(args: &ConsolidateArgs) -> anyhow::Result<Ending> {
                     .join(", ")
             );
         }
-        println!(
+        crate::outln!(
             "Consolidated {} fragment(s) into `{}` ({} entries, {} conflict(s)): {}{}",
             report.fragments.len(),
             report.manifest.key,
@@ -350,7 +354,7 @@ async fn gc(args: &GcArgs) -> anyhow::Result<Ending> {
             };
             for v in &report.plan.victims {
                 if listed.contains(&&v.key) {
-                    println!(
+                    crate::outln!(
                         "{verb} {} ({}, last modified {})",
                         v.key,
                         size(v.size),
@@ -359,9 +363,9 @@ async fn gc(args: &GcArgs) -> anyhow::Result<Ending> {
                 }
             }
             for k in &report.spared {
-                println!("spared {k} (renewed since the listing)");
+                crate::outln!("spared {k} (renewed since the listing)");
             }
-            println!(
+            crate::outln!(
                 "GC of {}: {} object(s) scanned, {} referenced by {} manifest(s), {} inside the grace window, {} {verb}{}",
                 store.url(),
                 report.scanned,

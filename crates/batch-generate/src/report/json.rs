@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// Prints `doc` as pretty JSON on stdout.
 pub fn print_json(doc: &impl Serialize) {
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(doc).expect("reports serialise")
     );
