@@ -339,6 +339,8 @@ pub struct PreflightDoc<'a> {
     plan: BTreeMap<String, Vec<PlannedDoc<'a>>>,
     dry_run: bool,
     files_written: &'a [PathBuf],
+    rate_limit_bound_seconds: BTreeMap<String, f64>,
+    unsharded_rate_limit_bound_seconds: f64,
 }
 
 impl<'a> PreflightDoc<'a> {
@@ -362,6 +364,12 @@ impl<'a> PreflightDoc<'a> {
                 .collect(),
             dry_run,
             files_written: &p.files_written,
+            rate_limit_bound_seconds: p
+                .rate_bounds
+                .iter()
+                .map(|(k, d)| (k.to_string(), d.as_secs_f64()))
+                .collect(),
+            unsharded_rate_limit_bound_seconds: p.unsharded_bound.as_secs_f64(),
         }
     }
 }
@@ -433,6 +441,8 @@ mod tests {
             budget: BudgetState::Sampling { used: 0.85 },
             half_opened: Vec::new(),
             files_written: Vec::new(),
+            rate_bounds: BTreeMap::new(),
+            unsharded_bound: Duration::ZERO,
         };
         assert_eq!(
             output_lines(preflight_outputs(&plan)),

@@ -158,8 +158,22 @@ pub fn preflight(p: &BatchPlan, dry_run: bool) -> String {
     ] {
         let _ = writeln!(s, "{key}={}", shell_quote(&value));
     }
+    if !p.shards.is_empty() {
+        let _ = writeln!(
+            s,
+            "# rate-limit bound unsharded: {:.1}s",
+            p.unsharded_bound.as_secs_f64()
+        );
+    }
     for (k, entries) in &p.shards {
-        let _ = writeln!(s, "# shard {k}/{}:", p.shard_count);
+        let bound = p.rate_bounds.get(k).copied().unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "# shard {k}/{}: {} candidate(s), rate-limit bound {:.1}s",
+            p.shard_count,
+            entries.len(),
+            bound.as_secs_f64()
+        );
         for e in entries {
             let _ = writeln!(s, "#   {:<12} {}", e.ecosystem, e.name);
         }
@@ -230,6 +244,8 @@ mod tests {
             budget: BudgetState::Ok,
             half_opened: Vec::new(),
             files_written: vec!["batch-control.json".into()],
+            rate_bounds: BTreeMap::from([(1, Duration::from_secs(2)), (3, Duration::ZERO)]),
+            unsharded_bound: Duration::from_secs(2),
         };
         let text = preflight(&plan, false);
         let shell: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();

@@ -20,9 +20,10 @@ use crate::records::timestamp::Rfc3339;
 use crate::run::journal::{BreakerLine, OutcomeLine};
 use crate::run::report::outcome_line;
 use crate::run::{EntryResult, Plan};
+use crate::shard::Shard;
 use crate::shard::partition::ShardPlan;
+use crate::shard::partition::assign;
 use crate::shard::settings::ShardSettings;
-use crate::shard::{Shard, shard_of};
 use batch_base::fs as fsutil;
 
 /// Version of the fragment format; [`FragmentSet::collect`] refuses any other. Version 2 added
@@ -59,6 +60,9 @@ pub struct Fragment {
     /// The shards that have candidates in the whole batch's selection, sorted: the fragments
     /// a complete merge needs (a shard without candidates may write none).
     pub shards_with_candidates: Vec<u32>,
+    /// The ecosystem of every candidate of the whole batch in selection order: the input of
+    /// the partition ([`crate::shard::assign`]), so each entry's shard can be checked.
+    pub batch_ecosystems: Vec<String>,
     /// This shard's candidates: `outcomes.len() + not_run.len()`.
     pub candidates: usize,
     /// Invalid queue entries skipped by the selection (the same for every shard).
@@ -283,6 +287,7 @@ impl Fragment {
             started: Rfc3339::utc(run.started),
             finished: Rfc3339::utc(run.finished),
             shards_with_candidates: run.shard_plan.shards_with_candidates.clone(),
+            batch_ecosystems: run.shard_plan.batch_ecosystems.clone(),
             candidates: plan.selection.candidates.len(),
             invalid: plan.selection.invalid.len(),
             per_ecosystem,
@@ -351,7 +356,8 @@ impl Fragment {
     }
 
     /// The fragment's internal rules: known schema version, a valid batch ID, `1 <= K <= N`,
-    /// every entry in shard K by its name's hash, unique positions, counts that match the
+    /// every entry at a position the partition of `batch_ecosystems` gives shard K and of that
+    /// position's ecosystem, unique positions, counts that match the
     /// outcomes, and `shards_with_candidates` sorted, in range and naming K when K has
     /// candidates.
     ///
@@ -372,19 +378,32 @@ impl Fragment {
             ));
         }
         let mut positions = BTreeSet::new();
+        let shards = assign(&self.batch_ecosystems, self.shard_count);
         let entries = self
             .outcomes
             .iter()
-            .map(|o| (o.position, o.name.as_str()))
-            .chain(self.not_run.iter().map(|n| (n.position, n.name.as_str())));
-        for (pos, name) in entries {
-            if shard_of(name, self.shard_count) != self.shard {
+            .map(|o| (o.position, o.name.as_str(), o.source.as_str()))
+            .chain(
+                self.not_run
+                    .iter()
+                    .map(|n| (n.position, n.name.as_str(), n.source.as_str())),
+            );
+        for (pos, name, source) in entries {
+            let (Some(eco), Some(k)) = (self.batch_ecosystems.get(pos), shards.get(pos)) else {
                 return Err(format!(
-                    "entry {name:?} belongs to shard {}/{}, not {}/{}",
-                    shard_of(name, self.shard_count),
-                    self.shard_count,
-                    self.shard,
-                    self.shard_count
+                    "entry {name:?} has position {pos}, past the batch's {} candidate(s)",
+                    self.batch_ecosystems.len()
+                ));
+            };
+            if crate::queue::ecosystem_of(source) != eco {
+                return Err(format!(
+                    "entry {name:?} at position {pos} is not of ecosystem {eco}, as the batch says"
+                ));
+            }
+            if *k != self.shard {
+                return Err(format!(
+                    "entry {name:?} at position {pos} belongs to shard {k}/{}, not {}/{}",
+                    self.shard_count, self.shard, self.shard_count
                 ));
             }
             if !positions.insert(pos) {
@@ -429,166 +448,4 @@ fn breaker_line(plan: &Plan, eco: &str) -> BreakerLine {
 
 fn count(map: &mut BTreeMap<String, EcosystemCounts>, eco: &str, ended: OutcomeKind) {
     map.entry(eco.to_owned()).or_default().add(ended);
-}
-
-/// The fragments of one batch, checked against each other.
-#[derive(Debug, Clone)]
-pub struct FragmentSet {
-    /// The batch ID.
-    pub batch_id: String,
-    /// N.
-    pub shard_count: u32,
-    /// The settings every shard ran with.
-    pub settings: ShardSettings,
-    /// The starting queue's SHA-256 (hex).
-    pub queue_sha256: String,
-    /// The shared plan time.
-    pub planned_at: Rfc3339,
-    /// Shards that have candidates.
-    pub shards_with_candidates: Vec<u32>,
-    /// Invalid entries skipped by the selection.
-    pub invalid: usize,
-    /// One fragment per shard present, sorted by shard, with its path.
-    pub fragments: Vec<(PathBuf, Fragment)>,
-    /// Shards with candidates but no fragment, sorted.
-    pub missing: Vec<u32>,
-}
-
-impl FragmentSet {
-    /// Reads every `*-shard-K-of-N.json` in `dir` (other files are ignored) and checks that
-    /// they belong together: one batch ID (`batch_id` when given; without it the directory
-    /// must hold one batch only), the same N, starting queue, plan time, shard list and
-    /// invalid count. Two files for one shard must be identical. The result does not depend on
-    /// the order of the directory listing.
-    ///
-    /// # Errors
-    /// [`FragmentError::Read`] for an unreadable directory or file, the errors of
-    /// [`Fragment::load`] for a bad fragment of the chosen batch, and
-    /// [`FragmentError::Empty`], [`FragmentError::SeveralBatches`],
-    /// [`FragmentError::Disagree`] or [`FragmentError::Conflict`].
-    pub fn collect(dir: &Path, batch_id: Option<&str>) -> Result<Self, FragmentError> {
-        if let Some(id) = batch_id {
-            check_batch_id(id)?;
-        }
-        let read_err = |source| FragmentError::Read {
-            path: dir.to_owned(),
-            source,
-        };
-        let mut paths: Vec<(PathBuf, String)> = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(read_err)? {
-            let entry = entry.map_err(read_err)?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some((id, _, _)) = parse_file_name(name) {
-                paths.push((entry.path(), id.to_owned()));
-            }
-        }
-        paths.sort();
-        let ids: BTreeSet<&str> = paths.iter().map(|(_, id)| id.as_str()).collect();
-        let chosen = match batch_id {
-            Some(id) => id.to_owned(),
-            None => match ids.len() {
-                0 => String::new(),
-                1 => ids.first().map(|s| (*s).to_owned()).unwrap_or_default(),
-                _ => {
-                    return Err(FragmentError::SeveralBatches {
-                        dir: dir.to_owned(),
-                        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
-                    });
-                }
-            },
-        };
-        let mut by_shard: BTreeMap<u32, (PathBuf, Fragment)> = BTreeMap::new();
-        for (path, id) in paths {
-            if id != chosen {
-                continue;
-            }
-            let f = Fragment::load(&path)?;
-            match by_shard.get(&f.shard) {
-                Some((first, other)) if *other != f => {
-                    return Err(FragmentError::Conflict {
-                        shard: f.shard,
-                        first: first.clone(),
-                        second: path,
-                    });
-                }
-                Some(_) => {}
-                None => {
-                    by_shard.insert(f.shard, (path, f));
-                }
-            }
-        }
-        let fragments: Vec<(PathBuf, Fragment)> = by_shard.into_values().collect();
-        let Some((first_path, first)) = fragments.first() else {
-            return Err(FragmentError::Empty {
-                dir: dir.to_owned(),
-                batch: batch_id.map(str::to_owned),
-            });
-        };
-        for (path, f) in &fragments[1..] {
-            let disagree = |what, a: String, b: String| FragmentError::Disagree {
-                first: first_path.clone(),
-                second: path.clone(),
-                what,
-                first_value: a,
-                second_value: b,
-            };
-            if f.shard_count != first.shard_count {
-                return Err(disagree(
-                    "the shard count N",
-                    first.shard_count.to_string(),
-                    f.shard_count.to_string(),
-                ));
-            }
-            if let Some((what, a, b)) = first.settings.difference(&f.settings) {
-                return Err(disagree(what, a, b));
-            }
-            if f.queue_sha256 != first.queue_sha256 {
-                return Err(disagree(
-                    "the starting queue (queue_sha256)",
-                    first.queue_sha256.clone(),
-                    f.queue_sha256.clone(),
-                ));
-            }
-            if f.planned_at != first.planned_at {
-                return Err(disagree(
-                    "the plan time (planned_at)",
-                    first.planned_at.to_string(),
-                    f.planned_at.to_string(),
-                ));
-            }
-            if f.shards_with_candidates != first.shards_with_candidates {
-                return Err(disagree(
-                    "which shards have candidates",
-                    format!("{:?}", first.shards_with_candidates),
-                    format!("{:?}", f.shards_with_candidates),
-                ));
-            }
-            if f.invalid != first.invalid {
-                return Err(disagree(
-                    "the number of invalid entries",
-                    first.invalid.to_string(),
-                    f.invalid.to_string(),
-                ));
-            }
-        }
-        let present: BTreeSet<u32> = fragments.iter().map(|(_, f)| f.shard).collect();
-        let missing = first
-            .shards_with_candidates
-            .iter()
-            .copied()
-            .filter(|k| !present.contains(k))
-            .collect();
-        Ok(FragmentSet {
-            batch_id: chosen,
-            shard_count: first.shard_count,
-            settings: first.settings.clone(),
-            queue_sha256: first.queue_sha256.clone(),
-            planned_at: first.planned_at,
-            shards_with_candidates: first.shards_with_candidates.clone(),
-            invalid: first.invalid,
-            missing,
-            fragments,
-        })
-    }
 }

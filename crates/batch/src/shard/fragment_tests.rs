@@ -16,13 +16,14 @@ fn ts(s: &str) -> Rfc3339 {
     s.parse().unwrap()
 }
 
-/// A consistent fragment of shard `k` of 3 holding the given names (each must hash to `k`).
+/// A consistent fragment of shard `k` of 3 holding the given names, in a batch of nine npm
+/// candidates dealt round-robin (position `p` is in shard `p mod 3 + 1`).
 fn fragment(k: u32, names: &[&str]) -> Fragment {
     let outcomes: Vec<OutcomeLine> = names
         .iter()
         .enumerate()
         .map(|(i, n)| OutcomeLine {
-            position: i * 3,
+            position: i * 3 + (k as usize - 1),
             index: i,
             name: (*n).to_owned(),
             source: format!("npm:{n}"),
@@ -56,6 +57,7 @@ fn fragment(k: u32, names: &[&str]) -> Fragment {
         started: ts("2026-11-24T03:01:00Z"),
         finished: ts("2026-11-24T03:30:00Z"),
         shards_with_candidates: vec![1, 2, 3],
+        batch_ecosystems: vec!["npm".to_owned(); 9],
         candidates: names.len(),
         invalid: 0,
         per_ecosystem,
@@ -142,8 +144,16 @@ fn broken_rules_are_named() {
         (Box::new(|f| f.shard_count = 0), "out of range"),
         (Box::new(|f| f.batch_id = "../x".into()), "invalid batch ID"),
         (
-            Box::new(|f| f.outcomes[0].name = names_in(1, 1)[0].clone()),
+            Box::new(|f| f.outcomes[0].position = 0),
             "belongs to shard 1/3",
+        ),
+        (
+            Box::new(|f| f.outcomes[0].source = "pypi:x".into()),
+            "is not of ecosystem npm",
+        ),
+        (
+            Box::new(|f| f.outcomes[0].position = 9),
+            "past the batch's 9 candidate(s)",
         ),
         (
             Box::new(|f| f.outcomes[1].position = f.outcomes[0].position),

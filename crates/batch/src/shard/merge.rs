@@ -33,7 +33,8 @@ use crate::run::lock::{LockError, RunLock};
 use crate::run::persist::{remove_stale_temp_files, write_failures, write_results, write_summary};
 use crate::run::report::{apply_outcome_line, update_breakers};
 use crate::run::{RunError, RunReport};
-use crate::shard::fragment::{FragmentError, FragmentSet, NotRunLine};
+use crate::shard::fragment::{FragmentError, NotRunLine};
+use crate::shard::set::FragmentSet;
 
 /// Errors of [`merge`].
 #[derive(Debug, thiserror::Error)]

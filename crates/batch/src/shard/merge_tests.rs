@@ -20,7 +20,7 @@ use crate::run::{self, RunReport};
 use crate::run::{Event, apply, execute, persist, plan_from};
 use crate::runner::fake::{Reply, ScriptedRunner};
 use crate::shard::{Fragment, ShardPlan, ShardRun, split};
-use crate::shard::{Shard, shard_of};
+use crate::shard::{Shard, assign};
 use batch_base::clock::FixedClock;
 
 const T: &str = "2026-06-01T12:00:00.25Z";
@@ -264,8 +264,10 @@ async fn three_shards_merged_write_the_same_files_as_one_unsharded_run() {
     }
 }
 
+/// Every candidate lands in exactly one shard, in selection order, at the shard `assign`
+/// gives its position; each shard gets at most ⌈N_e / N⌉ of an ecosystem (issue #15).
 #[tokio::test(start_paused = true)]
-async fn shards_partition_the_selection_by_name_hash() {
+async fn shards_partition_the_selection_round_robin_per_ecosystem() {
     let env = Env::new();
     let clock = FixedClock::new(t());
     let whole = run::plan(&env.config, &clock).unwrap();
@@ -275,21 +277,36 @@ async fn shards_partition_the_selection_by_name_hash() {
         .iter()
         .map(|c| whole.queue.entries[c.index].name.as_str())
         .collect();
+    let ecos: Vec<&str> = whole
+        .selection
+        .candidates
+        .iter()
+        .map(|c| whole.queue.entries[c.index].ecosystem())
+        .collect();
+    let expected_shard = assign(&ecos, 4);
     let mut seen = vec![false; names.len()];
     for k in 1..=4 {
         let mut plan = run::plan(&env.config, &clock).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 4 });
         assert!(sp.positions.windows(2).all(|w| w[0] < w[1]), "order kept");
+        assert_eq!(sp.batch_ecosystems, ecos);
+        let mut per_eco: BTreeMap<&str, usize> = BTreeMap::new();
         for (c, pos) in plan.selection.candidates.iter().zip(&sp.positions) {
             let name = &plan.queue.entries[c.index].name;
             assert_eq!(names[*pos], name, "positions index the whole selection");
-            assert_eq!(shard_of(name, 4), k);
+            assert_eq!(expected_shard[*pos], k);
             assert!(!seen[*pos], "{name} in two shards");
             seen[*pos] = true;
+            *per_eco.entry(ecos[*pos]).or_default() += 1;
         }
-        let expected: Vec<u32> = (1..=4)
-            .filter(|k| names.iter().any(|n| shard_of(n, 4) == *k))
-            .collect();
+        for (eco, got) in per_eco {
+            let total = ecos.iter().filter(|e| **e == eco).count();
+            assert!(
+                got <= total.div_ceil(4),
+                "{eco}: {got} of {total} in shard {k}"
+            );
+        }
+        let expected: Vec<u32> = (1..=4).filter(|k| expected_shard.contains(k)).collect();
         assert_eq!(sp.shards_with_candidates, expected);
     }
     assert!(seen.iter().all(|s| *s), "every candidate in some shard");
@@ -364,8 +381,17 @@ async fn a_missing_shard_is_refused_unless_allowed() {
         .into_iter()
         .map(|e| (e.name.clone(), e.status))
         .collect();
+    let mut missing_plan = run::plan(&env.config, &FixedClock::new(t())).unwrap();
+    split(&mut missing_plan, Shard { index: 2, count: 3 });
+    let missing_names: Vec<&str> = missing_plan
+        .selection
+        .candidates
+        .iter()
+        .map(|c| missing_plan.queue.entries[c.index].name.as_str())
+        .collect();
+    assert!(!missing_names.is_empty());
     for e in &queue.entries {
-        if shard_of(&e.name, 3) == 2 {
+        if missing_names.contains(&e.name.as_str()) {
             assert_eq!(e.status, start[&e.name], "{} of the missing shard", e.name);
         }
     }

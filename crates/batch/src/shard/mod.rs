@@ -8,12 +8,14 @@ pub mod fragment;
 pub mod merge;
 pub mod partition;
 pub mod preflight;
+pub mod set;
 pub mod settings;
 
-pub use fragment::{Fragment, FragmentError, FragmentSet, NotRunLine, ShardRun};
+pub use fragment::{Fragment, FragmentError, NotRunLine, ShardRun};
 pub use merge::{MergeError, MergeReport, MergeStatus, merge, merge_under_lock};
-pub use partition::{Shard, ShardError, ShardPlan, shard_of, split};
+pub use partition::{Shard, ShardError, ShardPlan, assign, shard_of, split};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};
+pub use set::FragmentSet;
 pub use settings::ShardSettings;
 
 #[cfg(test)]

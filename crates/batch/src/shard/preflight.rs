@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use batch_base::clock::Clock;
 
 use super::batchid;
-use super::partition::shard_of;
+use super::partition::assign;
 use crate::config::Config;
 use crate::control::RecoveryNote;
 use crate::control::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
@@ -69,6 +70,11 @@ pub struct BatchPlan {
     pub half_opened: Vec<String>,
     /// Files written: the control file when a breaker moved, nothing in a dry run.
     pub files_written: Vec<PathBuf>,
+    /// Shard K → its rate-limit lower bound on wall time, with every limit N times slower
+    /// (issue #15).
+    pub rate_bounds: BTreeMap<u32, Duration>,
+    /// The rate-limit lower bound of the whole batch run unsharded, for comparison.
+    pub unsharded_bound: Duration,
 }
 
 impl BatchPlan {
@@ -93,7 +99,7 @@ impl BatchPlan {
 
 /// Plans tonight's batch under the queue's run lock (spec §7.2, issue #6): kill switch, due
 /// open → half-open moves (saved, except in a dry run, which takes no lock), weekly budget, a unique batch ID from the results and
-/// metrics history, and the FNV-1a shard lists.
+/// metrics history, the shard lists ([`assign`]) and each shard's rate-limit bound.
 ///
 /// # Errors
 /// Bad queue or control file (before the lock: nothing written), another run holding the lock
@@ -144,19 +150,32 @@ pub fn preflight(
 
     let mut shards: BTreeMap<u32, Vec<PlannedEntry>> = BTreeMap::new();
     let mut per_ecosystem = BTreeMap::new();
+    let mut rate_bounds = BTreeMap::new();
+    let mut unsharded_bound = Duration::ZERO;
     if skip.is_none() {
-        for c in &plan.selection.candidates {
-            let e = &plan.queue.entries[c.index];
-            shards
-                .entry(shard_of(&e.name, opts.shards))
-                .or_default()
-                .push(PlannedEntry {
+        let entries: Vec<PlannedEntry> = plan
+            .selection
+            .candidates
+            .iter()
+            .map(|c| {
+                let e = &plan.queue.entries[c.index];
+                PlannedEntry {
                     index: c.index,
                     name: e.name.clone(),
                     source: e.source.clone(),
                     ecosystem: e.ecosystem().to_owned(),
-                });
+                }
+            })
+            .collect();
+        let ecosystems: Vec<&str> = entries.iter().map(|e| e.ecosystem.as_str()).collect();
+        for (e, k) in entries.iter().zip(assign(&ecosystems, opts.shards)) {
+            shards.entry(k).or_default().push(e.clone());
         }
+        let scaled = config.rate_limit.scaled(opts.shards);
+        for (k, list) in &shards {
+            rate_bounds.insert(*k, scaled.lower_bound(counts(list)));
+        }
+        unsharded_bound = config.rate_limit.lower_bound(counts(&entries));
         per_ecosystem = plan
             .counts()
             .into_iter()
@@ -188,5 +207,16 @@ pub fn preflight(
         budget,
         half_opened,
         files_written,
+        rate_bounds,
+        unsharded_bound,
     })
+}
+
+/// Candidates per ecosystem of `entries`.
+fn counts(entries: &[PlannedEntry]) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for e in entries {
+        *m.entry(e.ecosystem.as_str()).or_default() += 1;
+    }
+    m
 }
