@@ -12,6 +12,9 @@ pub mod requeue;
 pub mod steps;
 pub mod summary;
 
+#[cfg(test)]
+mod tests;
+
 pub use file::{MaintainError, MaintainFiles, MaintainOutcome, maintain_files};
 pub use records::{FailureLog, RecordsError, Skipped};
 pub use report::{

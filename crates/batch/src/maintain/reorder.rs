@@ -31,15 +31,30 @@ impl BlockerGraph {
         Self { blockers }
     }
 
-    /// Blocking scores of the queue's names, visited in queue order with one memo shared by
-    /// all, as Go does; a dependency met again while being counted counts 0 (cycles).
+    /// Blocking scores of the queue's names (spec §4.9). The names are visited in byte
+    /// order with one memo shared by all; a dependency met again while being counted counts 0
+    /// (cycles). Go visits in queue order, which gives the same scores on an acyclic graph
+    /// but makes a cycle's scores depend on the order, so Go's reorder can change its own
+    /// output; a fixed order keeps ours idempotent.
     pub fn scores(&self, queue: &Queue) -> HashMap<String, u64> {
+        let mut names: Vec<&str> = queue.entries.iter().map(|e| e.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        self.scores_visiting(names)
+    }
+
+    /// Scores of `names` visited in the given order with Go's shared memo (Go's
+    /// `computeScores` when `names` is the queue order). Names that block nothing are absent.
+    pub fn scores_visiting<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> HashMap<String, u64> {
         let mut memo = HashMap::new();
         let mut scores = HashMap::new();
-        for e in &queue.entries {
-            if self.blockers.contains_key(&e.name) {
-                let s = self.transitive(&e.name, &mut memo);
-                scores.insert(e.name.clone(), s);
+        for name in names {
+            if self.blockers.contains_key(name) && !scores.contains_key(name) {
+                let s = self.transitive(name, &mut memo);
+                scores.insert(name.to_owned(), s);
             }
         }
         scores
@@ -175,12 +190,13 @@ mod tests {
             r#"{"failures":[{"package_id":"homebrew:a","category":"missing_dep","blocked_by":["b"]}]}"#,
             "\n",
         ));
-        let q = queue(&[("a", 1), ("b", 1)]);
-        let s = g.scores(&q);
+        let s = g.scores_visiting(["a", "b"]);
         assert_eq!((s["a"], s["b"]), (2, 1));
-        let q = queue(&[("b", 1), ("a", 1)]);
-        let s = g.scores(&q);
+        let s = g.scores_visiting(["b", "a"]);
         assert_eq!((s["a"], s["b"]), (1, 2));
+        // Ours visits in name order whatever the queue order, so a second reorder agrees.
+        let s = g.scores(&queue(&[("b", 1), ("a", 1)]));
+        assert_eq!((s["a"], s["b"]), (2, 1));
     }
 
     #[test]

@@ -47,11 +47,30 @@ pub fn maintain(
         skipped: log.skipped,
         ..MaintainReport::default()
     };
-    if steps.mark_failures {
-        report.mark_failures = Some(mark_failures(queue, &summaries, now));
-    }
-    if steps.requeue {
-        report.requeue = Some(requeue(queue, &summaries));
+    // A released entry may carry failures mark-failures has not counted (it only marks
+    // pending entries), and an entry marked blocked may be releasable at once; repeating the
+    // two steps until neither changes anything makes one run a fixed point. Each entry is
+    // marked at most once (its count then equals its records, and nothing makes an entry
+    // `success`), so this ends after at most three rounds.
+    loop {
+        let mut changed = false;
+        if steps.mark_failures {
+            let m = mark_failures(queue, &summaries, now);
+            changed |= !m.changes.is_empty();
+            let slot = report.mark_failures.get_or_insert_with(Default::default);
+            slot.changes.extend(m.changes);
+        }
+        if steps.requeue {
+            let r = requeue(queue, &summaries);
+            changed |= !r.changes.is_empty();
+            let slot = report.requeue.get_or_insert_with(Default::default);
+            slot.changes.extend(r.changes);
+            slot.remaining = r.remaining;
+            slot.stuck = r.stuck;
+        }
+        if !changed || !(steps.mark_failures && steps.requeue) {
+            break;
+        }
     }
     if steps.reorder {
         report.reorder = Some(reorder(queue, &BlockerGraph::new(log)));
