@@ -12,6 +12,13 @@ const GO_FLAGS: &[(&str, &str)] = &[
     ("output-dir", "--output-dir"),
     ("failures-dir", "--failures-dir"),
     ("control-file", "--control-file"),
+    // tsuku's queue-maintain (spec §2.4).
+    ("output", "--output"),
+    ("dry-run", "--dry-run"),
+    ("json", "--json"),
+    ("skip-mark-failures", "--skip-mark-failures"),
+    ("skip-requeue", "--skip-requeue"),
+    ("skip-reorder", "--skip-reorder"),
     ("help", "--help"),
 ];
 

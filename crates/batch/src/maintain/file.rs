@@ -47,7 +47,15 @@ pub enum MaintainError {
     Records(#[from] RecordsError),
 }
 
-/// Runs maintenance under the queue's lock (spec §4.9). A dry run writes nothing; otherwise
+impl MaintainError {
+    /// Whether another run holds the lock (the binary's exit 3).
+    pub fn is_lock_held(&self) -> bool {
+        matches!(self, MaintainError::Lock(LockError::Held { .. }))
+    }
+}
+
+/// Runs maintenance under the queue's lock (spec §4.9). A dry run writes nothing (and takes
+/// no lock); otherwise
 /// the output is replaced atomically ([`Queue::save`]) unless nothing changed and it is the
 /// queue itself (so a second run leaves the file byte-identical).
 ///
@@ -60,7 +68,12 @@ pub fn maintain_files(
     dry_run: bool,
     clock: &dyn Clock,
 ) -> Result<MaintainOutcome, MaintainError> {
-    let _lock = RunLock::acquire(&files.queue)?;
+    // A dry run writes nothing, not even the lock file.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(&files.queue)?)
+    };
     let mut queue = Queue::load(&files.queue)?;
     let log = FailureLog::read_dir(&files.failures_dir)?;
     let now = clock.now();
