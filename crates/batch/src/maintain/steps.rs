@@ -68,7 +68,7 @@ pub fn maintain(
             slot.remaining = r.remaining;
             slot.stuck = r.stuck;
         }
-        if !changed || !(steps.mark_failures && steps.requeue) {
+        if !(changed && steps.mark_failures && steps.requeue) {
             break;
         }
     }
