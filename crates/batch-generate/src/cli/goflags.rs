@@ -66,6 +66,38 @@ mod tests {
     }
 
     #[test]
+    fn queue_maintain_spellings_become_long_flags() {
+        assert_eq!(
+            rw(&[
+                "bg",
+                "queue",
+                "maintain",
+                "-queue",
+                "q.json",
+                "-output=o.json",
+                "-dry-run",
+                "-json",
+                "-skip-mark-failures",
+                "-skip-requeue",
+                "-skip-reorder"
+            ]),
+            [
+                "bg",
+                "queue",
+                "maintain",
+                "--queue",
+                "q.json",
+                "--output=o.json",
+                "--dry-run",
+                "--json",
+                "--skip-mark-failures",
+                "--skip-requeue",
+                "--skip-reorder"
+            ]
+        );
+    }
+
+    #[test]
     fn go_spellings_become_long_flags() {
         assert_eq!(
             rw(&[
