@@ -9,6 +9,7 @@
 //! - [`runner`]: generator processes and the classification of their exits;
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
+//! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
 //!   main run, its shards and the tests all run.
 //!
@@ -18,6 +19,7 @@
 
 pub mod config;
 pub mod control;
+pub mod maintain;
 pub mod queue;
 pub mod records;
 pub mod run;

@@ -12,6 +12,13 @@ const GO_FLAGS: &[(&str, &str)] = &[
     ("output-dir", "--output-dir"),
     ("failures-dir", "--failures-dir"),
     ("control-file", "--control-file"),
+    // tsuku's queue-maintain (spec §2.4).
+    ("output", "--output"),
+    ("dry-run", "--dry-run"),
+    ("json", "--json"),
+    ("skip-mark-failures", "--skip-mark-failures"),
+    ("skip-requeue", "--skip-requeue"),
+    ("skip-reorder", "--skip-reorder"),
     ("help", "--help"),
 ];
 
@@ -56,6 +63,38 @@ mod tests {
             .into_iter()
             .map(|s| s.into_string().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn queue_maintain_spellings_become_long_flags() {
+        assert_eq!(
+            rw(&[
+                "bg",
+                "queue",
+                "maintain",
+                "-queue",
+                "q.json",
+                "-output=o.json",
+                "-dry-run",
+                "-json",
+                "-skip-mark-failures",
+                "-skip-requeue",
+                "-skip-reorder"
+            ]),
+            [
+                "bg",
+                "queue",
+                "maintain",
+                "--queue",
+                "q.json",
+                "--output=o.json",
+                "--dry-run",
+                "--json",
+                "--skip-mark-failures",
+                "--skip-requeue",
+                "--skip-reorder"
+            ]
+        );
     }
 
     #[test]

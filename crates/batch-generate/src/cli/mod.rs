@@ -10,6 +10,7 @@ pub mod goflags;
 pub mod merge;
 pub mod parse;
 pub mod preflight;
+pub mod queue;
 pub mod root;
 pub mod run;
 pub mod store;
@@ -19,6 +20,7 @@ pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
+pub use queue::{MaintainArgs, QueueCmdArgs, QueueCommand};
 pub use root::{Cli, ColorChoice, Command, VERSION};
 pub use run::{ExecutionArgs, OutputArgs, PickArgs, RunArgs, ShardArgs};
 pub use store::{

@@ -83,6 +83,8 @@ pub enum Command {
     /// Download logical paths from the artifact store through a verified, size-bounded
     /// cache; refuses corrupt data; uses the cache (with a warning) when the store is down.
     Fetch(Box<super::store::FetchArgs>),
+    /// Queue maintenance between batches: `maintain` (mark-failures, requeue, reorder).
+    Queue(super::queue::QueueCmdArgs),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),
     /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).

@@ -6,5 +6,6 @@ pub mod completions;
 pub mod demo;
 pub mod merge;
 pub mod preflight;
+pub mod queue;
 pub mod run;
 pub mod store;

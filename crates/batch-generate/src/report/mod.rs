@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod log;
+pub mod maintain;
 pub mod text;
 
 pub use json::print_json;

@@ -13,6 +13,7 @@ mod joblog;
 mod pick;
 mod pipes;
 mod preflight;
+mod queue;
 mod run;
 mod selfdoc;
 mod sharding;

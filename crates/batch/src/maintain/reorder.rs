@@ -1,0 +1,208 @@
+//! reorder (spec §4.9): a stable sort by priority, then blocking score descending, then name,
+//! exactly as tsuku's `queue-maintain` orders the queue (it sets the next batch's selection
+//! order). The scores reproduce Go's `internal/blocker` graph, including its identities.
+
+use std::collections::HashMap;
+
+use super::records::FailureLog;
+use super::report::{Move, ReorderReport, Score};
+use crate::Queue;
+
+/// Go's blocker map: dependency → blocked package IDs, in reading order.
+#[derive(Debug, Default)]
+pub struct BlockerGraph {
+    blockers: HashMap<String, Vec<String>>,
+}
+
+impl BlockerGraph {
+    /// Builds the map from every failure's `blocked_by` (spec §4.9 requeue, Go's
+    /// `LoadBlockerMap`): batch failures under their `package_id`, per-recipe lines under
+    /// `<ecosystem|homebrew>:<recipe>`.
+    pub fn new(log: &FailureLog) -> Self {
+        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
+        for f in &log.failures {
+            for dep in &f.blocked_by {
+                blockers
+                    .entry(dep.clone())
+                    .or_default()
+                    .push(f.go_package_id.clone());
+            }
+        }
+        Self { blockers }
+    }
+
+    /// Blocking scores of the queue's names (spec §4.9). The names are visited in byte
+    /// order with one memo shared by all; a dependency met again while being counted counts 0
+    /// (cycles). Go visits in queue order, which gives the same scores on an acyclic graph
+    /// but makes a cycle's scores depend on the order, so Go's reorder can change its own
+    /// output; a fixed order keeps ours idempotent.
+    pub fn scores(&self, queue: &Queue) -> HashMap<String, u64> {
+        let mut names: Vec<&str> = queue.entries.iter().map(|e| e.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        self.scores_visiting(names)
+    }
+
+    /// Scores of `names` visited in the given order with Go's shared memo (Go's
+    /// `computeScores` when `names` is the queue order). Names that block nothing are absent.
+    pub fn scores_visiting<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> HashMap<String, u64> {
+        let mut memo = HashMap::new();
+        let mut scores = HashMap::new();
+        for name in names {
+            if self.blockers.contains_key(name) && !scores.contains_key(name) {
+                let s = self.transitive(name, &mut memo);
+                scores.insert(name.to_owned(), s);
+            }
+        }
+        scores
+    }
+
+    /// Go's `ComputeTransitiveBlockers`.
+    fn transitive(&self, dep: &str, memo: &mut HashMap<String, u64>) -> u64 {
+        if let Some(&n) = memo.get(dep) {
+            return n;
+        }
+        memo.insert(dep.to_owned(), 0);
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0;
+        for pkg in self
+            .blockers
+            .get(dep)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if !seen.insert(pkg.as_str()) {
+                continue;
+            }
+            total += 1;
+            // Go's bare name: the text after the first `:`.
+            let bare = pkg.split_once(':').map_or(pkg.as_str(), |(_, b)| b);
+            if bare != dep && self.blockers.contains_key(bare) {
+                total += self.transitive(bare, memo);
+            }
+        }
+        memo.insert(dep.to_owned(), total);
+        total
+    }
+}
+
+/// Sorts the queue (stable: priority ascending, score descending, name in byte order) and
+/// reports the entries that moved and the top ten scores.
+pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
+    let scores = graph.scores(queue);
+    let score = |name: &str| scores.get(name).copied().unwrap_or(0);
+    let mut order: Vec<usize> = (0..queue.entries.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ea, eb) = (&queue.entries[a], &queue.entries[b]);
+        ea.priority
+            .cmp(&eb.priority)
+            .then_with(|| score(&eb.name).cmp(&score(&ea.name)))
+            .then_with(|| ea.name.cmp(&eb.name))
+    });
+    let mut report = ReorderReport::default();
+    for (to, &from) in order.iter().enumerate() {
+        if from != to {
+            let e = &queue.entries[from];
+            report.moves.push(Move {
+                entry: e.name.clone(),
+                from,
+                to,
+                priority: e.priority,
+                score: score(&e.name),
+            });
+        }
+    }
+    let mut old: Vec<Option<crate::QueueEntry>> = queue.entries.drain(..).map(Some).collect();
+    queue.entries = order
+        .iter()
+        .map(|&i| old[i].take().expect("order is a permutation"))
+        .collect();
+    let mut top: Vec<Score> = Vec::new();
+    for e in &queue.entries {
+        let s = score(&e.name);
+        if s > 0 && !top.iter().any(|t| t.entry == e.name) {
+            top.push(Score {
+                entry: e.name.clone(),
+                score: s,
+                priority: e.priority,
+            });
+        }
+    }
+    top.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.entry.cmp(&b.entry)));
+    top.truncate(10);
+    report.top_scores = top;
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::QueueEntry;
+
+    fn graph(lines: &str) -> BlockerGraph {
+        let mut log = FailureLog::default();
+        log.read(lines.as_bytes()).unwrap();
+        BlockerGraph::new(&log)
+    }
+
+    fn queue(entries: &[(&str, i64)]) -> Queue {
+        let mut q = Queue::from_slice(br#"{"schema_version":1,"entries":[]}"#).unwrap();
+        q.entries = entries
+            .iter()
+            .map(|(n, p)| QueueEntry::new(*n, format!("homebrew:{n}"), *p))
+            .collect();
+        q
+    }
+
+    fn names(q: &Queue) -> Vec<&str> {
+        q.entries.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    #[test]
+    fn transitive_scores_order_within_priority() {
+        // openssl blocks curl and git directly; curl blocks wget: openssl scores 3, curl 1.
+        let g = graph(concat!(
+            r#"{"failures":[{"package_id":"homebrew:curl","category":"missing_dep","blocked_by":["openssl"]}]}"#,
+            "\n",
+            r#"{"failures":[{"package_id":"homebrew:git","category":"missing_dep","blocked_by":["openssl"]}]}"#,
+            "\n",
+            r#"{"recipe":"wget","category":"missing_dep","blocked_by":["curl"]}"#,
+            "\n",
+        ));
+        let mut q = queue(&[("zlib", 2), ("a", 1), ("curl", 1), ("openssl", 1), ("b", 1)]);
+        let r = reorder(&mut q, &g);
+        assert_eq!(names(&q), ["openssl", "curl", "a", "b", "zlib"]);
+        assert_eq!(r.top_scores[0].score, 3);
+        assert_eq!(r.top_scores[1].score, 1);
+        assert_eq!(r.moves.len(), 5);
+    }
+
+    #[test]
+    fn cycles_count_zero_from_where_they_are_entered() {
+        // a blocks b, b blocks a. Visiting a first: b's walk meets a in progress (0), so
+        // b = 1 and a = 1 + 1 = 2 (Go's memo).
+        let g = graph(concat!(
+            r#"{"failures":[{"package_id":"homebrew:b","category":"missing_dep","blocked_by":["a"]}]}"#,
+            "\n",
+            r#"{"failures":[{"package_id":"homebrew:a","category":"missing_dep","blocked_by":["b"]}]}"#,
+            "\n",
+        ));
+        let s = g.scores_visiting(["a", "b"]);
+        assert_eq!((s["a"], s["b"]), (2, 1));
+        let s = g.scores_visiting(["b", "a"]);
+        assert_eq!((s["a"], s["b"]), (1, 2));
+        // Ours visits in name order whatever the queue order, so a second reorder agrees.
+        let s = g.scores(&queue(&[("b", 1), ("a", 1)]));
+        assert_eq!((s["a"], s["b"]), (2, 1));
+    }
+
+    #[test]
+    fn duplicate_blocked_packages_count_once() {
+        let line = r#"{"failures":[{"package_id":"homebrew:x","category":"missing_dep","blocked_by":["d"]}]}"#;
+        let g = graph(&format!("{line}\n{line}\n"));
+        assert_eq!(g.scores(&queue(&[("d", 1)]))["d"], 1);
+    }
+}
