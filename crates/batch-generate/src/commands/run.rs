@@ -4,12 +4,13 @@
 //! writes nothing.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use batch::Config;
 use batch::clock::SystemClock;
+use batch::run::orphans::ProcessLog;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
-use batch::runner::{ProcessRunner, Stop};
+use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
 use tokio::sync::watch;
 
@@ -67,14 +68,22 @@ pub async fn run(
         signals: OnceLock::new(),
         joblog: opts.joblog.as_deref().map(JobLog::new),
     };
+    let process_log = Arc::new(ProcessLog::default());
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
         stop: Some(stop_rx.clone()),
+        parent_death: if opts.dry_run {
+            None
+        } else {
+            parent_death_helper()
+        },
+        observer: Some(process_log.clone()),
     };
     let clock = SystemClock;
     let mut main = MainRun::new(config, &runner, &clock)
         .hooks(&hooks)
+        .process_log(process_log)
         .stop(stop_rx)
         .strict(opts.strict)
         .check_generator(true);

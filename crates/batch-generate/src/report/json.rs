@@ -8,6 +8,7 @@ use batch::Config;
 use batch::control::Change;
 use batch::records::{BatchResults, EcosystemCounts};
 use batch::run::{Plan, RunReport};
+use batch::runner::ProcessId;
 use batch::shard::{BatchPlan, Fragment, FragmentSet, MergeReport, MergeStatus, PlannedEntry};
 use serde::Serialize;
 
@@ -219,6 +220,10 @@ pub struct RunDoc<'a> {
     batch_id: &'a str,
     #[serde(flatten)]
     totals: BatchTotals<'a>,
+    /// Process groups of a killed run stopped before this run started anything (issue #15);
+    /// omitted when there were none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stopped_processes: &'a [ProcessId],
     cpu_seconds: Option<f64>,
     wall_seconds: f64,
 }
@@ -231,6 +236,7 @@ impl<'a> RunDoc<'a> {
             kill_switch: false,
             batch_id: &report.results.batch_id,
             totals: BatchTotals::new(report, report.not_run.len()),
+            stopped_processes: &report.stopped_processes,
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
         }

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod hooks;
 pub mod journal;
 pub mod lock;
+pub mod orphans;
 pub mod persist;
 pub mod plan;
 pub mod ratelimit;
