@@ -145,6 +145,7 @@ pub struct MainRun<'a> {
     /// The shard's settings as configured, before its rate limits were scaled.
     shard_settings: Option<ShardSettings>,
     process_log: Option<Arc<ProcessLog>>,
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl<'a> MainRun<'a> {
@@ -162,7 +163,16 @@ impl<'a> MainRun<'a> {
             shard: None,
             shard_settings: None,
             process_log: None,
+            deadline: None,
         }
+    }
+
+    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
+    /// finish before it (see [`ExecuteOptions::deadline`]); the caller stops what still runs
+    /// at the deadline through the stop channel.
+    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Records the generator processes in the run journal through `log`, which must also be
@@ -403,6 +413,7 @@ impl<'a> MainRun<'a> {
         let opts = ExecuteOptions {
             journal,
             stop: self.stop.clone(),
+            deadline: self.deadline,
         };
         let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)
             .await
