@@ -148,6 +148,9 @@ pub struct Config {
     pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period when a generator times out (default 10 s).
     pub kill_grace: Duration,
+    /// Time budget of the run (`--max-duration`, issue #15): an entry starts only if it can
+    /// finish before the deadline. `None`: no budget.
+    pub max_duration: Option<Duration>,
     /// Network-exit retries.
     pub retry: NetworkRetry,
     /// Per-ecosystem start spacing.
@@ -182,6 +185,7 @@ impl Config {
             generator_env: Vec::new(),
             timeout: Duration::from_secs(15 * 60),
             kill_grace: Duration::from_secs(10),
+            max_duration: None,
             retry: NetworkRetry::default(),
             rate_limit: RateLimit::default(),
             breaker: BreakerPolicy::default(),

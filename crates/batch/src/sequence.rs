@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use batch_base::clock::{Clock, FixedClock};
 use jiff::Timestamp;
@@ -23,6 +24,7 @@ use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_with};
 use crate::run::hooks::{Hooks, NoHooks, Notice};
 use crate::run::journal::{self, Journal};
 use crate::run::lock::RunLock;
+use crate::run::orphans::{ProcessLog, stop_leftovers};
 use crate::run::persist::{persist_with, remove_stale_temp_files};
 use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
 use crate::run::recover::recover;
@@ -142,6 +144,8 @@ pub struct MainRun<'a> {
     shard: Option<ShardTarget>,
     /// The shard's settings as configured, before its rate limits were scaled.
     shard_settings: Option<ShardSettings>,
+    process_log: Option<Arc<ProcessLog>>,
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl<'a> MainRun<'a> {
@@ -158,7 +162,24 @@ impl<'a> MainRun<'a> {
             check_generator: false,
             shard: None,
             shard_settings: None,
+            process_log: None,
+            deadline: None,
         }
+    }
+
+    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
+    /// finish before it (see [`ExecuteOptions::deadline`]); the caller stops what still runs
+    /// at the deadline through the stop channel.
+    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Records the generator processes in the run journal through `log`, which must also be
+    /// the runner's [`crate::runner::ProcessObserver`] (issue #15).
+    pub fn process_log(mut self, log: Arc<ProcessLog>) -> Self {
+        self.process_log = Some(log);
+        self
     }
 
     /// Reports through `hooks`.
@@ -263,6 +284,13 @@ impl<'a> MainRun<'a> {
         // Under the lock, the first plan is reused when nothing changed since it was made (no
         // journal to replay, queue and control file the same files): a 1M-entry queue is then
         // parsed once, not twice (issue #5).
+        // Generators a killed run left running are stopped before anything starts (issue #15).
+        let stopped = stop_leftovers(&journal_path, config.kill_grace)
+            .await
+            .at(Stage::Recover)?;
+        if !stopped.is_empty() {
+            self.hooks.notice(Notice::LeftoversStopped(&stopped));
+        }
         let mut plan = if !journal_path.exists() && fingerprint(config) == inputs_before {
             first
         } else {
@@ -282,8 +310,15 @@ impl<'a> MainRun<'a> {
 
         let mut journal =
             Journal::create(&journal_path, Rfc3339::utc(plan.started)).at(Stage::Execute)?;
-        let results = self.execute(&plan, Some(&mut journal)).await?;
-        let mut report = apply(&mut plan, &results, config, self.clock);
+        if let Some(log) = &self.process_log {
+            log.attach(&journal).at(Stage::Execute)?;
+        }
+        let results = self.execute(&plan, Some(&mut journal)).await;
+        if let Some(log) = &self.process_log {
+            log.detach();
+        }
+        let mut report = apply(&mut plan, &results?, config, self.clock);
+        report.stopped_processes = stopped;
         persist_with(
             &mut plan,
             &mut report,
@@ -378,6 +413,7 @@ impl<'a> MainRun<'a> {
         let opts = ExecuteOptions {
             journal,
             stop: self.stop.clone(),
+            deadline: self.deadline,
         };
         let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)
             .await

@@ -78,6 +78,13 @@ pub struct ExecutionArgs {
     #[arg(long, env = "BATCH_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Time budget of the run (e.g. 5h50m): an entry starts only if it is expected to finish
+    /// before the deadline (the 90th percentile of the entry durations so far, or --timeout
+    /// before there are any); at the deadline running generators are stopped as on SIGTERM.
+    /// Exit 0 with `budget reached: N entries not started`.
+    #[arg(long, env = "BATCH_MAX_DURATION", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_duration: Option<Duration>,
+
     /// Time between SIGTERM and SIGKILL when a generator is stopped.
     #[arg(long, env = "BATCH_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub kill_grace: Duration,
@@ -159,6 +166,7 @@ impl RunArgs {
         c.jobs = usize::from(e.jobs);
         c.generator = e.generator.clone();
         c.timeout = e.timeout;
+        c.max_duration = e.max_duration;
         c.kill_grace = e.kill_grace;
         c.breaker = e.breaker.policy();
         c.batch_id.clone_from(&self.sharding.batch_id);

@@ -4,12 +4,13 @@
 //! writes nothing.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use batch::Config;
 use batch::clock::SystemClock;
+use batch::run::orphans::ProcessLog;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
-use batch::runner::{ProcessRunner, Stop};
+use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
 use tokio::sync::watch;
 
@@ -18,7 +19,7 @@ use crate::exit::Ending;
 use crate::github;
 use crate::joblog::JobLog;
 use crate::progress::Progress;
-use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
+use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc, budget_count};
 use crate::report::{log, print_json, text};
 use crate::signal::SignalState;
 
@@ -56,7 +57,22 @@ pub async fn run(
     shard: Option<ShardTarget>,
 ) -> anyhow::Result<Ending> {
     let wall = std::time::Instant::now();
+    let deadline = config.max_duration.map(|d| tokio::time::Instant::now() + d);
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    // At the deadline of --max-duration, running generators are stopped as on SIGTERM.
+    let _deadline_stop = deadline.filter(|_| !opts.dry_run).map(|d| {
+        let tx = stop_tx.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            tokio::time::sleep_until(d).await;
+            tx.send_if_modified(|s| {
+                let running = *s == Stop::Running;
+                if running {
+                    *s = Stop::Graceful;
+                }
+                running
+            });
+        }))
+    });
     let hooks = CliHooks {
         config,
         shard: shard.is_some(),
@@ -67,19 +83,30 @@ pub async fn run(
         signals: OnceLock::new(),
         joblog: opts.joblog.as_deref().map(JobLog::new),
     };
+    let process_log = Arc::new(ProcessLog::default());
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
         stop: Some(stop_rx.clone()),
+        parent_death: if opts.dry_run {
+            None
+        } else {
+            parent_death_helper()
+        },
+        observer: Some(process_log.clone()),
     };
     let clock = SystemClock;
     let mut main = MainRun::new(config, &runner, &clock)
         .hooks(&hooks)
+        .process_log(process_log)
         .stop(stop_rx)
         .strict(opts.strict)
         .check_generator(true);
     if let Some(target) = shard.clone() {
         main = main.shard(target);
+    }
+    if let Some(d) = deadline {
+        main = main.deadline(d);
     }
     let config = main.config().clone();
 
@@ -112,9 +139,17 @@ pub async fn run(
             if opts.json {
                 print_json(&RunDoc::new(&report, wall.elapsed()));
             }
-            github::report_run(&report, Vec::new(), github::in_actions())?;
+            let budget = budget_count(report.not_run.iter().map(|(_, _, r)| r.as_str()));
+            // With --max-duration, `budget_reached=N` (0 too) joins the outputs.
+            let extra = config
+                .max_duration
+                .map(|_| ("budget_reached", budget.unwrap_or(0).to_string()))
+                .into_iter()
+                .collect();
+            github::report_run(&report, extra, github::in_actions())?;
             Ok(ending(
                 signal,
+                budget,
                 report.not_run.len(),
                 "are unchanged in the queue; everything finished was saved",
             ))
@@ -138,6 +173,7 @@ pub async fn run(
             }
             Ok(ending(
                 signal,
+                budget_count(fragment.not_run.iter().map(|n| n.reason.as_str())),
                 fragment.not_run.len(),
                 "are listed in the fragment and stay unchanged",
             ))
@@ -145,16 +181,23 @@ pub async fn run(
     }
 }
 
-/// How a run or shard that finished ends: by the first signal received, else
-/// [`Ending::NotRun`] when candidates could not run (the generator could not be started),
-/// else success. `where_kept` ends the log line about the candidates not run.
-fn ending(signal: Option<i32>, not_run: usize, where_kept: &str) -> Ending {
+/// How a run or shard that finished ends: by the first signal received, else success with
+/// `budget reached: N entries not started` when `--max-duration` left `budget` entries out,
+/// else [`Ending::NotRun`] when candidates could not run (the generator could not be
+/// started), else success. `where_kept` ends the log line about the candidates not run.
+fn ending(signal: Option<i32>, budget: Option<usize>, not_run: usize, where_kept: &str) -> Ending {
     if let Some(sig) = signal {
         tracing::warn!(
             "stopped by {}: {not_run} candidate(s) not run {where_kept}",
             crate::signal::name(sig)
         );
         return Ending::Signal(sig);
+    }
+    if let Some(n) = budget {
+        crate::errln!("budget reached: {n} entries not started");
+        if not_run == n {
+            return Ending::Success;
+        }
     }
     if not_run == 0 {
         Ending::Success
@@ -163,6 +206,15 @@ fn ending(signal: Option<i32>, not_run: usize, where_kept: &str) -> Ending {
             "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
         );
         Ending::NotRun
+    }
+}
+
+/// Aborts a spawned task when dropped (the deadline timer ends with the run).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -8,6 +8,7 @@ use batch::Config;
 use batch::control::Change;
 use batch::records::{BatchResults, EcosystemCounts};
 use batch::run::{Plan, RunReport};
+use batch::runner::ProcessId;
 use batch::shard::{BatchPlan, Fragment, FragmentSet, MergeReport, MergeStatus, PlannedEntry};
 use serde::Serialize;
 
@@ -219,6 +220,13 @@ pub struct RunDoc<'a> {
     batch_id: &'a str,
     #[serde(flatten)]
     totals: BatchTotals<'a>,
+    /// Process groups of a killed run stopped before this run started anything (issue #15);
+    /// omitted when there were none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stopped_processes: &'a [ProcessId],
+    /// Entries not started because `--max-duration` was reached; omitted when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_reached: Option<usize>,
     cpu_seconds: Option<f64>,
     wall_seconds: f64,
 }
@@ -231,6 +239,8 @@ impl<'a> RunDoc<'a> {
             kill_switch: false,
             batch_id: &report.results.batch_id,
             totals: BatchTotals::new(report, report.not_run.len()),
+            stopped_processes: &report.stopped_processes,
+            budget_reached: budget_count(report.not_run.iter().map(|(_, _, r)| r.as_str())),
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
         }
@@ -248,6 +258,9 @@ pub struct ShardDoc<'a> {
     #[serde(flatten)]
     counts: Counts,
     not_run: usize,
+    /// Entries not started because `--max-duration` was reached; omitted when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_reached: Option<usize>,
     per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
     files_written: [&'a Path; 1],
     cpu_seconds: Option<f64>,
@@ -266,12 +279,19 @@ impl<'a> ShardDoc<'a> {
             fragment: path,
             counts: Counts::sum(fragment.per_ecosystem.values()),
             not_run: fragment.not_run.len(),
+            budget_reached: budget_count(fragment.not_run.iter().map(|n| n.reason.as_str())),
             per_ecosystem: &fragment.per_ecosystem,
             files_written: [path],
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
         }
     }
+}
+
+/// How many of the not-run `reasons` are [`batch::run::BUDGET_REACHED`]; `None` for none.
+pub fn budget_count<'r>(reasons: impl Iterator<Item = &'r str>) -> Option<usize> {
+    let n = reasons.filter(|r| *r == batch::run::BUDGET_REACHED).count();
+    (n > 0).then_some(n)
 }
 
 /// `merge --json`.

@@ -111,6 +111,15 @@ pub fn notice(n: &Notice<'_>, shard: bool) {
             "an interrupted run left `{}`; the next real run first applies its outcomes",
             p.display()
         ),
+        Notice::LeftoversStopped(stopped) => tracing::warn!(
+            "stopped {} generator process group(s) the interrupted run left running (pgid {}) before starting anything",
+            stopped.len(),
+            stopped
+                .iter()
+                .map(|p| p.pgid.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Notice::ShardPlanned {
             shard,
             batch_id,

@@ -15,7 +15,8 @@ use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
 use crate::util::{
-    QUEUE_UPDATED_AT, RUN_LIMIT, Sandbox, created_names, isolated, queue_text, read_lines, snapshot,
+    QUEUE_UPDATED_AT, RUN_LIMIT, Sandbox, cmdline, created_names, isolated, queue_text, read_lines,
+    snapshot, wait_until,
 };
 
 /// Entries taken from the real queue.
@@ -398,4 +399,135 @@ fn sigkill_at_random_instants_loses_and_duplicates_nothing_a() {
 #[test]
 fn sigkill_at_random_instants_loses_and_duplicates_nothing_b() {
     trials(0x5eed_1000, TRIALS);
+}
+
+/// The generator of the orphan trial: takes a per-entry `flock` for its whole life (its
+/// children inherit the descriptor), logs a second holder as an overlap, sleeps `$SLOW` in
+/// `create` through a child process (which a parent-death signal of the generator does not
+/// reach), then runs the fake generator.
+const LOCKING_GENERATOR: &str = r#"#!/bin/sh
+case "$1" in
+  create) key=$2 ;;
+  *) key=$(basename "$4" .toml) ;;
+esac
+exec 9>>"$LOCKS/$key.lock"
+flock -n 9 || echo "overlap $key $1" >> "$LOCKS/overlaps"
+[ "$1" = create ] && sleep "$SLOW"
+exec "$REAL" "$@"
+"#;
+
+/// Issue #15, "no orphans": the binary is SIGKILLed while 4 slow generators are in flight and
+/// resumed at once. The resumed run stops the killed run's process groups before it starts
+/// anything (it says so in `--json`), no entry ever has two generators at once, and no process
+/// of the killed run is alive afterwards.
+#[test]
+fn sigkill_with_generators_in_flight_leaves_no_orphans_and_no_double_runs() {
+    let sb = isolated("orphans");
+    let locks = sb.root().join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let generator = sb.root().join("bin/locking-tsuku");
+    std::fs::write(&generator, LOCKING_GENERATOR).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&generator, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let real = sb.root().join("bin/fake-tsuku");
+    let mut sb = sb.generator(&generator);
+    sb.set_env("LOCKS", &locks);
+    sb.set_env("SLOW", "4");
+    sb.set_env("REAL", &real);
+    let entries: Vec<Value> = (1..=8)
+        .map(|i| crate::util::entry(&format!("slow-{i}"), &format!("homebrew:slow-{i}"), 1))
+        .collect();
+    sb.write_queue(&entries);
+    let flags = ["--jobs", "4"];
+
+    let mut first = sb.spawn("killed", &flags, &[]);
+    let journal = sb.journal();
+    let started_lines = || {
+        std::fs::read_to_string(&journal)
+            .map(|t| {
+                t.lines()
+                    .filter(|l| l.contains(r#""kind":"process""#))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let in_flight = wait_until(Duration::from_secs(30), Duration::from_millis(10), || {
+        started_lines() >= 4
+    });
+    assert!(
+        in_flight && !first.exited(),
+        "4 generators never started\n{}",
+        first.stderr_so_far()
+    );
+    // Let the generators reach their sleep, then take the killed run's processes.
+    std::thread::sleep(Duration::from_millis(300));
+    let orchestrator = first.pid();
+    let killed_run: Vec<i32> = sb
+        .marked()
+        .into_iter()
+        .filter(|p| *p != orchestrator)
+        .collect();
+    assert!(
+        killed_run.len() >= 4,
+        "expected the 4 generators and their sleepers, got {killed_run:?}"
+    );
+    let leaders: Vec<i32> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["kind"] == "process")
+        .filter_map(|v| v["pid"].as_i64().and_then(|p| i32::try_from(p).ok()))
+        .collect();
+    assert!(first.sigkill(), "the run ended before the kill");
+    // The parent-death signal (Linux, through setpriv) takes the generators themselves down
+    // with the orchestrator; their sleeping children are left for the resumed run to stop.
+    let alive = |p: &i32| crate::util::process_state(*p).is_some_and(|s| s != 'Z' && s != 'X');
+    assert!(
+        wait_until(Duration::from_secs(2), Duration::from_millis(10), || {
+            !leaders.iter().any(alive)
+        }),
+        "generators outlived the orchestrator: {leaders:?}"
+    );
+
+    let out = sb.run_child("resumed", &["--jobs", "4", "--json"], &[]);
+    out.code(0);
+    let doc = out.json();
+    let overlaps = std::fs::read_to_string(locks.join("overlaps")).unwrap_or_default();
+    assert!(
+        overlaps.is_empty(),
+        "entries had two generators at once:\n{overlaps}"
+    );
+    let stopped = doc["stopped_processes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        stopped.len(),
+        4,
+        "the resumed run stops the 4 groups in flight: {doc}\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("stopped 4 generator process group(s)"),
+        "the log says so:\n{}",
+        out.stderr
+    );
+    let alive: Vec<(i32, String)> = killed_run
+        .iter()
+        .filter(|p| alive(p))
+        .map(|p| (*p, cmdline(*p)))
+        .collect();
+    assert!(
+        alive.is_empty(),
+        "processes of the killed run survive: {alive:?}"
+    );
+    for e in sb.entries() {
+        assert_eq!(
+            e["status"], "success",
+            "every entry ran once the run resumed: {e}"
+        );
+    }
+    assert!(!sb.journal().exists());
 }

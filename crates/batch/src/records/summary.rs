@@ -51,6 +51,14 @@ pub fn render_summary(
     if !results.not_run.is_empty() {
         let _ = writeln!(s, "| Not run | {} |", results.not_run.len());
     }
+    let budget = results
+        .not_run
+        .iter()
+        .filter(|n| n.reason == crate::run::BUDGET_REACHED)
+        .count();
+    if budget > 0 {
+        let _ = writeln!(s, "\nbudget reached: {budget} entries not started");
+    }
     if !recipes.is_empty() {
         s.push_str("\n### Recipes added\n\n");
         for r in recipes {

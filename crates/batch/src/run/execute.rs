@@ -3,6 +3,7 @@
 //! §4.4), results classified (spec §4.5). Finished candidates are journaled as they arrive.
 //! Progress is reported through [`Event`]s; nothing here prints.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -114,6 +115,21 @@ struct Ctx<'a> {
     halted: AtomicBool,
     stop: Option<tokio::sync::watch::Receiver<Stop>>,
     on_event: &'a (dyn Fn(Event<'_>) + Sync),
+    deadline: Option<tokio::time::Instant>,
+    /// Durations of the candidates finished so far (for the budget's estimate).
+    durations: Mutex<Vec<Duration>>,
+}
+
+/// The reason of a candidate left out because it could not finish before the deadline of
+/// `--max-duration`.
+pub const BUDGET_REACHED: &str = "budget reached";
+
+/// The 90th percentile (nearest rank) of `durations`; `None` when there are none.
+pub fn percentile_90(durations: &[Duration]) -> Option<Duration> {
+    let mut v = durations.to_vec();
+    v.sort_unstable();
+    let rank = (v.len() * 9).div_ceil(10);
+    v.get(rank.checked_sub(1)?).copied()
 }
 
 enum StepError {
@@ -130,6 +146,12 @@ pub struct ExecuteOptions<'a> {
     /// Interruption requests: from [`Stop::Graceful`] on nothing new starts and the runner
     /// stops running generators; interrupted candidates are [`EntryResult::NotRun`].
     pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
+    /// The budget's deadline (tokio's clock): a candidate starts only if it can finish before
+    /// it, expecting the 90th percentile of the candidate durations seen so far, or
+    /// `config.timeout` before there are any. Candidates left out are
+    /// [`EntryResult::NotRun`] with [`BUDGET_REACHED`]. Stopping what still runs at the
+    /// deadline is the caller's (through `stop`).
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 /// Runs every candidate of `plan`: at most `config.jobs` generator processes at once, each
@@ -177,6 +199,8 @@ pub async fn execute_with(
         halted: AtomicBool::new(false),
         stop: opts.stop.take(),
         on_event,
+        deadline: opts.deadline,
+        durations: Mutex::new(Vec::new()),
     };
     let n = plan.selection.candidates.len();
     let mut results: Vec<Option<EntryResult>> = vec![None; n];
@@ -194,8 +218,21 @@ pub async fn execute_with(
                 // allocated once its first create may start, so memory does not grow with the
                 // number of candidates still waiting (issue #5).
                 let r = match acquire_slot(ctx, entry, Step::Create).await {
-                    Ok(slot) => Box::pin(process(ctx, pos, entry, slot)).await,
-                    Err(e) => not_run(e),
+                    Ok(_slot) if !ctx.fits_budget() => EntryResult::NotRun {
+                        reason: BUDGET_REACHED.into(),
+                    },
+                    Ok(slot) => {
+                        let t0 = tokio::time::Instant::now();
+                        let r = Box::pin(process(ctx, pos, entry, slot)).await;
+                        if matches!(r, EntryResult::Done { .. }) {
+                            ctx.durations
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(t0.elapsed());
+                        }
+                        r
+                    }
+                    Err(e) => not_run(ctx, e),
                 };
                 (ctx.on_event)(Event::Finished {
                     position: pos,
@@ -229,9 +266,17 @@ pub async fn execute_with(
         .collect())
 }
 
-fn not_run(e: StepError) -> EntryResult {
+fn not_run(ctx: &Ctx<'_>, e: StepError) -> EntryResult {
     EntryResult::NotRun {
         reason: match e {
+            // Stopped at the deadline (the caller's stop, as on SIGTERM).
+            StepError::Interrupted
+                if ctx
+                    .deadline
+                    .is_some_and(|d| tokio::time::Instant::now() >= d) =>
+            {
+                BUDGET_REACHED.into()
+            }
             StepError::Runner(e) => error_chain(&e),
             StepError::Halted => {
                 "not started: the run halted after a generator could not be started".into()
@@ -270,7 +315,7 @@ async fn process(
                     // A create cut short may have left a partial recipe.
                     let _ = fsutil::remove_if_exists(&recipe);
                 }
-                return not_run(e);
+                return not_run(ctx, e);
             }
         };
     if !out.exit.success() {
@@ -283,7 +328,7 @@ async fn process(
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
             let _ = fsutil::remove_if_exists(&recipe);
-            return not_run(e);
+            return not_run(ctx, e);
         }
     };
     if !out.exit.success() {
@@ -395,6 +440,16 @@ async fn acquire_slot<'c>(
 }
 
 impl Ctx<'_> {
+    /// Whether a candidate starting now is expected to finish before the deadline.
+    fn fits_budget(&self) -> bool {
+        let Some(deadline) = self.deadline else {
+            return true;
+        };
+        let expected = percentile_90(&self.durations.lock().unwrap_or_else(|p| p.into_inner()))
+            .unwrap_or(self.config.timeout);
+        tokio::time::Instant::now() + expected <= deadline
+    }
+
     /// Whether a new step may start.
     fn check(&self) -> Result<(), StepError> {
         if self

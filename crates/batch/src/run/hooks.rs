@@ -58,6 +58,9 @@ pub enum Notice<'a> {
     /// An interrupted run's journal exists but this run does not apply it (a dry run, which
     /// writes nothing, or a shard, which plans from the queue as it is).
     JournalPending(&'a Path),
+    /// Generator process groups of a killed run were still alive and have been stopped
+    /// (SIGTERM, then SIGKILL after the grace period) before this run started anything.
+    LeftoversStopped(&'a [crate::runner::ProcessId]),
     /// A shard kept its part of the batch's selection.
     ShardPlanned {
         /// The shard, `K/N`.

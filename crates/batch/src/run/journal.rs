@@ -5,6 +5,11 @@
 //! each changed breaker, never a delta, so applying a journal twice gives the same files as
 //! applying it once. The file lives beside the queue (`<queue>.journal`) and is removed once
 //! everything it describes has been saved.
+//!
+//! Each generator process the run starts is recorded too (`process` and `process_ended`
+//! lines, issue #15), so a run that finds the journal of a killed run can stop the process
+//! groups still alive ([`super::orphans`]). Journals written before those lines existed
+//! read as before.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -96,6 +101,10 @@ pub enum Line {
     },
     /// A finished candidate.
     Outcome(Box<OutcomeLine>),
+    /// A generator process was started (written, not synced: see [`super::orphans`]).
+    Process(crate::runner::ProcessId),
+    /// That generator process was reaped.
+    ProcessEnded(crate::runner::ProcessId),
     /// The breakers the run changed, written just before the control file.
     Breakers {
         /// Ecosystem → resulting breaker.
@@ -192,10 +201,8 @@ impl Journal {
     /// # Errors
     /// [`JournalError::Io`] naming the path.
     pub fn append(&mut self, line: &Line) -> Result<(), JournalError> {
-        let mut bytes = serde_json::to_vec(line).expect("journal lines always serialise");
-        bytes.push(b'\n');
         self.file
-            .write_all(&bytes)
+            .write_all(&line_bytes(line))
             .and_then(|()| self.file.sync_data())
             .map_err(|source| JournalError::Io {
                 action: "append to",
@@ -208,6 +215,25 @@ impl Journal {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// A second handle on the same open file (same offset), for the process lines.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] naming the path.
+    pub fn try_clone_file(&self) -> Result<File, JournalError> {
+        self.file.try_clone().map_err(|source| JournalError::Io {
+            action: "open",
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// One line's bytes, newline included (written with one `write_all`).
+pub(crate) fn line_bytes(line: &Line) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(line).expect("journal lines always serialise");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Reads a journal; `Ok(None)` when there is none. A last line without its newline, or one
@@ -316,6 +342,32 @@ mod tests {
         assert_eq!(lines[2], outcome(1));
         remove(&p).unwrap();
         assert!(read(&p).unwrap().is_none());
+    }
+
+    #[test]
+    fn process_lines_read_back_and_old_journals_still_parse() {
+        let p = crate::runner::ProcessId {
+            pid: 42,
+            pgid: 42,
+            start_time: Some(123_456),
+        };
+        let line = Line::Process(p);
+        let text = String::from_utf8(line_bytes(&line)).unwrap();
+        assert_eq!(
+            text,
+            "{\"kind\":\"process\",\"pid\":42,\"pgid\":42,\"start_time\":123456}\n"
+        );
+        assert_eq!(serde_json::from_str::<Line>(&text).unwrap(), line);
+        let ended = String::from_utf8(line_bytes(&Line::ProcessEnded(p))).unwrap();
+        assert!(ended.starts_with("{\"kind\":\"process_ended\""));
+        // A journal of a version without process lines.
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("j");
+        let mut bytes =
+            b"{\"kind\":\"start\",\"version\":1,\"started\":\"2026-06-01T12:00:00Z\"}\n".to_vec();
+        bytes.extend(line_bytes(&outcome(0)));
+        std::fs::write(&old, bytes).unwrap();
+        assert_eq!(read(&old).unwrap().unwrap().len(), 2);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod hooks;
 pub mod journal;
 pub mod lock;
+pub mod orphans;
 pub mod persist;
 pub mod plan;
 pub mod ratelimit;
@@ -17,13 +18,15 @@ pub mod recover;
 pub mod report;
 
 pub use error::{EcosystemSetting, RunError};
-pub use execute::{EntryResult, Event, ExecuteOptions, execute, execute_with};
+pub use execute::{BUDGET_REACHED, EntryResult, Event, ExecuteOptions, execute, execute_with};
 pub use hooks::{Hooks, NoHooks, Notice};
 pub use persist::{persist, persist_with};
 pub use plan::{Plan, plan, plan_excluding, plan_from};
 pub use recover::{Recovery, recover};
 pub use report::{RunReport, apply};
 
+#[cfg(test)]
+mod budget_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]

@@ -209,6 +209,7 @@ async fn crash(
         let opts = ExecuteOptions {
             journal: Some(&mut journal),
             stop: None,
+            deadline: None,
         };
         let fut = execute_with(&planned, &env.config, runner, clock, &noop, opts);
         tokio::pin!(fut);
@@ -956,6 +957,7 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: None,
+        deadline: None,
     };
     let fut = execute_with(&planned, c, &runner, &clock, &noop, opts);
     tokio::pin!(fut);
@@ -1059,6 +1061,7 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: Some(rx),
+        deadline: None,
     };
     let results = execute_with(&planned, c, &runner, &clock, &on_event, opts)
         .await
@@ -1125,6 +1128,7 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: Some(rx),
+        deadline: None,
     };
     let results = execute_with(&planned, c, &runner, &clock, &noop, opts)
         .await
@@ -1191,6 +1195,7 @@ async fn stop_cuts_retry_backoff_short() {
     let opts = ExecuteOptions {
         journal: None,
         stop: Some(rx),
+        deadline: None,
     };
     let results = execute_with(&planned, c, &runner, &clock, &on_event, opts)
         .await
@@ -1239,6 +1244,7 @@ async fn journal_append_failure_halts_the_run() {
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: None,
+        deadline: None,
     };
     let err = execute_with(&planned, c, &runner, &clock, &noop, opts)
         .await

@@ -73,6 +73,9 @@ pub struct RunReport {
     pub files_written: Vec<PathBuf>,
     /// Non-fatal problems (summary write failure).
     pub warnings: Vec<String>,
+    /// Generator process groups a killed run left alive, stopped before this run started
+    /// anything (issue #15).
+    pub stopped_processes: Vec<crate::runner::ProcessId>,
 }
 
 /// Applies the results to the queue (spec §4.7) and the breakers (spec §6.4–§6.5, for every

@@ -1,11 +1,14 @@
 //! Running one generator command: the [`Runner`] trait the orchestrator calls, and
 //! [`ProcessRunner`], its tokio::process implementation (own process group, timeout that
-//! signals the whole group, concurrent bounded capture of stdout and stderr).
+//! signals the whole group, concurrent bounded capture of stdout and stderr). Each process it
+//! starts is reported to a [`ProcessObserver`] (the run journal records it, issue #15) and, on
+//! Linux, gets a parent-death signal through `setpriv` ([`parent_death_helper`]).
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -162,6 +165,82 @@ async fn drain<R: AsyncRead + Unpin>(mut r: R, limit: usize) -> Vec<u8> {
     buf.into_bytes()
 }
 
+/// A generator process as the run journal records it: enough to find its process group again
+/// after the orchestrator was killed, and never to mistake a reused pid for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessId {
+    /// Process id of the group leader (the generator itself).
+    pub pid: u32,
+    /// Its process-group id (the same number: each generator leads its own group).
+    pub pgid: u32,
+    /// Its start time in clock ticks since boot (`/proc/<pid>/stat` field 22); `None` where
+    /// there is no `/proc` (such a process is never signalled by a later run).
+    pub start_time: Option<u64>,
+}
+
+impl ProcessId {
+    /// The identity of the live process `pid`, leading its own group.
+    pub fn of(pid: u32) -> Self {
+        Self {
+            pid,
+            pgid: pid,
+            start_time: proc_stat(pid).map(|s| s.start_time),
+        }
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` this crate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    /// State letter (`R`, `S`, `Z`, …).
+    pub(crate) state: char,
+    /// Process-group id (field 5).
+    pub(crate) pgrp: u32,
+    /// Start time in clock ticks since boot (field 22).
+    pub(crate) start_time: u64,
+}
+
+/// Reads `/proc/<pid>/stat`; `None` when the process is gone or there is no `/proc`.
+pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid pgrp ..."; comm may hold spaces and parentheses: split after the
+    // last ')'. Fields from the state on are then numbered from 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Told about every generator process a [`ProcessRunner`] starts and reaps (the run journal
+/// records them, so a run that finds the journal of a killed run can stop them, issue #15).
+pub trait ProcessObserver: Send + Sync {
+    /// `process` was just spawned.
+    fn started(&self, process: &ProcessId);
+    /// `process` was reaped and its group signalled as the runner does on exit.
+    fn ended(&self, process: &ProcessId);
+}
+
+/// The `setpriv` that gives generators a parent-death signal (`--pdeathsig KILL`), when this
+/// is Linux and a `setpriv` on `PATH` supports it; `None` otherwise. Probed once per call (one
+/// short process), so call it once per run.
+pub fn parent_death_helper() -> Option<PathBuf> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let setpriv = find_program(Path::new("setpriv"))?;
+    let works = std::process::Command::new(&setpriv)
+        .args(["--pdeathsig", "KILL", "--", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(setpriv)
+}
+
 /// Runs generators as real processes with tokio.
 ///
 /// Each process gets stdin from the null device and its own process group, so a timeout can
@@ -176,6 +255,18 @@ pub struct ProcessRunner {
     pub max_output: usize,
     /// Interruption requests; `None` runs every process to its end or timeout.
     pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
+    /// `setpriv` ([`parent_death_helper`]): each generator is started through it with
+    /// `--pdeathsig KILL`, so the kernel kills it when the thread that spawned it dies.
+    /// `None` starts generators directly.
+    pub parent_death: Option<PathBuf>,
+    /// Told about every process started and reaped.
+    pub observer: Option<Arc<dyn ProcessObserver>>,
+}
+
+impl std::fmt::Debug for dyn ProcessObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProcessObserver")
+    }
 }
 
 impl Default for ProcessRunner {
@@ -184,6 +275,8 @@ impl Default for ProcessRunner {
             kill_grace: Duration::from_secs(10),
             max_output: 1 << 20,
             stop: None,
+            parent_death: None,
+            observer: None,
         }
     }
 }
@@ -229,7 +322,24 @@ impl Runner for ProcessRunner {
             program: cmd.program.clone(),
             source,
         };
-        let mut c = tokio::process::Command::new(&cmd.program);
+        let mut c = match &self.parent_death {
+            Some(setpriv) => {
+                // A missing generator must still fail the spawn, not become setpriv's exit 127.
+                if find_program(&cmd.program).is_none() {
+                    return Err(RunnerError::Spawn {
+                        program: cmd.program.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no such executable file",
+                        ),
+                    });
+                }
+                let mut c = tokio::process::Command::new(setpriv);
+                c.args(["--pdeathsig", "KILL", "--"]).arg(&cmd.program);
+                c
+            }
+            None => tokio::process::Command::new(&cmd.program),
+        };
         c.args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -256,6 +366,10 @@ impl Runner for ProcessRunner {
         })?;
         let pgid = child.id();
         let mut guard = GroupGuard(pgid);
+        let process = pgid.map(ProcessId::of);
+        if let (Some(o), Some(p)) = (&self.observer, &process) {
+            o.started(p);
+        }
 
         let limit = self.max_output;
         let (out_task, err_task) = match merged {
@@ -307,6 +421,9 @@ impl Runner for ProcessRunner {
             }
         };
         guard.0 = None;
+        if let (Some(o), Some(p)) = (&self.observer, &process) {
+            o.ended(p);
+        }
         Ok(Output {
             exit,
             stdout,
@@ -393,6 +510,17 @@ mod tests {
         std::fs::write(&plain, "#!/bin/sh\n").unwrap();
         assert!(find_program(&plain).is_none(), "not executable");
         assert!(find_program(Path::new("/")).is_none(), "a directory");
+    }
+
+    #[test]
+    fn proc_stat_reads_our_own_process() {
+        let me = std::process::id();
+        let s = proc_stat(me).expect("/proc/self/stat");
+        assert!(matches!(s.state, 'R' | 'S'), "{s:?}");
+        assert_eq!(s.pgrp, nix::unistd::getpgrp().as_raw().cast_unsigned());
+        assert!(s.start_time > 0);
+        assert_eq!(ProcessId::of(me).start_time, Some(s.start_time));
+        assert!(proc_stat(u32::MAX).is_none());
     }
 
     #[test]

@@ -24,6 +24,7 @@ fn runner() -> ProcessRunner {
         kill_grace: Duration::from_millis(300),
         max_output: 1 << 20,
         stop: None,
+        ..ProcessRunner::default()
     }
 }
 
@@ -107,6 +108,7 @@ async fn output_is_bounded_head_and_tail() {
         kill_grace: Duration::from_millis(300),
         max_output: 1000,
         stop: None,
+        ..ProcessRunner::default()
     };
     // 3 MB of output through a 1000-byte capture, with recognisable ends.
     let out = r
