@@ -140,6 +140,9 @@ pub struct Config {
     pub select: SelectOptions,
     /// Generator processes in flight at once (`--jobs`, at least 1).
     pub jobs: usize,
+    /// Ecosystem → at most this many of its generator processes at once (`--max-in-flight
+    /// ECO=N`, issue #15), on top of its start rate and `jobs`; no entry means no cap.
+    pub max_in_flight: BTreeMap<String, usize>,
     /// The tsuku binary (`--generator`).
     pub generator: PathBuf,
     /// Variables added to the generator's inherited environment.
@@ -181,6 +184,7 @@ impl Config {
                 ..SelectOptions::default()
             },
             jobs: 4,
+            max_in_flight: BTreeMap::new(),
             generator: PathBuf::from("tsuku"),
             generator_env: Vec::new(),
             timeout: Duration::from_secs(15 * 60),

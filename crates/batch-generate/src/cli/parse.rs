@@ -28,6 +28,23 @@ pub fn parse_rate_limit(s: &str) -> Result<(String, Duration), String> {
     Ok((eco.to_owned(), parse_duration(d)?))
 }
 
+/// Parses `ECO=N` for `--max-in-flight`, N at least 1.
+///
+/// # Errors
+/// A message for clap when `=`, the ecosystem or a positive count is missing.
+pub fn parse_max_in_flight(s: &str) -> Result<(String, usize), String> {
+    let (eco, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ECO=N (e.g. npm=2), got {s:?}"))?;
+    if eco.is_empty() {
+        return Err(format!("missing ecosystem in {s:?}"));
+    }
+    match n.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok((eco.to_owned(), n)),
+        _ => Err(format!("expected a count of at least 1 in {s:?}")),
+    }
+}
+
 /// Parses a batch ID (`[A-Za-z0-9._-]`, at most 100 bytes).
 ///
 /// # Errors

@@ -9,7 +9,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 
 use super::common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
-use super::parse::{parse_batch_id, parse_duration, parse_rate_limit};
+use super::parse::{parse_batch_id, parse_duration, parse_max_in_flight, parse_rate_limit};
 use crate::error::{Hint, UsageError};
 
 /// Flags of the main job.
@@ -64,6 +64,11 @@ pub struct ExecutionArgs {
     /// npm=500ms (repeatable or comma-separated). Defaults: github 2s, rubygems 6s, others 1s.
     #[arg(long, env = "BATCH_RATE_LIMIT", value_name = "ECO=DURATION", value_delimiter = ',', value_parser = parse_rate_limit)]
     pub rate_limit: Vec<(String, Duration)>,
+
+    /// At most N generator processes of one ecosystem at once, e.g. npm=2 (repeatable or
+    /// comma-separated), on top of its start rate and --jobs [default: no cap].
+    #[arg(long, env = "BATCH_MAX_IN_FLIGHT", value_name = "ECO=N", value_delimiter = ',', value_parser = parse_max_in_flight)]
+    pub max_in_flight: Vec<(String, usize)>,
 
     /// Generator processes in flight at once.
     #[arg(long, env = "BATCH_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
@@ -163,6 +168,7 @@ impl RunArgs {
         for (eco, d) in &e.rate_limit {
             c.rate_limit.set(eco.clone(), *d);
         }
+        c.max_in_flight = e.max_in_flight.iter().cloned().collect();
         c.jobs = usize::from(e.jobs);
         c.generator = e.generator.clone();
         c.timeout = e.timeout;

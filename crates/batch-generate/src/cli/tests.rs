@@ -180,3 +180,28 @@ fn flags_override_the_environment_and_secrets_stay_hidden() {
     assert!(!format!("{store:?}").contains("super-secret-value"));
     assert!(!store.url().contains("super-secret-value"));
 }
+
+#[test]
+fn max_in_flight_pairs() {
+    let c = parse(&[
+        "--max-in-flight",
+        "npm=2,pypi=1",
+        "--max-in-flight",
+        "github=3",
+    ])
+    .unwrap()
+    .run
+    .to_config();
+    assert_eq!(
+        c.max_in_flight.into_iter().collect::<Vec<_>>(),
+        [
+            ("github".to_owned(), 3),
+            ("npm".to_owned(), 2),
+            ("pypi".to_owned(), 1)
+        ]
+    );
+    for bad in ["npm", "npm=0", "=2", "npm=x"] {
+        assert!(parse(&["--max-in-flight", bad]).is_err(), "{bad}");
+    }
+    assert!(parse(&[]).unwrap().run.to_config().max_in_flight.is_empty());
+}

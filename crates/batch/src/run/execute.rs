@@ -3,6 +3,7 @@
 //! §4.4), results classified (spec §4.5). Finished candidates are journaled as they arrive.
 //! Progress is reported through [`Event`]s; nothing here prints.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -112,12 +113,21 @@ struct Ctx<'a> {
     clock: &'a dyn Clock,
     limiters: EcosystemLimiters,
     slots: Semaphore,
+    /// Per-ecosystem caps on processes in flight (`--max-in-flight`).
+    caps: HashMap<String, Semaphore>,
     halted: AtomicBool,
     stop: Option<tokio::sync::watch::Receiver<Stop>>,
     on_event: &'a (dyn Fn(Event<'_>) + Sync),
     deadline: Option<tokio::time::Instant>,
     /// Durations of the candidates finished so far (for the budget's estimate).
     durations: Mutex<Vec<Duration>>,
+}
+
+/// What one generator process holds while it runs: a job slot and, when its ecosystem is
+/// capped, one of the ecosystem's permits.
+struct Slot<'c> {
+    _job: SemaphorePermit<'c>,
+    _eco: Option<SemaphorePermit<'c>>,
 }
 
 /// The reason of a candidate left out because it could not finish before the deadline of
@@ -196,6 +206,11 @@ pub async fn execute_with(
         clock,
         limiters: EcosystemLimiters::new(config.rate_limit.clone()),
         slots: Semaphore::new(config.jobs.max(1)),
+        caps: config
+            .max_in_flight
+            .iter()
+            .map(|(eco, n)| (eco.clone(), Semaphore::new((*n).max(1))))
+            .collect(),
         halted: AtomicBool::new(false),
         stop: opts.stop.take(),
         on_event,
@@ -292,7 +307,7 @@ async fn process(
     ctx: &Ctx<'_>,
     pos: usize,
     entry: &QueueEntry,
-    first_slot: SemaphorePermit<'_>,
+    first_slot: Slot<'_>,
 ) -> EntryResult {
     let rel = match recipe_relative_path(&entry.name) {
         Ok(p) => p,
@@ -352,7 +367,7 @@ async fn run_step(
     entry: &QueueEntry,
     step: Step,
     cmd: &Command,
-    mut first_slot: Option<SemaphorePermit<'_>>,
+    mut first_slot: Option<Slot<'_>>,
 ) -> Result<(Output, bool), StepError> {
     let policy = &ctx.config.retry;
     let mut retry = 0;
@@ -419,16 +434,30 @@ async fn acquire_slot<'c>(
     ctx: &'c Ctx<'_>,
     entry: &QueueEntry,
     step: Step,
-) -> Result<SemaphorePermit<'c>, StepError> {
+) -> Result<Slot<'c>, StepError> {
     ctx.check()?;
     let acquire = async {
-        match step {
+        // The ecosystem's cap first: a process that may not run yet takes no rate-limit
+        // permit and no job slot from the others.
+        let eco = match ctx.caps.get(entry.ecosystem()) {
+            Some(cap) => Some(
+                cap.acquire()
+                    .await
+                    .expect("the cap semaphores are never closed"),
+            ),
+            None => None,
+        };
+        let job = match step {
             Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
             Step::Install => ctx
                 .slots
                 .acquire()
                 .await
                 .expect("the job semaphore is never closed"),
+        };
+        Slot {
+            _job: job,
+            _eco: eco,
         }
     };
     let slot = tokio::select! {

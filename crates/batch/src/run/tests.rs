@@ -1072,6 +1072,53 @@ async fn jobs_bound_with_unlimited_rate() {
     }
 }
 
+/// `--max-in-flight npm=2` (issue #15): never more than 2 npm processes at once although 8 job
+/// slots are free, while uncapped pypi runs beside them. 6 npm entries × 2 one-second steps on
+/// 2 slots take at least 6 s.
+#[tokio::test(start_paused = true)]
+async fn max_in_flight_caps_one_ecosystem_only() {
+    let mut entries: Vec<_> = (0..6)
+        .map(|i| entry(&format!("n{i}"), &format!("npm:n{i}")))
+        .collect();
+    entries.extend((0..3).map(|i| entry(&format!("y{i}"), &format!("pypi:y{i}"))));
+    let mut env = env(entries);
+    env.config.jobs = 8;
+    env.config.rate_limit.set("npm", Duration::ZERO);
+    env.config.rate_limit.set("pypi", Duration::ZERO);
+    env.config.max_in_flight.insert("npm".into(), 2);
+    let runner = ScriptedRunner::ok_after(secs(1));
+    let t0 = Instant::now();
+    let (_, _, report) = exec(&env, &runner, &clock()).await;
+    assert_eq!(report.results.succeeded, 9);
+    let calls = runner.calls();
+    // Name → ecosystem, for install calls too (their argv has only the recipe path).
+    let eco_of = |c: &Call| {
+        if c.name().starts_with('n') {
+            "npm"
+        } else {
+            "pypi"
+        }
+    };
+    let mut npm_peak = 0;
+    let mut pypi_peak = 0;
+    for c in &calls {
+        let at = |eco: &str| {
+            calls
+                .iter()
+                .filter(|o| eco_of(o) == eco && o.at <= c.at && c.at < o.at + secs(1))
+                .count()
+        };
+        npm_peak = npm_peak.max(at("npm"));
+        pypi_peak = pypi_peak.max(at("pypi"));
+    }
+    assert_eq!(npm_peak, 2, "npm is capped at 2");
+    assert_eq!(
+        pypi_peak, 3,
+        "pypi is not capped: its 3 creates start together"
+    );
+    assert!(t0.elapsed() >= secs(6), "{:?}", t0.elapsed());
+}
+
 /// Issue example: 6 rubygems + 20 homebrew entries, 1 s per generator call, default periods,
 /// jobs 4. Reasoning: rubygems creates must start at 0, 6, …, 30 s; the last one ends at 31 s
 /// and its install at 32 s. Homebrew needs 2 slots at a time (one create, one install),
