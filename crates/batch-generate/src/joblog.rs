@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use batch::run::Event;
 use batch::runner::{Command, Exit};
 
-use crate::report::text::shell_quote;
+use crate::report::text::{exit_words, shell_quote};
 
 /// The header line.
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\tEntry\tEcosystem\tStep\tAttempt\tOutcome";
@@ -104,14 +104,7 @@ impl JobLog {
 
 /// How the process ended, in words.
 fn outcome(exit: Option<Exit>) -> String {
-    match exit {
-        Some(Exit::Code(0)) => "ok".to_owned(),
-        Some(Exit::Code(c)) => format!("exit {c}"),
-        Some(Exit::Signal(s)) => format!("killed by {}", crate::signal::name(s)),
-        Some(Exit::TimedOut(d)) => format!("timed out after {}s", d.as_secs()),
-        Some(Exit::Interrupted) => "interrupted".to_owned(),
-        None => "not started".to_owned(),
-    }
+    exit.map_or_else(|| "not started".to_owned(), exit_words)
 }
 
 /// The command as one shell-quoted line (tabs and newlines cannot break the columns).

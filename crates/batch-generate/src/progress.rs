@@ -16,6 +16,7 @@ use batch::run::{EntryResult, Event};
 use batch::runner::classify::{Exit, Step};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::report::text::exit_words;
 use crate::status::Status;
 
 /// The bar's layout; its colours show only when colour is on for stderr.
@@ -225,10 +226,8 @@ pub fn describe(result: &EntryResult, last_exit: Option<Exit>) -> String {
 /// `, exit 6`, `, killed by SIGKILL`, `, timed out after 900s`.
 fn exit_note(exit: Exit) -> String {
     match exit {
-        Exit::Code(c) => format!(", exit {c}"),
-        Exit::Signal(s) => format!(", killed by {}", crate::signal::name(s)),
-        Exit::TimedOut(d) => format!(", timed out after {}s", d.as_secs()),
         Exit::Interrupted => String::new(),
+        e => format!(", {}", exit_words(e)),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use batch::Config;
 use batch::records::BatchResults;
 use batch::run::Plan;
+use batch::runner::Exit;
 use batch::shard::BatchPlan;
 
 /// The `--dry-run` plan as text.
@@ -97,6 +98,18 @@ pub fn run_summary(r: &BatchResults, invalid: usize, wall: Duration) -> String {
     }
     line.push_str(&not_run_note(r.not_run.iter().map(|n| n.name.as_str())));
     line
+}
+
+/// How a generator process ended, in words: `ok`, `exit 6`, `killed by SIGKILL`, `timed out
+/// after 900s`, `interrupted` (job log lines and failure log lines).
+pub fn exit_words(exit: Exit) -> String {
+    match exit {
+        Exit::Code(0) => "ok".to_owned(),
+        Exit::Code(c) => format!("exit {c}"),
+        Exit::Signal(s) => format!("killed by {}", crate::signal::name(s)),
+        Exit::TimedOut(d) => format!("timed out after {}s", d.as_secs()),
+        Exit::Interrupted => "interrupted".to_owned(),
+    }
 }
 
 /// `; N not run (a, b, c and K more)`, or nothing when every entry ran.
