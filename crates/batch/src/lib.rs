@@ -10,6 +10,7 @@
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
+//! - [`validate`]: platforms of the validation matrix and the results files (issue #13);
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
 //!   main run, its shards and the tests all run.
 //!
@@ -27,6 +28,7 @@ pub mod runner;
 pub mod select;
 pub mod sequence;
 pub mod shard;
+pub mod validate;
 
 /// The wall clock every stage takes as an argument (re-exported from `batch-base`, so callers
 /// need not depend on it to pass one).
