@@ -12,6 +12,7 @@ pub mod github;
 pub mod joblog;
 pub mod logging;
 pub mod out;
+pub mod pacing;
 pub mod progress;
 pub mod report;
 pub mod signal;

@@ -139,7 +139,8 @@ impl Progress {
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(position, exit);
             }
-            Event::StepFinished { exit: None, .. } => {}
+            // Logged by `crate::pacing`.
+            Event::StepFinished { exit: None, .. } | Event::PaceChanged { .. } => {}
             Event::Finished {
                 position,
                 name,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::control::breaker::BreakerPolicy;
 use crate::queue::MissingQueue;
+use crate::run::adaptive::Adaptive;
 use crate::select::SelectOptions;
 
 /// Minimum spacing between two generator starts in one ecosystem (issue #3). Defaults follow
@@ -158,6 +159,9 @@ pub struct Config {
     pub retry: NetworkRetry,
     /// Per-ecosystem start spacing.
     pub rate_limit: RateLimit,
+    /// Adaptive slowdown of an ecosystem's start rate on network exits (issue #15; on by
+    /// default, `--adaptive off` disables it).
+    pub adaptive: Adaptive,
     /// Breaker threshold and recovery time.
     pub breaker: BreakerPolicy,
     /// The `batch_id` written to `batch-results.json` (`--batch-id`, issue #6). `None` writes
@@ -192,6 +196,7 @@ impl Config {
             max_duration: None,
             retry: NetworkRetry::default(),
             rate_limit: RateLimit::default(),
+            adaptive: Adaptive::default(),
             breaker: BreakerPolicy::default(),
             batch_id: None,
         }

@@ -101,6 +101,53 @@ pub struct ExecutionArgs {
     /// Circuit-breaker policy.
     #[command(flatten)]
     pub breaker: BreakerArgs,
+
+    /// Adaptive slowdown.
+    #[command(flatten)]
+    pub adaptive: AdaptiveArgs,
+}
+
+/// `--adaptive` and its settings (issue #15): an ecosystem whose generators push back is
+/// slowed down, then recovers step by step; never faster than its --rate-limit.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Adaptive slowdown")]
+pub struct AdaptiveArgs {
+    /// Slow an ecosystem down when its `create` processes exit with the network code (5):
+    /// K such exits within the window double its start period (up to the cap); each run of
+    /// consecutive other exits undoes one step.
+    #[arg(long, env = "BATCH_ADAPTIVE", value_name = "on|off", default_value = "on", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub adaptive: bool,
+
+    /// K: network exits within the window that slow an ecosystem down one step.
+    #[arg(long, env = "BATCH_ADAPTIVE_THRESHOLD", value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub adaptive_threshold: u32,
+
+    /// The window in which the K network exits must fall.
+    #[arg(long, env = "BATCH_ADAPTIVE_WINDOW", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub adaptive_window: Duration,
+
+    /// The slowest an ecosystem may get, as a multiple of its configured period (1 disables
+    /// the slowdown).
+    #[arg(long, env = "BATCH_ADAPTIVE_CAP", value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub adaptive_cap: u32,
+
+    /// Consecutive `create` exits other than the network code that undo one step.
+    #[arg(long, env = "BATCH_ADAPTIVE_RECOVER", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub adaptive_recover: u32,
+}
+
+impl AdaptiveArgs {
+    /// The library settings these flags describe.
+    pub fn settings(&self) -> batch::run::adaptive::Adaptive {
+        batch::run::adaptive::Adaptive {
+            enabled: self.adaptive,
+            threshold: self.adaptive_threshold,
+            window: self.adaptive_window,
+            cap: self.adaptive_cap,
+            recover_after: self.adaptive_recover,
+            ..batch::run::adaptive::Adaptive::default()
+        }
+    }
 }
 
 /// What is printed.
@@ -175,6 +222,7 @@ impl RunArgs {
         c.max_duration = e.max_duration;
         c.kill_grace = e.kill_grace;
         c.breaker = e.breaker.policy();
+        c.adaptive = e.adaptive.settings();
         c.batch_id.clone_from(&self.sharding.batch_id);
         c.select.names = self
             .pick

@@ -18,8 +18,9 @@ use crate::error::Hint;
 use crate::exit::Ending;
 use crate::github;
 use crate::joblog::JobLog;
+use crate::pacing::{Pacing, summary_line};
 use crate::progress::Progress;
-use crate::report::json::{KillSwitchDoc, PlanDoc, RunDoc, ShardDoc, budget_count};
+use crate::report::json::{Budget, KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
 use crate::report::{log, print_json, text};
 use crate::signal::SignalState;
 
@@ -61,17 +62,10 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     // At the deadline of --max-duration, running generators are stopped as on SIGTERM.
     let _deadline_stop = deadline.filter(|_| !opts.dry_run).map(|d| {
-        let tx = stop_tx.clone();
-        AbortOnDrop(tokio::spawn(async move {
-            tokio::time::sleep_until(d).await;
-            tx.send_if_modified(|s| {
-                let running = *s == Stop::Running;
-                if running {
-                    *s = Stop::Graceful;
-                }
-                running
-            });
-        }))
+        AbortOnDrop(tokio::spawn(batch::run::deadline::stop_at(
+            d,
+            stop_tx.clone(),
+        )))
     });
     let hooks = CliHooks {
         config,
@@ -82,6 +76,7 @@ pub async fn run(
         stop_tx: Mutex::new(Some(stop_tx)),
         signals: OnceLock::new(),
         joblog: opts.joblog.as_deref().map(JobLog::new),
+        pacing: Pacing::default(),
     };
     let process_log = Arc::new(ProcessLog::default());
     let runner = ProcessRunner {
@@ -136,16 +131,24 @@ pub async fn run(
                 "{}",
                 text::run_summary(&report.results, report.invalid, wall.elapsed())
             );
+            let rates = hooks.pacing.rates(&config.rate_limit);
+            print_rates(&rates);
             if opts.json {
-                print_json(&RunDoc::new(&report, wall.elapsed()));
+                print_json(&RunDoc::new(&report, wall.elapsed()).rates(rates));
             }
-            let budget = budget_count(report.not_run.iter().map(|(_, _, r)| r.as_str()));
-            // With --max-duration, `budget_reached=N` (0 too) joins the outputs.
-            let extra = config
-                .max_duration
-                .map(|_| ("budget_reached", budget.unwrap_or(0).to_string()))
-                .into_iter()
-                .collect();
+            let budget = Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()));
+            // With --max-duration, `budget_reached=N` and `budget_stopped=M` (0 too) join the
+            // outputs.
+            let extra = match config.max_duration {
+                Some(_) => {
+                    let b = budget.unwrap_or_default();
+                    vec![
+                        ("budget_reached", b.not_started.to_string()),
+                        ("budget_stopped", b.stopped.to_string()),
+                    ]
+                }
+                None => Vec::new(),
+            };
             github::report_run(&report, extra, github::in_actions())?;
             Ok(ending(
                 signal,
@@ -168,12 +171,16 @@ pub async fn run(
                 text::not_run_note(fragment.not_run.iter().map(|n| n.name.as_str())),
                 path.display()
             );
+            let rates = hooks
+                .pacing
+                .rates(&config.rate_limit.scaled(fragment.shard().count));
+            print_rates(&rates);
             if opts.json {
-                print_json(&doc);
+                print_json(&doc.rates(rates));
             }
             Ok(ending(
                 signal,
-                budget_count(fragment.not_run.iter().map(|n| n.reason.as_str())),
+                Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str())),
                 fragment.not_run.len(),
                 "are listed in the fragment and stay unchanged",
             ))
@@ -181,11 +188,20 @@ pub async fn run(
     }
 }
 
+/// The summary's `rates:` line, when any `create` started.
+fn print_rates(rates: &[crate::pacing::EcosystemRate]) {
+    let line = summary_line(rates);
+    if !line.is_empty() {
+        crate::errln!("{line}");
+    }
+}
+
 /// How a run or shard that finished ends: by the first signal received, else success with
-/// `budget reached: N entries not started` when `--max-duration` left `budget` entries out,
+/// `budget reached: N entries not started[, M stopped at the deadline]` when `--max-duration`
+/// left `budget` entries out,
 /// else [`Ending::NotRun`] when candidates could not run (the generator could not be
 /// started), else success. `where_kept` ends the log line about the candidates not run.
-fn ending(signal: Option<i32>, budget: Option<usize>, not_run: usize, where_kept: &str) -> Ending {
+fn ending(signal: Option<i32>, budget: Option<Budget>, not_run: usize, where_kept: &str) -> Ending {
     if let Some(sig) = signal {
         tracing::warn!(
             "stopped by {}: {not_run} candidate(s) not run {where_kept}",
@@ -193,9 +209,17 @@ fn ending(signal: Option<i32>, budget: Option<usize>, not_run: usize, where_kept
         );
         return Ending::Signal(sig);
     }
-    if let Some(n) = budget {
-        crate::errln!("budget reached: {n} entries not started");
-        if not_run == n {
+    if let Some(b) = budget {
+        let stopped = if b.stopped > 0 {
+            format!(", {} stopped at the deadline", b.stopped)
+        } else {
+            String::new()
+        };
+        crate::errln!(
+            "budget reached: {} entries not started{stopped}",
+            b.not_started
+        );
+        if not_run == b.total() {
             return Ending::Success;
         }
     }
@@ -274,6 +298,7 @@ struct CliHooks<'a> {
     stop_tx: Mutex<Option<watch::Sender<Stop>>>,
     signals: OnceLock<SignalState>,
     joblog: Option<JobLog>,
+    pacing: Pacing,
 }
 
 impl Hooks for CliHooks<'_> {
@@ -322,6 +347,7 @@ impl Hooks for CliHooks<'_> {
         if let Some(j) = &self.joblog {
             j.record(&event);
         }
+        self.pacing.record(&event);
         if let Some(p) = self.progress.get() {
             p.on_event(event);
         }

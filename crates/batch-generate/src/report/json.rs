@@ -12,6 +12,8 @@ use batch::runner::ProcessId;
 use batch::shard::{BatchPlan, Fragment, FragmentSet, MergeReport, MergeStatus, PlannedEntry};
 use serde::Serialize;
 
+use crate::pacing::EcosystemRate;
+
 /// Prints `doc` as pretty JSON on stdout.
 pub fn print_json(doc: &impl Serialize) {
     crate::outln!(
@@ -227,11 +229,23 @@ pub struct RunDoc<'a> {
     /// Entries not started because `--max-duration` was reached; omitted when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     budget_reached: Option<usize>,
+    /// Entries stopped while running at the deadline; omitted when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_stopped: Option<usize>,
+    /// Each ecosystem's start rate over the run and the adaptive slowdown's changes (issue #15).
+    rates: Vec<EcosystemRate>,
     cpu_seconds: Option<f64>,
     wall_seconds: f64,
 }
 
 impl<'a> RunDoc<'a> {
+    /// With the run's per-ecosystem rates.
+    #[must_use]
+    pub fn rates(mut self, rates: Vec<EcosystemRate>) -> Self {
+        self.rates = rates;
+        self
+    }
+
     /// The document of a run's report; `wall` is the command's wall time.
     pub fn new(report: &'a RunReport, wall: Duration) -> Self {
         Self {
@@ -240,7 +254,12 @@ impl<'a> RunDoc<'a> {
             batch_id: &report.results.batch_id,
             totals: BatchTotals::new(report, report.not_run.len()),
             stopped_processes: &report.stopped_processes,
-            budget_reached: budget_count(report.not_run.iter().map(|(_, _, r)| r.as_str())),
+            budget_reached: Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()))
+                .map(|b| b.not_started),
+            budget_stopped: Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()))
+                .map(|b| b.stopped)
+                .filter(|n| *n > 0),
+            rates: Vec::new(),
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
         }
@@ -261,13 +280,25 @@ pub struct ShardDoc<'a> {
     /// Entries not started because `--max-duration` was reached; omitted when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     budget_reached: Option<usize>,
+    /// Entries stopped while running at the deadline; omitted when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_stopped: Option<usize>,
     per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
     files_written: [&'a Path; 1],
+    /// Each ecosystem's start rate over the shard's run (issue #15).
+    rates: Vec<EcosystemRate>,
     cpu_seconds: Option<f64>,
     wall_seconds: f64,
 }
 
 impl<'a> ShardDoc<'a> {
+    /// With the shard's per-ecosystem rates.
+    #[must_use]
+    pub fn rates(mut self, rates: Vec<EcosystemRate>) -> Self {
+        self.rates = rates;
+        self
+    }
+
     /// The document of a shard's fragment written to `path`; `wall` is the command's wall
     /// time.
     pub fn new(fragment: &'a Fragment, path: &'a Path, wall: Duration) -> Self {
@@ -279,19 +310,48 @@ impl<'a> ShardDoc<'a> {
             fragment: path,
             counts: Counts::sum(fragment.per_ecosystem.values()),
             not_run: fragment.not_run.len(),
-            budget_reached: budget_count(fragment.not_run.iter().map(|n| n.reason.as_str())),
+            budget_reached: Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str()))
+                .map(|b| b.not_started),
+            budget_stopped: Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str()))
+                .map(|b| b.stopped)
+                .filter(|n| *n > 0),
             per_ecosystem: &fragment.per_ecosystem,
             files_written: [path],
+            rates: Vec::new(),
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
         }
     }
 }
 
-/// How many of the not-run `reasons` are [`batch::run::BUDGET_REACHED`]; `None` for none.
-pub fn budget_count<'r>(reasons: impl Iterator<Item = &'r str>) -> Option<usize> {
-    let n = reasons.filter(|r| *r == batch::run::BUDGET_REACHED).count();
-    (n > 0).then_some(n)
+/// What `--max-duration` left out of a run: entries not started ([`batch::run::BUDGET_REACHED`])
+/// and entries stopped at the deadline ([`batch::run::BUDGET_STOPPED`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// Entries not started.
+    pub not_started: usize,
+    /// Entries stopped while running at the deadline.
+    pub stopped: usize,
+}
+
+impl Budget {
+    /// Counts the not-run `reasons`; `None` when the budget left nothing out.
+    pub fn of<'r>(reasons: impl Iterator<Item = &'r str>) -> Option<Budget> {
+        let mut b = Budget::default();
+        for r in reasons {
+            if r == batch::run::BUDGET_REACHED {
+                b.not_started += 1;
+            } else if r == batch::run::BUDGET_STOPPED {
+                b.stopped += 1;
+            }
+        }
+        (b != Budget::default()).then_some(b)
+    }
+
+    /// Both counts together.
+    pub fn total(self) -> usize {
+        self.not_started + self.stopped
+    }
 }
 
 /// `merge --json`.

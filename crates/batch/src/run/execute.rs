@@ -15,6 +15,7 @@ use futures::stream::FuturesUnordered;
 use jiff::Timestamp;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::adaptive::{PaceChange, Signal};
 use super::error::RunError;
 use super::journal::{Journal, Line};
 use super::plan::Plan;
@@ -76,6 +77,13 @@ pub enum Event<'a> {
         /// Backoff before the retry.
         delay: Duration,
     },
+    /// An ecosystem's start period changed (adaptive slowdown, issue #15).
+    PaceChanged {
+        /// The ecosystem.
+        ecosystem: &'a str,
+        /// From, to and why.
+        change: PaceChange,
+    },
     /// The candidate is done.
     Finished {
         /// Candidate position.
@@ -133,6 +141,10 @@ struct Slot<'c> {
 /// The reason of a candidate left out because it could not finish before the deadline of
 /// `--max-duration`.
 pub const BUDGET_REACHED: &str = "budget reached";
+
+/// The reason of a candidate that started but was still running at the deadline of
+/// `--max-duration`, and was stopped as on SIGTERM (its partial recipe is removed).
+pub const BUDGET_STOPPED: &str = "stopped at the budget's deadline";
 
 /// The 90th percentile (nearest rank) of `durations`; `None` when there are none.
 pub fn percentile_90(durations: &[Duration]) -> Option<Duration> {
@@ -204,7 +216,7 @@ pub async fn execute_with(
         config,
         runner,
         clock,
-        limiters: EcosystemLimiters::new(config.rate_limit.clone()),
+        limiters: EcosystemLimiters::new(config.rate_limit.clone(), config.adaptive.clone()),
         slots: Semaphore::new(config.jobs.max(1)),
         caps: config
             .max_in_flight
@@ -247,7 +259,7 @@ pub async fn execute_with(
                         }
                         r
                     }
-                    Err(e) => not_run(ctx, e),
+                    Err(e) => not_run(ctx, e, false),
                 };
                 (ctx.on_event)(Event::Finished {
                     position: pos,
@@ -281,7 +293,8 @@ pub async fn execute_with(
         .collect())
 }
 
-fn not_run(ctx: &Ctx<'_>, e: StepError) -> EntryResult {
+/// Why a candidate did not run; `started` when one of its processes had run.
+fn not_run(ctx: &Ctx<'_>, e: StepError, started: bool) -> EntryResult {
     EntryResult::NotRun {
         reason: match e {
             // Stopped at the deadline (the caller's stop, as on SIGTERM).
@@ -290,7 +303,12 @@ fn not_run(ctx: &Ctx<'_>, e: StepError) -> EntryResult {
                     .deadline
                     .is_some_and(|d| tokio::time::Instant::now() >= d) =>
             {
-                BUDGET_REACHED.into()
+                if started {
+                    BUDGET_STOPPED
+                } else {
+                    BUDGET_REACHED
+                }
+                .into()
             }
             StepError::Runner(e) => error_chain(&e),
             StepError::Halted => {
@@ -330,7 +348,7 @@ async fn process(
                     // A create cut short may have left a partial recipe.
                     let _ = fsutil::remove_if_exists(&recipe);
                 }
-                return not_run(ctx, e);
+                return not_run(ctx, e, true);
             }
         };
     if !out.exit.success() {
@@ -343,7 +361,7 @@ async fn process(
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
             let _ = fsutil::remove_if_exists(&recipe);
-            return not_run(ctx, e);
+            return not_run(ctx, e, true);
         }
     };
     if !out.exit.success() {
@@ -397,6 +415,14 @@ async fn run_step(
             exit: out.as_ref().ok().map(|o| o.exit),
             command: cmd,
         });
+        if step == Step::Create
+            && let Ok(Output {
+                exit: Exit::Code(code),
+                ..
+            }) = &out
+        {
+            ctx.observe_pace(entry.ecosystem(), *code);
+        }
         let out = out.map_err(|e| {
             if matches!(e, RunnerError::Spawn { .. }) {
                 ctx.halted.store(true, Ordering::SeqCst);
@@ -469,6 +495,18 @@ async fn acquire_slot<'c>(
 }
 
 impl Ctx<'_> {
+    /// Feeds a `create` exit code to the ecosystem's adaptive pace; reports a change.
+    fn observe_pace(&self, ecosystem: &str, code: i32) {
+        let signal = if code == self.config.retry.retry_exit_code {
+            Signal::Network
+        } else {
+            Signal::Answered
+        };
+        if let Some(change) = self.limiters.observe(ecosystem, signal) {
+            (self.on_event)(Event::PaceChanged { ecosystem, change });
+        }
+    }
+
     /// Whether a candidate starting now is expected to finish before the deadline.
     fn fits_budget(&self) -> bool {
         let Some(deadline) = self.deadline else {

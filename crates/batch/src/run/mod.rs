@@ -5,6 +5,8 @@
 //! [`ratelimit`] holds the per-ecosystem limiters and [`hooks`] the observer interface.
 //! `crate::sequence` composes the stages once.
 
+pub mod adaptive;
+pub mod deadline;
 pub mod error;
 pub mod execute;
 pub mod hooks;
@@ -18,7 +20,9 @@ pub mod recover;
 pub mod report;
 
 pub use error::{EcosystemSetting, RunError};
-pub use execute::{BUDGET_REACHED, EntryResult, Event, ExecuteOptions, execute, execute_with};
+pub use execute::{
+    BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute, execute_with,
+};
 pub use hooks::{Hooks, NoHooks, Notice};
 pub use persist::{persist, persist_with};
 pub use plan::{Plan, plan, plan_excluding, plan_from};

@@ -5,6 +5,10 @@
 //! real sleeps. Waiting happens without holding a job slot: the head entry of each ecosystem
 //! (FIFO) waits for its limiter, then takes a job slot, and takes the permit only once it holds
 //! the slot, so a permit always turns into a start at once.
+//!
+//! With the adaptive slowdown (`run/adaptive.rs`), [`EcosystemLimiters::observe`] may change an
+//! ecosystem's period: its limiter is then replaced by one built from the new governor quota,
+//! with its first cell taken at once, so the next start is one new period after the change.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -18,6 +22,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::adaptive::{Adaptive, Pace, PaceChange, Signal};
 use crate::config::RateLimit;
 
 /// A governor clock reading `tokio::time::Instant`, in nanoseconds since the limiter set was
@@ -35,6 +40,13 @@ impl Add<Nanos> for TokioInstant {
     type Output = Self;
     fn add(self, rhs: Nanos) -> Self {
         Self(self.0.saturating_add(rhs.as_u64()))
+    }
+}
+
+impl std::ops::Sub for TokioInstant {
+    type Output = std::time::Duration;
+    fn sub(self, rhs: Self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.0.saturating_sub(rhs.0))
     }
 }
 
@@ -62,22 +74,38 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<T
 struct Gate {
     /// FIFO order among the entries of one ecosystem.
     turn: tokio::sync::Mutex<()>,
+    state: Mutex<GateState>,
+}
+
+struct GateState {
     /// `None` for a zero period (no limit).
     limiter: Option<Limiter>,
+    pace: Pace<TokioInstant>,
+}
+
+impl GateState {
+    /// A limiter of one start per `period` (burst 1); `None` for a zero period.
+    fn limiter(period: std::time::Duration, clock: &TokioClock) -> Option<Limiter> {
+        Quota::with_period(period)
+            .map(|q| RateLimiter::direct_with_clock(q.allow_burst(NonZeroU32::MIN), clock.clone()))
+    }
 }
 
 /// The per-ecosystem limiters of one run.
 pub struct EcosystemLimiters {
     rate: RateLimit,
+    adaptive: Adaptive,
     clock: TokioClock,
     gates: Mutex<HashMap<String, Arc<Gate>>>,
 }
 
 impl EcosystemLimiters {
-    /// Limiters for the given periods; each ecosystem's limiter is created on first use.
-    pub fn new(rate: RateLimit) -> Self {
+    /// Limiters for the given periods, adapted to push-back as `adaptive` says; each
+    /// ecosystem's limiter is created on first use.
+    pub fn new(rate: RateLimit, adaptive: Adaptive) -> Self {
         Self {
             rate,
+            adaptive,
             clock: TokioClock {
                 start: tokio::time::Instant::now(),
             },
@@ -90,18 +118,39 @@ impl EcosystemLimiters {
         gates
             .entry(eco.to_owned())
             .or_insert_with(|| {
-                let limiter = Quota::with_period(self.rate.period(eco)).map(|q| {
-                    RateLimiter::direct_with_clock(
-                        q.allow_burst(NonZeroU32::MIN),
-                        self.clock.clone(),
-                    )
-                });
+                let period = self.rate.period(eco);
                 Arc::new(Gate {
                     turn: tokio::sync::Mutex::new(()),
-                    limiter,
+                    state: Mutex::new(GateState {
+                        limiter: GateState::limiter(period, &self.clock),
+                        pace: Pace::new(self.adaptive.clone(), period),
+                    }),
                 })
             })
             .clone()
+    }
+
+    /// Records how a `create` process of `eco` ended. When that changes the ecosystem's period
+    /// (`run/adaptive.rs`), the limiter is rebuilt from the new quota with its first cell taken
+    /// now, so the next start waits one new period; the change is returned for the log.
+    pub fn observe(&self, eco: &str, signal: Signal) -> Option<PaceChange> {
+        let gate = self.gate(eco);
+        let mut state = gate.state.lock().unwrap_or_else(|p| p.into_inner());
+        let change = state.pace.observe(self.clock.now(), signal)?;
+        let limiter = GateState::limiter(change.to, &self.clock);
+        if let Some(l) = &limiter {
+            // A fresh limiter allows one start at once; this change counts as that start.
+            let _ = l.check();
+        }
+        state.limiter = limiter;
+        Some(change)
+    }
+
+    /// The period in force for `eco` (zero: no limit).
+    pub fn period(&self, eco: &str) -> std::time::Duration {
+        let gate = self.gate(eco);
+        let state = gate.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.pace.period()
     }
 
     /// Waits until a generator of `eco` may start, then returns a job slot from `slots`
@@ -115,18 +164,23 @@ impl EcosystemLimiters {
                 .acquire()
                 .await
                 .expect("the job semaphore is never closed");
-            let Some(limiter) = &gate.limiter else {
+            let wait = {
+                let state = gate.state.lock().unwrap_or_else(|p| p.into_inner());
+                match &state.limiter {
+                    None => None,
+                    Some(limiter) => limiter
+                        .check()
+                        .err()
+                        .map(|not_until| not_until.wait_time_from(self.clock.now())),
+                }
+            };
+            let Some(wait) = wait else {
                 return slot;
             };
-            match limiter.check() {
-                Ok(()) => return slot,
-                Err(not_until) => {
-                    // Give the slot back while waiting so other ecosystems can start.
-                    drop(slot);
-                    let wait = not_until.wait_time_from(self.clock.now());
-                    tokio::time::sleep(wait).await;
-                }
-            }
+            // Give the slot back while waiting so other ecosystems can start. The limiter is
+            // asked again after the wait: the period may have changed meanwhile.
+            drop(slot);
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -147,7 +201,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn starts_in_one_ecosystem_are_spaced_by_its_period() {
-        let lim = EcosystemLimiters::new(rate(&[("rubygems", 6000)]));
+        let lim = EcosystemLimiters::new(rate(&[("rubygems", 6000)]), Adaptive::default());
         let slots = Semaphore::new(8);
         let t0 = Instant::now();
         let mut at = Vec::new();
@@ -160,7 +214,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ecosystems_do_not_wait_for_each_other() {
-        let lim = EcosystemLimiters::new(rate(&[("rubygems", 6000), ("homebrew", 1000)]));
+        let lim = EcosystemLimiters::new(
+            rate(&[("rubygems", 6000), ("homebrew", 1000)]),
+            Adaptive::default(),
+        );
         let slots = Semaphore::new(8);
         let t0 = Instant::now();
         let _a = lim.acquire("rubygems", &slots).await;
@@ -171,12 +228,40 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn zero_period_means_unlimited_and_slots_still_bound() {
-        let lim = EcosystemLimiters::new(rate(&[("npm", 0)]));
+        let lim = EcosystemLimiters::new(rate(&[("npm", 0)]), Adaptive::default());
         let slots = Semaphore::new(2);
         let a = lim.acquire("npm", &slots).await;
         let _b = lim.acquire("npm", &slots).await;
         assert_eq!(slots.available_permits(), 0);
         drop(a);
         let _c = lim.acquire("npm", &slots).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slowdown_replaces_the_quota_and_recovery_restores_it() {
+        let lim = EcosystemLimiters::new(rate(&[("pypi", 1000)]), Adaptive::default());
+        let slots = Semaphore::new(8);
+        let t0 = Instant::now();
+        let mut at = Vec::new();
+        let _ = lim.acquire("pypi", &slots).await;
+        for _ in 0..3 {
+            lim.observe("pypi", Signal::Network);
+        }
+        assert_eq!(lim.period("pypi"), Duration::from_secs(2));
+        for _ in 0..2 {
+            let _slot = lim.acquire("pypi", &slots).await;
+            at.push(t0.elapsed());
+        }
+        for _ in 0..5 {
+            lim.observe("pypi", Signal::Answered);
+        }
+        assert_eq!(lim.period("pypi"), Duration::from_secs(1));
+        for _ in 0..2 {
+            let _slot = lim.acquire("pypi", &slots).await;
+            at.push(t0.elapsed());
+        }
+        // Slowed at 0 s: the next start one new period (2 s) later, then 2 s apart. Recovered
+        // at 4 s (the change takes the cell): back to 1 s spacing, never closer.
+        assert_eq!(at, [2, 4, 5, 6].map(Duration::from_secs));
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::classify::Exit;
-use super::process::{Command, Output, Runner, RunnerError};
+use super::process::{Command, Output, Runner, RunnerError, Stop, stop_reached};
 
 /// One call the fake received.
 #[derive(Debug, Clone)]
@@ -127,6 +127,7 @@ pub struct ScriptedRunner {
     script: Box<Script>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    stop: Option<tokio::sync::watch::Receiver<Stop>>,
 }
 
 impl std::fmt::Debug for ScriptedRunner {
@@ -145,7 +146,16 @@ impl ScriptedRunner {
             script: Box::new(script),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            stop: None,
         }
+    }
+
+    /// The same fake, stopped as the process runner is: from [`Stop::Graceful`] on, a call
+    /// still running (waiting or hung) ends at once with [`Exit::Interrupted`].
+    #[must_use]
+    pub fn stopped_by(mut self, stop: tokio::sync::watch::Receiver<Stop>) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// Every call exits 0 at once.
@@ -207,12 +217,21 @@ impl Runner for ScriptedRunner {
         let n = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(n, Ordering::SeqCst);
         let reply = (self.script)(&call);
+        let interrupted = Output {
+            exit: Exit::Interrupted,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
         let result = match reply {
-            Reply::Hang => std::future::pending().await,
-            Reply::Exit { output, after } => {
-                tokio::time::sleep(after).await;
-                Ok(output)
+            Reply::Hang => {
+                stop_reached(self.stop.as_ref(), Stop::Graceful).await;
+                Ok(interrupted)
             }
+            Reply::Exit { output, after } => tokio::select! {
+                biased;
+                () = tokio::time::sleep(after) => Ok(output),
+                () = stop_reached(self.stop.as_ref(), Stop::Graceful) => Ok(interrupted),
+            },
         };
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         result

@@ -235,7 +235,7 @@ fn own(e: Event<'_>) -> Option<Ev> {
             pos: position,
             name: name.to_owned(),
         },
-        Event::StepFinished { .. } => return None,
+        Event::StepFinished { .. } | Event::PaceChanged { .. } => return None,
     })
 }
 
@@ -264,6 +264,7 @@ fn create_starts(calls: &[Call], t0: Instant) -> BTreeMap<String, Vec<Duration>>
     m
 }
 
+mod adaptive;
 mod argv_and_outcomes;
 mod breakers;
 mod concurrency;
