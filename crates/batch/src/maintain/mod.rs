@@ -2,7 +2,7 @@
 //! reorder over the failures directory, in memory ([`maintain`]) or on disk under the run
 //! lock ([`maintain_files`]). Deliberate fixes over Go (spec §9.3): records match entries by
 //! identity, one capped backoff schedule, unknown blockers reported. [`reconcile`] marks
-//! entries with a recipe on disk `success` (spec §7.6).
+//! entries with a recipe on disk `success` (spec §7.6); [`status`] shows the queue.
 
 pub mod file;
 pub mod mark;
@@ -12,6 +12,7 @@ pub mod records;
 pub mod reorder;
 pub mod report;
 pub mod requeue;
+pub mod status;
 pub mod steps;
 pub mod summary;
 
