@@ -94,8 +94,9 @@ pub fn reconcile(args: &ReconcileArgs) -> anyhow::Result<Ending> {
 /// cannot be read (exit 1); an `--ecosystem` neither the queue nor tsuku has (exit 2, the
 /// same check as the main run's `--ecosystem`).
 pub fn status(args: &StatusArgs) -> anyhow::Result<Ending> {
-    let queue = Queue::load(&args.queue)
-        .context(Hint("check the --queue path (BATCH_QUEUE); nothing was written"))?;
+    let queue = Queue::load(&args.queue).context(Hint(
+        "check the --queue path (BATCH_QUEUE); nothing was written",
+    ))?;
     if let Some(eco) = &args.ecosystem
         && let Some((eco, in_queue)) = first_unknown([eco.as_str()], &queue.entries)
     {

@@ -109,7 +109,11 @@ pub fn text(queue: &Path, s: &QueueStatus) -> String {
             .map_or(String::new(), |r| format!(" ({r})"))
     );
     if !k.disabled_ecosystems.is_empty() {
-        let _ = writeln!(out, "Paused ecosystems: {}", k.disabled_ecosystems.join(", "));
+        let _ = writeln!(
+            out,
+            "Paused ecosystems: {}",
+            k.disabled_ecosystems.join(", ")
+        );
     }
     if !s.breakers.is_empty() {
         let _ = writeln!(out, "{}", breaker_table(&s.breakers));
@@ -135,7 +139,11 @@ pub fn text(queue: &Path, s: &QueueStatus) -> String {
         }
     );
     if n.invalid > 0 {
-        let _ = writeln!(out, "{} invalid entries are skipped by selection", n.invalid);
+        let _ = writeln!(
+            out,
+            "{} invalid entries are skipped by selection",
+            n.invalid
+        );
     }
     out
 }
@@ -156,7 +164,11 @@ fn retry_table(out: &mut String, title: &str, rows: &[Retry]) {
     }
     let _ = writeln!(out, "{title}:\n{t}");
     if rows.len() > TEXT_ROWS {
-        let _ = writeln!(out, "... and {} more (--json lists all)", rows.len() - TEXT_ROWS);
+        let _ = writeln!(
+            out,
+            "... and {} more (--json lists all)",
+            rows.len() - TEXT_ROWS
+        );
     }
 }
 
@@ -166,7 +178,12 @@ fn blocker_table(rows: &[Blocker]) -> Table {
         c.set_cell_alignment(CellAlignment::Left);
     }
     for b in rows {
-        let mut shown: Vec<&str> = b.blocks.iter().take(TEXT_BLOCKED).map(String::as_str).collect();
+        let mut shown: Vec<&str> = b
+            .blocks
+            .iter()
+            .take(TEXT_BLOCKED)
+            .map(String::as_str)
+            .collect();
         let more = b.blocks.len().saturating_sub(TEXT_BLOCKED);
         let tail = format!("+{more} more");
         if more > 0 {
@@ -184,7 +201,13 @@ fn blocker_table(rows: &[Blocker]) -> Table {
 
 fn breaker_table(rows: &[BreakerStatus]) -> Table {
     let mut t = table(
-        &["ecosystem", "state", "failures", "last failure", "next probe"],
+        &[
+            "ecosystem",
+            "state",
+            "failures",
+            "last failure",
+            "next probe",
+        ],
         2,
     );
     for c in [3, 4] {

@@ -17,8 +17,12 @@ fn reconciled() -> Sandbox {
     let sb = sandbox().queue(&[
         entry("bat", "cargo:bat", 1),
         entry("fd", "homebrew:fd", 1).with("status", "failed"),
-        entry("anomalyco/tap/opencode", "homebrew:anomalyco/tap/opencode", 2)
-            .with("status", "blocked"),
+        entry(
+            "anomalyco/tap/opencode",
+            "homebrew:anomalyco/tap/opencode",
+            2,
+        )
+        .with("status", "blocked"),
         entry("broken", "npm:broken", 2),
         entry("none", "npm:none", 2),
         entry("done", "npm:done", 1).with("status", "success"),

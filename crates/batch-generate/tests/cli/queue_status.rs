@@ -22,14 +22,16 @@ fn fixture() -> Sandbox {
                 .with("status", "failed")
                 .with("failure_count", 2)
                 .with("next_retry_at", "2026-07-01T20:00:00Z"),
-            entry("f", "npm:f", 1),                         // npm breaker open
+            entry("f", "npm:f", 1), // npm breaker open
             entry("g", "npm:g", 1).with("status", "blocked"), // blocked by a
             entry("h", "crates.io:h", 1).with("status", "success"),
         ])
-        .control(json!({"enabled": true, "disabled_ecosystems": [], "circuit_breaker": {
+        .control(
+            json!({"enabled": true, "disabled_ecosystems": [], "circuit_breaker": {
             "npm": {"state": "open", "failures": 5, "last_failure": "2026-07-01T12:00:00Z",
                     "opens_at": "2026-07-01T13:00:00Z"},
-            "default": {"state": "closed", "failures": 0}}}));
+            "default": {"state": "closed", "failures": 0}}}),
+        );
     std::fs::create_dir_all(&sb.failures).unwrap();
     std::fs::write(
         sb.failures.join("npm-2026-07-01T10-00-00Z.jsonl"),
@@ -76,7 +78,14 @@ fn the_tables_carry_the_counts_retries_blockers_breakers_and_next_batch() {
     // Columns: statuses present in spec order, then total.
     assert_eq!(
         row(s, "ecosystem"),
-        ["ecosystem", "pending", "failed", "blocked", "success", "total"]
+        [
+            "ecosystem",
+            "pending",
+            "failed",
+            "blocked",
+            "success",
+            "total"
+        ]
     );
     assert_eq!(row(s, "crates.io"), ["crates.io", "0", "0", "0", "1", "1"]);
     assert_eq!(row(s, "homebrew"), ["homebrew", "1", "2", "0", "0", "3"]);
@@ -117,10 +126,16 @@ fn json_has_the_model_and_the_clock_moves_it() {
     let d = out.json();
     assert_eq!(d["now"], NOW);
     assert_eq!(d["total"], 6);
-    assert_eq!(d["by_status"], json!({"blocked": 1, "failed": 2, "pending": 2, "success": 1}));
+    assert_eq!(
+        d["by_status"],
+        json!({"blocked": 1, "failed": 2, "pending": 2, "success": 1})
+    );
     assert_eq!(d["retries"]["due_now"][0]["entry"], "b");
     assert_eq!(d["blockers"][0]["score"], 1);
-    assert_eq!(d["breakers"][1]["probe"], json!({"kind": "at", "at": "2026-07-01T13:00:00Z"}));
+    assert_eq!(
+        d["breakers"][1]["probe"],
+        json!({"kind": "at", "at": "2026-07-01T13:00:00Z"})
+    );
     assert_eq!(d["next_batch"]["selected"], 2);
 
     // Nine hours later c is due and npm's breaker lets one probe (f) through.
@@ -153,8 +168,16 @@ fn one_ecosystem_and_an_unknown_one() {
 
     let out = status(&sb, &["--ecosystem", "hombrew"]);
     out.code(exit::USAGE);
-    assert!(out.stderr.contains("unknown ecosystem `hombrew`"), "{}", out.ctx());
-    assert!(out.stderr.contains("crates.io, github, go, homebrew"), "{}", out.ctx());
+    assert!(
+        out.stderr.contains("unknown ecosystem `hombrew`"),
+        "{}",
+        out.ctx()
+    );
+    assert!(
+        out.stderr.contains("crates.io, github, go, homebrew"),
+        "{}",
+        out.ctx()
+    );
     assert!(out.stdout.is_empty());
 }
 

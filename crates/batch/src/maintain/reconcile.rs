@@ -244,8 +244,7 @@ mod tests {
     }
 
     const CARGO: &str = "[[steps]]\naction = \"cargo_install\"\ncrate = \"bat\"\n";
-    const TAP: &str =
-        "[[steps]]\naction = \"homebrew\"\nformula = \"anomalyco/tap/opencode\"\n";
+    const TAP: &str = "[[steps]]\naction = \"homebrew\"\nformula = \"anomalyco/tap/opencode\"\n";
     const BREW: &str = "[[steps]]\naction = \"homebrew\"\nformula = \"opencode\"\n";
 
     #[test]
@@ -253,7 +252,11 @@ mod tests {
         let mut q = queue(vec![
             entry("bat", "cargo:bat", Status::Pending), // same package: stays auto
             entry("fd", "homebrew:fd", Status::Failed), // recipe says crates.io: curated
-            entry("anomalyco/tap/opencode", "homebrew:anomalyco/tap/opencode", Status::Blocked),
+            entry(
+                "anomalyco/tap/opencode",
+                "homebrew:anomalyco/tap/opencode",
+                Status::Blocked,
+            ),
             entry("gone", "npm:gone", Status::Excluded), // never touched
             entry("done", "npm:done", Status::Success),
             entry("none", "npm:none", Status::Pending), // no recipe
@@ -262,7 +265,10 @@ mod tests {
             &mut q,
             &[
                 ("b/bat.toml", CARGO),
-                ("f/fd.toml", "[[steps]]\naction = \"cargo_install\"\ncrate = \"fd-find\"\n"),
+                (
+                    "f/fd.toml",
+                    "[[steps]]\naction = \"cargo_install\"\ncrate = \"fd-find\"\n",
+                ),
                 ("a/anomalyco/tap/opencode.toml", TAP),
                 ("g/gone.toml", CARGO),
                 ("d/done.toml", CARGO),
@@ -318,14 +324,21 @@ mod tests {
         assert!(r.changes.is_empty());
         assert_eq!(r.unparsable.len(), 1);
         assert_eq!(r.unparsable[0].recipe, "b/bad.toml");
-        assert!(r.unparsable[0].error.contains("line 1"), "{:?}", r.unparsable);
+        assert!(
+            r.unparsable[0].error.contains("line 1"),
+            "{:?}",
+            r.unparsable
+        );
         assert_eq!(q.entries[0].status, Status::Pending);
     }
 
     #[test]
     fn unknown_sources_leave_confidence_alone() {
         let mut q = queue(vec![entry("x", "manual:x", Status::Pending)]);
-        let r = run(&mut q, &[("x/x.toml", "[[steps]]\naction = \"run_command\"\n")]);
+        let r = run(
+            &mut q,
+            &[("x/x.toml", "[[steps]]\naction = \"run_command\"\n")],
+        );
         assert_eq!(r.changes.len(), 1);
         assert_eq!(q.entries[0].confidence, "auto");
     }

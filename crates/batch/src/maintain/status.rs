@@ -231,7 +231,11 @@ pub fn status(
     let blockers = top_scores(&scoped_entries, &scores, opts.top)
         .into_iter()
         .map(|s| Blocker {
-            blocks: graph.blocked(&s.entry).into_iter().map(str::to_owned).collect(),
+            blocks: graph
+                .blocked(&s.entry)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             entry: s.entry,
             priority: s.priority,
             score: s.score,
@@ -315,10 +319,10 @@ fn retries(entries: &[&QueueEntry], now: Timestamp) -> Retries {
     let mut next: Vec<(Option<Timestamp>, Retry)> = Vec::new();
     let mut later = 0;
     for e in entries {
-        let retry = match (&e.status, &e.next_retry_at) {
-            (Status::Failed, _) | (Status::Pending, Some(_)) => true,
-            _ => false,
-        };
+        let retry = matches!(
+            (&e.status, &e.next_retry_at),
+            (Status::Failed, _) | (Status::Pending, Some(_))
+        );
         if !retry {
             continue;
         }

@@ -85,7 +85,12 @@ fn the_whole_queue_at_a_fixed_instant() {
     let by: Vec<(&str, usize)> = s.by_status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(
         by,
-        [("blocked", 2), ("failed", 4), ("pending", 4), ("success", 2)]
+        [
+            ("blocked", 2),
+            ("failed", 4),
+            ("pending", 4),
+            ("success", 2)
+        ]
     );
     let rows: Vec<(&str, usize)> = s
         .ecosystems
@@ -98,7 +103,12 @@ fn the_whole_queue_at_a_fixed_instant() {
     );
     let brew = &s.ecosystems[2].by_status;
     assert_eq!(
-        (brew["pending"], brew["failed"], brew["blocked"], brew["success"]),
+        (
+            brew["pending"],
+            brew["failed"],
+            brew["blocked"],
+            brew["success"]
+        ),
         (2, 3, 1, 1)
     );
 
@@ -179,7 +189,13 @@ fn the_clock_moves_retries_and_probes() {
 #[test]
 fn one_ecosystem_and_the_kill_switch() {
     let now = ts("2026-07-01T12:00:00Z");
-    let s = status(&queue(), &control(true), &log(), &opts(Some("homebrew")), now);
+    let s = status(
+        &queue(),
+        &control(true),
+        &log(),
+        &opts(Some("homebrew")),
+        now,
+    );
     assert_eq!(s.total, 7);
     assert_eq!(s.ecosystems.len(), 1);
     assert_eq!(names(&s.retries.due_now), ["b", "e"]);

@@ -89,7 +89,16 @@ mod tests {
 
     #[test]
     fn aliases_map_to_known_queue_spellings() {
-        for alias in ["cargo", "cargo_install", "crates", "pipx", "pip", "gem", "brew", "golang"] {
+        for alias in [
+            "cargo",
+            "cargo_install",
+            "crates",
+            "pipx",
+            "pip",
+            "gem",
+            "brew",
+            "golang",
+        ] {
             assert!(is_known(canonical(alias)), "{alias}");
             assert_ne!(canonical(alias), alias);
         }

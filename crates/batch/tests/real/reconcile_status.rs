@@ -7,8 +7,8 @@ use std::path::Path;
 
 use batch::Config;
 use batch::control::ControlFile;
-use batch::maintain::reconcile::reconcile;
 use batch::maintain::recipes::{self, canonical_source, recipe_source};
+use batch::maintain::reconcile::reconcile;
 use batch::maintain::status::{Probe, StatusOptions, status};
 use batch::maintain::{FailureLog, Reason};
 use batch::{Queue, Status};
@@ -105,7 +105,11 @@ fn sample_recipe_sources_agree_with_the_live_auto_entries() {
     // The one exception: goreleaser's hand-written recipe downloads GitHub releases while its
     // entry says homebrew:goreleaser; it was already `success`, so tsuku's sync never
     // compared the two.
-    assert_eq!(differ, ["goreleaser"], "auto entries whose recipe has another source");
+    assert_eq!(
+        differ,
+        ["goreleaser"],
+        "auto entries whose recipe has another source"
+    );
 }
 
 #[test]
@@ -136,13 +140,20 @@ fn reconcile_marks_every_live_entry_with_a_sample_recipe() {
     });
     let got: BTreeSet<String> = r.changes.iter().map(|c| c.entry.clone()).collect();
     assert_eq!(got, want);
-    assert_eq!(want.len(), 68, "74 sample recipes, 6 of them not in the queue");
+    assert_eq!(
+        want.len(),
+        68,
+        "74 sample recipes, 6 of them not in the queue"
+    );
     assert!(r.unparsable.is_empty() && r.misplaced.is_empty());
     let curated = |name: &str| {
-        r.changes.iter().find(|c| c.entry == name).map(|c| match &c.reason {
-            Reason::RecipeOnDisk { curated, .. } => *curated,
-            other => panic!("{other:?}"),
-        })
+        r.changes
+            .iter()
+            .find(|c| c.entry == name)
+            .map(|c| match &c.reason {
+                Reason::RecipeOnDisk { curated, .. } => *curated,
+                other => panic!("{other:?}"),
+            })
     };
     // aider: queue homebrew:aider, recipe pipx_install aider-chat; hadolint: queue
     // homebrew:hadolint, recipe github_file hadolint/hadolint. Both are `curated` in the live
