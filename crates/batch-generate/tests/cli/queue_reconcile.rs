@@ -7,7 +7,7 @@ use std::path::Path;
 use batch_generate::exit;
 use serde_json::Value;
 
-use crate::util::{Sandbox, With, entry, run_cmd, sandbox};
+use crate::util::{Sandbox, With, entry, real_data, run_cmd, sandbox};
 
 /// Five entries without `success` and their recipes: `bat` (crates spelled `cargo:` in the
 /// queue, the same package), `fd` (the recipe installs crate `fd-find`: curated), a nested
@@ -199,4 +199,22 @@ fn a_missing_recipes_dir_is_bad_input_with_a_hint() {
     );
     assert!(out.stderr.contains("hint: check the --recipes path"));
     assert_eq!(std::fs::read(&sb.queue).unwrap(), before);
+}
+
+#[test]
+fn reconcile_dry_run_on_the_live_queue_and_sample_changes_nothing() {
+    // Every live entry with a sample recipe is already `success`; a dry run takes no lock, so
+    // nothing is written beside the shared data.
+    let sb = sandbox();
+    let mut cmd = sb.bare_cmd();
+    cmd.args(["queue", "reconcile", "--dry-run", "--json", "--queue"])
+        .arg(real_data("priority-queue.json"))
+        .arg("--recipes")
+        .arg(real_data("recipes-sample"));
+    let out = run_cmd(&mut cmd);
+    out.code(exit::SUCCESS);
+    let d = out.json();
+    assert_eq!(d["recipes"], 74);
+    assert_eq!(d["changed"], false, "{}", out.ctx());
+    assert_eq!(d["misplaced"], serde_json::json!([]));
 }

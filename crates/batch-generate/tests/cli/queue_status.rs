@@ -5,7 +5,7 @@
 use batch_generate::exit;
 use serde_json::json;
 
-use crate::util::{Sandbox, With, entry, run_cmd, sandbox};
+use crate::util::{Sandbox, With, entry, real_data, run_cmd, sandbox};
 
 const NOW: &str = "2026-07-01T12:00:00Z";
 
@@ -193,4 +193,46 @@ fn a_missing_control_file_and_failures_dir_are_fine() {
     assert_eq!(d["blockers"], json!([]));
     // No breaker: f is selected too.
     assert_eq!(d["next_batch"]["selected"], 3);
+}
+
+#[test]
+fn the_live_queue_totals_match_the_raw_json() {
+    let sb = sandbox();
+    let mut cmd = sb.bare_cmd();
+    cmd.args([
+        "queue",
+        "status",
+        "--json",
+        "--now",
+        "2026-08-13T20:39:55Z",
+        "--queue",
+    ])
+    .arg(real_data("priority-queue.json"))
+    .arg("--control-file")
+    .arg(real_data("batch-control.json"))
+    .arg("--failures-dir")
+    .arg(real_data("failures"));
+    let out = run_cmd(&mut cmd);
+    out.code(exit::SUCCESS);
+    let d = out.json();
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(real_data("priority-queue.json")).unwrap()).unwrap();
+    let mut want = serde_json::Map::new();
+    for e in raw["entries"].as_array().unwrap() {
+        let st = e["status"].as_str().unwrap().to_owned();
+        let n = want
+            .get(&st)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        want.insert(st, json!(n + 1));
+    }
+    assert_eq!(d["by_status"], serde_json::Value::Object(want));
+    assert_eq!(d["total"], raw["entries"].as_array().unwrap().len());
+    let rows: u64 = d["ecosystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["total"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rows, 5305);
 }
