@@ -140,8 +140,8 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
 /// The `n` entries of `entries` with the highest non-zero `scores` (from
 /// [`BlockerGraph::scores`]), highest first, name order on ties; a repeated name counts once
 /// (its first entry's priority). Used by reorder's report and `queue status`.
-pub fn top_scores(
-    entries: &[crate::QueueEntry],
+pub fn top_scores<'a>(
+    entries: impl IntoIterator<Item = &'a crate::QueueEntry>,
     scores: &HashMap<String, u64>,
     n: usize,
 ) -> Vec<Score> {

@@ -227,8 +227,7 @@ pub fn status(
 
     let graph = BlockerGraph::new(log);
     let scores: HashMap<String, u64> = graph.scores(queue);
-    let scoped_entries: Vec<QueueEntry> = scoped.iter().map(|e| (*e).clone()).collect();
-    let blockers = top_scores(&scoped_entries, &scores, opts.top)
+    let blockers = top_scores(scoped.iter().copied(), &scores, opts.top)
         .into_iter()
         .map(|s| Blocker {
             blocks: graph
