@@ -332,6 +332,71 @@ mod tests {
         assert_eq!(q.entries[0].status, Status::Pending);
     }
 
+    proptest::proptest! {
+        /// Any statuses, any subset of entries with recipes (some unparsable): only
+        /// non-success, non-excluded entries with a parsable recipe change, only to
+        /// `success`, confidence only to `curated`, and a second run changes nothing.
+        #[test]
+        fn only_documented_moves_and_idempotent(
+            entries in proptest::collection::vec((0usize..6, 0usize..3, proptest::bool::ANY), 0..12),
+        ) {
+            const STATUSES: [Status; 6] = [
+                Status::Pending, Status::Failed, Status::Blocked,
+                Status::RequiresManual, Status::Excluded, Status::Success,
+            ];
+            let mut q = queue(Vec::new());
+            let mut recipes: Vec<(String, &str)> = Vec::new();
+            for (i, (st, recipe, other_source)) in entries.iter().enumerate() {
+                let name = format!("t{i}");
+                let mut e = entry(&name, &format!("cargo:{name}"), STATUSES[*st].clone());
+                if *other_source {
+                    e.source = format!("npm:{name}");
+                }
+                q.entries.push(e);
+                match recipe {
+                    1 => recipes.push((format!("t/{name}.toml"), "ok")),
+                    2 => recipes.push((format!("t/{name}.toml"), "bad")),
+                    _ => {}
+                }
+            }
+            let files: Vec<RecipeFile> = recipes.iter().map(|(r, _)| file(r)).collect();
+            let kinds: HashMap<PathBuf, &str> =
+                recipes.iter().map(|(r, k)| (PathBuf::from(r), *k)).collect();
+            let mut read = |rel: &Path| -> std::io::Result<String> {
+                Ok(match kinds[rel] {
+                    "ok" => {
+                        let stem = rel.file_stem().unwrap().to_string_lossy().into_owned();
+                        format!("[[steps]]\naction = \"cargo_install\"\ncrate = \"{stem}\"\n")
+                    }
+                    _ => "[[steps]\n".to_owned(),
+                })
+            };
+            let before = q.clone();
+            let r = reconcile(&mut q, &files, &mut read);
+            for (b, a) in before.entries.iter().zip(&q.entries) {
+                let kind = kinds.get(&PathBuf::from(format!("t/{}.toml", b.name))).copied();
+                let eligible = !matches!(b.status, Status::Success | Status::Excluded);
+                if eligible && kind == Some("ok") {
+                    proptest::prop_assert_eq!(&a.status, &Status::Success);
+                    let differs = b.source.starts_with("npm:");
+                    let want = if differs { "curated" } else { "auto" };
+                    proptest::prop_assert_eq!(a.confidence.as_str(), want);
+                } else {
+                    proptest::prop_assert_eq!(a, b);
+                }
+            }
+            proptest::prop_assert_eq!(
+                r.unparsable.len(),
+                before.entries.iter().filter(|b| {
+                    !matches!(b.status, Status::Success | Status::Excluded)
+                        && kinds.get(&PathBuf::from(format!("t/{}.toml", b.name))) == Some(&"bad")
+                }).count()
+            );
+            let again = reconcile(&mut q, &files, &mut read);
+            proptest::prop_assert!(!again.changed());
+        }
+    }
+
     #[test]
     fn unknown_sources_leave_confidence_alone() {
         let mut q = queue(vec![entry("x", "manual:x", Status::Pending)]);
