@@ -17,6 +17,8 @@ pub mod steps;
 pub mod summary;
 
 #[cfg(test)]
+mod status_tests;
+#[cfg(test)]
 mod tests;
 
 pub use file::{MaintainError, MaintainFiles, MaintainOutcome, maintain_files};

@@ -349,7 +349,3 @@ fn retries(entries: &[&QueueEntry], now: Timestamp) -> Retries {
         later,
     }
 }
-
-#[cfg(test)]
-#[path = "status_tests.rs"]
-mod tests;

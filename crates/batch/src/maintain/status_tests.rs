@@ -6,8 +6,13 @@ use std::path::Path;
 use batch_base::clock::{Clock, FixedClock};
 use serde_json::json;
 
-use super::*;
+use jiff::Timestamp;
+
+use super::records::FailureLog;
+use super::status::*;
 use crate::Config;
+use crate::Queue;
+use crate::control::ControlFile;
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
