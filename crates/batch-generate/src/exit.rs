@@ -85,6 +85,8 @@ fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|l| matches!(l, LockError::Held { .. }))
         || e.downcast_ref::<batch::maintain::MaintainError>()
             .is_some_and(batch::maintain::MaintainError::is_lock_held)
+        || e.downcast_ref::<batch::maintain::ReconcileError>()
+            .is_some_and(batch::maintain::ReconcileError::is_lock_held)
         || e.downcast_ref::<RunError>()
             .is_some_and(RunError::is_lock_held)
         || e.downcast_ref::<SequenceError>()

@@ -20,7 +20,7 @@ pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
-pub use queue::{MaintainArgs, QueueCmdArgs, QueueCommand};
+pub use queue::{MaintainArgs, QueueCmdArgs, QueueCommand, ReconcileArgs, StatusArgs};
 pub use root::{Cli, ColorChoice, Command, VERSION};
 pub use run::{ExecutionArgs, OutputArgs, PickArgs, RunArgs, ShardArgs};
 pub use store::{

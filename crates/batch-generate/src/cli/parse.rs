@@ -73,3 +73,12 @@ pub fn parse_grace(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration {s:?} (use days, hours, minutes): {e}"))?;
     Duration::try_from(d).map_err(|_| format!("duration {s:?} must not be negative"))
 }
+
+/// An RFC 3339 instant (`2026-07-01T12:00:00Z`), for the hidden `--now` of `queue status`.
+///
+/// # Errors
+/// The text is not RFC 3339 (clap reports it as a usage error, exit 2).
+pub fn parse_timestamp(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse()
+        .map_err(|e| format!("expected an RFC 3339 instant such as 2026-07-01T12:00:00Z: {e}"))
+}

@@ -1,4 +1,5 @@
-//! Arguments of `queue` and its subcommand `maintain` (spec §4.9, issue #14).
+//! Arguments of `queue` and its subcommands `maintain` (spec §4.9), `reconcile` (spec §7.6)
+//! and `status` (issue #14).
 
 use std::path::PathBuf;
 
@@ -6,6 +7,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Subcommand};
 
 use super::common::JsonArgs;
+use super::parse::parse_timestamp;
 
 /// `queue` and its subcommands.
 #[derive(Debug, Args)]
@@ -23,6 +25,82 @@ pub enum QueueCommand {
     /// succeeded, and reorder by priority and blocking score, under the queue's lock.
     /// Idempotent; tsuku's `queue-maintain` single-dash flags work too.
     Maintain(MaintainArgs),
+    /// Mark entries whose recipe exists under --recipes `success` (all but `success` and
+    /// `excluded` ones), and `curated` when the recipe's source differs from the entry's;
+    /// under the queue's lock, idempotent. Replaces tsuku's update-queue-status sync.
+    Reconcile(ReconcileArgs),
+    /// Show the queue: counts per ecosystem and status, retries due now and within 24 h, the
+    /// top blockers, the circuit breakers with their next probe, the kill switch, and how
+    /// many entries the next batch would select at the default settings. Writes nothing.
+    Status(StatusArgs),
+}
+
+/// Flags of `queue reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The priority queue (read, locked, and written unless --output or --dry-run).
+    #[arg(
+        long,
+        env = "BATCH_QUEUE",
+        default_value = "data/queues/priority-queue.json"
+    )]
+    pub queue: PathBuf,
+
+    /// Root of the recipes: <dir>/<first letter>/<name>.toml, nested for tap names
+    /// (<dir>/a/owner/tap/tool.toml).
+    #[arg(long, value_name = "DIR", default_value = "recipes")]
+    pub recipes: PathBuf,
+
+    /// Write the reconciled queue here instead of over --queue.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Compute and report the changes; write nothing.
+    #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: bool,
+
+    /// `--json`.
+    #[command(flatten)]
+    pub report: JsonArgs,
+}
+
+/// Flags of `queue status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The priority queue (read only).
+    #[arg(
+        long,
+        env = "BATCH_QUEUE",
+        default_value = "data/queues/priority-queue.json"
+    )]
+    pub queue: PathBuf,
+
+    /// Control file with the kill switch and circuit breakers (read only; a missing one is
+    /// "enabled, all closed").
+    #[arg(
+        long,
+        alias = "control",
+        env = "BATCH_CONTROL_FILE",
+        default_value = "batch-control.json"
+    )]
+    pub control_file: PathBuf,
+
+    /// Directory of failure records (`*.jsonl`), for the blocking scores; a missing one
+    /// means no blockers.
+    #[arg(long, env = "BATCH_FAILURES_DIR", default_value = "data/failures")]
+    pub failures_dir: PathBuf,
+
+    /// Only this ecosystem (counts, retries, blockers, breakers, next batch).
+    #[arg(long, value_name = "ECO")]
+    pub ecosystem: Option<String>,
+
+    /// The instant to compute the status at (RFC 3339) instead of now; for tests.
+    #[arg(long, hide = true, env = "BATCH_NOW", value_parser = parse_timestamp)]
+    pub now: Option<jiff::Timestamp>,
+
+    /// `--json`.
+    #[command(flatten)]
+    pub report: JsonArgs,
 }
 
 /// Flags of `queue maintain`.

@@ -83,7 +83,8 @@ pub enum Command {
     /// Download logical paths from the artifact store through a verified, size-bounded
     /// cache; refuses corrupt data; uses the cache (with a warning) when the store is down.
     Fetch(Box<super::store::FetchArgs>),
-    /// Queue maintenance between batches: `maintain` (mark-failures, requeue, reorder).
+    /// The queue between batches: `maintain` (mark-failures, requeue, reorder), `reconcile`
+    /// (recipes on disk → success), `status` (what is in it, what is due, what blocks).
     Queue(super::queue::QueueCmdArgs),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),

@@ -132,7 +132,9 @@ pub fn text(outcome: &MaintainOutcome, dry_run: bool) -> String {
     s
 }
 
-fn change_line(s: &mut String, c: &StatusChange) {
+/// One status change, indented: `  entry (source): from -> to (why)`; shared with
+/// `queue reconcile`'s report.
+pub(crate) fn change_line(s: &mut String, c: &StatusChange) {
     let why = match &c.reason {
         Reason::NewFailures {
             records,
@@ -154,6 +156,18 @@ fn change_line(s: &mut String, c: &StatusChange) {
         ),
         Reason::DependenciesResolved { resolved_by } => {
             format!("resolved by {}", resolved_by.join(", "))
+        }
+        Reason::RecipeOnDisk {
+            recipe,
+            recipe_source,
+            curated,
+        } => {
+            let source = match (recipe_source, curated) {
+                (Some(src), true) => format!("; source {src} differs: confidence curated"),
+                (Some(src), false) => format!("; source {src}"),
+                (None, _) => "; source unknown".to_owned(),
+            };
+            format!("recipe {recipe}{source}")
         }
     };
     let _ = writeln!(

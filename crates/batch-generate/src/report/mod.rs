@@ -5,6 +5,8 @@
 pub mod json;
 pub mod log;
 pub mod maintain;
+pub mod queue_status;
+pub mod reconcile;
 pub mod text;
 
 pub use json::print_json;

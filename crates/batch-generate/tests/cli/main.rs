@@ -14,6 +14,8 @@ mod pick;
 mod pipes;
 mod preflight;
 mod queue;
+mod queue_reconcile;
+mod queue_status;
 mod run;
 mod selfdoc;
 mod sharding;

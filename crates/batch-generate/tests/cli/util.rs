@@ -11,6 +11,13 @@ pub fn sandbox() -> Sandbox {
     Sandbox::new(env!("CARGO_BIN_EXE_batch-generate"))
 }
 
+/// A file of tsuku's real data (`../shared/data/tsuku` beside the workspace), read in place.
+pub fn real_data(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/tsuku")
+        .join(rel)
+}
+
 /// Today's UTC date, `YYYY-MM-DD`.
 pub fn utc_date() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()

@@ -31,6 +31,19 @@ impl BlockerGraph {
         Self { blockers }
     }
 
+    /// The packages `dep` blocks directly, as the failure records name them (package IDs,
+    /// `ecosystem:identifier`), each once, in reading order; empty when it blocks nothing.
+    pub fn blocked(&self, dep: &str) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.blockers
+            .get(dep)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|p| seen.insert(*p))
+            .collect()
+    }
+
     /// Blocking scores of the queue's names (spec §4.9). The names are visited in byte
     /// order with one memo shared by all; a dependency met again while being counted counts 0
     /// (cycles). Go visits in queue order, which gives the same scores on an acyclic graph
@@ -120,10 +133,23 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
         .iter()
         .map(|&i| old[i].take().expect("order is a permutation"))
         .collect();
+    report.top_scores = top_scores(&queue.entries, &scores, 10);
+    report
+}
+
+/// The `n` entries of `entries` with the highest non-zero `scores` (from
+/// [`BlockerGraph::scores`]), highest first, name order on ties; a repeated name counts once
+/// (its first entry's priority). Used by reorder's report and `queue status`.
+pub fn top_scores<'a>(
+    entries: impl IntoIterator<Item = &'a crate::QueueEntry>,
+    scores: &HashMap<String, u64>,
+    n: usize,
+) -> Vec<Score> {
     let mut top: Vec<Score> = Vec::new();
-    for e in &queue.entries {
-        let s = score(&e.name);
-        if s > 0 && !top.iter().any(|t| t.entry == e.name) {
+    let mut seen = std::collections::HashSet::new();
+    for e in entries {
+        let s = scores.get(&e.name).copied().unwrap_or(0);
+        if s > 0 && seen.insert(e.name.as_str()) {
             top.push(Score {
                 entry: e.name.clone(),
                 score: s,
@@ -132,9 +158,8 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
         }
     }
     top.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.entry.cmp(&b.entry)));
-    top.truncate(10);
-    report.top_scores = top;
-    report
+    top.truncate(n);
+    top
 }
 
 #[cfg(test)]

@@ -34,6 +34,16 @@ pub enum Reason {
         /// Those dependencies.
         resolved_by: Vec<String>,
     },
+    /// Its recipe exists on disk (`queue reconcile`, spec §7.6).
+    RecipeOnDisk {
+        /// The recipe file, relative to the recipes directory, `/`-separated.
+        recipe: String,
+        /// The source read from the recipe, in the queue's spelling; `null` when no rule
+        /// gives one (confidence then unchanged).
+        recipe_source: Option<String>,
+        /// Whether `confidence` became `curated` because the sources differ.
+        curated: bool,
+    },
 }
 
 /// One entry's status change.

@@ -29,6 +29,22 @@ pub const KNOWN_ECOSYSTEMS: [&str; 12] = [
     "rubygems",
 ];
 
+/// The queue's spelling of an ecosystem name used elsewhere (recipe actions, tsuku's status
+/// sync): `cargo`, `cargo_install` and `crates` → `crates.io`, `pipx`, `pip` → `pypi`, `gem`
+/// → `rubygems`, `brew` → `homebrew`, `golang` → `go`; every other name unchanged. The live
+/// queue spells crates `crates.io` (spec §0), and spec §9.3.5 is the defect of mapping them
+/// to `cargo`. Every alias maps into [`KNOWN_ECOSYSTEMS`].
+pub fn canonical(ecosystem: &str) -> &str {
+    match ecosystem {
+        "cargo" | "cargo_install" | "crates" => "crates.io",
+        "pipx" | "pip" => "pypi",
+        "gem" => "rubygems",
+        "brew" => "homebrew",
+        "golang" => "go",
+        other => other,
+    }
+}
+
 /// Whether tsuku knows `ecosystem` ([`KNOWN_ECOSYSTEMS`]; exact, case-sensitive match).
 pub fn is_known(ecosystem: &str) -> bool {
     KNOWN_ECOSYSTEMS.binary_search(&ecosystem).is_ok()
@@ -69,6 +85,26 @@ mod tests {
         for eco in ["hombrew", "Homebrew", "crates", "", "default"] {
             assert!(!is_known(eco), "{eco:?}");
         }
+    }
+
+    #[test]
+    fn aliases_map_to_known_queue_spellings() {
+        for alias in [
+            "cargo",
+            "cargo_install",
+            "crates",
+            "pipx",
+            "pip",
+            "gem",
+            "brew",
+            "golang",
+        ] {
+            assert!(is_known(canonical(alias)), "{alias}");
+            assert_ne!(canonical(alias), alias);
+        }
+        assert_eq!(canonical("cargo"), "crates.io");
+        assert_eq!(canonical("crates.io"), "crates.io");
+        assert_eq!(canonical("custom"), "custom");
     }
 
     #[test]

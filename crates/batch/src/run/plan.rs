@@ -90,15 +90,7 @@ pub fn plan_from(
     let started = clock.now();
     let recovery = control.apply_due_recoveries(started);
     let kill_switch = !control.enabled;
-    let selection = if kill_switch {
-        Selection::default()
-    } else {
-        let mut opts = config.select.clone();
-        opts.disabled
-            .extend(control.disabled_ecosystems.iter().cloned());
-        opts.exclude.extend(exclude.iter().copied());
-        select::select(&queue.entries, &control.states(), &opts, started)
-    };
+    let selection = select_with_control(&config.select, &control, &queue, started, exclude);
     Ok(Plan {
         queue,
         queue_existed,
@@ -108,6 +100,28 @@ pub fn plan_from(
         selection,
         started,
     })
+}
+
+/// The selection a run makes (spec §3) from `queue` with `control` as it stands (the caller
+/// has applied due recoveries, [`ControlFile::apply_due_recoveries`]): nothing when the kill
+/// switch is off; otherwise [`select::select`] with the control file's disabled ecosystems
+/// and the queue indices in `exclude` never selected. `queue status` uses it to show what the
+/// next batch would select.
+pub fn select_with_control(
+    select: &select::SelectOptions,
+    control: &ControlFile,
+    queue: &Queue,
+    now: Timestamp,
+    exclude: &BTreeSet<usize>,
+) -> Selection {
+    if !control.enabled {
+        return Selection::default();
+    }
+    let mut opts = select.clone();
+    opts.disabled
+        .extend(control.disabled_ecosystems.iter().cloned());
+    opts.exclude.extend(exclude.iter().copied());
+    select::select(&queue.entries, &control.states(), &opts, now)
 }
 
 /// Refuses a filter or rate-limit ecosystem that neither the queue nor tsuku has (issue #12):

@@ -9,6 +9,7 @@ use batch::select::{self, Reason, SelectOptions};
 use batch::{Queue, Status};
 
 mod maintain;
+mod reconcile_status;
 mod sharding;
 
 fn data() -> PathBuf {
