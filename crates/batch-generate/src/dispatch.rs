@@ -55,6 +55,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     max_output,
                     strict: cli.run.selection.strict,
                     joblog: cli.run.output.joblog.clone(),
+                    validation_out: cli.run.output.validation_out.clone(),
                 };
                 match cli.run.sharding.target(opts.dry_run) {
                     Ok(shard) => commands::run::run(&cli.run.to_config(), opts, shard).await,

@@ -298,6 +298,8 @@ mod tests {
             "{:?}",
             r.changes
         );
-        assert!(summary_line(std::slice::from_ref(r)).contains("slowed to 4s at most, 3 change(s)"));
+        assert!(
+            summary_line(std::slice::from_ref(r)).contains("slowed to 4s at most, 3 change(s)")
+        );
     }
 }

@@ -167,6 +167,12 @@ pub struct OutputArgs {
     /// columns, then entry, ecosystem, step, attempt and outcome); a new file gets a header.
     #[arg(long, env = "BATCH_JOBLOG", value_name = "FILE")]
     pub joblog: Option<PathBuf>,
+
+    /// Write the generation environment's result rows to FILE: one `pass` row per recipe this
+    /// run (or shard) generated and installed, for `aggregate` (issue #13). Replaced
+    /// atomically; a run that generated nothing writes `[]`.
+    #[arg(long, env = "BATCH_VALIDATION_OUT", value_name = "FILE")]
+    pub validation_out: Option<PathBuf>,
 }
 
 /// Sharded runs for a GitHub Actions matrix (issue #6).

@@ -57,6 +57,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
             max_output,
             strict: false,
             joblog: None,
+            validation_out: None,
         },
         None,
     )

@@ -39,6 +39,8 @@ pub struct Options {
     pub strict: bool,
     /// `--joblog FILE`: one line per generator process.
     pub joblog: Option<PathBuf>,
+    /// `--validation-out FILE`: the generation environment's result rows.
+    pub validation_out: Option<PathBuf>,
 }
 
 /// Runs the main job for `config`, whole or as the shard `shard` names.
@@ -133,6 +135,9 @@ pub async fn run(
             );
             let rates = hooks.pacing.rates(&config.rate_limit);
             print_rates(&rates);
+            if let Some(out) = &opts.validation_out {
+                write_generation_rows(out, &report.succeeded, &report.results.batch_id)?;
+            }
             if opts.json {
                 print_json(&RunDoc::new(&report, wall.elapsed()).rates(rates));
             }
@@ -175,6 +180,15 @@ pub async fn run(
                 .pacing
                 .rates(&config.rate_limit.scaled(fragment.shard().count));
             print_rates(&rates);
+            if let Some(out) = &opts.validation_out {
+                let names: Vec<String> = fragment
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.ended == batch::records::OutcomeKind::Succeeded)
+                    .map(|o| o.name.clone())
+                    .collect();
+                write_generation_rows(out, &names, &fragment.batch_id)?;
+            }
             if opts.json {
                 print_json(&doc.rates(rates));
             }
@@ -186,6 +200,36 @@ pub async fn run(
             ))
         }
     }
+}
+
+/// `--validation-out`: one generation `pass` row per name, for `aggregate` (issue #13).
+fn write_generation_rows(
+    out: &std::path::Path,
+    names: &[String],
+    batch_id: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let platform = batch::validate::host_platform().with_context(|| {
+        format!(
+            "cannot name this platform ({} {}) in {}",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            out.display()
+        )
+    })?;
+    let rows =
+        batch::validate::generation_rows(names.iter().map(String::as_str), batch_id, platform)?;
+    rows.write(out)
+        .map_err(anyhow::Error::new)
+        .context(Hint(
+            "the batch's own files were saved; fix the path and rerun with --name to rewrite nothing but this file",
+        ))?;
+    tracing::info!(
+        "{} generation row(s) written to {}",
+        rows.rows.len(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// The summary's `rates:` line, when any `create` started.

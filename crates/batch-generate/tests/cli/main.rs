@@ -10,6 +10,7 @@ mod dry_run;
 mod flags;
 mod github;
 mod joblog;
+mod pacing;
 mod pick;
 mod pipes;
 mod preflight;

@@ -51,13 +51,23 @@ pub fn render_summary(
     if !results.not_run.is_empty() {
         let _ = writeln!(s, "| Not run | {} |", results.not_run.len());
     }
-    let budget = results
-        .not_run
-        .iter()
-        .filter(|n| n.reason == crate::run::BUDGET_REACHED)
-        .count();
-    if budget > 0 {
-        let _ = writeln!(s, "\nbudget reached: {budget} entries not started");
+    let count = |reason: &str| {
+        results
+            .not_run
+            .iter()
+            .filter(|n| n.reason == reason)
+            .count()
+    };
+    let (budget, stopped) = (
+        count(crate::run::BUDGET_REACHED),
+        count(crate::run::BUDGET_STOPPED),
+    );
+    if budget + stopped > 0 {
+        let _ = write!(s, "\nbudget reached: {budget} entries not started");
+        if stopped > 0 {
+            let _ = write!(s, ", {stopped} stopped at the deadline");
+        }
+        s.push('\n');
     }
     if !recipes.is_empty() {
         s.push_str("\n### Recipes added\n\n");

@@ -63,6 +63,9 @@ pub struct RunReport {
     pub failures: Vec<FailureRecord>,
     /// Basenames of recipes that passed, in selection order.
     pub recipes: Vec<String>,
+    /// Entry names of the candidates that passed, in selection order (the generation
+    /// environment's result rows, `validate::generation`, issue #13).
+    pub succeeded: Vec<String>,
     /// Candidates that were not run (queue index, name, reason).
     pub not_run: Vec<(usize, String, String)>,
     /// Number of invalid entries skipped.
@@ -103,6 +106,7 @@ pub fn apply(
                 let counted = match outcome {
                     Outcome::Succeeded { recipe } => {
                         report.recipes.push(recipe_basename(recipe));
+                        report.succeeded.push(entry.name.clone());
                         OutcomeKind::Succeeded
                     }
                     Outcome::Failed(_) => OutcomeKind::Failed,
@@ -138,6 +142,9 @@ pub(crate) fn apply_outcome_line(entry: &mut QueueEntry, o: &OutcomeLine, report
     report.results.count(ecosystem_of(&o.source), o.ended);
     if let Some(r) = &o.recipe {
         report.recipes.push(r.clone());
+    }
+    if o.ended == OutcomeKind::Succeeded {
+        report.succeeded.push(o.name.clone());
     }
     if let Some(r) = &o.record {
         report.failures.push(r.clone());
