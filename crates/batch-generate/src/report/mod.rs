@@ -6,5 +6,6 @@ pub mod json;
 pub mod log;
 pub mod maintain;
 pub mod text;
+pub mod validate;
 
 pub use json::print_json;
