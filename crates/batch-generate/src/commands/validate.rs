@@ -47,8 +47,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             "pass --generator PATH (or BATCH_GENERATOR) naming the tsuku binary; nothing was run or written",
         )));
     }
-    let mut families = args.families.clone();
-    families.dedup();
+    let families = args.families.clone();
     let config = ValidateConfig {
         platform,
         families: if families.is_empty() {
@@ -69,9 +68,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
     };
 
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
-    let deadline = args
-        .max_duration
-        .map(|d| tokio::time::Instant::now() + d);
+    let deadline = args.max_duration.map(|d| tokio::time::Instant::now() + d);
     let deadline_task = deadline.map(|d| {
         let tx = stop_tx.clone();
         tokio::spawn(async move {

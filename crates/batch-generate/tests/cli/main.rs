@@ -18,3 +18,4 @@ mod run;
 mod selfdoc;
 mod sharding;
 mod util;
+mod validate;

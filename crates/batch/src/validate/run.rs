@@ -71,13 +71,19 @@ impl ValidateConfig {
         }
     }
 
-    /// The families that get rows: `[None]` on macOS (one unsandboxed row), else each family.
+    /// The families that get rows: `[None]` on macOS (one unsandboxed row), else each family
+    /// once, in the order first given.
     pub fn row_families(&self) -> Vec<Option<Family>> {
         if self.platform.os() == super::platform::Os::Darwin {
-            vec![None]
-        } else {
-            self.families.iter().copied().map(Some).collect()
+            return vec![None];
         }
+        let mut out: Vec<Option<Family>> = Vec::new();
+        for f in &self.families {
+            if !out.contains(&Some(*f)) {
+                out.push(Some(*f));
+            }
+        }
+        out
     }
 }
 

@@ -463,3 +463,16 @@ async fn a_missing_recipes_dir_is_an_error_naming_it() {
     assert!(err.to_string().contains("/nonexistent/recipes"), "{err}");
     assert!(!Path::new("/nonexistent/out.json.journal").exists());
 }
+
+#[test]
+fn families_are_deduplicated_and_darwin_has_one_row() {
+    let mut c = config(JobPlatform::LinuxArm64);
+    c.families = vec![Family::Alpine, Family::Debian, Family::Alpine];
+    assert_eq!(
+        c.row_families(),
+        [Some(Family::Alpine), Some(Family::Debian)]
+    );
+    let mut d = config(JobPlatform::DarwinArm64);
+    d.families = vec![Family::Debian];
+    assert_eq!(d.row_families(), [None]);
+}
