@@ -366,18 +366,32 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
 
 #[test]
 fn a_sigkilled_validate_resumes_without_rerunning_finished_rows() {
+    for platform in ["darwin-arm64", "linux-arm64"] {
+        sigkill_and_resume(platform);
+    }
+}
+
+fn sigkill_and_resume(platform: &str) {
     let mut sb = Sandbox::isolated(env!("CARGO_BIN_EXE_batch-generate"), "validate");
-    sb.set_env("FAKE_TSUKU_PLATFORM", "darwin-arm64");
+    sb.set_env("FAKE_TSUKU_PLATFORM", platform);
+    // One family on Linux, so each recipe is one row as on macOS.
+    let (family, row) = if platform.starts_with("linux") {
+        (&["--family", "debian"][..], "linux-debian-glibc-arm64")
+    } else {
+        (&[][..], platform)
+    };
     sb.set_rules(&[("c1@*", "hang")]);
     recipes(&sb, &["a1", "b1", "c1", "d1"]);
-    let out = out_file(&sb, "darwin-arm64");
-    let journal = sb.root.join("validation-results-darwin-arm64.json.journal");
+    let out = out_file(&sb, platform);
+    let journal = sb
+        .root
+        .join(format!("validation-results-{platform}.json.journal"));
     let generator = sb.generator.to_str().unwrap().to_owned();
     let recipes_dir = sb.root.join("recipes");
-    let args = [
+    let mut args = vec![
         "validate",
         "--platform",
-        "darwin-arm64",
+        platform,
         "--batch-id",
         "b-9",
         "--jobs",
@@ -389,6 +403,7 @@ fn a_sigkilled_validate_resumes_without_rerunning_finished_rows() {
         "--generator",
         &generator,
     ];
+    args.extend_from_slice(family);
     let cmd = sb.bare_command(&args);
     let mut first = sb.spawn_cmd("first", cmd);
     // a1 and b1 finish, then c1 hangs.
@@ -413,12 +428,7 @@ fn a_sigkilled_validate_resumes_without_rerunning_finished_rows() {
     let got = brief(&rows(&out));
     assert_eq!(
         got,
-        [
-            "a1 darwin-arm64 pass exit=0 attempts=1",
-            "b1 darwin-arm64 pass exit=0 attempts=1",
-            "c1 darwin-arm64 pass exit=0 attempts=1",
-            "d1 darwin-arm64 pass exit=0 attempts=1",
-        ]
+        ["a1", "b1", "c1", "d1"].map(|r| format!("{r} {row} pass exit=0 attempts=1"))
     );
     let installs: Vec<String> = read_lines(&sb.log)
         .iter()
@@ -483,4 +493,72 @@ fn sigterm_stops_installs_keeps_the_journal_and_exits_143() {
     assert_eq!(text.matches("\"kind\":\"row\"").count(), 1, "{text}");
     assert!(text.contains("\"a1\""), "{text}");
     assert!(done.elapsed < Duration::from_secs(30), "{:?}", done.elapsed);
+}
+
+/// The row platforms of a job platform's default families, in the file's (name) order.
+fn default_rows(platform: &str) -> Vec<String> {
+    let arch = platform.split_once('-').unwrap().1;
+    let fams: &[&str] = match platform {
+        "linux-x86_64" => &["alpine", "arch", "debian", "rhel", "suse"],
+        "linux-arm64" => &["alpine", "debian", "rhel", "suse"],
+        _ => return vec![platform.to_owned()],
+    };
+    fams.iter()
+        .map(|f| {
+            let libc = if *f == "alpine" { "musl" } else { "glibc" };
+            format!("linux-{f}-{libc}-{arch}")
+        })
+        .collect()
+}
+
+#[test]
+fn every_platform_retries_times_out_excludes_and_blocks() {
+    for platform in [
+        "linux-x86_64",
+        "linux-arm64",
+        "darwin-arm64",
+        "darwin-x86_64",
+    ] {
+        let sb = sandbox().env("FAKE_TSUKU_PLATFORM", platform).rules(&[
+            ("bad@*", "val:6"),
+            ("dep@*", "missingdep"),
+            ("net@*", "vflaky:1"),
+            ("slow@*", "hang"),
+        ]);
+        recipes(&sb, &["bad", "dep", "net", "ok", "slow", "skip"]);
+        let ex = exclusions(&sb, &["skip"]);
+        let out = validate(
+            &sb,
+            platform,
+            &[
+                "--exclusions",
+                ex.to_str().unwrap(),
+                "--jobs",
+                "4",
+                "--timeout",
+                "1s",
+                "--kill-grace",
+                "0s",
+            ],
+        );
+        out.code(exit::SUCCESS);
+        let mut want = Vec::new();
+        for (recipe, tail) in [
+            ("bad", "fail exit=6 attempts=1"),
+            ("dep", "fail exit=8 attempts=1 blocked_by=dep-dep"),
+            ("net", "pass exit=0 attempts=2"),
+            ("ok", "pass exit=0 attempts=1"),
+            ("skip", "skipped"),
+            ("slow", "fail exit=124 attempts=1 timed_out"),
+        ] {
+            for row in default_rows(platform) {
+                want.push(format!("{recipe} {row} {tail}"));
+            }
+        }
+        assert_eq!(brief(&rows(&out_file(&sb, platform))), want, "{platform}");
+        let sandboxed = platform.starts_with("linux");
+        for l in read_lines(&sb.log) {
+            assert_eq!(l.contains("--sandbox --target-family"), sandboxed, "{l}");
+        }
+    }
 }
