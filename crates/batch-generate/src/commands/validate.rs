@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use batch::runner::{ProcessRunner, Stop, find_program, parent_death_helper};
 use batch::validate::job::write_results;
 use batch::validate::{
-    JobOptions, Os, ValidateConfig, ValidateError, ValidateFiles, ValidationRow, validate_files,
+    JobOptions, Os, RowStatus, ValidateConfig, ValidateError, ValidateFiles, ValidationRow,
+    validate_files,
 };
 use tokio::sync::watch;
 
@@ -97,11 +98,15 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         observer: None,
     };
     let on_row = |r: &ValidationRow| {
+        let status = match r.status {
+            RowStatus::Pass => "pass",
+            RowStatus::Fail => "fail",
+            RowStatus::Skipped => "skipped",
+        };
         tracing::info!(
-            "{} on {}: {:?} (exit {}, {} attempt(s))",
+            "{} on {}: {status} (exit {}, {} attempt(s))",
             r.recipe,
             r.platform,
-            r.status,
             r.exit_code.unwrap_or(-1),
             r.attempts.unwrap_or(0)
         );

@@ -562,3 +562,88 @@ fn every_platform_retries_times_out_excludes_and_blocks() {
         }
     }
 }
+
+#[test]
+fn max_duration_writes_the_finished_rows_and_a_rerun_finishes_the_rest() {
+    let sb = sandbox()
+        .env("FAKE_TSUKU_PLATFORM", "darwin-arm64")
+        .rules(&[("b1@*", "hang"), ("c1@*", "hang")]);
+    recipes(&sb, &["a1", "b1", "c1", "d1"]);
+    // a1 ends at once; b1 and c1 hit the 2 s timeout one after the other (jobs 1); at ~4 s
+    // d1 is expected to need 2 s more (the 90th percentile so far), past the 5 s budget.
+    let budget = [
+        "--jobs",
+        "1",
+        "--timeout",
+        "2s",
+        "--kill-grace",
+        "0s",
+        "--max-duration",
+        "5s",
+        "--json",
+    ];
+    let out = validate(&sb, "darwin-arm64", &budget);
+    out.code(exit::SUCCESS);
+    let doc = out.json();
+    assert_eq!(doc["not_started"], 1, "{doc:#}");
+    assert_eq!(doc["total"], 3, "{doc:#}");
+    let file = out_file(&sb, "darwin-arm64");
+    assert_eq!(
+        brief(&rows(&file)),
+        [
+            "a1 darwin-arm64 pass exit=0 attempts=1",
+            "b1 darwin-arm64 fail exit=124 attempts=1 timed_out",
+            "c1 darwin-arm64 fail exit=124 attempts=1 timed_out",
+        ]
+    );
+    let journal = sb.root.join("validation-results-darwin-arm64.json.journal");
+    assert!(journal.exists(), "kept for a rerun");
+    assert_eq!(doc["journal"], journal.to_str().unwrap());
+
+    let out = validate(&sb, "darwin-arm64", &[]);
+    out.code(exit::SUCCESS);
+    assert_eq!(rows(&file).len(), 4);
+    let installed: Vec<String> = read_lines(&sb.log)
+        .iter()
+        .map(|l| l.split_whitespace().nth(4).unwrap().to_owned())
+        .collect();
+    assert_eq!(installed.len(), 4, "d1 only in the rerun: {installed:#?}");
+    assert!(installed[3].ends_with("/d1.toml"));
+    assert!(!journal.exists());
+}
+
+#[test]
+fn symlinks_nested_paths_and_dot_dot_names_are_reported_not_installed() {
+    let sb = sandbox().env("FAKE_TSUKU_PLATFORM", "darwin-arm64");
+    let dir = recipes(&sb, &["bat"]);
+    let outside = sb.root.join("outside");
+    std::fs::create_dir_all(outside.join("x")).unwrap();
+    std::fs::write(outside.join("x/evil.toml"), "").unwrap();
+    std::os::unix::fs::symlink(outside.join("x"), dir.join("x")).unwrap();
+    std::os::unix::fs::symlink(outside.join("x/evil.toml"), dir.join("b/linked.toml")).unwrap();
+    std::fs::create_dir_all(dir.join("o/owner/tap")).unwrap();
+    std::fs::write(dir.join("o/owner/tap/deep.toml"), "").unwrap();
+    std::fs::write(dir.join("b/b..c.toml"), "").unwrap();
+    let out = validate(&sb, "darwin-arm64", &[]);
+    out.code(exit::SUCCESS);
+    assert_eq!(
+        brief(&rows(&out_file(&sb, "darwin-arm64"))),
+        ["bat darwin-arm64 pass exit=0 attempts=1"]
+    );
+    for (rel, why) in [
+        ("b/b..c.toml", "`..`"),
+        ("b/linked.toml", "symlinks are not followed"),
+        ("o/owner", "nested"),
+        ("x", "symlinks are not followed"),
+    ] {
+        let line = format!("not validated: {rel} (");
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(&line) && l.contains(why)),
+            "{rel}: {}",
+            out.ctx()
+        );
+    }
+    assert_eq!(read_lines(&sb.log).len(), 1);
+}
