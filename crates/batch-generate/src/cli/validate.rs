@@ -30,7 +30,7 @@ pub struct ValidateArgs {
 
     /// The results file [default: validation-results-<platform>.json]; its journal is
     /// <FILE>.journal while the job runs.
-    #[arg(long, env = "BATCH_VALIDATION_OUT", value_name = "FILE")]
+    #[arg(long, env = "BATCH_VALIDATE_OUT", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
     /// tsuku's execution exclusions (testdata/golden/execution-exclusions.json): recipes

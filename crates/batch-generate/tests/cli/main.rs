@@ -19,3 +19,4 @@ mod selfdoc;
 mod sharding;
 mod util;
 mod validate;
+mod validate_stop;
