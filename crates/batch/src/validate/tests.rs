@@ -476,3 +476,28 @@ fn families_are_deduplicated_and_darwin_has_one_row() {
     d.families = vec![Family::Debian];
     assert_eq!(d.row_families(), [None]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_generator_that_cannot_start_stops_the_job_and_keeps_the_journal() {
+    let (_tmp, files) = tree(&["bat", "fd", "rg"]);
+    let mut c = config(JobPlatform::DarwinArm64);
+    c.jobs = 1;
+    c.timeout = SECS(300);
+    let mut mock = crate::runner::MockRunner::new();
+    // The install command of every row: stdout/stderr apart, the configured timeout.
+    mock.expect_run()
+        .withf(|cmd| !cmd.merge_output && cmd.timeout == SECS(300) && cmd.env.is_empty())
+        .times(1)
+        .returning(|cmd| {
+            Err(crate::runner::RunnerError::Spawn {
+                program: cmd.program,
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            })
+        });
+    let err = validate_files(&c, &files, &mock, JobOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, super::job::ValidateError::Runner(_)), "{err}");
+    assert!(!files.out.exists());
+    assert!(journal::path_for(&files.out).exists());
+}
