@@ -45,6 +45,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             Some(Command::Publish(args)) => commands::store::publish(args).await,
             Some(Command::Fetch(args)) => commands::store::fetch(args).await,
             Some(Command::Store(args)) => commands::store::store(args).await,
+            Some(Command::Validate(args)) => commands::validate::run(args, max_output).await,
             Some(Command::Completions(args)) => commands::completions::completions(args),
             Some(Command::Man(_)) => commands::completions::man(),
             None => {

@@ -10,10 +10,12 @@ use batch_store::StoreError;
 use crate::error::UsageError;
 
 /// The run completed, including runs with failed entries, no candidates, or the kill switch
-/// off (failed entries are data, not errors).
+/// off (failed entries are data, not errors); `validate` wrote its results file (failed
+/// installs are data too, issue #13).
 pub const SUCCESS: i32 = 0;
 /// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
-/// parse or is the other kind of file, an unknown breaker state, a missing generator) or a
+/// parse or is the other kind of file, an unknown breaker state, a missing generator; for
+/// `validate` an unreadable `--recipes`, a malformed `--exclusions`, a foreign journal) or a
 /// write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
@@ -32,11 +34,13 @@ pub const SIGTERM: i32 = 143;
 /// The exit-code table shown at the end of `--help`.
 pub const HELP: &str = "\
 Exit codes:
-  0  run completed (also with failed entries, no candidates, or the kill switch off)
+  0  run completed (also with failed entries, no candidates, or the kill switch off);
+     validate wrote its results file (failed installs are data)
   1  bad input (missing queue without --init-queue, queue or control file invalid or swapped,
-     unknown breaker state, missing generator) or a write error
+     unknown breaker state, missing generator; validate: unreadable --recipes, malformed
+     --exclusions, a journal of another batch) or a write error
   2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem or
-     --rate-limit)
+     --rate-limit, validate --family on macOS)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";

@@ -387,6 +387,16 @@ impl Sandbox {
         cmd
     }
 
+    /// The binary with exactly `args` (no standard flags: a subcommand such as `validate`)
+    /// in the sandbox's environment and working directory, stdin closed, for
+    /// [`Sandbox::spawn_cmd`].
+    pub fn bare_command(&self, args: &[&str]) -> Command {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let mut cmd = self.std_command(&self.bin, &args);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
     /// Spawns the binary with the standard flags plus `extra` and `env`.
     pub fn spawn(&mut self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Running {
         let cmd = self.command(&[], extra, env);

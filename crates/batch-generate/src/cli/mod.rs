@@ -14,6 +14,7 @@ pub mod queue;
 pub mod root;
 pub mod run;
 pub mod store;
+pub mod validate;
 
 pub use common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
 pub use completions::{CompletionsArgs, ManArgs};
@@ -27,6 +28,7 @@ pub use store::{
     ConsolidateArgs, FetchArgs, GcArgs, HealthArgs, PublishArgs, StoreArgs, StoreCmdArgs,
     StoreCommand,
 };
+pub use validate::ValidateArgs;
 
 #[cfg(test)]
 mod tests;

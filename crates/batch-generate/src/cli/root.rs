@@ -88,6 +88,10 @@ pub enum Command {
     Queue(super::queue::QueueCmdArgs),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),
+    /// Install the batch's new recipes on this platform runner (each Linux family in a
+    /// sandbox, or macOS) and write validation-results-<platform>.json; exit 5 is retried,
+    /// a killed job resumes from <out>.journal.
+    Validate(Box<super::validate::ValidateArgs>),
     /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout; `docs/man/batch-generate.1` is this output.

@@ -9,3 +9,4 @@ pub mod preflight;
 pub mod queue;
 pub mod run;
 pub mod store;
+pub mod validate;

@@ -8,5 +8,6 @@ pub mod maintain;
 pub mod queue_status;
 pub mod reconcile;
 pub mod text;
+pub mod validate;
 
 pub use json::print_json;

@@ -21,3 +21,5 @@ mod run;
 mod selfdoc;
 mod sharding;
 mod util;
+mod validate;
+mod validate_stop;

@@ -19,8 +19,8 @@ use super::process::{Command, Output, Runner, RunnerError, Stop, stop_reached};
 pub struct FakeCall {
     /// When it started (tokio's clock).
     pub at: Instant,
-    /// The argv after the program: `create <name> --from <source> --output <recipe> …` or
-    /// `install --json --recipe <recipe> …`.
+    /// The argv after the program: `create <name> --from <source> --output <recipe> …`,
+    /// `install --json --recipe <recipe> …` or `install --json --force --recipe <recipe> …`.
     pub args: Vec<String>,
     /// Earlier calls with the same argv: 0 for a first attempt, 1 for the first retry.
     pub attempt: usize,
@@ -32,12 +32,18 @@ impl FakeCall {
         &self.args[0]
     }
 
-    /// The entry name: `create <name> …`, or the recipe file stem of `install … <recipe>`.
+    /// The entry name: `create <name> …`, or the recipe file stem after `install`'s `--recipe`.
     pub fn name(&self) -> String {
         if self.step() == "create" {
             self.args[1].clone()
         } else {
-            Path::new(&self.args[3])
+            // `install … --recipe <recipe> …` (the main run puts it at 3, validate at 4).
+            let at = self
+                .args
+                .iter()
+                .position(|a| a == "--recipe")
+                .map_or(3, |i| i + 1);
+            Path::new(self.args.get(at).map_or("", String::as_str))
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()

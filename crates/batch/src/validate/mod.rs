@@ -5,12 +5,29 @@
 //!   names `linux-<family>-<libc>-<arch>` / `darwin-<arch>` with their parser;
 //! - [`generation`]: the generation environment's own `pass` rows (`--validation-out`);
 //! - [`results`]: one result row per (recipe, environment) and the
-//!   `validation-results-<platform>.json` file (serde-written, replaced atomically).
+//!   `validation-results-<platform>.json` file (serde-written, replaced atomically);
+//! - [`recipes`]: the batch's recipes under `--recipes DIR` (one level, no symlinks, no `..`);
+//! - [`exclusions`]: tsuku's execution exclusions (`skipped` rows);
+//! - [`run`]: the install argv, retries of exit 5, exit codes from tsuku's JSON, the
+//!   concurrent loop over (recipe, family);
+//! - [`journal`]: `<out>.journal`, so a killed job resumes without re-running finished rows;
+//! - [`job`]: one job from files to the results file.
 
 pub mod generation;
+pub mod exclusions;
+pub mod job;
+pub mod journal;
 pub mod platform;
+pub mod recipes;
 pub mod results;
+pub mod run;
 
 pub use generation::{generation_rows, host_platform};
+#[cfg(test)]
+mod tests;
+
+pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
 pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
+pub use recipes::{Recipe, RejectReason, Rejected};
 pub use results::{Environment, ResultsError, ResultsFile, RowStatus, ValidationRow};
+pub use run::ValidateConfig;

@@ -1,0 +1,89 @@
+//! Arguments of `validate` (spec §7.3, issue #13): install the batch's new recipes on one
+//! platform runner and write `validation-results-<platform>.json`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use batch::validate::{Family, JobPlatform, ResultsFile};
+use clap::Args;
+
+use super::common::JsonArgs;
+use super::parse::{parse_batch_id, parse_duration};
+
+/// Flags of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The runner's platform: linux-x86_64, linux-arm64, darwin-arm64 or darwin-x86_64.
+    #[arg(long, env = "BATCH_PLATFORM", value_name = "PLATFORM", value_parser = parse_platform)]
+    pub platform: JobPlatform,
+
+    /// A Linux family to install in (repeatable or comma-separated: debian, rhel, arch, suse,
+    /// alpine) [default: all five on linux-x86_64, all but arch on linux-arm64]. Not allowed
+    /// on macOS, which has one unsandboxed row.
+    #[arg(long = "family", value_name = "FAMILY", value_delimiter = ',', value_parser = parse_family)]
+    pub families: Vec<Family>,
+
+    /// The batch's new recipes, laid out as <letter>/<name>.toml (one level; deeper paths,
+    /// symlinks and names with `..` are reported and not installed).
+    #[arg(long, env = "BATCH_RECIPES", value_name = "DIR")]
+    pub recipes: PathBuf,
+
+    /// The results file [default: validation-results-<platform>.json]; its journal is
+    /// <FILE>.journal while the job runs.
+    #[arg(long, env = "BATCH_VALIDATE_OUT", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// tsuku's execution exclusions (testdata/golden/execution-exclusions.json): recipes
+    /// named in .exclusions[].recipe get `skipped` rows.
+    #[arg(long, env = "BATCH_EXCLUSIONS", value_name = "FILE")]
+    pub exclusions: Option<PathBuf>,
+
+    /// Installs in flight at once (sandboxed installs are heavy; hosted runners have 2-4
+    /// cores).
+    #[arg(long, env = "BATCH_VALIDATE_JOBS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// Wall-time limit of one install attempt (the spec's `gtimeout 300`); the process group
+    /// is killed and the row records exit 124.
+    #[arg(long, env = "BATCH_VALIDATE_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// The tsuku binary (a path, or a name looked up on PATH).
+    #[arg(long, env = "BATCH_GENERATOR", default_value = "tsuku")]
+    pub generator: PathBuf,
+
+    /// The batch ID from `preflight`, written into every row.
+    #[arg(long, env = "BATCH_BATCH_ID", value_parser = parse_batch_id)]
+    pub batch_id: String,
+
+    /// Time budget of the job (e.g. 110m): a row starts only if it is expected to finish
+    /// before the deadline; at the deadline running installs are stopped. The rows finished
+    /// are written, the journal is kept, and the exit code is 0.
+    #[arg(long, env = "BATCH_VALIDATE_MAX_DURATION", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_duration: Option<Duration>,
+
+    /// Time between SIGTERM and SIGKILL when an install is stopped.
+    #[arg(long, env = "BATCH_KILL_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub kill_grace: Duration,
+
+    /// `--json`.
+    #[command(flatten)]
+    pub report: JsonArgs,
+}
+
+impl ValidateArgs {
+    /// `--out`, or `validation-results-<platform>.json` in the working directory.
+    pub fn out(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(ResultsFile::file_name(self.platform)))
+    }
+}
+
+fn parse_platform(s: &str) -> Result<JobPlatform, String> {
+    s.parse()
+}
+
+fn parse_family(s: &str) -> Result<Family, String> {
+    s.parse()
+}

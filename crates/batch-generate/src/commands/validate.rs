@@ -1,0 +1,184 @@
+//! `batch-generate validate` (spec §7.3, issue #13): installs the batch's new recipes on this
+//! platform runner through the main job's process runner, writes
+//! `validation-results-<platform>.json`, prints the counts and appends them to
+//! `$GITHUB_STEP_SUMMARY`.
+//!
+//! SIGINT/SIGTERM stop running installs (their process groups) and start nothing new; the
+//! journal keeps every finished row, no results file is written, and the exit code is
+//! 128 + N. At the `--max-duration` deadline the same stop happens, but the rows finished are
+//! written (a partial file), the journal is kept for a rerun, and the exit code is 0.
+
+use anyhow::Context as _;
+use batch::runner::{ProcessRunner, Stop, find_program, parent_death_helper};
+use batch::validate::job::write_results;
+use batch::validate::{
+    JobOptions, Os, RowStatus, ValidateConfig, ValidateError, ValidateFiles, ValidationRow,
+    validate_files,
+};
+use tokio::sync::watch;
+
+use crate::cli::validate::ValidateArgs;
+use crate::error::{Hint, UsageError};
+use crate::exit::Ending;
+use crate::report::print_json;
+use crate::report::validate::{ValidateDoc, step_summary, text};
+use crate::signal::SignalState;
+
+/// Runs `validate`: [`Ending::Success`] when the results file was written (failed installs
+/// are data), [`Ending::Signal`] when stopped by a signal.
+///
+/// # Errors
+/// A family on macOS (usage, exit 2); a missing generator, an unreadable recipes directory,
+/// a bad exclusions file, a foreign or corrupt journal, a write error (exit 1), each with a
+/// hint.
+pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Ending> {
+    let platform = args.platform;
+    if platform.os() == Os::Darwin && !args.families.is_empty() {
+        return Err(UsageError(format!(
+            "--family is for Linux runners; {platform} has one unsandboxed row"
+        ))
+        .into());
+    }
+    if find_program(&args.generator).is_none() {
+        return Err(anyhow::anyhow!(
+            "generator `{}` not found or not executable",
+            args.generator.display()
+        )
+        .context(Hint(
+            "pass --generator PATH (or BATCH_GENERATOR) naming the tsuku binary; nothing was run or written",
+        )));
+    }
+    let families = args.families.clone();
+    let config = ValidateConfig {
+        platform,
+        families: if families.is_empty() {
+            platform.default_families().to_vec()
+        } else {
+            families
+        },
+        generator: args.generator.clone(),
+        timeout: args.timeout,
+        jobs: usize::from(args.jobs),
+        batch_id: args.batch_id.clone(),
+        pass_github_token: std::env::var_os(batch::validate::run::TOKEN_VAR).is_some(),
+    };
+    let files = ValidateFiles {
+        recipes: args.recipes.clone(),
+        out: args.out(),
+        exclusions: args.exclusions.clone(),
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    let deadline = args.max_duration.map(|d| tokio::time::Instant::now() + d);
+    let deadline_task = deadline.map(|d| {
+        let tx = stop_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(d).await;
+            tx.send_if_modified(|s| {
+                let running = *s == Stop::Running;
+                if running {
+                    *s = Stop::Graceful;
+                }
+                running
+            });
+        })
+    });
+    let signals = match SignalState::listen(stop_tx) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("{e:#}; a signal will stop validate at once");
+            None
+        }
+    };
+    let runner = ProcessRunner {
+        kill_grace: args.kill_grace,
+        max_output,
+        stop: Some(stop_rx.clone()),
+        parent_death: parent_death_helper(),
+        observer: None,
+    };
+    let on_row = |r: &ValidationRow| {
+        let status = match r.status {
+            RowStatus::Pass => "pass",
+            RowStatus::Fail => "fail",
+            RowStatus::Skipped => "skipped",
+        };
+        tracing::info!(
+            "{} on {}: {status} (exit {}, {} attempt(s))",
+            r.recipe,
+            r.platform,
+            r.exit_code.unwrap_or(-1),
+            r.attempts.unwrap_or(0)
+        );
+    };
+    let result = validate_files(
+        &config,
+        &files,
+        &runner,
+        JobOptions {
+            stop: Some(stop_rx),
+            deadline,
+            on_row: Some(&on_row),
+        },
+    )
+    .await;
+    if let Some(t) = deadline_task {
+        t.abort();
+    }
+    let mut outcome = result.map_err(with_hint)?;
+    for r in &outcome.rejected {
+        tracing::warn!("not validated: {} ({})", r.rel, r.reason.describe());
+    }
+    let signal = signals.as_ref().and_then(SignalState::received);
+    if signal.is_none() && !outcome.complete() {
+        // Out of budget: write what finished so aggregate sees this platform, keep the journal.
+        write_results(&files.out, &outcome.rows)
+            .with_context(|| Hint("check that the directory of --out is writable"))?;
+        outcome.written = Some(files.out.clone());
+        tracing::warn!(
+            "budget reached: {} rows not started, {} stopped; wrote the finished rows",
+            outcome.not_started,
+            outcome.interrupted
+        );
+    }
+    if args.report.json {
+        print_json(&ValidateDoc::new(platform, &config.batch_id, &outcome));
+    } else {
+        crate::out!("{}", text(platform, &outcome));
+    }
+    crate::github::append_step_summary(&step_summary(platform, &outcome))?;
+    if let Some(sig) = signal {
+        tracing::warn!(
+            "stopped by {}; finished rows are in {}: run again to finish",
+            crate::signal::name(sig),
+            batch::validate::journal::path_for(&files.out).display()
+        );
+        return Ok(Ending::Signal(sig));
+    }
+    Ok(Ending::Success)
+}
+
+/// Adds what to do to a library error.
+fn with_hint(e: ValidateError) -> anyhow::Error {
+    let hint = match &e {
+        ValidateError::Recipes(_) => {
+            "pass --recipes DIR naming the batch's recipes (<letter>/<name>.toml); nothing was run or written"
+        }
+        ValidateError::Exclusions(_) => {
+            "fix the file at that position (it must be {\"exclusions\":[{\"recipe\":\"NAME\"}, ...]}) or leave out --exclusions; nothing was run or written"
+        }
+        ValidateError::Journal(batch::validate::journal::JournalError::Foreign { .. }) => {
+            "the journal of another job is in the way; nothing was run or written"
+        }
+        ValidateError::Journal(_) => {
+            "the rows finished so far are in the journal; fix the cause and run again to resume"
+        }
+        ValidateError::Results(_) => {
+            "the rows finished are kept in the journal; make --out writable and run again"
+        }
+        ValidateError::Runner(_) => {
+            "check --generator; finished rows are kept in the journal, run again to resume"
+        }
+    };
+    anyhow::Error::new(e).context(Hint(hint))
+}
