@@ -1,0 +1,21 @@
+//! Aggregation of the platform validation results (spec §7.3.1–§7.3.6, §1.3.2, §1.5,
+//! issue #13): the `run_command` security gate, include/constrain/exclude, constraints
+//! written into `[metadata]`, per-recipe failure records, the metrics record and the PR text.
+//!
+//! - [`gate`]: the security gate over the parsed TOML;
+//! - [`verdict`]: include, constrain or exclude from the validation rows;
+//! - [`constraint`]: spec §7.3.3's derivation;
+//! - [`insert`]: the `toml_edit` insertion into `[metadata]`.
+
+pub mod constraint;
+pub mod gate;
+pub mod insert;
+pub mod verdict;
+
+#[cfg(test)]
+mod insert_tests;
+
+pub use constraint::{Constraint, ConstraintKey, derive};
+pub use gate::GateFailure;
+pub use insert::{InsertError, Insertion, insert};
+pub use verdict::{PlatformResults, Verdict};
