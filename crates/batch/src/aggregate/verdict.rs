@@ -113,7 +113,8 @@ mod tests {
         let deb = x86(Family::Debian);
         let alp = x86(Family::Alpine);
         let mac = JobPlatform::DarwinArm64.row(None);
-        let cases: Vec<(Vec<(RowPlatform, RowStatus, Environment)>, Verdict)> = vec![
+        type Rows = Vec<(RowPlatform, RowStatus, Environment)>;
+        let cases: Vec<(Rows, Verdict)> = vec![
             (vec![(deb, P, V), (alp, P, V)], Verdict::Include),
             (vec![(deb, P, V), (alp, S, V)], Verdict::Include),
             (vec![(deb, S, V)], Verdict::Include),
