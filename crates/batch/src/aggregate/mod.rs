@@ -5,11 +5,15 @@
 //! - [`gate`]: the security gate over the parsed TOML;
 //! - [`verdict`]: include, constrain or exclude from the validation rows;
 //! - [`constraint`]: spec §7.3.3's derivation;
-//! - [`insert`]: the `toml_edit` insertion into `[metadata]`.
+//! - [`insert`]: the `toml_edit` insertion into `[metadata]`;
+//! - [`records`]: per-recipe failure records (spec §1.3.2);
+//! - [`metrics`]: the metrics record (spec §1.5).
 
 pub mod constraint;
 pub mod gate;
 pub mod insert;
+pub mod metrics;
+pub mod records;
 pub mod verdict;
 
 #[cfg(test)]
