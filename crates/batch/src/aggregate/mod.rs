@@ -7,12 +7,14 @@
 //! - [`constraint`]: spec §7.3.3's derivation;
 //! - [`insert`]: the `toml_edit` insertion into `[metadata]`;
 //! - [`records`]: per-recipe failure records (spec §1.3.2);
-//! - [`metrics`]: the metrics record (spec §1.5).
+//! - [`metrics`]: the metrics record (spec §1.5);
+//! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
 
 pub mod constraint;
 pub mod gate;
 pub mod insert;
 pub mod metrics;
+pub mod pr;
 pub mod records;
 pub mod verdict;
 
