@@ -101,7 +101,7 @@ pub struct RecipeDecision {
 }
 
 /// A queue entry status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QueueChange {
     /// Entry name.
     pub name: String,
