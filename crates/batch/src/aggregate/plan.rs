@@ -124,8 +124,9 @@ pub struct Plan {
     pub platforms: BTreeMap<JobPlatform, PlatformCounts>,
     /// Every job platform reported at least one validation row.
     pub all_platforms_reported: bool,
-    /// Auto-merge only when nothing is excluded and every platform reported (spec §7.3.6,
-    /// issue #13).
+    /// Auto-merge only when nothing is excluded, every platform reported (spec §7.3.6,
+    /// issue #13) and every included recipe has validation rows (decision: an unvalidated
+    /// recipe needs a human look).
     pub auto_merge: bool,
     /// The per-recipe failure lines (may be empty: then no file is written).
     pub failures: Vec<RecipeFailure>,
@@ -421,7 +422,7 @@ fn finish(
     Ok(Plan {
         options: options.clone(),
         results_files: rows.files,
-        auto_merge: excluded == 0 && all_platforms_reported,
+        auto_merge: excluded == 0 && all_platforms_reported && pr_in.unvalidated.is_empty(),
         all_platforms_reported,
         recipes,
         platforms,

@@ -481,3 +481,12 @@ fn nothing_failed_everything_reported_auto_merges_and_writes_no_failure_file() {
     let p = plan(&f.options, &FixedClock::new(now())).unwrap();
     assert!(!p.all_platforms_reported && !p.auto_merge);
 }
+
+#[test]
+fn an_unvalidated_recipe_withholds_auto_merge() {
+    let f = Fixture::new(&[("alpha", PLAIN), ("bravo", PLAIN)]);
+    f.matrix(&["alpha"], &[]);
+    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    assert!(p.all_platforms_reported && !p.auto_merge);
+    assert_eq!(p.recipes[1].fate, Fate::Unvalidated);
+}
