@@ -87,6 +87,8 @@ fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
             .is_some_and(batch::maintain::MaintainError::is_lock_held)
         || e.downcast_ref::<RunError>()
             .is_some_and(RunError::is_lock_held)
+        || e.downcast_ref::<batch::aggregate::AggregateError>()
+            .is_some_and(batch::aggregate::AggregateError::is_lock_held)
         || e.downcast_ref::<SequenceError>()
             .is_some_and(|s| s.error.is_lock_held())
 }

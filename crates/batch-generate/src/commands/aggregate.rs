@@ -2,7 +2,7 @@
 //! ([`batch::aggregate::plan`]), applies it unless `--dry-run`, reports it, and writes the
 //! `$GITHUB_OUTPUT` lines the workflow's PR step reads.
 
-use batch::aggregate::{AggregateError, Plan, apply, plan};
+use batch::aggregate::{AggregateError, Plan, run as aggregate};
 use batch::clock::SystemClock;
 
 use crate::cli::AggregateArgs;
@@ -15,17 +15,12 @@ use crate::report::print_json;
 /// Runs `aggregate`.
 ///
 /// # Errors
-/// Bad input (a results file that is not JSON, of another batch, naming a recipe not in the
+/// Another run holding the queue's lock (exit 3); bad input (a results file that is not JSON, of another batch, naming a recipe not in the
 /// batch or outside `--output-dir`, a symlinked or missing recipe, a bad queue) before
 /// anything is written; write errors; each with a hint.
 pub fn run(args: &AggregateArgs) -> anyhow::Result<Ending> {
     let options = args.options();
-    let planned = plan(&options, &SystemClock).map_err(with_hint)?;
-    let applied = if args.dry_run {
-        None
-    } else {
-        Some(apply(&planned).map_err(with_hint)?)
-    };
+    let (planned, applied) = aggregate(&options, args.dry_run, &SystemClock).map_err(with_hint)?;
     if args.report.json {
         print_json(&AggregateDoc::new(&planned, applied.as_ref()));
     } else {
@@ -79,6 +74,9 @@ fn with_hint(e: AggregateError) -> anyhow::Error {
         }
         AggregateError::Insert { .. } => Hint(
             "give the recipe a [metadata] table (or exclude it) and run aggregate again; nothing was written",
+        ),
+        AggregateError::Lock(_) => Hint(
+            "another batch-generate run is using this queue: wait for it to finish; nothing was written",
         ),
         AggregateError::Write { .. } | AggregateError::Delete { .. } => Hint(
             "fix the file system problem and run aggregate again: it is idempotent and finishes what is left",

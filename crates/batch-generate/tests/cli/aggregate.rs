@@ -13,6 +13,9 @@ use crate::util::{Sandbox, With, entry, run_cmd, sandbox, snapshot, snapshot_exc
 
 const BATCH: &str = "2026-12-01-all";
 const PLANNED_AT: &str = "2026-12-01T08:00:00Z";
+/// The run lock's file: it stays after a run (as for every command that takes the lock) and
+/// holds the last holder's pid, so it is left out of "nothing written" comparisons.
+const LOCK: &str = "queue.json.lock";
 const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction = \"homebrew\"\n";
 
 const ALL11: [&str; 11] = [
@@ -393,11 +396,11 @@ fn a_second_run_changes_nothing_and_a_dry_run_writes_nothing() {
     );
 
     b.run(&[]).ok();
-    let first = snapshot_except(&b.sb.root, &["pr", "cwd"]);
+    let first = snapshot_except(&b.sb.root, &["pr", "cwd", LOCK]);
     let out = b.run(&["--json"]);
     out.ok();
     assert_eq!(
-        snapshot_except(&b.sb.root, &["pr", "cwd"]),
+        snapshot_except(&b.sb.root, &["pr", "cwd", LOCK]),
         first,
         "second run changed state"
     );
@@ -424,7 +427,7 @@ fn bad_inputs_write_nothing() {
     for (what, breaker, needle) in cases {
         let b = Batch::new(&[("one", plain())], &[("one", "darwin-arm64")]);
         breaker(&b);
-        let before = snapshot(&b.sb.root);
+        let before = snapshot_except(&b.sb.root, &[LOCK]);
         let out = b.run(&[]);
         out.code(exit::FAILURE);
         assert!(out.stderr.contains(needle), "{what}: {}", out.ctx());
@@ -434,7 +437,7 @@ fn bad_inputs_write_nothing() {
             out.ctx()
         );
         assert_eq!(
-            snapshot(&b.sb.root),
+            snapshot_except(&b.sb.root, &[LOCK]),
             before,
             "{what}: something was written"
         );
@@ -518,4 +521,17 @@ fn the_real_sample_keeps_its_bytes_or_gains_one_line() {
     }
     assert!(gained > 30, "{gained}");
     assert!(b.recipe("pipx").is_none(), "pipx has run_command steps");
+}
+
+/// Another run holding the queue's lock: exit 3, nothing read or written.
+#[test]
+fn the_queue_lock_is_honoured() {
+    let b = Batch::new(&[("one", plain())], &[("one", "darwin-arm64")]);
+    let lock = batch::run::lock::RunLock::acquire(&b.sb.queue).unwrap();
+    let before = snapshot(&b.sb.root);
+    let out = b.run(&[]);
+    out.code(exit::LOCKED);
+    assert_eq!(snapshot(&b.sb.root), before);
+    drop(lock);
+    b.run(&[]).ok();
 }

@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use batch_base::fs::{remove_if_exists, write_atomic};
 
 use super::error::AggregateError;
-use super::plan::{Fate, Plan, recipe_file};
+use super::plan::{Fate, Options, Plan, plan, recipe_file};
 use super::records;
+use crate::clock::Clock;
+use crate::run::lock::RunLock;
 
 /// Names of the PR files under `--pr-dir`.
 pub const PR_TITLE_FILE: &str = "pr-title.txt";
@@ -93,4 +95,30 @@ pub fn apply(plan: &Plan) -> Result<Applied, AggregateError> {
         }
     }
     Ok(done)
+}
+
+/// The whole `aggregate`: under the queue's run lock (`<queue>.lock`, as every writer of the
+/// queue), [`plan`] then, unless `dry_run`, [`apply`]. A dry run takes no lock and writes
+/// nothing.
+///
+/// # Errors
+/// [`AggregateError::Lock`] when another run holds the lock (nothing read or written), then
+/// any error of [`plan`] (nothing written) or [`apply`].
+pub fn run(
+    options: &Options,
+    dry_run: bool,
+    clock: &dyn Clock,
+) -> Result<(Plan, Option<Applied>), AggregateError> {
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(&options.queue)?)
+    };
+    let planned = plan(options, clock)?;
+    let applied = if dry_run {
+        None
+    } else {
+        Some(apply(&planned)?)
+    };
+    Ok((planned, applied))
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::insert::InsertError;
 use crate::queue::QueueError;
+use crate::run::lock::LockError;
 use crate::validate::ResultsError;
 
 /// Why `aggregate` stopped. Every variant but [`AggregateError::Write`] and
@@ -104,6 +105,10 @@ pub enum AggregateError {
     /// The queue could not be read or written.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Another run holds the queue's lock (nothing read or written), or it could not be
+    /// taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// The constraint could not be inserted (e.g. `metadata` is not a table).
     #[error("cannot write the constraint into `{path}`")]
     Insert {
@@ -131,4 +136,11 @@ pub enum AggregateError {
         #[source]
         source: io::Error,
     },
+}
+
+impl AggregateError {
+    /// Whether another run holds the queue's lock (the binary's exit 3).
+    pub fn is_lock_held(&self) -> bool {
+        matches!(self, AggregateError::Lock(LockError::Held { .. }))
+    }
 }

@@ -30,7 +30,7 @@ mod insert_tests;
 #[cfg(test)]
 mod plan_tests;
 
-pub use apply::{Applied, apply};
+pub use apply::{Applied, apply, run};
 pub use constraint::{Constraint, ConstraintKey, derive};
 pub use error::AggregateError;
 pub use gate::GateFailure;
