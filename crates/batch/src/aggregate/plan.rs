@@ -284,10 +284,19 @@ fn decide(
             already: true,
         });
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| AggregateError::ReadRecipe {
+    let bytes = std::fs::read(&file).map_err(|source| AggregateError::ReadRecipe {
         path: file.clone(),
         source,
     })?;
+    // TOML is UTF-8: other bytes cannot be screened, so the gate fails closed on them.
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(excluded_by_gate(&GateFailure::Unparsable {
+                message: format!("not UTF-8 ({e})"),
+            }));
+        }
+    };
     if let Err(why) = gate::check(&text) {
         return Ok(excluded_by_gate(&why));
     }

@@ -490,3 +490,20 @@ fn an_unvalidated_recipe_withholds_auto_merge() {
     assert!(p.all_platforms_reported && !p.auto_merge);
     assert_eq!(p.recipes[1].fate, Fate::Unvalidated);
 }
+
+#[test]
+fn a_recipe_that_is_not_utf8_fails_the_gate() {
+    let f = Fixture::new(&[("alpha", PLAIN)]);
+    f.matrix(&["alpha"], &[]);
+    std::fs::write(
+        f.options.output_dir.join("a/alpha.toml"),
+        b"[metadata]\nname = \"\xff\"\n",
+    )
+    .unwrap();
+    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    assert!(
+        matches!(&p.recipes[0].fate, Fate::Excluded { cause: ExcludeCause::Gate, reason, .. } if reason.contains("not UTF-8")),
+        "{:?}",
+        p.recipes[0].fate
+    );
+}
