@@ -237,6 +237,7 @@ fn every_branch_of_spec_7_3_3() {
     );
     assert_eq!(doc["auto_merge"], true);
     let body = b.pr_body();
+    insta::assert_snapshot!("every_branch_pr_body", body);
     assert!(
         body.contains(
             "- **keep**: `supported_os = [\"linux\"]` (existing constraint, left unchanged)"
