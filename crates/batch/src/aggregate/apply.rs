@@ -1,4 +1,4 @@
-//! Writing what [`super::plan`] decided (issue #13). Each file is replaced atomically
+//! Writing what [`super::plan()`] decided (issue #13). Each file is replaced atomically
 //! (`batch_base::fs`); the order makes an interrupted run safe to repeat: constraint edits,
 //! failure records, metrics, the queue, the PR texts, and last the deletion of excluded
 //! recipes (a rerun finds the recipe still there, decides the same, and does not move its

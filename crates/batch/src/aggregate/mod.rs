@@ -3,12 +3,13 @@
 //! written into `[metadata]`, per-recipe failure records, the metrics record and the PR text.
 //!
 //! - [`inputs`]: the results files, batch membership and recipe paths;
-//! - [`plan`]: every decision, computed without writing; [`apply`] then writes it;
+//! - [`plan`](mod@plan): every decision, computed without writing; [`apply`](mod@apply)
+//!   then writes it;
 //! - [`error`]: the typed errors ([`AggregateError`]);
 //! - [`gate`]: the security gate over the parsed TOML;
 //! - [`verdict`]: include, constrain or exclude from the validation rows;
 //! - [`constraint`]: spec §7.3.3's derivation;
-//! - [`insert`]: the `toml_edit` insertion into `[metadata]`;
+//! - [`insert`](mod@insert): the `toml_edit` insertion into `[metadata]`;
 //! - [`records`]: per-recipe failure records (spec §1.3.2);
 //! - [`metrics`]: the metrics record (spec §1.5);
 //! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
