@@ -12,9 +12,17 @@ use super::parse::parse_batch_id;
 
 /// Flags of `aggregate`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("init_queue", |a| a.hide(true)),
+    mut_arg("control_file", |a| a.hide(true)),
+    mut_arg("results", |a| a.hide(true)),
+    mut_arg("summary", |a| a.hide(true))
+)]
 pub struct AggregateArgs {
     /// Files read and written: `--queue`, `--output-dir` (the recipes), `--failures-dir`
-    /// (per-recipe failure records). The other file flags are accepted and unused.
+    /// (per-recipe failure records). The main job's other file flags (`--init-queue`,
+    /// `--control-file`, `--results`, `--summary`) are accepted for scripts that pass the
+    /// same set everywhere, unused, and hidden from `--help`.
     #[command(flatten)]
     pub files: FileArgs,
 
