@@ -247,4 +247,12 @@ mod tests {
             "contains run_command action at steps[0].action (security gate)"
         );
     }
+
+    proptest::proptest! {
+        /// No input panics the gate; TOML-ish fragments reach the walker.
+        #[test]
+        fn never_panics(text in "(\\[\\[?[a-z.]{0,6}\\]{0,2}\n|[a-z.\"']{0,8} ?= ?[\\[{\"'a-z_,}\\] ]{0,20}\n|#.*\n|.{0,10}){0,8}") {
+            let _ = check(&text);
+        }
+    }
 }

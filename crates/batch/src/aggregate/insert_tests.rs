@@ -221,3 +221,14 @@ fn every_sample_recipe_keeps_its_bytes_or_gains_one_line() {
         "most recipes gain a line: {inserted_count}"
     );
 }
+
+proptest::proptest! {
+    /// No input panics the insertion, and an inserted text always parses again.
+    #[test]
+    fn insertion_never_panics_and_output_parses(text in "(\\[\\[?[a-z.]{0,9}\\]{0,2}\n|[a-z._]{0,8} ?= ?[\\[{\"'a-z_,0-9}\\] ]{0,20}\n|#.*\n| *\n){0,8}") {
+        if let Ok(Insertion::Inserted { text }) = insert(&text, &os_linux()) {
+            proptest::prop_assert!(text.parse::<toml_edit::DocumentMut>().is_ok(), "{}", text);
+        }
+    }
+}
+
