@@ -231,4 +231,3 @@ proptest::proptest! {
         }
     }
 }
-
