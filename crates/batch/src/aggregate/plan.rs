@@ -240,18 +240,23 @@ pub fn plan(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError
             fate,
         });
     }
-    let platforms = PlatformCounts::of(&rows.all);
-    finish(
-        options,
-        rows,
+    let decided = Decided {
         recipes,
-        platforms,
         failures,
         ecosystems,
         queue,
         queue_changes,
-        now,
-    )
+    };
+    Ok(finish(options, rows, decided, now))
+}
+
+/// The per-recipe decisions, before the batch-wide ones.
+struct Decided {
+    recipes: Vec<RecipeDecision>,
+    failures: Vec<RecipeFailure>,
+    ecosystems: BTreeMap<String, u64>,
+    queue: Queue,
+    queue_changes: Vec<QueueChange>,
 }
 
 /// The fate of one recipe from its file and rows.
@@ -358,18 +363,16 @@ fn failed_everywhere_record(source: &str, failed: &[RowPlatform], now: Timestamp
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    options: &Options,
-    rows: BatchRows,
-    recipes: Vec<RecipeDecision>,
-    platforms: BTreeMap<JobPlatform, PlatformCounts>,
-    failures: Vec<RecipeFailure>,
-    ecosystems: BTreeMap<String, u64>,
-    queue: Queue,
-    queue_changes: Vec<QueueChange>,
-    now: Timestamp,
-) -> Result<Plan, AggregateError> {
+/// The batch-wide part: platform counts, auto-merge, metrics, PR text.
+fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) -> Plan {
+    let Decided {
+        recipes,
+        failures,
+        ecosystems,
+        queue,
+        queue_changes,
+    } = decided;
+    let platforms = PlatformCounts::of(&rows.all);
     let all_platforms_reported = platforms.values().all(|c| c.tested > 0);
     let mut pr_in = PrInput {
         batch_id: options.batch_id.clone(),
@@ -428,7 +431,7 @@ fn finish(
         .ok()
         .and_then(|b| Metrics::from_slice(&b))
         .is_some_and(|old| old.same_counts(&metrics));
-    Ok(Plan {
+    Plan {
         options: options.clone(),
         results_files: rows.files,
         auto_merge: excluded == 0 && all_platforms_reported && pr_in.unvalidated.is_empty(),
@@ -446,7 +449,7 @@ fn finish(
         queue_changes,
         pr: render(&pr_in),
         now,
-    })
+    }
 }
 
 /// The path of a recipe under the output directory.
