@@ -1,6 +1,7 @@
 //! `batch-generate aggregate` (issue #13): plans every decision through the library
-//! ([`batch::aggregate::plan`]), applies it unless `--dry-run`, reports it, and writes the
-//! `$GITHUB_OUTPUT` lines the workflow's PR step reads.
+//! ([`batch::aggregate::plan`]), applies it unless `--dry-run`, reports it, writes the
+//! `$GITHUB_OUTPUT` lines the workflow's PR step reads and appends the PR body to
+//! `$GITHUB_STEP_SUMMARY` (each only when the variable is set).
 
 use batch::aggregate::{AggregateError, Plan, run as aggregate};
 use batch::clock::SystemClock;
@@ -28,6 +29,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<Ending> {
     }
     if !args.dry_run {
         github::write_output(outputs(&planned))?;
+        github::append_step_summary(&planned.pr.body)?;
     }
     Ok(Ending::Success)
 }

@@ -332,7 +332,14 @@ fn failed_everywhere_is_excluded_and_the_queue_follows() {
     q["entries"][0]["failure_count"] = 1.into();
     std::fs::write(&b.sb.queue, serde_json::to_vec_pretty(&q).unwrap()).unwrap();
     let gh = b.sb.root.join("gh-output");
-    let out = b.run_env(&[], &[("GITHUB_OUTPUT", gh.as_os_str())]);
+    let summary = b.sb.root.join("step-summary");
+    let out = b.run_env(
+        &[],
+        &[
+            ("GITHUB_OUTPUT", gh.as_os_str()),
+            ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
+        ],
+    );
     out.ok();
     assert!(b.recipe("dead").is_none());
     let e = b.entry("dead");
@@ -357,6 +364,7 @@ fn failed_everywhere_is_excluded_and_the_queue_follows() {
         gh,
         "included=1\nexcluded=1\nconstrained=0\nall_platforms_reported=true\nauto_merge=false\n"
     );
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), b.pr_body());
     let metrics = std::fs::read_to_string(
         b.sb.root
             .join("metrics/batch-runs-2026-12-01T08-00-00Z.jsonl"),
