@@ -13,8 +13,9 @@ use crate::error::UsageError;
 /// off (failed entries are data, not errors).
 pub const SUCCESS: i32 = 0;
 /// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
-/// parse or is the other kind of file, an unknown breaker state, a missing generator) or a
-/// write error.
+/// parse or is the other kind of file, an unknown breaker state, a missing generator; for
+/// `aggregate` a bad or foreign results file, a recipe outside the batch or `--output-dir`)
+/// or a write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
 /// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has.
