@@ -41,6 +41,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             Some(Command::Demo(args)) => commands::demo::run(args, max_output).await,
             Some(Command::Preflight(args)) => commands::preflight::run(args),
             Some(Command::Merge(args)) => commands::merge::run(args),
+            Some(Command::Aggregate(args)) => commands::aggregate::run(args),
             Some(Command::Queue(args)) => commands::queue::run(args),
             Some(Command::Publish(args)) => commands::store::publish(args).await,
             Some(Command::Fetch(args)) => commands::store::fetch(args).await,

@@ -15,8 +15,9 @@ use crate::error::UsageError;
 pub const SUCCESS: i32 = 0;
 /// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
 /// parse or is the other kind of file, an unknown breaker state, a missing generator; for
-/// `validate` an unreadable `--recipes`, a malformed `--exclusions`, a foreign journal) or a
-/// write error.
+/// `validate` an unreadable `--recipes`, a malformed `--exclusions`, a foreign journal; for
+/// `aggregate` a bad or foreign results file, a recipe outside the batch or `--output-dir`)
+/// or a write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
 /// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has.
@@ -93,6 +94,8 @@ fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
             .is_some_and(batch::maintain::ReconcileError::is_lock_held)
         || e.downcast_ref::<RunError>()
             .is_some_and(RunError::is_lock_held)
+        || e.downcast_ref::<batch::aggregate::AggregateError>()
+            .is_some_and(batch::aggregate::AggregateError::is_lock_held)
         || e.downcast_ref::<SequenceError>()
             .is_some_and(|s| s.error.is_lock_held())
 }

@@ -11,6 +11,8 @@
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
 //! - [`validate`]: platforms of the validation matrix and the results files (issue #13);
+//! - [`aggregate`]: the security gate, constraints, failure records, metrics and PR text of
+//!   the validation results (issue #13);
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
 //!   main run, its shards and the tests all run.
 //!
@@ -18,6 +20,7 @@
 //! "spec §N") except where a docstring names a deliberate fix.
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod config;
 pub mod control;
 pub mod maintain;

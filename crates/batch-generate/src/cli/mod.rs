@@ -3,6 +3,7 @@
 //! tool's single-dash spellings ([`goflags`]). Turning arguments into the library's settings
 //! (`to_config`, `apply`) is the only logic here; the handlers live in `crate::commands`.
 
+pub mod aggregate;
 pub mod common;
 pub mod completions;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod store;
 pub mod validate;
 
+pub use aggregate::AggregateArgs;
 pub use common::{BreakerArgs, FileArgs, JsonArgs, SelectionArgs};
 pub use completions::{CompletionsArgs, ManArgs};
 pub use demo::DemoArgs;

@@ -76,6 +76,12 @@ pub enum Command {
     /// failure files, batch-results.json, the circuit breakers and the summary. Idempotent and
     /// independent of fragment order; refuses fragments of another batch or starting queue.
     Merge(Box<MergeArgs>),
+    /// Decide the fate of each recipe of a batch from the validation-results-*.json files:
+    /// the run_command security gate, include / constrain / exclude, constraints written into
+    /// [metadata], per-recipe failure records, the metrics record, the queue kept consistent,
+    /// and the PR title, body and commit message under --pr-dir. Idempotent; bad input writes
+    /// nothing.
+    Aggregate(Box<super::aggregate::AggregateArgs>),
     /// Upload every file under DIR to the artifact store as sha256/<hex> objects, verify
     /// each by reading it back, then record logical path -> digest in manifest.json (by
     /// conditional PUT, retried when another publisher wins) or in a --fragment.

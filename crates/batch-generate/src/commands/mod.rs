@@ -2,6 +2,7 @@
 //! through `crate::report`, and returns how the command ended ([`crate::exit::Ending`]) or the
 //! error that stopped it; `crate::exit::code` turns either into the exit code.
 
+pub mod aggregate;
 pub mod completions;
 pub mod demo;
 pub mod merge;

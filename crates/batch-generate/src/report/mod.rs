@@ -2,6 +2,7 @@
 //! people ([`text`]), and the log lines about what a run found ([`log`]). Every document is
 //! built from a library result; nothing here decides anything.
 
+pub mod aggregate;
 pub mod json;
 pub mod log;
 pub mod maintain;

@@ -2,6 +2,7 @@
 //! (`testdata/fake-tsuku`). Expectations come from the behaviour spec (§8 scenarios) and the
 //! product issue (flags, environment variables, exit codes, bad input, kill switch).
 
+mod aggregate;
 mod bad_input;
 mod breaker;
 mod demo;

@@ -1,0 +1,40 @@
+//! Aggregation of the platform validation results (spec §7.3.1–§7.3.6, §1.3.2, §1.5,
+//! issue #13): the `run_command` security gate, include/constrain/exclude, constraints
+//! written into `[metadata]`, per-recipe failure records, the metrics record and the PR text.
+//!
+//! - [`inputs`]: the results files, batch membership and recipe paths;
+//! - [`plan`](mod@plan): every decision, computed without writing; [`apply`](mod@apply)
+//!   then writes it;
+//! - [`error`]: the typed errors ([`AggregateError`]);
+//! - [`gate`]: the security gate over the parsed TOML;
+//! - [`verdict`]: include, constrain or exclude from the validation rows;
+//! - [`constraint`]: spec §7.3.3's derivation;
+//! - [`insert`](mod@insert): the `toml_edit` insertion into `[metadata]`;
+//! - [`records`]: per-recipe failure records (spec §1.3.2);
+//! - [`metrics`]: the metrics record (spec §1.5);
+//! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
+
+pub mod apply;
+pub mod constraint;
+pub mod error;
+pub mod gate;
+pub mod inputs;
+pub mod insert;
+pub mod metrics;
+pub mod plan;
+pub mod pr;
+pub mod records;
+pub mod verdict;
+
+#[cfg(test)]
+mod insert_tests;
+#[cfg(test)]
+mod plan_tests;
+
+pub use apply::{Applied, apply, run};
+pub use constraint::{Constraint, ConstraintKey, derive};
+pub use error::AggregateError;
+pub use gate::GateFailure;
+pub use insert::{InsertError, Insertion, insert};
+pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan};
+pub use verdict::{PlatformResults, Verdict};
