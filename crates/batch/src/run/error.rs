@@ -96,6 +96,8 @@ pub enum EcosystemSetting {
     Filter,
     /// A key of `rate_limit.per_ecosystem` (`--rate-limit ECO=DURATION`).
     RateLimit,
+    /// A key of `max_in_flight` (`--max-in-flight ECO=N`, issue #15).
+    MaxInFlight,
 }
 
 impl std::fmt::Display for EcosystemSetting {
@@ -103,6 +105,7 @@ impl std::fmt::Display for EcosystemSetting {
         f.write_str(match self {
             Self::Filter => "the ecosystem filter (--ecosystem)",
             Self::RateLimit => "the rate limits (--rate-limit)",
+            Self::MaxInFlight => "the in-flight caps (--max-in-flight)",
         })
     }
 }

@@ -124,8 +124,9 @@ pub fn select_with_control(
     select::select(&queue.entries, &control.states(), &opts, now)
 }
 
-/// Refuses a filter or rate-limit ecosystem that neither the queue nor tsuku has (issue #12):
-/// a typo there would otherwise select nothing, or limit nothing, without a word.
+/// Refuses a filter, rate-limit or in-flight-cap ecosystem that neither the queue nor tsuku
+/// has (issues #12, #15): a typo there would otherwise select nothing, or limit nothing,
+/// without a word.
 fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
     let settings = [
         (
@@ -135,6 +136,10 @@ fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
         (
             EcosystemSetting::RateLimit,
             config.rate_limit.per_ecosystem.keys().collect(),
+        ),
+        (
+            EcosystemSetting::MaxInFlight,
+            config.max_in_flight.keys().collect(),
         ),
     ];
     for (setting, wanted) in settings {
@@ -247,5 +252,19 @@ mod tests {
             }) => assert_eq!(ecosystem, "npn"),
             other => panic!("{other:?}"),
         }
+
+        config.rate_limit = crate::config::RateLimit::default();
+        config.max_in_flight.insert("homebrw".to_owned(), 2);
+        match plan(&config, &clock()) {
+            Err(RunError::UnknownEcosystem {
+                setting: EcosystemSetting::MaxInFlight,
+                ecosystem,
+                ..
+            }) => assert_eq!(ecosystem, "homebrw"),
+            other => panic!("{other:?}"),
+        }
+        config.max_in_flight.clear();
+        config.max_in_flight.insert("homebrew".to_owned(), 2);
+        plan(&config, &clock()).unwrap();
     }
 }
