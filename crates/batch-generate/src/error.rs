@@ -81,6 +81,9 @@ fn default_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static st
             EcosystemSetting::RateLimit => {
                 "check the ECO of --rate-limit ECO=DURATION (BATCH_RATE_LIMIT); nothing was run or written"
             }
+            EcosystemSetting::MaxInFlight => {
+                "check the ECO of --max-in-flight ECO=N (BATCH_MAX_IN_FLIGHT); nothing was run or written"
+            }
         });
     }
     match (queue, control) {

@@ -497,3 +497,23 @@ fn tier_out_of_range_is_a_usage_error() {
     let out = h.run(&["--tier", "3", "--dry-run"]);
     out.ok();
 }
+
+/// Issue #15: the same for `--max-in-flight` keys (exit 2, the flag named, nothing written).
+#[test]
+fn unknown_max_in_flight_ecosystem_is_a_usage_error() {
+    let h = two_ecosystems();
+    let before = h.snapshot();
+    let out = h.run(&["--max-in-flight", "npn=2"]);
+    refused(
+        &h,
+        &before,
+        &out,
+        exit::USAGE,
+        &[
+            "unknown ecosystem `npn`",
+            "--max-in-flight",
+            "the queue's ecosystems are: homebrew, npm",
+            "BATCH_MAX_IN_FLIGHT",
+        ],
+    );
+}

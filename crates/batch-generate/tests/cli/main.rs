@@ -5,6 +5,7 @@
 mod aggregate;
 mod bad_input;
 mod breaker;
+mod budget;
 mod demo;
 mod determinism;
 mod dry_run;
