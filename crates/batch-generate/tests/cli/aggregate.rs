@@ -18,19 +18,7 @@ const PLANNED_AT: &str = "2026-12-01T08:00:00Z";
 const LOCK: &str = "queue.json.lock";
 const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction = \"homebrew\"\n";
 
-const ALL11: [&str; 11] = [
-    "linux-debian-glibc-x86_64",
-    "linux-rhel-glibc-x86_64",
-    "linux-arch-glibc-x86_64",
-    "linux-suse-glibc-x86_64",
-    "linux-alpine-musl-x86_64",
-    "linux-debian-glibc-arm64",
-    "linux-rhel-glibc-arm64",
-    "linux-suse-glibc-arm64",
-    "linux-alpine-musl-arm64",
-    "darwin-arm64",
-    "darwin-x86_64",
-];
+use batch::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 
 fn rel(name: &str) -> String {
     format!("{}/{name}.toml", &name[..1])

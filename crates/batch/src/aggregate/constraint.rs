@@ -140,19 +140,7 @@ mod tests {
         RowPlatform::parse(s).unwrap_or_else(|| panic!("bad platform {s}"))
     }
 
-    const ALL11: [&str; 11] = [
-        "linux-debian-glibc-x86_64",
-        "linux-rhel-glibc-x86_64",
-        "linux-arch-glibc-x86_64",
-        "linux-suse-glibc-x86_64",
-        "linux-alpine-musl-x86_64",
-        "linux-debian-glibc-arm64",
-        "linux-rhel-glibc-arm64",
-        "linux-suse-glibc-arm64",
-        "linux-alpine-musl-arm64",
-        "darwin-arm64",
-        "darwin-x86_64",
-    ];
+    use crate::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 
     /// The 11 environments, with `failed` failing and every other one passing.
     fn matrix(failed: &[&str]) -> (Vec<RowPlatform>, Vec<RowPlatform>) {

@@ -41,19 +41,7 @@ fn row(recipe: &str, platform: &str, status: RowStatus) -> ValidationRow {
     }
 }
 
-const ALL11: [&str; 11] = [
-    "linux-debian-glibc-x86_64",
-    "linux-rhel-glibc-x86_64",
-    "linux-arch-glibc-x86_64",
-    "linux-suse-glibc-x86_64",
-    "linux-alpine-musl-x86_64",
-    "linux-debian-glibc-arm64",
-    "linux-rhel-glibc-arm64",
-    "linux-suse-glibc-arm64",
-    "linux-alpine-musl-arm64",
-    "darwin-arm64",
-    "darwin-x86_64",
-];
+use crate::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 
 impl Fixture {
     /// Recipes `(name, text)`; each recipe gets a `success` queue entry `cargo:<name>` and a

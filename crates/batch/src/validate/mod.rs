@@ -27,7 +27,7 @@ pub use generation::{generation_rows, host_platform};
 mod tests;
 
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
-pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
+pub use platform::{Arch, DEFAULT_ROW_NAMES, Family, JobPlatform, Libc, Os, RowPlatform};
 pub use recipes::{Recipe, RejectReason, Rejected};
 pub use results::{Environment, ResultsError, ResultsFile, RowStatus, ValidationRow};
 pub use run::ValidateConfig;

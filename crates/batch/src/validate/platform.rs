@@ -246,6 +246,23 @@ impl fmt::Display for JobPlatform {
     }
 }
 
+/// The names of the 11 environments of the default matrix (spec §7.3: 5 Linux x86_64 families,
+/// 4 Linux arm64 families, 2 macOS), in matrix order: each [`JobPlatform::ALL`] with its
+/// [`JobPlatform::default_families`].
+pub const DEFAULT_ROW_NAMES: [&str; 11] = [
+    "linux-debian-glibc-x86_64",
+    "linux-rhel-glibc-x86_64",
+    "linux-arch-glibc-x86_64",
+    "linux-suse-glibc-x86_64",
+    "linux-alpine-musl-x86_64",
+    "linux-debian-glibc-arm64",
+    "linux-rhel-glibc-arm64",
+    "linux-suse-glibc-arm64",
+    "linux-alpine-musl-arm64",
+    "darwin-arm64",
+    "darwin-x86_64",
+];
+
 /// The environment of one result row (spec §7.3): `linux-<family>-<libc>-<arch>` or
 /// `darwin-<arch>`. Linux rows without a family (`linux-<arch>`) are accepted for results
 /// written by other tools, but `validate` always names the family.
@@ -332,22 +349,7 @@ mod tests {
             })
             .collect();
         // 5 + 4 + 2 = 11 environments (spec §7.3).
-        assert_eq!(
-            names,
-            [
-                "linux-debian-glibc-x86_64",
-                "linux-rhel-glibc-x86_64",
-                "linux-arch-glibc-x86_64",
-                "linux-suse-glibc-x86_64",
-                "linux-alpine-musl-x86_64",
-                "linux-debian-glibc-arm64",
-                "linux-rhel-glibc-arm64",
-                "linux-suse-glibc-arm64",
-                "linux-alpine-musl-arm64",
-                "darwin-arm64",
-                "darwin-x86_64",
-            ]
-        );
+        assert_eq!(names, DEFAULT_ROW_NAMES);
         for n in &names {
             assert_eq!(RowPlatform::parse(n).unwrap().to_string(), *n);
         }
