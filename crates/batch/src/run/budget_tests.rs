@@ -7,6 +7,7 @@ use batch_base::clock::FixedClock;
 use tokio::time::Instant;
 
 use super::execute::{BUDGET_REACHED, percentile_90};
+use super::test_support::homebrew_batch;
 use crate::config::Config;
 use crate::queue::{Queue, QueueEntry, Status};
 use crate::runner::fake::ScriptedRunner;
@@ -32,21 +33,7 @@ fn percentile_90_is_the_nearest_rank() {
 #[tokio::test(start_paused = true)]
 async fn nothing_starts_that_cannot_finish_and_the_rest_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::rooted(dir.path());
-    config.jobs = 1;
-    config.timeout = secs(30);
-    config.rate_limit.set("homebrew", Duration::ZERO);
-    let entries: Vec<QueueEntry> = (0..10)
-        .map(|i| QueueEntry::new(format!("e{i}"), format!("homebrew:e{i}"), 1))
-        .collect();
-    let queue = Queue {
-        schema_version: 1,
-        updated_at: None,
-        entries,
-        extra: Default::default(),
-    };
-    let now: jiff::Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
-    queue.save(&config.queue, now).unwrap();
+    let (config, now) = homebrew_batch(dir.path(), 10, 1, secs(30));
     let runner = ScriptedRunner::ok_after(secs(10));
     let clock = FixedClock::new(now);
     let t0 = Instant::now();

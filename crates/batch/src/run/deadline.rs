@@ -30,8 +30,8 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::config::Config;
-    use crate::queue::{Queue, QueueEntry, Status};
+    use crate::queue::{Queue, Status};
+    use crate::run::test_support::homebrew_batch;
     use crate::run::{BUDGET_REACHED, BUDGET_STOPPED};
     use crate::runner::fake::{Reply, ScriptedRunner};
     use crate::sequence::{Finished, MainRun};
@@ -60,21 +60,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn what_runs_at_the_deadline_is_stopped_and_reported_apart() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::rooted(dir.path());
-        config.jobs = 2;
-        config.timeout = secs(20);
-        config.rate_limit.set("homebrew", Duration::ZERO);
-        let entries: Vec<QueueEntry> = (0..3)
-            .map(|i| QueueEntry::new(format!("e{i}"), format!("homebrew:e{i}"), 1))
-            .collect();
-        let queue = Queue {
-            schema_version: 1,
-            updated_at: None,
-            entries,
-            extra: Default::default(),
-        };
-        let now: jiff::Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
-        queue.save(&config.queue, now).unwrap();
+        let (config, now) = homebrew_batch(dir.path(), 3, 2, secs(20));
         let (tx, rx) = watch::channel(Stop::Running);
         let runner = ScriptedRunner::new(|call| {
             let d = if call.name() == "e1" { 30 } else { 10 };

@@ -27,3 +27,32 @@ pub(super) async fn run(
         Err(e) => Err(e.error),
     }
 }
+
+/// A project under `root` whose queue holds `n` pending homebrew entries `e0`, `e1`, … with no
+/// rate limit, `jobs` job slots and `timeout` per process (the budget tests' layout). Returns
+/// the config and the wall-clock time the queue was saved at.
+pub(super) fn homebrew_batch(
+    root: &std::path::Path,
+    n: usize,
+    jobs: usize,
+    timeout: std::time::Duration,
+) -> (Config, jiff::Timestamp) {
+    use crate::queue::{Queue, QueueEntry};
+    let mut config = Config::rooted(root);
+    config.jobs = jobs;
+    config.timeout = timeout;
+    config.rate_limit.set("homebrew", std::time::Duration::ZERO);
+    let queue = Queue {
+        schema_version: 1,
+        updated_at: None,
+        entries: (0..n)
+            .map(|i| QueueEntry::new(format!("e{i}"), format!("homebrew:e{i}"), 1))
+            .collect(),
+        extra: Default::default(),
+    };
+    let now: jiff::Timestamp = "2026-06-01T12:00:00Z".parse().expect("a valid timestamp");
+    queue
+        .save(&config.queue, now)
+        .expect("the test directory is writable");
+    (config, now)
+}
