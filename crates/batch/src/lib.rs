@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod control;
+pub mod history;
 pub mod maintain;
 pub mod queue;
 pub mod records;
