@@ -13,11 +13,12 @@ use crate::error::UsageError;
 /// off (failed entries are data, not errors).
 pub const SUCCESS: i32 = 0;
 /// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
-/// parse or is the other kind of file, an unknown breaker state, a missing generator) or a
-/// write error.
+/// parse or is the other kind of file, an unknown breaker state, a missing generator, a
+/// `rollback-plan` batch no source knows) or a write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
-/// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has.
+/// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has; for
+/// `report`, an `--ecosystem` or `--platform` the metrics do not have (issue #14).
 pub const USAGE: i32 = 2;
 /// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
@@ -34,9 +35,10 @@ pub const HELP: &str = "\
 Exit codes:
   0  run completed (also with failed entries, no candidates, or the kill switch off)
   1  bad input (missing queue without --init-queue, queue or control file invalid or swapped,
-     unknown breaker state, missing generator) or a write error
+     unknown breaker state, missing generator, rollback-plan of an unknown batch) or a write
+     error
   2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem or
-     --rate-limit)
+     --rate-limit, report --ecosystem/--platform the metrics do not have)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
@@ -75,6 +77,9 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
 
 fn is_usage(e: &(dyn std::error::Error + 'static)) -> bool {
     e.is::<UsageError>()
+        || e.is::<batch::history::FilterError>()
+        || e.downcast_ref::<batch::history::RollbackError>()
+            .is_some_and(batch::history::RollbackError::is_usage)
         || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
         || e.downcast_ref::<SequenceError>()
             .is_some_and(|s| s.error.is_usage())
@@ -145,5 +150,15 @@ mod tests {
             path: PathBuf::from("nope.json"),
         });
         assert_eq!(code(&Err(anyhow::Error::new(missing))), FAILURE);
+        let filter = batch::history::FilterError::UnknownPlatform {
+            platform: "x".into(),
+            known: vec![],
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(filter).context("x"))), USAGE);
+        let unknown_batch = batch::history::RollbackError::UnknownBatch {
+            batch_id: "2026-01-01".into(),
+            looked_in: vec![],
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(unknown_batch))), FAILURE);
     }
 }

@@ -2,9 +2,11 @@
 //! people ([`text`]), and the log lines about what a run found ([`log`]). Every document is
 //! built from a library result; nothing here decides anything.
 
+pub mod history;
 pub mod json;
 pub mod log;
 pub mod maintain;
+pub mod rollback;
 pub mod text;
 
 pub use json::print_json;
