@@ -14,6 +14,8 @@ mod pick;
 mod pipes;
 mod preflight;
 mod queue;
+mod report;
+mod rollback;
 mod run;
 mod selfdoc;
 mod sharding;
