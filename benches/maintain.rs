@@ -12,7 +12,9 @@
 //! Run: `cargo bench -p batch --bench maintain` (add `-- real` or `-- synthetic_1m`).
 //! Targets (issue #14): < 1 s (real), < 3 s (synthetic). Peak memory is measured on the
 //! binary by `scripts/maintain-rss.sh`, which sets `BATCH_BENCH_WORKLOAD_DIR` to keep the
-//! generated files: with it set the bench writes the workloads there and exits.
+//! generated files: with it set the bench writes the workloads there and exits. With
+//! `BATCH_BENCH_BREAKDOWN=1` it times each stage once per workload (load, read the records,
+//! each step alone, save) on stderr and exits.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -21,8 +23,8 @@ use std::time::Duration;
 
 use batch::Queue;
 use batch::clock::FixedClock;
-use batch::maintain::{MaintainFiles, Steps, maintain_files};
-use criterion::{Criterion, criterion_group, criterion_main};
+use batch::maintain::{FailureLog, MaintainFiles, Steps, maintain, maintain_files};
+use criterion::{Criterion, criterion_group};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku")
@@ -141,7 +143,11 @@ fn run(c: &mut Criterion, label: &str, w: &Workload) {
 }
 
 fn real(c: &mut Criterion) {
-    run(c, "maintain/real_5305_corpus_5785", &Workload::new(real_workload));
+    run(
+        c,
+        "maintain/real_5305_corpus_5785",
+        &Workload::new(real_workload),
+    );
 }
 
 fn synthetic(c: &mut Criterion) {
@@ -177,8 +183,52 @@ criterion_group! {
     targets = synthetic
 }
 
+/// Seconds of one call of `f`.
+fn secs<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = std::time::Instant::now();
+    let v = f();
+    (t.elapsed().as_secs_f64(), v)
+}
+
+/// With `BATCH_BENCH_BREAKDOWN` set: one timing of each stage per workload, then exit.
+fn breakdown() -> bool {
+    if std::env::var_os("BATCH_BENCH_BREAKDOWN").is_none() {
+        return false;
+    }
+    for (label, make) in [
+        ("real", real_workload as fn(&Path) -> MaintainFiles),
+        ("synthetic_1m", synthetic_workload),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let files = make(dir.path());
+        let (load, q) = secs(|| Queue::load(&files.queue).unwrap());
+        let (read, log) = secs(|| FailureLog::read_dir(&files.failures_dir).unwrap());
+        let only = |mark_failures, requeue, reorder| {
+            let mut q = q.clone();
+            let steps = Steps {
+                mark_failures,
+                requeue,
+                reorder,
+            };
+            secs(|| maintain(&mut q, &log, steps, now())).0
+        };
+        let (mark, requeue, reorder) = (
+            only(true, false, false),
+            only(false, true, false),
+            only(false, false, true),
+        );
+        let all = only(true, true, true);
+        let out = files.queue.with_file_name("saved.json");
+        let (save, ()) = secs(|| q.save(&out, now()).unwrap());
+        eprintln!(
+            "{label}: load {load:.3} s, read records {read:.3} s, mark-failures {mark:.3} s, requeue {requeue:.3} s, reorder {reorder:.3} s, all steps {all:.3} s, save {save:.3} s"
+        );
+    }
+    true
+}
+
 fn main() {
-    if keep_workloads() {
+    if keep_workloads() || breakdown() {
         return;
     }
     small();

@@ -66,5 +66,7 @@ pub fn parse_since(s: &str) -> Result<jiff::Timestamp, String> {
         .ok()
         .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| format!("invalid date {s:?}: use YYYY-MM-DD or RFC 3339 (2026-03-01T12:00:00Z)"))
+        .ok_or_else(|| {
+            format!("invalid date {s:?}: use YYYY-MM-DD or RFC 3339 (2026-03-01T12:00:00Z)")
+        })
 }

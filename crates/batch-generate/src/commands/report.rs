@@ -18,8 +18,9 @@ use crate::report::print_json;
 /// The metrics directory cannot be listed (exit 1); `--ecosystem` or `--platform` names
 /// nothing the metrics or tsuku know (exit 2).
 pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
-    let history = read_dir(&args.metrics_dir)
-        .context(Hint("check --metrics-dir (BATCH_METRICS_DIR); nothing was written"))?;
+    let history = read_dir(&args.metrics_dir).context(Hint(
+        "check --metrics-dir (BATCH_METRICS_DIR); nothing was written",
+    ))?;
     for b in &history.bad_files {
         crate::errln!(
             "warning: skipped {}: line {}, column {}: {}",
@@ -52,7 +53,12 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
     } else {
         crate::out!(
             "{}",
-            text(&args.metrics_dir, &history, &report, filter.platform.as_deref())
+            text(
+                &args.metrics_dir,
+                &history,
+                &report,
+                filter.platform.as_deref()
+            )
         );
     }
     Ok(Ending::Success)

@@ -52,7 +52,8 @@ pub fn percent(rate: Option<f64>) -> String {
 
 fn table(header: &[&str], right_from: usize) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::ASCII_MARKDOWN).set_header(header.to_vec());
+    t.load_preset(presets::ASCII_MARKDOWN)
+        .set_header(header.to_vec());
     for i in right_from..header.len() {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -91,7 +92,8 @@ fn batches(rows: &[BatchRow], platform: Option<&str>) -> Table {
             b.batch_id.clone(),
             b.timestamp.clone(),
             ecosystems(b),
-            b.candidates.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            b.candidates
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
             b.total.to_string(),
             b.merged.to_string(),
             b.excluded.to_string(),
@@ -170,7 +172,11 @@ pub fn text(dir: &Path, history: &History, report: &Report, platform: Option<&st
         history.duplicates
     );
     for b in &history.bad_files {
-        let _ = writeln!(s, "  skipped {}: line {}, column {}: {}", b.file, b.line, b.column, b.message);
+        let _ = writeln!(
+            s,
+            "  skipped {}: line {}, column {}: {}",
+            b.file, b.line, b.column, b.message
+        );
     }
     s.push('\n');
     if report.batches.is_empty() {
@@ -195,13 +201,21 @@ pub fn text(dir: &Path, history: &History, report: &Report, platform: Option<&st
         "  recipes: total {}, merged {}, excluded {}, constrained {}, generated {}",
         m.total, m.merged, m.excluded, m.constrained, m.generated
     );
-    let _ = writeln!(s, "  success rate (merged / total): {}", percent(m.success_rate));
+    let _ = writeln!(
+        s,
+        "  success rate (merged / total): {}",
+        percent(m.success_rate)
+    );
     let _ = writeln!(
         s,
         "  merge-job duration: median {}s, max {}s",
         m.median_duration_seconds, m.max_duration_seconds
     );
-    let _ = writeln!(s, "\nPlatform pass rates (passed / tested rows)\n{}", platforms(&m.platforms));
+    let _ = writeln!(
+        s,
+        "\nPlatform pass rates (passed / tested rows)\n{}",
+        platforms(&m.platforms)
+    );
     if let Some(t) = &report.trend {
         trend(&mut s, t);
     }

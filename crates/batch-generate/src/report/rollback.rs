@@ -24,7 +24,11 @@ pub fn text(p: &RollbackPlan) -> String {
     let _ = writeln!(s, "Rollback plan for batch {}", p.batch_id);
     let _ = writeln!(s, "Looked in: {}", p.looked_in.join("; "));
     for m in &p.metrics {
-        let _ = writeln!(s, "  metrics {} at {}: {} merged", m.file, m.timestamp, m.merged);
+        let _ = writeln!(
+            s,
+            "  metrics {} at {}: {} merged",
+            m.file, m.timestamp, m.merged
+        );
     }
     for f in &p.fragments {
         let _ = writeln!(s, "  fragment {f}");

@@ -87,7 +87,12 @@ fn bad_option_values_exit_2_and_a_missing_dir_exits_1() {
         out.code(exit::USAGE);
         assert!(out.stdout.is_empty(), "{bad:?}: {}", out.ctx());
     }
-    let out = report(&["--metrics-dir", "testdata/metrics", "--ecosystem", "hombrew"]);
+    let out = report(&[
+        "--metrics-dir",
+        "testdata/metrics",
+        "--ecosystem",
+        "hombrew",
+    ]);
     assert!(
         out.stderr.contains("unknown ecosystem \"hombrew\"") && out.stderr.contains("hint:"),
         "{}",
@@ -117,7 +122,13 @@ fn snapshot_of_the_real_corpus() {
     ]);
     out.code(exit::SUCCESS);
     assert!(out.stderr.is_empty(), "{}", out.ctx());
-    assert!(out.stdout.contains("recipes: total 35, merged 35, excluded 0, constrained 17"));
-    assert!(out.stdout.contains("| linux-x86_64 |    175 |    123 |     52 |     70.3% |"));
+    assert!(
+        out.stdout
+            .contains("recipes: total 35, merged 35, excluded 0, constrained 17")
+    );
+    assert!(
+        out.stdout
+            .contains("| linux-x86_64 |    175 |    123 |     52 |     70.3% |")
+    );
     insta::assert_snapshot!("report_real_corpus_since_march_linux_x86_64", out.stdout);
 }

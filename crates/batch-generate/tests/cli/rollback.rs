@@ -143,7 +143,12 @@ fn plan_from_fragment_metrics_failures_and_git_trailers() {
         eprintln!("git is not on PATH: the git trailer part of this test is skipped");
     }
     let frags = sb.root().join("work/fragments");
-    let mut args = vec![id.as_str(), "--fragments", frags.to_str().unwrap(), "--json"];
+    let mut args = vec![
+        id.as_str(),
+        "--fragments",
+        frags.to_str().unwrap(),
+        "--json",
+    ];
     if !with_git {
         args.push("--no-git");
     }

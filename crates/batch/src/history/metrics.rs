@@ -251,9 +251,7 @@ pub fn read_dir(dir: &Path) -> Result<History, HistoryError> {
             Err(bad) => history.bad_files.push(bad),
         }
     }
-    records.sort_by(|a, b| {
-        (a.at, &a.batch_id, &a.file).cmp(&(b.at, &b.batch_id, &b.file))
-    });
+    records.sort_by(|a, b| (a.at, &a.batch_id, &a.file).cmp(&(b.at, &b.batch_id, &b.file)));
     let mut seen = BTreeSet::new();
     for r in records {
         if seen.insert((r.batch_id.clone(), r.timestamp.clone())) {

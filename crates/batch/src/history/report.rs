@@ -17,7 +17,12 @@ use super::metrics::{History, MetricsRecord, PlatformCounts};
 use crate::queue::ecosystem::is_known;
 
 /// The platform families of the metrics (spec §1.5), in the script's order (spec §7.8).
-pub const PLATFORMS: [&str; 4] = ["linux-x86_64", "linux-arm64", "darwin-arm64", "darwin-x86_64"];
+pub const PLATFORMS: [&str; 4] = [
+    "linux-x86_64",
+    "linux-arm64",
+    "darwin-arm64",
+    "darwin-x86_64",
+];
 
 /// Length of each of the trend's two windows, days.
 pub const TREND_DAYS: i64 = 7;
@@ -305,7 +310,11 @@ fn summary(records: &[&MetricsRecord], platform: Option<&str>) -> Summary {
         None => PLATFORMS.iter().map(|s| (*s).to_owned()).collect(),
     };
     if platform.is_none() {
-        order.extend(per.keys().filter(|k| !PLATFORMS.contains(&k.as_str())).cloned());
+        order.extend(
+            per.keys()
+                .filter(|k| !PLATFORMS.contains(&k.as_str()))
+                .cloned(),
+        );
     }
     let platforms = order
         .into_iter()

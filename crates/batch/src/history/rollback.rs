@@ -24,8 +24,8 @@ use super::git::{self, GitLookup};
 use super::metrics::{self, HistoryError};
 use crate::queue::entry::recipe_relative_path;
 use crate::records::OutcomeKind;
-use crate::shard::fragment::{FragmentError, check_batch_id, parse_file_name};
 use crate::shard::Fragment;
+use crate::shard::fragment::{FragmentError, check_batch_id, parse_file_name};
 
 /// Slack added before a metrics record's merge-job window: its timestamp and the job's start
 /// are whole seconds taken at different moments.
@@ -182,12 +182,15 @@ struct Found {
 
 impl Found {
     fn add(&mut self, path: String, name: &str, exists: bool, evidence: Evidence) {
-        let f = self.recipes.entry(path.clone()).or_insert_with(|| RecipeFile {
-            path,
-            name: name.to_owned(),
-            exists,
-            evidence: Vec::new(),
-        });
+        let f = self
+            .recipes
+            .entry(path.clone())
+            .or_insert_with(|| RecipeFile {
+                path,
+                name: name.to_owned(),
+                exists,
+                evidence: Vec::new(),
+            });
         if !f.evidence.contains(&evidence) {
             f.evidence.push(evidence);
             f.evidence.sort();
@@ -227,7 +230,10 @@ pub fn plan(batch_id: &str, sources: &RollbackSources) -> Result<RollbackPlan, R
             .filter(|r| r.total > 0)
             .filter_map(|r| {
                 let back = i64::try_from(r.duration_seconds).ok()? + WINDOW_SLACK_SECONDS;
-                Some((r.at.checked_sub(SignedDuration::from_secs(back)).ok()?, r.at))
+                Some((
+                    r.at.checked_sub(SignedDuration::from_secs(back)).ok()?,
+                    r.at,
+                ))
             })
             .collect();
         read_failures(dir, &windows, &sources.recipes_dir, &mut found)?;
@@ -290,7 +296,9 @@ pub fn plan(batch_id: &str, sources: &RollbackSources) -> Result<RollbackPlan, R
 }
 
 fn recipe_path(recipes_dir: &Path, name: &str) -> Option<PathBuf> {
-    recipe_relative_path(name).ok().map(|rel| recipes_dir.join(rel))
+    recipe_relative_path(name)
+        .ok()
+        .map(|rel| recipes_dir.join(rel))
 }
 
 fn list(dir: &Path) -> Result<Vec<String>, RollbackError> {

@@ -73,10 +73,16 @@ fn summary_and_trend_over_all_fixtures() {
     let r = build(&all, None);
     let s = &r.summary;
     assert_eq!((s.runs, s.runs_with_recipes), (5, 4));
-    assert_eq!((s.total, s.merged, s.excluded, s.constrained), (10, 9, 1, 3));
+    assert_eq!(
+        (s.total, s.merged, s.excluded, s.constrained),
+        (10, 9, 1, 3)
+    );
     assert_eq!(s.candidates, 16);
     assert_eq!(s.success_rate, Some(0.9));
-    assert_eq!((s.median_duration_seconds, s.max_duration_seconds), (11, 20));
+    assert_eq!(
+        (s.median_duration_seconds, s.max_duration_seconds),
+        (11, 20)
+    );
     let rates: Vec<(&str, u64, u64)> = s
         .platforms
         .iter()
@@ -94,8 +100,14 @@ fn summary_and_trend_over_all_fixtures() {
     assert_eq!(r.batches[3].success_rate, None, "0 recipes has no rate");
     assert_eq!(r.batches[2].candidates, Some(6));
     let t = r.trend.unwrap();
-    assert_eq!((t.current.runs, t.current.total, t.current.merged), (2, 1, 1));
-    assert_eq!((t.previous.runs, t.previous.total, t.previous.merged), (1, 2, 1));
+    assert_eq!(
+        (t.current.runs, t.current.total, t.current.merged),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        (t.previous.runs, t.previous.total, t.previous.merged),
+        (1, 2, 1)
+    );
     assert_eq!(t.current.until, "2026-03-09T01:00:00Z");
     assert_eq!(t.previous.after, "2026-02-23T01:00:00Z");
     assert_eq!(t.direction, Direction::Up);
@@ -109,7 +121,10 @@ fn filters_apply_in_order_and_unknown_values_are_errors() {
         ecosystem: Some(e.into()),
         ..Filter::default()
     };
-    assert_eq!(f(eco("homebrew")), ["2026-02-01-homebrew", "2026-02-10-homebrew"]);
+    assert_eq!(
+        f(eco("homebrew")),
+        ["2026-02-01-homebrew", "2026-02-10-homebrew"]
+    );
     assert_eq!(f(eco("npm")), ["2026-03-01"]);
     assert!(f(eco("go")).is_empty(), "known to tsuku, no runs");
     assert!(matches!(
@@ -175,7 +190,10 @@ fn failure_file_names_give_the_merge_time() {
         failure_file_time("batch-2026-03-02T14-05-08Z.jsonl").map(|t| t.to_string()),
         Some("2026-03-02T14:05:08Z".to_owned())
     );
-    assert_eq!(failure_file_time("homebrew-2026-03-02T14-05-08Z.jsonl"), None);
+    assert_eq!(
+        failure_file_time("homebrew-2026-03-02T14-05-08Z.jsonl"),
+        None
+    );
     assert_eq!(failure_file_time("batch-junk.jsonl"), None);
 }
 
