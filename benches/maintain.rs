@@ -68,7 +68,7 @@ fn write_failures(q: &Queue, dir: &Path) {
                 failures.push(',');
             }
             let _ = write!(failures, r#"{{"package_id":{:?},"#, e.source);
-            if r % 5 == 0 {
+            if r.is_multiple_of(5) {
                 let dep = &q.entries[(r * 10 + 7) % q.entries.len()].name;
                 let _ = write!(
                     failures,
