@@ -229,3 +229,29 @@ fn invalid_batch_id_or_missing_given_dir() {
     out.code(exit::FAILURE);
     assert!(out.stderr.contains("nope"), "{}", out.ctx());
 }
+
+/// A batch known only from its metrics record (no recipes: `total` 0) outside a git
+/// repository: git is reported as not searched, the plan says there is nothing to roll back,
+/// and the exit is 0.
+#[test]
+fn batch_known_from_metrics_only_outside_git() {
+    let sb = sandbox();
+    let work = sb.root().join("work");
+    write(
+        &work.join("data/metrics/batch-runs-2026-06-26T20-51-08Z.jsonl"),
+        r#"{"batch_id":"2026-06-26","ecosystems":{},"total":0,"generated":0,"platforms":{},"merged":0,"excluded":0,"constrained":0,"timestamp":"2026-06-26T20:51:08Z","duration_seconds":15}"#,
+    );
+    // The sandbox root is a temporary directory, not inside any repository.
+    let out = plan(&sb, &["2026-06-26", "--json"]);
+    out.code(exit::SUCCESS);
+    let doc = out.json();
+    assert_eq!(doc["metrics"][0]["merged"], 0);
+    assert!(doc["recipes"].as_array().unwrap().is_empty());
+    assert!(doc["commands"].as_array().unwrap().is_empty());
+    if git_available() {
+        assert_eq!(doc["git"]["status"], "unavailable", "{}", out.ctx());
+    }
+    let out = plan(&sb, &["2026-06-26"]);
+    out.code(exit::SUCCESS);
+    assert!(out.stdout.contains("nothing to roll back"), "{}", out.ctx());
+}
