@@ -16,11 +16,12 @@ pub const SUCCESS: i32 = 0;
 /// Bad input (a missing queue without `--init-queue`, a queue or control file that does not
 /// parse or is the other kind of file, an unknown breaker state, a missing generator; for
 /// `validate` an unreadable `--recipes`, a malformed `--exclusions`, a foreign journal; for
-/// `aggregate` a bad or foreign results file, a recipe outside the batch or `--output-dir`)
-/// or a write error.
+/// `aggregate` a bad or foreign results file, a recipe outside the batch or `--output-dir`; a
+/// `rollback-plan` batch no source knows) or a write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
-/// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has.
+/// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has; for
+/// `report`, an `--ecosystem` or `--platform` the metrics do not have (issue #14).
 pub const USAGE: i32 = 2;
 /// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
@@ -39,9 +40,11 @@ Exit codes:
      validate wrote its results file (failed installs are data)
   1  bad input (missing queue without --init-queue, queue or control file invalid or swapped,
      unknown breaker state, missing generator; validate: unreadable --recipes, malformed
-     --exclusions, a journal of another batch) or a write error
-  2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem or
-     --rate-limit, validate --family on macOS)
+     --exclusions, a journal of another batch; rollback-plan of an unknown batch) or a write
+     error
+  2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem,
+     --rate-limit or --max-in-flight, validate --family on macOS, report
+     --ecosystem/--platform the metrics do not have)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
@@ -80,6 +83,9 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
 
 fn is_usage(e: &(dyn std::error::Error + 'static)) -> bool {
     e.is::<UsageError>()
+        || e.is::<batch::history::FilterError>()
+        || e.downcast_ref::<batch::history::RollbackError>()
+            .is_some_and(batch::history::RollbackError::is_usage)
         || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
         || e.downcast_ref::<SequenceError>()
             .is_some_and(|s| s.error.is_usage())
@@ -154,5 +160,15 @@ mod tests {
             path: PathBuf::from("nope.json"),
         });
         assert_eq!(code(&Err(anyhow::Error::new(missing))), FAILURE);
+        let filter = batch::history::FilterError::UnknownPlatform {
+            platform: "x".into(),
+            known: vec![],
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(filter).context("x"))), USAGE);
+        let unknown_batch = batch::history::RollbackError::UnknownBatch {
+            batch_id: "2026-01-01".into(),
+            looked_in: vec![],
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(unknown_batch))), FAILURE);
     }
 }

@@ -23,6 +23,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod control;
+pub mod history;
 pub mod maintain;
 pub mod queue;
 pub mod records;

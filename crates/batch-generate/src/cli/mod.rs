@@ -12,6 +12,8 @@ pub mod merge;
 pub mod parse;
 pub mod preflight;
 pub mod queue;
+pub mod report;
+pub mod rollback;
 pub mod root;
 pub mod run;
 pub mod store;
@@ -24,6 +26,8 @@ pub use demo::DemoArgs;
 pub use merge::MergeArgs;
 pub use preflight::PreflightArgs;
 pub use queue::{MaintainArgs, QueueCmdArgs, QueueCommand, ReconcileArgs, StatusArgs};
+pub use report::ReportArgs;
+pub use rollback::RollbackPlanArgs;
 pub use root::{Cli, ColorChoice, Command, VERSION};
 pub use run::{ExecutionArgs, OutputArgs, PickArgs, RunArgs, ShardArgs};
 pub use store::{

@@ -92,6 +92,14 @@ pub enum Command {
     /// The queue between batches: `maintain` (mark-failures, requeue, reorder), `reconcile`
     /// (recipes on disk → success), `status` (what is in it, what is due, what blocks).
     Queue(super::queue::QueueCmdArgs),
+    /// The operators' view of the metrics history: per-batch totals, success rate,
+    /// constrained and excluded counts, duration, per-platform pass rates and a 7-day trend,
+    /// from every metrics file (both shapes). Reads only.
+    Report(super::report::ReportArgs),
+    /// The recipe files a batch added (from its fragments, metrics and failure records, and
+    /// `git log` trailers) and the git commands that would remove them. Prints only: never
+    /// runs git commands that change anything, never pushes or deletes.
+    RollbackPlan(super::rollback::RollbackPlanArgs),
     /// Artifact store maintenance: `health`, `consolidate`, `gc`.
     Store(super::store::StoreCmdArgs),
     /// Install the batch's new recipes on this platform runner (each Linux family in a

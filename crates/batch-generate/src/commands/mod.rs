@@ -8,6 +8,8 @@ pub mod demo;
 pub mod merge;
 pub mod preflight;
 pub mod queue;
+pub mod report;
+pub mod rollback;
 pub mod run;
 pub mod store;
 pub mod validate;

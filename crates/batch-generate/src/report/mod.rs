@@ -3,11 +3,13 @@
 //! built from a library result; nothing here decides anything.
 
 pub mod aggregate;
+pub mod history;
 pub mod json;
 pub mod log;
 pub mod maintain;
 pub mod queue_status;
 pub mod reconcile;
+pub mod rollback;
 pub mod text;
 pub mod validate;
 

@@ -19,6 +19,8 @@ mod preflight;
 mod queue;
 mod queue_reconcile;
 mod queue_status;
+mod report;
+mod rollback;
 mod run;
 mod selfdoc;
 mod sharding;

@@ -50,7 +50,14 @@ impl BlockerGraph {
     /// but makes a cycle's scores depend on the order, so Go's reorder can change its own
     /// output; a fixed order keeps ours idempotent.
     pub fn scores(&self, queue: &Queue) -> HashMap<String, u64> {
-        let mut names: Vec<&str> = queue.entries.iter().map(|e| e.name.as_str()).collect();
+        // Only names that block something get a score; sorting just those visits them in
+        // the same relative order as sorting all names.
+        let mut names: Vec<&str> = queue
+            .entries
+            .iter()
+            .map(|e| e.name.as_str())
+            .filter(|n| self.blockers.contains_key(*n))
+            .collect();
         names.sort_unstable();
         names.dedup();
         self.scores_visiting(names)
@@ -107,14 +114,18 @@ impl BlockerGraph {
 pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     let scores = graph.scores(queue);
     let score = |name: &str| scores.get(name).copied().unwrap_or(0);
-    let mut order: Vec<usize> = (0..queue.entries.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ea, eb) = (&queue.entries[a], &queue.entries[b]);
-        ea.priority
-            .cmp(&eb.priority)
-            .then_with(|| score(&eb.name).cmp(&score(&ea.name)))
-            .then_with(|| ea.name.cmp(&eb.name))
-    });
+    // One lookup per entry, not two per comparison (1M entries: ~40M hash lookups saved).
+    let keys: Vec<u64> = queue.entries.iter().map(|e| score(&e.name)).collect();
+    // Sort keys side by side (no indirection per comparison); the index last makes every key
+    // distinct and breaks ties by queue position, so the unstable sort equals a stable one.
+    let mut sorted: Vec<(i64, std::cmp::Reverse<u64>, &str, usize)> = queue
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.priority, std::cmp::Reverse(keys[i]), e.name.as_str(), i))
+        .collect();
+    sorted.sort_unstable();
+    let order: Vec<usize> = sorted.into_iter().map(|k| k.3).collect();
     let mut report = ReorderReport::default();
     for (to, &from) in order.iter().enumerate() {
         if from != to {
@@ -124,7 +135,7 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
                 from,
                 to,
                 priority: e.priority,
-                score: score(&e.name),
+                score: keys[from],
             });
         }
     }

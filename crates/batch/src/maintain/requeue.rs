@@ -11,45 +11,57 @@ use crate::{Queue, Status};
 /// Applies requeue to every blocked entry, in queue order. The `success` names are taken
 /// before any change (a released entry is `pending`, never `success`, so order is irrelevant).
 pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
-    let names: HashSet<String> = queue.entries.iter().map(|e| e.name.clone()).collect();
-    let succeeded: HashSet<String> = queue
-        .entries
-        .iter()
-        .filter(|e| e.status == Status::Success)
-        .map(|e| e.name.clone())
-        .collect();
     let mut report = RequeueReport::default();
-    for entry in &mut queue.entries {
-        if entry.status != Status::Blocked {
-            continue;
-        }
-        let deps = summaries.of(entry).blockers;
-        if deps.is_empty() {
+    // Decide with borrowed names first (no copy of the queue's names), then apply.
+    let released: Vec<(usize, Vec<String>)> = {
+        let names: HashSet<&str> = queue.entries.iter().map(|e| e.name.as_str()).collect();
+        let succeeded: HashSet<&str> = queue
+            .entries
+            .iter()
+            .filter(|e| e.status == Status::Success)
+            .map(|e| e.name.as_str())
+            .collect();
+        let mut released = Vec::new();
+        for (i, entry) in queue.entries.iter().enumerate() {
+            if entry.status != Status::Blocked {
+                continue;
+            }
+            let deps = summaries.of(entry).blockers;
+            if deps.is_empty() {
+                report.remaining += 1;
+                report.stuck.push(Stuck::NoRecordedDependencies {
+                    entry: entry.name.clone(),
+                });
+                continue;
+            }
+            if deps.iter().all(|d| succeeded.contains(d.as_str())) {
+                released.push((i, deps));
+                continue;
+            }
             report.remaining += 1;
-            report.stuck.push(Stuck::NoRecordedDependencies {
-                entry: entry.name.clone(),
-            });
-            continue;
+            let unknown: Vec<String> = deps
+                .into_iter()
+                .filter(|d| !names.contains(d.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                report.stuck.push(Stuck::UnknownDependencies {
+                    entry: entry.name.clone(),
+                    dependencies: unknown,
+                });
+            }
         }
-        if deps.iter().all(|d| succeeded.contains(d)) {
-            report.changes.push(StatusChange {
-                entry: entry.name.clone(),
-                source: entry.source.clone(),
-                from: entry.status.as_str().to_owned(),
-                to: Status::Pending.as_str().to_owned(),
-                reason: Reason::DependenciesResolved { resolved_by: deps },
-            });
-            entry.status = Status::Pending;
-            continue;
-        }
-        report.remaining += 1;
-        let unknown: Vec<String> = deps.into_iter().filter(|d| !names.contains(d)).collect();
-        if !unknown.is_empty() {
-            report.stuck.push(Stuck::UnknownDependencies {
-                entry: entry.name.clone(),
-                dependencies: unknown,
-            });
-        }
+        released
+    };
+    for (i, deps) in released {
+        let entry = &mut queue.entries[i];
+        report.changes.push(StatusChange {
+            entry: entry.name.clone(),
+            source: entry.source.clone(),
+            from: entry.status.as_str().to_owned(),
+            to: Status::Pending.as_str().to_owned(),
+            reason: Reason::DependenciesResolved { resolved_by: deps },
+        });
+        entry.status = Status::Pending;
     }
     report
 }

@@ -8,6 +8,7 @@ use batch::control::{ControlFile, RecoveryNote};
 use batch::select::{self, Reason, SelectOptions};
 use batch::{Queue, Status};
 
+mod history;
 mod maintain;
 mod reconcile_status;
 mod sharding;

@@ -1,0 +1,65 @@
+//! `batch-generate report` (issue #14): reads the metrics history
+//! ([`batch::history::read_dir`]), applies the filter and prints the report. Files that do not
+//! parse are warned about on stderr and skipped; an unknown `--ecosystem` or `--platform` is a
+//! usage error (exit 2).
+
+use anyhow::Context as _;
+use batch::history::{build, read_dir, select};
+
+use crate::cli::ReportArgs;
+use crate::error::Hint;
+use crate::exit::Ending;
+use crate::report::history::{FilterDoc, ReportDoc, text};
+use crate::report::print_json;
+
+/// Runs `report`: completed is [`Ending::Success`], also with skipped files.
+///
+/// # Errors
+/// The metrics directory cannot be listed (exit 1); `--ecosystem` or `--platform` names
+/// nothing the metrics or tsuku know (exit 2).
+pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
+    let history = read_dir(&args.metrics_dir).context(Hint(
+        "check --metrics-dir (BATCH_METRICS_DIR); nothing was written",
+    ))?;
+    for b in &history.bad_files {
+        crate::errln!(
+            "warning: skipped {}: line {}, column {}: {}",
+            args.metrics_dir.join(&b.file).display(),
+            b.line,
+            b.column,
+            b.message
+        );
+    }
+    let filter = args.filter();
+    let records = select(&history, &filter).context(Hint(
+        "check the spelling of --ecosystem / --platform; the error lists the values the metrics have",
+    ))?;
+    let report = build(&records, filter.platform.as_deref());
+    if args.report.json {
+        print_json(&ReportDoc {
+            metrics_dir: &args.metrics_dir,
+            files_read: history.files_read,
+            bad_files: &history.bad_files,
+            ignored_files: &history.ignored_files,
+            duplicates: history.duplicates,
+            filter: FilterDoc {
+                last: args.last,
+                since: args.since.map(|t| t.to_string()),
+                ecosystem: args.ecosystem.as_deref(),
+                platform: args.platform.as_deref(),
+            },
+            report: &report,
+        });
+    } else {
+        crate::out!(
+            "{}",
+            text(
+                &args.metrics_dir,
+                &history,
+                &report,
+                filter.platform.as_deref()
+            )
+        );
+    }
+    Ok(Ending::Success)
+}
