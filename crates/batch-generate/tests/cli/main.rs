@@ -12,6 +12,7 @@ mod flags;
 mod github;
 mod joblog;
 mod pacing;
+mod pipeline;
 mod pick;
 mod pipes;
 mod preflight;

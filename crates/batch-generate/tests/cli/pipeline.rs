@@ -1,0 +1,571 @@
+//! The whole nightly chain in one sandbox (issue #13 "Done when": generate → 4 × validate →
+//! merge → aggregate → PR text): `preflight --shards 2` → both `--shard K/2` runs with
+//! `--validation-out` → `merge` → `validate` for the four job platforms into one directory →
+//! `aggregate`. Every expected number below is derived from the fake generator's rules
+//! (`testdata/fake-tsuku`) and the spec's rules (§7.3.2 verdicts, §7.3.3 constraints, §7.3.5
+//! PR text, §1.5 metrics), not copied from a run.
+//!
+//! The batch: eight queue entries over npm, crates.io and pypi.
+//!
+//! | entry | fake rule | expected |
+//! |---|---|---|
+//! | alpha (npm) | ok | included, no constraint |
+//! | bravo (npm) | fails on `darwin-*` | `supported_os = ["linux"]` |
+//! | charlie (npm) | fails on alpine | `supported_libc = ["glibc"]` |
+//! | delta (crates.io) | fails on every validation platform | excluded, entry `failed`, 11 failure lines |
+//! | echo (crates.io) | recipe with `action = "run_command"` | excluded by the gate, entry `excluded` |
+//! | foxtrot (crates.io) | ok | included |
+//! | golf (pypi) | generation fails (exit 6) | not in the batch's recipes, entry `failed` |
+//! | hotel (pypi) | ok | included |
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{Out, Sandbox, entry, read_lines, run_cmd, sandbox};
+
+/// The job platforms and the row platforms each one reports (spec §7.3 matrix).
+const JOBS: [(&str, &[&str]); 4] = [
+    (
+        "linux-x86_64",
+        &[
+            "linux-alpine-musl-x86_64",
+            "linux-arch-glibc-x86_64",
+            "linux-debian-glibc-x86_64",
+            "linux-rhel-glibc-x86_64",
+            "linux-suse-glibc-x86_64",
+        ],
+    ),
+    (
+        "linux-arm64",
+        &[
+            "linux-alpine-musl-arm64",
+            "linux-debian-glibc-arm64",
+            "linux-rhel-glibc-arm64",
+            "linux-suse-glibc-arm64",
+        ],
+    ),
+    ("darwin-arm64", &["darwin-arm64"]),
+    ("darwin-x86_64", &["darwin-x86_64"]),
+];
+
+/// The recipes the generation makes (everything but golf), in name order.
+const GENERATED: [&str; 7] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "hotel",
+];
+
+/// The fake's rules of the table above. A glob with `@` is matched against
+/// `<name>@<platform>`; the main run's install has no platform (`name@`), so `?*` keeps those
+/// rules to validation.
+const RULES: [(&str, &str); 6] = [
+    ("echo", "runcmd"),
+    ("golf", "gen:6"),
+    ("delta@?*", "val:6"),
+    ("bravo@darwin-*", "val:1"),
+    ("charlie@alpine", "val:6"),
+    ("*", "ok"),
+];
+
+/// The queue, with the fake's `rules`.
+fn harness(rules: &[(&str, &str)]) -> Sandbox {
+    let entries = [
+        entry("alpha", "npm:alpha", 1),
+        entry("bravo", "npm:bravo", 1),
+        entry("charlie", "npm:charlie", 1),
+        entry("delta", "crates.io:delta", 1),
+        entry("echo", "crates.io:echo", 1),
+        entry("foxtrot", "crates.io:foxtrot", 1),
+        entry("golf", "pypi:golf", 1),
+        entry("hotel", "pypi:hotel", 1),
+    ];
+    sandbox().queue(&entries).rules(rules)
+}
+
+/// A batch after generation and merge: its ID, plan time and the shared results directory.
+struct Chain {
+    sb: Sandbox,
+    batch_id: String,
+    planned_at: String,
+    validation: PathBuf,
+}
+
+/// preflight → both shards (with generation rows) → merge, asserting each step; `rules` must
+/// fail golf's generation and nothing else's.
+fn generate(rules: &[(&str, &str)]) -> Chain {
+    let sb = harness(rules);
+    let mut cmd = sb.preflight_cmd();
+    cmd.args(["--shards", "2", "--tier", "3", "--json"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    let doc = out.json();
+    assert_eq!(doc["skip"], false, "{}", out.ctx());
+    assert_eq!(doc["candidates"], 8, "{}", out.ctx());
+    let batch_id = doc["batch_id"].as_str().unwrap().to_owned();
+    let planned_at = doc["planned_at"].as_str().unwrap().to_owned();
+    let validation = sb.root.join("validation");
+    let fragments = sb.root.join("fragments");
+
+    for k in 1..=2 {
+        let gen_out = validation.join(format!("validation-results-generation-{k}.json"));
+        sb.run(&[
+            "--tier",
+            "3",
+            "--shard",
+            &format!("{k}/2"),
+            "--batch-id",
+            &batch_id,
+            "--planned-at",
+            &planned_at,
+            "--fragment-dir",
+            fragments.to_str().unwrap(),
+            "--validation-out",
+            gen_out.to_str().unwrap(),
+        ])
+        .ok();
+    }
+    // The generation rows of both shards together name exactly the recipes generated.
+    let mut gen_names = Vec::new();
+    for k in 1..=2 {
+        for r in rows(&validation.join(format!("validation-results-generation-{k}.json"))) {
+            assert_eq!(r["environment"], "generation", "{r}");
+            assert_eq!(r["batch_id"], batch_id.as_str(), "{r}");
+            assert_eq!(r["status"], "pass", "{r}");
+            gen_names.push(r["recipe"].as_str().unwrap().to_owned());
+        }
+    }
+    gen_names.sort();
+    assert_eq!(gen_names, GENERATED);
+
+    let mut cmd = sb.bare_cmd();
+    cmd.arg("merge")
+        .arg("--queue")
+        .arg(&sb.queue)
+        .arg("--control-file")
+        .arg(&sb.control)
+        .arg("--output-dir")
+        .arg(&sb.output)
+        .arg("--failures-dir")
+        .arg(&sb.failures)
+        .arg("--results")
+        .arg(&sb.results)
+        .arg("--summary")
+        .arg(&sb.summary)
+        .arg("--fragments")
+        .arg(&fragments)
+        .args(["--batch-id", &batch_id, "--json"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    assert_eq!(out.json()["status"], "merged", "{}", out.ctx());
+
+    let chain = Chain {
+        sb,
+        batch_id,
+        planned_at,
+        validation,
+    };
+    assert_eq!(recipe_files(&chain.sb.output), GENERATED);
+    for name in GENERATED {
+        assert_eq!(chain.status(name), "success", "{name} after merge");
+    }
+    assert_eq!(chain.status("golf"), "failed", "golf after merge");
+    chain
+}
+
+impl Chain {
+    /// `validate` for one job platform into the shared directory; macOS jobs tell the fake
+    /// their platform through `FAKE_TSUKU_PLATFORM`.
+    fn validate(&self, platform: &str) -> Out {
+        let mut cmd = self.sb.bare_cmd();
+        if platform.starts_with("darwin") {
+            cmd.env("FAKE_TSUKU_PLATFORM", platform);
+        }
+        cmd.arg("validate")
+            .args(["--platform", platform, "--batch-id", &self.batch_id])
+            .arg("--recipes")
+            .arg(&self.sb.output)
+            .arg("--out")
+            .arg(
+                self.validation
+                    .join(format!("validation-results-{platform}.json")),
+            )
+            .arg("--generator")
+            .arg(&self.sb.generator)
+            .args(["--jobs", "4", "--timeout", "30s"]);
+        run_cmd(&mut cmd)
+    }
+
+    /// `aggregate` with `$GITHUB_OUTPUT` in the root.
+    fn aggregate(&self) -> Out {
+        let mut cmd = self.sb.bare_cmd();
+        cmd.env("GITHUB_OUTPUT", self.gh_output());
+        cmd.arg("aggregate")
+            .arg("--validation")
+            .arg(&self.validation)
+            .arg("--queue")
+            .arg(&self.sb.queue)
+            .arg("--output-dir")
+            .arg(&self.sb.output)
+            .arg("--failures-dir")
+            .arg(&self.sb.failures)
+            .arg("--metrics-dir")
+            .arg(self.sb.root.join("metrics"))
+            .arg("--pr-dir")
+            .arg(self.sb.root.join("pr"))
+            .args([
+                "--batch-id",
+                &self.batch_id,
+                "--planned-at",
+                &self.planned_at,
+                "--json",
+            ]);
+        run_cmd(&mut cmd)
+    }
+
+    fn gh_output(&self) -> PathBuf {
+        self.sb.root.join("github-output")
+    }
+
+    fn pr(&self, file: &str) -> String {
+        std::fs::read_to_string(self.sb.root.join("pr").join(file)).unwrap()
+    }
+
+    fn recipe(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.sb.output.join(&name[..1]).join(format!("{name}.toml"))).ok()
+    }
+
+    fn entry(&self, name: &str) -> Value {
+        let q: Value = serde_json::from_slice(&std::fs::read(&self.sb.queue).unwrap()).unwrap();
+        q["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no entry {name}"))
+            .clone()
+    }
+
+    fn status(&self, name: &str) -> String {
+        self.entry(name)["status"].as_str().unwrap().to_owned()
+    }
+
+    /// The file-name stamp of the plan time (`2026-12-01T08-00-00Z`).
+    fn stamp(&self) -> String {
+        let t: jiff::Timestamp = self.planned_at.parse().unwrap();
+        t.strftime("%Y-%m-%dT%H-%M-%SZ").to_string()
+    }
+}
+
+fn rows(path: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    v.as_array().unwrap().clone()
+}
+
+/// `<letter>/<name>.toml` files under `dir`, as sorted names.
+fn recipe_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for letter in std::fs::read_dir(dir).unwrap() {
+        for f in std::fs::read_dir(letter.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            assert_eq!(p.extension().unwrap(), "toml", "{}", p.display());
+            out.push(p.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Which (recipe, row platform) pairs the rules make fail.
+fn fails(recipe: &str, platform: &str) -> bool {
+    match recipe {
+        "delta" => true,
+        "bravo" => platform.starts_with("darwin-"),
+        "charlie" => platform.contains("-alpine-"),
+        _ => false,
+    }
+}
+
+/// `(tested, passed, failed)` of a job platform, from the rules: every generated recipe gets
+/// one row per row platform of the job.
+fn expected_counts(job: &str) -> (u64, u64, u64) {
+    let (_, platforms) = JOBS.iter().find(|(j, _)| *j == job).unwrap();
+    let mut c = (0, 0, 0);
+    for r in GENERATED {
+        for p in *platforms {
+            c.0 += 1;
+            if fails(r, p) {
+                c.2 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+    c
+}
+
+#[test]
+fn preflight_shards_merge_validate_aggregate_make_the_pr() {
+    let chain = generate(&RULES);
+    for (job, _) in JOBS {
+        let out = chain.validate(job);
+        out.ok();
+        let (t, p, f) = expected_counts(job);
+        assert!(
+            out.stdout
+                .contains(&format!("Total: {t}  Passed: {p}  Failed: {f}  Skipped: 0")),
+            "{job}: {}",
+            out.ctx()
+        );
+    }
+    // By hand: linux-x86_64 7×5 = 35 rows, charlie@alpine + 5 × delta fail.
+    assert_eq!(expected_counts("linux-x86_64"), (35, 29, 6));
+    assert_eq!(expected_counts("linux-arm64"), (28, 23, 5));
+    assert_eq!(expected_counts("darwin-arm64"), (7, 5, 2));
+
+    let out = chain.aggregate();
+    out.ok();
+    let doc = out.json();
+    assert_eq!(
+        (
+            doc["included"].as_u64(),
+            doc["excluded"].as_u64(),
+            doc["constrained"].as_u64()
+        ),
+        (Some(5), Some(2), Some(2)),
+        "{}",
+        out.ctx()
+    );
+
+    // Recipes: constraint line exactly once, excluded ones deleted, others untouched.
+    let plain = |n: &str| format!("[metadata]\nname = \"{n}\"\n");
+    for n in ["alpha", "foxtrot", "hotel"] {
+        assert_eq!(chain.recipe(n).unwrap(), plain(n), "{n}");
+    }
+    assert_eq!(
+        chain.recipe("bravo").unwrap(),
+        "[metadata]\nname = \"bravo\"\nsupported_os = [\"linux\"]\n"
+    );
+    assert_eq!(
+        chain.recipe("charlie").unwrap(),
+        "[metadata]\nname = \"charlie\"\nsupported_libc = [\"glibc\"]\n"
+    );
+    assert!(chain.recipe("delta").is_none(), "delta kept");
+    assert!(chain.recipe("echo").is_none(), "echo kept");
+    assert_eq!(
+        recipe_files(&chain.sb.output),
+        ["alpha", "bravo", "charlie", "foxtrot", "hotel"]
+    );
+
+    // Queue: the gate's entry is excluded, the one that failed everywhere failed (first
+    // failure: no retry time, spec §4.7), the rest as merge left them.
+    assert_eq!(chain.status("echo"), "excluded");
+    let delta = chain.entry("delta");
+    assert_eq!(
+        (
+            delta["status"].as_str(),
+            delta["failure_count"].as_i64(),
+            delta["next_retry_at"].is_null()
+        ),
+        (Some("failed"), Some(1), true)
+    );
+    for n in ["alpha", "bravo", "charlie", "foxtrot", "hotel"] {
+        assert_eq!(chain.status(n), "success", "{n}");
+    }
+    assert_eq!(chain.status("golf"), "failed");
+
+    // Failure records: one line per (recipe, failed platform): 11 for delta, 2 each for the
+    // constrained recipes, none for the gate.
+    let lines = read_lines(
+        &chain
+            .sb
+            .failures
+            .join(format!("batch-{}.jsonl", chain.stamp())),
+    );
+    let mut got: Vec<(String, String, String, i64)> = lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["recipe"].as_str().unwrap().to_owned(),
+                v["platform"].as_str().unwrap().to_owned(),
+                v["package_id"].as_str().unwrap().to_owned(),
+                v["exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    for (name, source, code) in [
+        ("bravo", "npm:bravo", 1),
+        ("charlie", "npm:charlie", 6),
+        ("delta", "crates.io:delta", 6),
+    ] {
+        for (_, platforms) in JOBS {
+            for p in platforms {
+                if fails(name, p) {
+                    want.push((name.into(), (*p).into(), source.into(), code));
+                }
+            }
+        }
+    }
+    want.sort();
+    assert_eq!(got.len(), 15);
+    assert_eq!(got, want);
+
+    // Metrics: one line, per-platform counts from the rules.
+    let metrics = read_lines(
+        &chain
+            .sb
+            .root
+            .join(format!("metrics/batch-runs-{}.jsonl", chain.stamp())),
+    );
+    assert_eq!(metrics.len(), 1);
+    let m: Value = serde_json::from_str(&metrics[0]).unwrap();
+    for (job, _) in JOBS {
+        let (t, p, f) = expected_counts(job);
+        let c = &m["platforms"][job];
+        assert_eq!(
+            (c["tested"].as_u64(), c["passed"].as_u64(), c["failed"].as_u64()),
+            (Some(t), Some(p), Some(f)),
+            "{job}: {m}"
+        );
+    }
+    assert_eq!(
+        (
+            m["batch_id"].as_str(),
+            m["total"].as_u64(),
+            m["generated"].as_u64(),
+            m["merged"].as_u64(),
+            m["excluded"].as_u64(),
+            m["constrained"].as_u64()
+        ),
+        (
+            Some(chain.batch_id.as_str()),
+            Some(7),
+            Some(7),
+            Some(5),
+            Some(2),
+            Some(2)
+        )
+    );
+    assert_eq!(
+        m["ecosystems"],
+        serde_json::json!({"crates.io": 3, "npm": 3, "pypi": 1})
+    );
+
+    // PR text (spec §7.3.5).
+    assert_eq!(
+        chain.pr("pr-title.txt").trim_end(),
+        "feat(recipes): add batch recipes (5 recipes)"
+    );
+    let id = &chain.batch_id;
+    assert_eq!(
+        chain.pr("commit-message.txt"),
+        format!(
+            "feat(recipes): add batch {id} recipes\n\n\
+             Batch generation of 7 packages (3 crates.io, 3 npm, 1 pypi).\n\
+             - 5 passed validation across platform environments\n\
+             - 2 with platform constraints\n\
+             - 2 excluded (recorded to data/failures/)\n\n\
+             batch_id: {id}\nbatch_size: 7\nsuccess_rate: 0.71\n"
+        )
+    );
+    let body = chain.pr("pr-body.md");
+    let (head, delta_line, tail) = split_delta_line(&body);
+    assert_eq!(
+        head,
+        "Batch recipe generation (3 crates.io, 3 npm, 1 pypi): 5 recipes included, 2 excluded.\n\n\
+         Validated across 11 platform environments (5 Linux x86_64 families, 4 Linux arm64 families, 2 macOS).\n\n\
+         ## Platform Constraints\n\n\
+         2 recipe(s) have partial platform coverage. Constraints were derived automatically:\n\n\
+         - **bravo**: `supported_os = [\"linux\"]`\n\
+         - **charlie**: `supported_libc = [\"glibc\"]`\n\n\
+         ## Excluded Recipes\n\n"
+    );
+    // delta's reason lists its 11 failed platforms (order not specified).
+    let listed = delta_line
+        .strip_prefix("- **delta**: failed on all platforms (")
+        .and_then(|s| s.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{delta_line}"));
+    let mut listed: Vec<&str> = listed.split(", ").collect();
+    listed.sort_unstable();
+    let mut all: Vec<&str> = JOBS.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    all.sort_unstable();
+    assert_eq!(listed, all);
+    assert_eq!(
+        tail,
+        "- **echo**: contains run_command action at steps[0].action (security gate)\n\n\
+         ---\n\n\
+         ## Validation Summary\n\n\
+         | Platform | Status |\n|---|---|\n\
+         | linux-x86_64 | 29 passed, 6 failed |\n\
+         | linux-arm64 | 23 passed, 5 failed |\n\
+         | darwin-arm64 | 5 passed, 2 failed |\n\
+         | darwin-x86_64 | 5 passed, 2 failed |\n"
+    );
+
+    assert_eq!(
+        std::fs::read_to_string(chain.gh_output()).unwrap(),
+        "included=5\nexcluded=2\nconstrained=2\nall_platforms_reported=true\nauto_merge=false\n"
+    );
+}
+
+/// Splits the body around delta's line in "Excluded Recipes".
+fn split_delta_line(body: &str) -> (&str, &str, &str) {
+    let start = body
+        .find("- **delta**: ")
+        .unwrap_or_else(|| panic!("{body}"));
+    let end = start + body[start..].find('\n').unwrap() + 1;
+    (&body[..start], &body[start..end], &body[end..])
+}
+
+/// One validation job failed (no results file for darwin-x86_64) in a batch where every
+/// install passes: the PR says "No results" for it, the environments are the 10 that
+/// reported, nothing is excluded or constrained, and auto-merge is off only because of the
+/// missing platform.
+#[test]
+fn a_platform_job_without_results_withholds_auto_merge() {
+    let chain = generate(&[("golf", "gen:6"), ("*", "ok")]);
+    for (job, _) in &JOBS[..3] {
+        chain.validate(job).ok();
+    }
+    let out = chain.aggregate();
+    out.ok();
+    let body = chain.pr("pr-body.md");
+    assert!(
+        body.starts_with(
+            "Batch recipe generation (3 crates.io, 3 npm, 1 pypi): 7 recipes included, 0 excluded.\n\n\
+             Validated across 10 platform environments (5 Linux x86_64 families, 4 Linux arm64 families, 1 macOS).\n"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.ends_with(
+            "| linux-x86_64 | 35 passed, 0 failed |\n\
+             | linux-arm64 | 28 passed, 0 failed |\n\
+             | darwin-arm64 | 7 passed, 0 failed |\n\
+             | darwin-x86_64 | No results (the job failed, was cancelled or reported nothing) |\n"
+        ),
+        "{body}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(chain.gh_output()).unwrap(),
+        "included=7\nexcluded=0\nconstrained=0\nall_platforms_reported=false\nauto_merge=false\n"
+    );
+    for n in GENERATED {
+        let text = chain.recipe(n).unwrap_or_else(|| panic!("{n} deleted"));
+        assert_eq!(text, format!("[metadata]\nname = \"{n}\"\n"), "{n}");
+    }
+    let m = &read_lines(
+        &chain
+            .sb
+            .root
+            .join(format!("metrics/batch-runs-{}.jsonl", chain.stamp())),
+    )[0];
+    let m: Value = serde_json::from_str(m).unwrap();
+    assert_eq!(
+        m["platforms"]["darwin-x86_64"],
+        serde_json::json!({"tested": 0, "passed": 0, "failed": 0})
+    );
+    assert!(!chain.sb.failures.join(format!("batch-{}.jsonl", chain.stamp())).exists());
+}
