@@ -508,6 +508,31 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
         std::fs::read_to_string(chain.gh_output()).unwrap(),
         "included=5\nexcluded=2\nconstrained=2\nall_platforms_reported=true\nauto_merge=false\n"
     );
+
+    // queue maintain (spec §4.9) reads aggregate's per-recipe lines back. delta is failed
+    // with no retry time, so it is due → pending; its 11 records exceed its failure_count of
+    // 1 → failed, count 11, retry after the capped 168 h. golf's one record (from the merge)
+    // does not exceed its count of 1 → pending. Success and excluded entries stay.
+    let mut cmd = chain.sb.bare_cmd();
+    cmd.args(["queue", "maintain", "--queue"])
+        .arg(&chain.sb.queue)
+        .arg("--failures-dir")
+        .arg(&chain.sb.failures);
+    run_cmd(&mut cmd).ok();
+    let delta = chain.entry("delta");
+    assert_eq!(
+        (delta["status"].as_str(), delta["failure_count"].as_i64()),
+        (Some("failed"), Some(11)),
+        "{delta}"
+    );
+    let retry: jiff::Timestamp = delta["next_retry_at"].as_str().unwrap().parse().unwrap();
+    let hours = (retry.as_second() - jiff::Timestamp::now().as_second()) as f64 / 3600.0;
+    assert!((167.5..=168.1).contains(&hours), "{hours}");
+    assert_eq!(chain.status("golf"), "pending");
+    assert_eq!(chain.status("echo"), "excluded");
+    for n in ["alpha", "bravo", "charlie", "foxtrot", "hotel"] {
+        assert_eq!(chain.status(n), "success", "{n}");
+    }
 }
 
 /// Splits the body around delta's line in "Excluded Recipes".
