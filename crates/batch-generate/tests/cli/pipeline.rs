@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{Out, Sandbox, entry, read_lines, run_cmd, sandbox};
+use crate::util::{Out, Sandbox, entry, read_lines, run_cmd, sandbox, snapshot_except};
 
 /// The job platforms and the row platforms each one reports (spec §7.3 matrix).
 const JOBS: [(&str, &[&str]); 4] = [
@@ -123,10 +123,21 @@ fn generate(rules: &[(&str, &str)]) -> Chain {
         ])
         .ok();
     }
-    // The generation rows of both shards together name exactly the recipes generated.
+    // Each shard ran part of the batch and wrote its fragment; the generation rows of both
+    // together name exactly the recipes generated.
+    for k in 1..=2 {
+        assert!(
+            fragments
+                .join(format!("{batch_id}-shard-{k}-of-2.json"))
+                .is_file(),
+            "fragment {k}"
+        );
+    }
     let mut gen_names = Vec::new();
     for k in 1..=2 {
-        for r in rows(&validation.join(format!("validation-results-generation-{k}.json"))) {
+        let part = rows(&validation.join(format!("validation-results-generation-{k}.json")));
+        assert!(!part.is_empty(), "shard {k} generated nothing");
+        for r in part {
             assert_eq!(r["environment"], "generation", "{r}");
             assert_eq!(r["batch_id"], batch_id.as_str(), "{r}");
             assert_eq!(r["status"], "pass", "{r}");
@@ -425,7 +436,11 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
         let (t, p, f) = expected_counts(job);
         let c = &m["platforms"][job];
         assert_eq!(
-            (c["tested"].as_u64(), c["passed"].as_u64(), c["failed"].as_u64()),
+            (
+                c["tested"].as_u64(),
+                c["passed"].as_u64(),
+                c["failed"].as_u64()
+            ),
             (Some(t), Some(p), Some(f)),
             "{job}: {m}"
         );
@@ -533,6 +548,46 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
     for n in ["alpha", "bravo", "charlie", "foxtrot", "hotel"] {
         assert_eq!(chain.status(n), "success", "{n}");
     }
+
+    // A rerun of the merge job's aggregate after maintain changes no file but the PR text,
+    // and that keeps its title, commit message, counts and validation table. (The rerun can
+    // no longer tell its own constraints from existing ones, nor give the first run's
+    // exclusion reasons: it reports them as existing / excluded by an earlier aggregate.)
+    let (title, commit, body) = (
+        chain.pr("pr-title.txt"),
+        chain.pr("commit-message.txt"),
+        chain.pr("pr-body.md"),
+    );
+    let before = snapshot_except(
+        &chain.sb.root,
+        &["pr", "cwd", "queue.json.lock", "github-output"],
+    );
+    let out = chain.aggregate();
+    out.ok();
+    assert_eq!(chain.pr("pr-title.txt"), title);
+    assert_eq!(chain.pr("commit-message.txt"), commit);
+    let again = chain.pr("pr-body.md");
+    let first_line = |b: &str| b.lines().take(3).collect::<Vec<_>>().join("\n");
+    let table = |b: &str| b[b.find("## Validation Summary").unwrap()..].to_owned();
+    assert_eq!(first_line(&again), first_line(&body));
+    assert_eq!(table(&again), table(&body));
+    let after = snapshot_except(
+        &chain.sb.root,
+        &["pr", "cwd", "queue.json.lock", "github-output"],
+    );
+    let changed: Vec<&String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "changed: {changed:?}\n{}", out.ctx());
+    let once =
+        "included=5\nexcluded=2\nconstrained=2\nall_platforms_reported=true\nauto_merge=false\n";
+    assert_eq!(
+        std::fs::read_to_string(chain.gh_output()).unwrap(),
+        once.repeat(2),
+        "$GITHUB_OUTPUT is appended to"
+    );
 }
 
 /// Splits the body around delta's line in "Excluded Recipes".
@@ -592,5 +647,11 @@ fn a_platform_job_without_results_withholds_auto_merge() {
         m["platforms"]["darwin-x86_64"],
         serde_json::json!({"tested": 0, "passed": 0, "failed": 0})
     );
-    assert!(!chain.sb.failures.join(format!("batch-{}.jsonl", chain.stamp())).exists());
+    assert!(
+        !chain
+            .sb
+            .failures
+            .join(format!("batch-{}.jsonl", chain.stamp()))
+            .exists()
+    );
 }

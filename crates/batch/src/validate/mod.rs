@@ -13,8 +13,8 @@
 //! - [`journal`]: `<out>.journal`, so a killed job resumes without re-running finished rows;
 //! - [`job`]: one job from files to the results file.
 
-pub mod generation;
 pub mod exclusions;
+pub mod generation;
 pub mod job;
 pub mod journal;
 pub mod platform;
