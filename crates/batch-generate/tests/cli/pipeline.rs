@@ -588,6 +588,19 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
         once.repeat(2),
         "$GITHUB_OUTPUT is appended to"
     );
+
+    // The next night's preflight (same day) finds this batch in the results and metrics
+    // and does not reuse its ID; golf, pending again, is its one candidate.
+    let mut cmd = chain.sb.preflight_cmd();
+    cmd.args(["--shards", "2", "--tier", "3", "--dry-run", "--json"]);
+    let out = run_cmd(&mut cmd);
+    out.ok();
+    let next = out.json();
+    assert_eq!(next["candidates"], 1, "{}", out.ctx());
+    let next_id = next["batch_id"].as_str().unwrap();
+    if next_id[..10] == chain.batch_id[..10] {
+        assert_eq!(next_id, format!("{}-002", chain.batch_id));
+    }
 }
 
 /// Splits the body around delta's line in "Excluded Recipes".
