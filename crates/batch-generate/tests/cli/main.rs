@@ -14,6 +14,7 @@ mod joblog;
 mod pacing;
 mod pick;
 mod pipeline;
+mod pipeline_chain;
 mod pipes;
 mod preflight;
 mod queue;
