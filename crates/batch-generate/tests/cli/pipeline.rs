@@ -1,7 +1,8 @@
 //! The whole nightly chain in one sandbox (issue #13 "Done when": generate → 4 × validate →
 //! merge → aggregate → PR text): `preflight --shards 2` → both `--shard K/2` runs with
 //! `--validation-out` → `merge` → `validate` for the four job platforms into one directory →
-//! `aggregate`. Every expected number below is derived from the fake generator's rules
+//! `aggregate` → `queue maintain`, then a rerun of `aggregate` and the next `preflight`. The
+//! second test drops one platform's results. Every expected number below is derived from the fake generator's rules
 //! (`testdata/fake-tsuku`) and the spec's rules (§7.3.2 verdicts, §7.3.3 constraints, §7.3.5
 //! PR text, §1.5 metrics), not copied from a run.
 //!
