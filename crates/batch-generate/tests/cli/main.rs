@@ -14,6 +14,8 @@ mod github;
 mod joblog;
 mod pacing;
 mod pick;
+mod pipeline;
+mod pipeline_chain;
 mod pipes;
 mod preflight;
 mod queue;
