@@ -11,6 +11,8 @@
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
 //! - [`validate`]: platforms of the validation matrix and the results files (issue #13);
+//! - [`gate`]: the `run_command` security gate over a recipe's parsed TOML (issue #13),
+//!   applied before any platform installs a recipe and again by `aggregate`;
 //! - [`aggregate`]: the security gate, constraints, failure records, metrics and PR text of
 //!   the validation results (issue #13);
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
@@ -23,6 +25,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod control;
+pub mod gate;
 pub mod history;
 pub mod maintain;
 pub mod queue;

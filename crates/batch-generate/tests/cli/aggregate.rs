@@ -487,7 +487,7 @@ fn the_real_sample_keeps_its_bytes_or_gains_one_line() {
     for (name, old) in &recipes {
         let Some(new) = b.recipe(name) else {
             assert!(
-                batch::aggregate::gate::check(old).is_err(),
+                batch::gate::check(old).is_err(),
                 "{name} deleted but passes the gate"
             );
             assert_eq!(b.entry(name)["status"], "excluded");

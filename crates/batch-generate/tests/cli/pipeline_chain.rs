@@ -192,6 +192,16 @@ impl Chain {
         run_cmd(&mut cmd)
     }
 
+    /// Whether the fake generator's log has an `install` of `name`'s recipe with `--force`
+    /// (validate's form; the main run's own install has no `--force`).
+    pub(crate) fn log_has_install_of(&self, name: &str) -> bool {
+        let file = format!("/{name}.toml");
+        self.sb
+            .log_lines()
+            .iter()
+            .any(|l| l.starts_with("install ") && l.contains("--force") && l.contains(&file))
+    }
+
     /// `aggregate` with `$GITHUB_OUTPUT` in the root.
     pub(crate) fn aggregate(&self) -> Out {
         let mut cmd = self.sb.bare_cmd();

@@ -6,7 +6,7 @@
 //! - [`plan`](mod@plan): every decision, computed without writing; [`apply`](mod@apply)
 //!   then writes it;
 //! - [`error`]: the typed errors ([`AggregateError`]);
-//! - [`gate`]: the security gate over the parsed TOML;
+//! - the security gate over the parsed TOML is [`crate::gate`] (validate applies it too);
 //! - [`verdict`]: include, constrain or exclude from the validation rows;
 //! - [`constraint`]: spec §7.3.3's derivation;
 //! - [`insert`](mod@insert): the `toml_edit` insertion into `[metadata]`;
@@ -17,7 +17,6 @@
 pub mod apply;
 pub mod constraint;
 pub mod error;
-pub mod gate;
 pub mod inputs;
 pub mod insert;
 pub mod metrics;
@@ -31,10 +30,10 @@ mod insert_tests;
 #[cfg(test)]
 mod plan_tests;
 
+pub use crate::gate::GateFailure;
 pub use apply::{Applied, apply, run};
 pub use constraint::{Constraint, ConstraintKey, derive};
 pub use error::AggregateError;
-pub use gate::GateFailure;
 pub use insert::{InsertError, Insertion, insert};
 pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan};
 pub use verdict::{PlatformResults, Verdict};

@@ -17,7 +17,6 @@ use jiff::Timestamp;
 
 use super::constraint::derive;
 use super::error::AggregateError;
-use super::gate::{self, GateFailure};
 use super::inputs::{BatchRows, locate, read_rows};
 use super::insert::{Insertion, insert};
 use super::metrics::{Metrics, PlatformCounts};
@@ -25,6 +24,7 @@ use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
 use super::records::{self, RecipeFailure};
 use super::verdict::{PlatformResults, Verdict};
 use crate::clock::Clock;
+use crate::gate::{self, GateFailure};
 use crate::queue::{Queue, Status, recipe_relative_path, transition};
 use crate::records::{FailureRecord, Outcome};
 use crate::runner::classify::Category;

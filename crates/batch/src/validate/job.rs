@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::exclusions::{self, ExclusionsError};
 use super::journal::{self, Journal, JournalError};
-use super::recipes::{self, Recipe, RecipesError, Rejected};
+use super::recipes::{self, Recipe, RecipesError, RejectReason, Rejected};
 use super::results::{ResultsError, ResultsFile, RowStatus, ValidationRow};
 use super::run::{ExecuteError, ExecuteOptions, ValidateConfig, execute, skipped_row, tasks};
 use crate::runner::{Runner, RunnerError, Stop};
@@ -118,6 +118,26 @@ pub fn write_results(out: &Path, rows: &[ValidationRow]) -> Result<(), ResultsEr
     ResultsFile { rows }.write(out)
 }
 
+/// The security gate before any install (issue #13): a recipe with a `run_command` action, or
+/// one that is not TOML, moves from the recipes to the rejected ones, so no platform ever runs
+/// it (the macOS rows are not sandboxed). `aggregate` excludes it by the same gate.
+fn screen(found: &mut recipes::Discovery) {
+    let mut kept = Vec::new();
+    for r in std::mem::take(&mut found.recipes) {
+        let reason = match std::fs::read_to_string(&r.path) {
+            Ok(text) if crate::gate::check(&text).is_ok() => {
+                kept.push(r);
+                continue;
+            }
+            Ok(_) => RejectReason::SecurityGate,
+            Err(_) => RejectReason::Unreadable,
+        };
+        found.rejected.push(Rejected { rel: r.rel, reason });
+    }
+    found.recipes = kept;
+    found.rejected.sort();
+}
+
 /// Runs one validation job (see the module docs).
 ///
 /// # Errors
@@ -130,7 +150,8 @@ pub async fn validate_files(
     runner: &dyn Runner,
     opts: JobOptions<'_>,
 ) -> Result<ValidateOutcome, ValidateError> {
-    let found = recipes::discover(&files.recipes)?;
+    let mut found = recipes::discover(&files.recipes)?;
+    screen(&mut found);
     let excluded: BTreeSet<String> = match &files.exclusions {
         Some(p) => exclusions::load(p)?,
         None => BTreeSet::new(),

@@ -52,6 +52,11 @@ pub enum RejectReason {
     NotUtf8,
     /// Neither a regular file nor a directory (socket, fifo, device).
     NotAFile,
+    /// The recipe has a `run_command` action, or does not parse as TOML (security gate,
+    /// [`crate::gate`]): it is never installed; `aggregate` excludes it.
+    SecurityGate,
+    /// The recipe file could not be read.
+    Unreadable,
 }
 
 impl RejectReason {
@@ -63,6 +68,10 @@ impl RejectReason {
             RejectReason::DotDot => "the name contains `..`",
             RejectReason::NotUtf8 => "the name is not UTF-8",
             RejectReason::NotAFile => "not a regular file",
+            RejectReason::SecurityGate => {
+                "a run_command action or not TOML (security gate): never installed"
+            }
+            RejectReason::Unreadable => "the file cannot be read",
         }
     }
 }

@@ -1,4 +1,6 @@
-//! The `run_command` security gate (spec §7.3.2 step 2, issue #13).
+//! The `run_command` security gate (spec §7.3.2 step 2, issue #13). `validate` applies it
+//! before installing a recipe on any platform (a generated shell command never runs on a
+//! runner, sandboxed or not), and `aggregate` applies it again before deciding a recipe's fate.
 //!
 //! The shell version greps `action.*=.*"run_command"`: it misses single-quoted, escaped and
 //! multi-line strings, and fires on comments. Here the recipe is parsed as TOML (`toml_edit`)
