@@ -82,10 +82,11 @@ pub enum AggregateError {
         /// The offending path.
         path: PathBuf,
     },
-    /// The recipe file does not exist and its queue entry does not show an earlier exclusion.
+    /// The recipe file does not exist, its queue entry is not `excluded` and its validation
+    /// rows do not exclude it: no earlier aggregate removed it.
     #[error(
-        "recipe `{path}` does not exist and its queue entry is `{status}` (an earlier aggregate \
-         leaves `excluded` or `failed`)"
+        "recipe `{path}` does not exist, its queue entry is `{status}` and its validation rows \
+         do not exclude it (only an earlier aggregate of this batch removes recipes)"
     )]
     RecipeMissing {
         /// The recipe path.

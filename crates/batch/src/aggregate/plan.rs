@@ -267,21 +267,24 @@ fn decide(
     status: &Status,
 ) -> Result<Fate, AggregateError> {
     let Some(file) = locate(&options.output_dir, path)? else {
-        let (cause, reason) = match status {
-            Status::Excluded => (
+        // Only an earlier aggregate of this batch removes a recipe: the gate (entry
+        // `excluded`), or failing everywhere, which the rows still say whatever `queue
+        // maintain` did to the entry since.
+        let (cause, reason) = if *status == Status::Excluded {
+            (
                 ExcludeCause::Gate,
                 "excluded by an earlier aggregate of this batch (queue entry `excluded`)",
-            ),
-            Status::Failed => (
+            )
+        } else if Verdict::of(results) == Verdict::Exclude {
+            (
                 ExcludeCause::FailedEverywhere,
                 "failed on all platforms (excluded by an earlier aggregate of this batch)",
-            ),
-            other => {
-                return Err(AggregateError::RecipeMissing {
-                    path: options.output_dir.join(path),
-                    status: other.to_string(),
-                });
-            }
+            )
+        } else {
+            return Err(AggregateError::RecipeMissing {
+                path: options.output_dir.join(path),
+                status: status.to_string(),
+            });
         };
         return Ok(Fate::Excluded {
             cause,

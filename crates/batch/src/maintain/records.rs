@@ -39,13 +39,19 @@ pub struct Failure {
     pub category: String,
     /// Dependencies that blocked it (may be empty).
     pub blocked_by: Vec<String>,
+    /// Another failed platform of a recipe this run already recorded: a per-recipe record
+    /// with a `package_id` (written by `aggregate`, one line per failed platform) whose
+    /// recipe, `package_id` and `timestamp` an earlier line had. One night's validation is one
+    /// failure, not one per platform (issue #13; Go's lines, which have no `package_id`,
+    /// still count one each).
+    pub repeat: bool,
 }
 
 impl Failure {
     /// Whether mark-failures counts it: every batch-format failure, and per-recipe records
-    /// with a non-empty `category` (spec §4.9).
+    /// with a non-empty `category` (spec §4.9), except a [`Failure::repeat`].
     pub fn counts(&self) -> bool {
-        matches!(self.owner, Owner::Source(_)) || !self.category.is_empty()
+        !self.repeat && (matches!(self.owner, Owner::Source(_)) || !self.category.is_empty())
     }
 
     /// A `missing_dep` record (spec §4.9).
@@ -84,6 +90,8 @@ pub struct FailureLog {
     pub records: u64,
     /// Lines skipped.
     pub skipped: Skipped,
+    /// `(recipe, package_id, timestamp)` of the `aggregate` records read so far.
+    runs: std::collections::HashSet<(String, String, String)>,
 }
 
 /// Errors reading the failures directory.
@@ -124,6 +132,8 @@ struct Line {
     category: Option<String>,
     #[serde(default)]
     blocked_by: Option<Vec<String>>,
+    #[serde(default)]
+    timestamp: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -212,19 +222,26 @@ impl FailureLog {
                 go_package_id: package_id,
                 category: f.category.unwrap_or_default(),
                 blocked_by: f.blocked_by.unwrap_or_default(),
+                repeat: false,
             });
         }
         if let Some(recipe) = rec.recipe.filter(|r| !r.is_empty()) {
             let eco = rec.ecosystem.filter(|e| !e.is_empty());
             let eco = eco.as_deref().unwrap_or("homebrew");
+            let package_id = rec.package_id.filter(|p| !p.is_empty());
+            let repeat = match (&package_id, rec.timestamp) {
+                (Some(p), Some(ts)) => !self.runs.insert((recipe.clone(), p.clone(), ts)),
+                _ => false,
+            };
             self.failures.push(Failure {
                 go_package_id: format!("{eco}:{recipe}"),
                 owner: Owner::Recipe {
                     name: recipe,
-                    package_id: rec.package_id.filter(|p| !p.is_empty()),
+                    package_id,
                 },
                 category: rec.category.unwrap_or_default(),
                 blocked_by: rec.blocked_by.unwrap_or_default(),
+                repeat,
             });
         }
     }
@@ -330,6 +347,44 @@ mod tests {
         let log = read(&line);
         assert_eq!(log.records, 1);
         assert_eq!(log.skipped.oversized, 0);
+    }
+
+    /// `aggregate` writes one line per failed platform; one run of one recipe counts once,
+    /// while its blockers still count from every line. Go's lines (no `package_id`) count one
+    /// each, as tsuku's mark-failures counts them.
+    #[test]
+    fn one_aggregate_run_counts_once_per_recipe() {
+        let line = |platform: &str, ts: &str, blocked: &str| {
+            format!(
+                r#"{{"schema_version":1,"recipe":"delta","platform":"{platform}","exit_code":8,"category":"missing_dep","blocked_by":["{blocked}"],"timestamp":"{ts}","ecosystem":"npm","package_id":"npm:delta"}}"#
+            )
+        };
+        let text = [
+            line("darwin-arm64", "2026-12-01T08:00:00Z", "a"),
+            line("darwin-x86_64", "2026-12-01T08:00:00Z", "b"),
+            line("linux-debian-glibc-arm64", "2026-12-01T08:00:00Z", "a"),
+            line("darwin-arm64", "2026-12-02T08:00:00Z", "a"),
+            r#"{"schema_version":1,"recipe":"old","platform":"darwin-arm64","exit_code":1,"category":"generation_failed","timestamp":"2026-02-01T00:00:00Z"}"#.to_owned(),
+            r#"{"schema_version":1,"recipe":"old","platform":"darwin-x86_64","exit_code":1,"category":"generation_failed","timestamp":"2026-02-01T00:00:00Z"}"#.to_owned(),
+        ]
+        .join("\n");
+        let log = read(&text);
+        let counted: Vec<(&Owner, bool)> = log
+            .failures
+            .iter()
+            .map(|f| (&f.owner, f.counts()))
+            .collect();
+        assert_eq!(
+            counted.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+            [true, false, false, true, true, true],
+            "two runs of delta, two Go lines of old"
+        );
+        let s = super::super::summary::Summaries::new(&log);
+        let e = crate::QueueEntry::new("delta", "npm:delta", 1);
+        let d = s.of(&e);
+        assert_eq!(d.total, 2);
+        assert_eq!(d.missing_dep_blockers, ["a", "b"]);
+        assert_eq!(d.blockers, ["a", "b"]);
     }
 
     #[test]

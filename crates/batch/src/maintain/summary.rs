@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::records::{FailureLog, Owner};
+use super::records::{Failure, FailureLog, Owner};
 use crate::QueueEntry;
 
 /// What the failure records say about one entry.
@@ -19,12 +19,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, counts: bool, missing_dep: bool, blocked_by: &[String]) {
+    /// Counts `f` (unless it does not count, [`Failure::counts`]) and unions its blockers; a
+    /// repeat line of a counted run still adds its `missing_dep` blockers.
+    fn add(&mut self, f: &Failure) {
+        let counts = f.counts();
         if counts {
             self.total += 1;
         }
-        for dep in blocked_by {
-            if missing_dep && counts && !self.missing_dep_blockers.contains(dep) {
+        let missing_dep = f.is_missing_dep() && (counts || f.repeat);
+        for dep in &f.blocked_by {
+            if missing_dep && !self.missing_dep_blockers.contains(dep) {
                 self.missing_dep_blockers.push(dep.clone());
             }
             if !self.blockers.contains(dep) {
@@ -75,7 +79,7 @@ impl Summaries {
                     .entry((name.clone(), p.clone()))
                     .or_default(),
             };
-            slot.add(f.counts(), f.is_missing_dep(), &f.blocked_by);
+            slot.add(f);
         }
         s
     }
