@@ -35,9 +35,9 @@ pub enum QueueCommand {
     Status(StatusArgs),
 }
 
-/// Flags of `queue reconcile`.
+/// The queue a step rewrites, shared by `queue maintain` and `queue reconcile`.
 #[derive(Debug, Args)]
-pub struct ReconcileArgs {
+pub struct QueueWriteArgs {
     /// The priority queue (read, locked, and written unless --output or --dry-run).
     #[arg(
         long,
@@ -46,18 +46,26 @@ pub struct ReconcileArgs {
     )]
     pub queue: PathBuf,
 
-    /// Root of the recipes: <dir>/<first letter>/<name>.toml, nested for tap names
-    /// (<dir>/a/owner/tap/tool.toml).
-    #[arg(long, value_name = "DIR", default_value = "recipes")]
-    pub recipes: PathBuf,
-
-    /// Write the reconciled queue here instead of over --queue.
+    /// Write the queue here instead of over --queue.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
     /// Compute and report the changes; write nothing.
     #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: bool,
+}
+
+/// Flags of `queue reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The queue, where to write it, and --dry-run.
+    #[command(flatten)]
+    pub target: QueueWriteArgs,
+
+    /// Root of the recipes: <dir>/<first letter>/<name>.toml, nested for tap names
+    /// (<dir>/a/owner/tap/tool.toml).
+    #[arg(long, value_name = "DIR", default_value = "recipes")]
+    pub recipes: PathBuf,
 
     /// `--json`.
     #[command(flatten)]
@@ -106,25 +114,13 @@ pub struct StatusArgs {
 /// Flags of `queue maintain`.
 #[derive(Debug, Args)]
 pub struct MaintainArgs {
-    /// The priority queue (read, locked, and written unless --output or --dry-run).
-    #[arg(
-        long,
-        env = "BATCH_QUEUE",
-        default_value = "data/queues/priority-queue.json"
-    )]
-    pub queue: PathBuf,
+    /// The queue, where to write it, and --dry-run.
+    #[command(flatten)]
+    pub target: QueueWriteArgs,
 
     /// Directory of failure records (`*.jsonl`, both formats; no recursion).
     #[arg(long, env = "BATCH_FAILURES_DIR", default_value = "data/failures")]
     pub failures_dir: PathBuf,
-
-    /// Write the maintained queue here instead of over --queue.
-    #[arg(long, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-
-    /// Compute and report the changes; write nothing.
-    #[arg(long, env = "BATCH_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
-    pub dry_run: bool,
 
     /// Skip the mark-failures step.
     #[arg(long, help_heading = "Steps")]

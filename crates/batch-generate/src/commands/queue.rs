@@ -40,15 +40,19 @@ pub fn run(args: &QueueCmdArgs) -> anyhow::Result<Ending> {
 /// directory that cannot be read.
 pub fn maintain(args: &MaintainArgs) -> anyhow::Result<Ending> {
     let files = MaintainFiles {
-        queue: args.queue.clone(),
+        queue: args.target.queue.clone(),
         failures_dir: args.failures_dir.clone(),
-        output: args.output.clone(),
+        output: args.target.output.clone(),
     };
-    let outcome = maintain_files(&files, args.steps(), args.dry_run, &SystemClock)?;
+    let outcome = maintain_files(&files, args.steps(), args.target.dry_run, &SystemClock)?;
     if args.report.json {
-        print_json(&MaintainDoc::new(&args.queue, &outcome, args.dry_run));
+        print_json(&MaintainDoc::new(
+            &args.target.queue,
+            &outcome,
+            args.target.dry_run,
+        ));
     } else {
-        crate::out!("{}", text(&outcome, args.dry_run));
+        crate::out!("{}", text(&outcome, args.target.dry_run));
     }
     Ok(Ending::Success)
 }
@@ -61,11 +65,11 @@ pub fn maintain(args: &MaintainArgs) -> anyhow::Result<Ending> {
 /// directory that cannot be listed (exit 1, nothing written).
 pub fn reconcile(args: &ReconcileArgs) -> anyhow::Result<Ending> {
     let files = ReconcileFiles {
-        queue: args.queue.clone(),
+        queue: args.target.queue.clone(),
         recipes: args.recipes.clone(),
-        output: args.output.clone(),
+        output: args.target.output.clone(),
     };
-    let outcome = match reconcile_files(&files, args.dry_run, &SystemClock) {
+    let outcome = match reconcile_files(&files, args.target.dry_run, &SystemClock) {
         Err(e @ ReconcileError::Recipes { .. }) => {
             return Err(anyhow::Error::new(e).context(Hint(
                 "check the --recipes path (the root holding <letter>/<name>.toml); nothing was written",
@@ -75,13 +79,13 @@ pub fn reconcile(args: &ReconcileArgs) -> anyhow::Result<Ending> {
     };
     if args.report.json {
         print_json(&ReconcileDoc::new(
-            &args.queue,
+            &args.target.queue,
             &args.recipes,
             &outcome,
-            args.dry_run,
+            args.target.dry_run,
         ));
     } else {
-        crate::out!("{}", reconcile::text(&outcome, args.dry_run));
+        crate::out!("{}", reconcile::text(&outcome, args.target.dry_run));
     }
     Ok(Ending::Success)
 }
