@@ -26,6 +26,7 @@ mod rollback;
 mod run;
 mod selfdoc;
 mod sharding;
+mod summary;
 mod util;
 mod validate;
 mod validate_stop;
