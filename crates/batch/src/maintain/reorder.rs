@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
+use super::moves::{Move, Moves};
 use super::records::FailureLog;
-use super::report::{Move, ReorderReport, Score};
+use super::report::{ReorderReport, Score};
 use crate::Queue;
 
 /// Go's blocker map: dependency → blocked package IDs, in reading order.
@@ -133,18 +134,25 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
         })
         .collect();
     let order = sorted_order(queue, &keys);
-    let mut report = ReorderReport::default();
-    for (to, &from) in order.iter().enumerate() {
-        if from != to {
-            let e = &queue.entries[from];
-            report.moves.push(Move {
-                entry: e.name.clone(),
-                from,
-                to,
-                priority: e.priority,
-                score: keys[from],
-            });
-        }
+    let moved = || order.iter().enumerate().filter(|&(to, &from)| from != to);
+    let mut report = ReorderReport {
+        moves: Moves::with_capacity(
+            moved().count(),
+            moved()
+                .map(|(_, &from)| queue.entries[from].name.len())
+                .sum(),
+        ),
+        ..ReorderReport::default()
+    };
+    for (to, &from) in moved() {
+        let e = &queue.entries[from];
+        report.moves.push(Move {
+            entry: &e.name,
+            from,
+            to,
+            priority: e.priority,
+            score: keys[from],
+        });
     }
     // The entries in their new order, before they move.
     report.top_scores = top_of(order.iter().map(|&i| (&queue.entries[i], keys[i])), 10);
