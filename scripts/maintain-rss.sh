@@ -6,7 +6,10 @@
 # end; nothing is written into the repository.
 #
 # Usage: scripts/maintain-rss.sh            (from the workspace root; needs /usr/bin/time)
-# Prints one line per workload: queue bytes, peak RSS (KiB), RSS / queue size, wall seconds.
+# Prints one line per workload: queue bytes, peak RSS (KiB), RSS / queue size, wall time and
+# CPU seconds (user + system; less sensitive than the wall time to other processes on a busy
+# machine). BATCH_MAINTAIN_BIN=<path> runs that binary instead of building this tree's (to
+# compare with an older build).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,8 +17,12 @@ cd "$root"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release -p batch-generate --quiet
-bin="${CARGO_TARGET_DIR:-$root/target}/release/batch-generate"
+if [ -n "${BATCH_MAINTAIN_BIN:-}" ]; then
+  bin=$BATCH_MAINTAIN_BIN
+else
+  cargo build --release -p batch-generate --quiet
+  bin="${CARGO_TARGET_DIR:-$root/target}/release/batch-generate"
+fi
 BATCH_BENCH_WORKLOAD_DIR="$work" cargo bench -p batch --bench maintain --quiet >"$work/list"
 
 while read -r queue failures; do
@@ -26,7 +33,8 @@ while read -r queue failures; do
   size=$(stat -c %s "$queue")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time")
-  awk -v q="$queue" -v s="$size" -v r="$rss" -v w="$wall" 'BEGIN {
-    printf "%s: queue %d bytes, peak RSS %d KiB = %.2f x the queue, wall %s\n", q, s, r, r * 1024 / s, w
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$work/time")
+  awk -v q="$queue" -v s="$size" -v r="$rss" -v w="$wall" -v c="$cpu" 'BEGIN {
+    printf "%s: queue %d bytes, peak RSS %d KiB = %.2f x the queue, wall %s, CPU %.2f s\n", q, s, r, r * 1024 / s, w, c
   }'
 done <"$work/list"

@@ -20,6 +20,10 @@ pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -
     let mut report = MarkReport::default();
     for entry in &mut queue.entries {
         expire(entry, now, &mut report);
+        // Only a pending entry is marked; skip the lookup for the others.
+        if entry.status != Status::Pending {
+            continue;
+        }
         let summary = summaries.of(entry);
         if mark(entry, &summary, now, &mut report) {
             expire(entry, now, &mut report);

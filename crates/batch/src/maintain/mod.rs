@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod mark;
+pub mod moves;
 pub mod recipes;
 pub mod reconcile;
 pub mod records;
@@ -22,12 +23,12 @@ mod status_tests;
 mod tests;
 
 pub use file::{MaintainError, MaintainFiles, MaintainOutcome, maintain_files};
+pub use moves::{Move, Moves};
 pub use reconcile::{
     ReconcileError, ReconcileFiles, ReconcileOutcome, ReconcileReport, reconcile_files,
 };
 pub use records::{FailureLog, RecordsError, Skipped};
 pub use report::{
-    MaintainReport, MarkReport, Move, Reason, ReorderReport, RequeueReport, Score, StatusChange,
-    Stuck,
+    MaintainReport, MarkReport, Reason, ReorderReport, RequeueReport, Score, StatusChange, Stuck,
 };
 pub use steps::{Steps, maintain};

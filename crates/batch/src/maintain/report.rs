@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::moves::Moves;
 use super::records::Skipped;
 
 /// Why an entry's status changed.
@@ -79,21 +80,6 @@ pub enum Stuck {
     },
 }
 
-/// One entry that changed position in the reorder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Move {
-    /// Entry name.
-    pub entry: String,
-    /// 0-based position before.
-    pub from: usize,
-    /// 0-based position after.
-    pub to: usize,
-    /// Its priority.
-    pub priority: i64,
-    /// Its blocking score.
-    pub score: u64,
-}
-
 /// An entry's blocking score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Score {
@@ -127,7 +113,7 @@ pub struct RequeueReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReorderReport {
     /// Entries whose position changed, in new order.
-    pub moves: Vec<Move>,
+    pub moves: Moves,
     /// Up to ten entries with the highest non-zero scores (name order on ties).
     pub top_scores: Vec<Score>,
 }

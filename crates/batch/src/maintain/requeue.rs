@@ -2,7 +2,7 @@
 //! blocking it is the name of a `success` entry. Blocked entries whose dependencies are not on
 //! record, or name no queue entry, stay blocked and are reported (spec §9.3.3).
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::report::{Reason, RequeueReport, StatusChange, Stuck};
 use super::summary::Summaries;
@@ -12,46 +12,66 @@ use crate::{Queue, Status};
 /// before any change (a released entry is `pending`, never `success`, so order is irrelevant).
 pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
     let mut report = RequeueReport::default();
-    // Decide with borrowed names first (no copy of the queue's names), then apply.
-    let released: Vec<(usize, Vec<String>)> = {
-        let names: HashSet<&str> = queue.entries.iter().map(|e| e.name.as_str()).collect();
-        let succeeded: HashSet<&str> = queue
-            .entries
+    // The blocked entries and their recorded dependencies, in queue order.
+    let blocked: Vec<(usize, Vec<String>)> = queue
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.status == Status::Blocked)
+        .map(|(i, e)| (i, summaries.of(e).blockers))
+        .collect();
+    if blocked.is_empty() {
+        return report;
+    }
+    // Which dependencies name an entry, and which a `success` one: one pass over the queue
+    // against the (few) dependencies, instead of a set of every name (1M-entry queues,
+    // issue #14). Decided with borrowed names first, then applied.
+    let (known, succeeded) = {
+        let mut wanted: FxHashMap<&str, (bool, bool)> = blocked
             .iter()
-            .filter(|e| e.status == Status::Success)
-            .map(|e| e.name.as_str())
+            .flat_map(|(_, deps)| deps.iter().map(|d| (d.as_str(), (false, false))))
             .collect();
-        let mut released = Vec::new();
-        for (i, entry) in queue.entries.iter().enumerate() {
-            if entry.status != Status::Blocked {
-                continue;
-            }
-            let deps = summaries.of(entry).blockers;
-            if deps.is_empty() {
-                report.remaining += 1;
-                report.stuck.push(Stuck::NoRecordedDependencies {
-                    entry: entry.name.clone(),
-                });
-                continue;
-            }
-            if deps.iter().all(|d| succeeded.contains(d.as_str())) {
-                released.push((i, deps));
-                continue;
-            }
-            report.remaining += 1;
-            let unknown: Vec<String> = deps
-                .into_iter()
-                .filter(|d| !names.contains(d.as_str()))
-                .collect();
-            if !unknown.is_empty() {
-                report.stuck.push(Stuck::UnknownDependencies {
-                    entry: entry.name.clone(),
-                    dependencies: unknown,
-                });
+        for e in &queue.entries {
+            if let Some((known, succeeded)) = wanted.get_mut(e.name.as_str()) {
+                *known = true;
+                *succeeded |= e.status == Status::Success;
             }
         }
-        released
+        let pick = |which: fn(&(bool, bool)) -> bool| -> FxHashSet<String> {
+            wanted
+                .iter()
+                .filter(|(_, v)| which(v))
+                .map(|(d, _)| (*d).to_owned())
+                .collect()
+        };
+        (pick(|v| v.0), pick(|v| v.1))
     };
+    let mut released = Vec::new();
+    for (i, deps) in blocked {
+        let entry = &queue.entries[i];
+        if deps.is_empty() {
+            report.remaining += 1;
+            report.stuck.push(Stuck::NoRecordedDependencies {
+                entry: entry.name.clone(),
+            });
+            continue;
+        }
+        if deps.iter().all(|d| succeeded.contains(d.as_str())) {
+            released.push((i, deps));
+            continue;
+        }
+        report.remaining += 1;
+        let unknown: Vec<String> = deps
+            .into_iter()
+            .filter(|d| !known.contains(d.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            report.stuck.push(Stuck::UnknownDependencies {
+                entry: entry.name.clone(),
+                dependencies: unknown,
+            });
+        }
+    }
     for (i, deps) in released {
         let entry = &mut queue.entries[i];
         report.changes.push(StatusChange {

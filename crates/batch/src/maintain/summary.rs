@@ -2,7 +2,7 @@
 //! (spec §9.3.1): a batch record by `source`, a per-recipe record by `name` (and `source` when
 //! it carries a `package_id`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::records::{Failure, FailureLog, Owner};
 use crate::QueueEntry;
@@ -52,12 +52,14 @@ impl Summary {
     }
 }
 
-/// Summaries keyed by the identities records name.
+/// Summaries keyed by the identities records name. FxHash maps, and the name-and-source
+/// map nested by name, so that looking an entry up hashes without copying its name and
+/// source (mark-failures asks once per entry and round; 1M-entry queues, issue #14).
 #[derive(Debug, Default)]
 pub struct Summaries {
-    by_source: HashMap<String, Summary>,
-    by_name: HashMap<String, Summary>,
-    by_name_and_source: HashMap<(String, String), Summary>,
+    by_source: FxHashMap<String, Summary>,
+    by_name: FxHashMap<String, Summary>,
+    by_name_and_source: FxHashMap<String, FxHashMap<String, Summary>>,
 }
 
 impl Summaries {
@@ -76,7 +78,9 @@ impl Summaries {
                     package_id: Some(p),
                 } => s
                     .by_name_and_source
-                    .entry((name.clone(), p.clone()))
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(p.clone())
                     .or_default(),
             };
             slot.add(f);
@@ -95,7 +99,8 @@ impl Summaries {
         }
         if let Some(s) = self
             .by_name_and_source
-            .get(&(entry.name.clone(), entry.source.clone()))
+            .get(&entry.name)
+            .and_then(|m| m.get(&entry.source))
         {
             out.merge(s);
         }

@@ -73,7 +73,7 @@ fn real_reorder_equals_go_queue_maintain() {
     assert!(
         r.moves.is_empty(),
         "moved: {:?}",
-        &r.moves[..r.moves.len().min(5)]
+        r.moves.iter().take(5).collect::<Vec<_>>()
     );
     let top: Vec<(&str, u64)> = r
         .top_scores
