@@ -335,6 +335,27 @@ impl Sandbox {
         cmd
     }
 
+    /// `aggregate --validation <validation>` over this sandbox's files: its queue, recipes
+    /// (`--output-dir`) and failures, metrics in `<root>/metrics` and the PR text in
+    /// `<root>/pr`. The caller adds `--batch-id`, `--planned-at` and anything else.
+    pub fn aggregate_cmd(&self, validation: &Path) -> assert_cmd::Command {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("aggregate")
+            .arg("--validation")
+            .arg(validation)
+            .arg("--queue")
+            .arg(&self.queue)
+            .arg("--output-dir")
+            .arg(&self.output)
+            .arg("--failures-dir")
+            .arg(&self.failures)
+            .arg("--metrics-dir")
+            .arg(self.root.join("metrics"))
+            .arg("--pr-dir")
+            .arg(self.root.join("pr"));
+        cmd
+    }
+
     /// [`Sandbox::bare_cmd`] with the standard flags ([`Sandbox::args`]).
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = self.bare_cmd();

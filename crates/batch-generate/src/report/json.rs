@@ -248,17 +248,15 @@ impl<'a> RunDoc<'a> {
 
     /// The document of a run's report; `wall` is the command's wall time.
     pub fn new(report: &'a RunReport, wall: Duration) -> Self {
+        let budget = Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()));
         Self {
             dry_run: false,
             kill_switch: false,
             batch_id: &report.results.batch_id,
             totals: BatchTotals::new(report, report.not_run.len()),
             stopped_processes: &report.stopped_processes,
-            budget_reached: Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()))
-                .map(|b| b.not_started),
-            budget_stopped: Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()))
-                .map(|b| b.stopped)
-                .filter(|n| *n > 0),
+            budget_reached: budget.map(|b| b.not_started),
+            budget_stopped: budget.map(|b| b.stopped).filter(|n| *n > 0),
             rates: Vec::new(),
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
@@ -302,6 +300,7 @@ impl<'a> ShardDoc<'a> {
     /// The document of a shard's fragment written to `path`; `wall` is the command's wall
     /// time.
     pub fn new(fragment: &'a Fragment, path: &'a Path, wall: Duration) -> Self {
+        let budget = Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str()));
         Self {
             dry_run: false,
             kill_switch: false,
@@ -310,11 +309,8 @@ impl<'a> ShardDoc<'a> {
             fragment: path,
             counts: Counts::sum(fragment.per_ecosystem.values()),
             not_run: fragment.not_run.len(),
-            budget_reached: Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str()))
-                .map(|b| b.not_started),
-            budget_stopped: Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str()))
-                .map(|b| b.stopped)
-                .filter(|n| *n > 0),
+            budget_reached: budget.map(|b| b.not_started),
+            budget_stopped: budget.map(|b| b.stopped).filter(|n| *n > 0),
             per_ecosystem: &fragment.per_ecosystem,
             files_written: [path],
             rates: Vec::new(),

@@ -110,24 +110,11 @@ impl Batch {
     }
 
     fn run_env(&self, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> crate::util::Out {
-        let mut cmd = self.sb.bare_cmd();
+        let mut cmd = self.sb.aggregate_cmd(&self.validation);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.arg("aggregate")
-            .arg("--validation")
-            .arg(&self.validation)
-            .arg("--queue")
-            .arg(&self.sb.queue)
-            .arg("--output-dir")
-            .arg(&self.sb.output)
-            .arg("--failures-dir")
-            .arg(&self.sb.failures)
-            .arg("--metrics-dir")
-            .arg(self.sb.root.join("metrics"))
-            .arg("--pr-dir")
-            .arg(self.sb.root.join("pr"))
-            .args(["--batch-id", BATCH, "--planned-at", PLANNED_AT])
+        cmd.args(["--batch-id", BATCH, "--planned-at", PLANNED_AT])
             .args(extra);
         run_cmd(&mut cmd)
     }

@@ -204,28 +204,15 @@ impl Chain {
 
     /// `aggregate` with `$GITHUB_OUTPUT` in the root.
     pub(crate) fn aggregate(&self) -> Out {
-        let mut cmd = self.sb.bare_cmd();
+        let mut cmd = self.sb.aggregate_cmd(&self.validation);
         cmd.env("GITHUB_OUTPUT", self.gh_output());
-        cmd.arg("aggregate")
-            .arg("--validation")
-            .arg(&self.validation)
-            .arg("--queue")
-            .arg(&self.sb.queue)
-            .arg("--output-dir")
-            .arg(&self.sb.output)
-            .arg("--failures-dir")
-            .arg(&self.sb.failures)
-            .arg("--metrics-dir")
-            .arg(self.sb.root.join("metrics"))
-            .arg("--pr-dir")
-            .arg(self.sb.root.join("pr"))
-            .args([
-                "--batch-id",
-                &self.batch_id,
-                "--planned-at",
-                &self.planned_at,
-                "--json",
-            ]);
+        cmd.args([
+            "--batch-id",
+            &self.batch_id,
+            "--planned-at",
+            &self.planned_at,
+            "--json",
+        ]);
         run_cmd(&mut cmd)
     }
 
