@@ -11,8 +11,8 @@ use batch_base::fs as fsutil;
 use serde_json::{Map, Value};
 
 use super::entry::QueueEntry;
-use super::wire::{Parsed, QueueOut};
-use crate::records::jsonfmt;
+use super::wire::Parsed;
+use super::write;
 use crate::records::timestamp::whole_seconds_utc;
 
 /// The unified queue file (spec §1.1).
@@ -260,11 +260,7 @@ impl Queue {
 
     /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules).
     pub fn to_bytes(&self, now: jiff::Timestamp) -> Vec<u8> {
-        let q = QueueOut {
-            queue: self,
-            updated_at: whole_seconds_utc(now),
-        };
-        jsonfmt::to_pretty(&q).expect("queue serialisation cannot fail")
+        write::queue_bytes(self, &whole_seconds_utc(now))
     }
 
     /// Atomically replaces the file at `path` (creating its directory) with this queue and
@@ -273,16 +269,13 @@ impl Queue {
     /// # Errors
     /// [`QueueError::Write`] naming the path.
     pub fn save(&self, path: &Path, now: jiff::Timestamp) -> Result<(), QueueError> {
-        let q = QueueOut {
-            queue: self,
-            updated_at: whole_seconds_utc(now),
-        };
-        fsutil::write_atomic_with(path, true, |w| jsonfmt::write_pretty(w, &q)).map_err(|source| {
-            QueueError::Write {
+        let updated_at = whole_seconds_utc(now);
+        fsutil::write_atomic_with(path, true, |w| write::write_queue(w, self, &updated_at)).map_err(
+            |source| QueueError::Write {
                 path: path.to_owned(),
                 source,
-            }
-        })
+            },
+        )
     }
 }
 
@@ -291,8 +284,15 @@ impl Queue {
 /// The key path costs a wrapper around every value, so it is tracked only to report an error:
 /// a document that parses is parsed once without it; one that does not is parsed again with
 /// `serde_path_to_error`, which fails at the same place with the same error, plus the path.
+///
+/// The first parse reads the buffer as `str`: one UTF-8 check of the whole buffer costs less
+/// than serde_json's check of each string it reads from a byte slice (issue #14). A buffer
+/// that is not UTF-8 goes straight to the second parse, whose error gives the position.
 fn parse_slice(bytes: &[u8]) -> Result<Parsed, (String, serde_json::Error)> {
-    if let Ok(parsed) = serde_json::from_slice::<Parsed>(bytes) {
+    if let Ok(parsed) = std::str::from_utf8(bytes)
+        .map_err(|_| ())
+        .and_then(|text| serde_json::from_str::<Parsed>(text).map_err(|_| ()))
+    {
         return Ok(parsed);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

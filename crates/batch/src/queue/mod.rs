@@ -1,13 +1,14 @@
 //! The unified priority queue (spec §1.1): entries and their validation ([`entry`]), the
 //! ecosystems tsuku knows ([`ecosystem`]), the file's load and save ([`file`]), its wire
-//! format (`wire`) and the state transitions an outcome applies to an entry ([`transition`],
-//! spec §4.7). Selection lives in [`crate::select`].
+//! format (`wire` parses it, `write` renders it) and the state transitions an outcome applies
+//! to an entry ([`transition`], spec §4.7). Selection lives in [`crate::select`].
 
 pub mod ecosystem;
 pub mod entry;
 pub mod file;
 pub mod transition;
 mod wire;
+mod write;
 
 pub use entry::{QueueEntry, Status, UnsafeName, ecosystem_of, recipe_relative_path};
 pub use file::{Lookalike, MissingQueue, Queue, QueueError};

@@ -13,11 +13,15 @@ use super::entry::{QueueEntry, Status};
 use super::file::Queue;
 use crate::records::timestamp::Rfc3339;
 
+/// The file as serde writes it: the reference the hand-written writer (`write`) is tested
+/// against.
+#[cfg(test)]
 pub(super) struct QueueOut<'a> {
     pub(super) queue: &'a Queue,
     pub(super) updated_at: String,
 }
 
+#[cfg(test)]
 impl Serialize for QueueOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let q = self.queue;
