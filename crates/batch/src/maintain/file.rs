@@ -74,8 +74,17 @@ pub fn maintain_files(
     } else {
         Some(RunLock::acquire(&files.queue)?)
     };
-    let mut queue = Queue::load(&files.queue)?;
-    let log = FailureLog::read_dir(&files.failures_dir)?;
+    // The records are read on a second thread while the queue loads: reading the queue file
+    // leaves a core idle before its two-thread parse (1M entries, issue #14).
+    let (queue, log) = std::thread::scope(|scope| {
+        let log = scope.spawn(|| FailureLog::read_dir(&files.failures_dir));
+        let queue = Queue::load(&files.queue);
+        let log = log
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (queue, log)
+    });
+    let (mut queue, log) = (queue?, log?);
     let now = clock.now();
     let report = maintain(&mut queue, &log, steps, now);
     let output: &Path = files.output.as_deref().unwrap_or(&files.queue);

@@ -11,7 +11,7 @@ use batch_base::fs as fsutil;
 use serde_json::{Map, Value};
 
 use super::entry::QueueEntry;
-use super::wire::Parsed;
+use super::parse::{parse_slice, parse_vec, strict};
 use super::write;
 use crate::records::timestamp::whole_seconds_utc;
 
@@ -276,109 +276,5 @@ impl Queue {
                 source,
             },
         )
-    }
-}
-
-/// Parses a document that may lack `entries` (the caller decides what that means).
-///
-/// The key path costs a wrapper around every value, so it is tracked only to report an error:
-/// a document that parses is parsed once without it; one that does not is parsed again with
-/// `serde_path_to_error`, which fails at the same place with the same error, plus the path.
-///
-/// The first parse reads the buffer as `str`: one UTF-8 check of the whole buffer costs less
-/// than serde_json's check of each string it reads from a byte slice (issue #14). A buffer
-/// that is not UTF-8 goes straight to the second parse, whose error gives the position.
-fn parse_slice(bytes: &[u8]) -> Result<Parsed, (String, serde_json::Error)> {
-    if let Ok(parsed) = std::str::from_utf8(bytes)
-        .map_err(|_| ())
-        .and_then(|text| serde_json::from_str::<Parsed>(text).map_err(|_| ()))
-    {
-        return Ok(parsed);
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed: Parsed = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| (e.path().to_string(), e.into_inner()))?;
-    de.end().map_err(|e| (String::new(), e))?;
-    Ok(parsed)
-}
-
-/// [`parse_slice`], on two threads for a large file (issue #5).
-fn parse_vec(bytes: Vec<u8>) -> Result<Parsed, (String, serde_json::Error)> {
-    if bytes.len() < PARALLEL_MIN_BYTES {
-        return parse_slice(&bytes);
-    }
-    match parse_halves(bytes) {
-        Ok(queue) => Ok(Parsed {
-            queue,
-            has_entries: true,
-        }),
-        Err(bytes) => parse_slice(&bytes),
-    }
-}
-
-/// A parsed document as a queue: no `entries` key is serde's "missing field" error.
-fn strict(parsed: Parsed) -> Result<Queue, (String, serde_json::Error)> {
-    if !parsed.has_entries {
-        return Err((
-            String::new(),
-            <serde_json::Error as serde::de::Error>::missing_field("entries"),
-        ));
-    }
-    Ok(parsed.queue)
-}
-
-/// Below this size one thread parses the whole file.
-pub(super) const PARALLEL_MIN_BYTES: usize = 8 << 20;
-
-/// The separator between two entries in the layout this crate (and Go) writes: entries are
-/// objects at 4 spaces of indentation. A raw newline cannot occur inside a JSON string, so the
-/// pattern only matches between entries.
-const ENTRY_SEPARATOR: &[u8] = b"\n    },\n    {\n";
-
-/// Parses a large queue on two threads by splitting the `entries` array at an entry boundary
-/// (issue #5). The tail is copied out behind a `{"entries":[` prefix; the head is parsed in
-/// place, closed by a `]}` written over the `,\n` between the two entries. The split sits at
-/// 60 % of the file so the copy, the only extra memory, is 40 % of it, while the two threads
-/// stay close to balanced. Gives the buffer back, restored, when the file does not have the
-/// pretty layout or either half fails to parse; the caller then parses sequentially, which
-/// also gives exact error positions.
-pub(super) fn parse_halves(mut bytes: Vec<u8>) -> Result<Queue, Vec<u8>> {
-    let from = bytes.len() / 5 * 3;
-    let Some(offset) = bytes[from..]
-        .windows(ENTRY_SEPARATOR.len())
-        .position(|w| w == ENTRY_SEPARATOR)
-    else {
-        return Err(bytes);
-    };
-    let sep = from + offset;
-    let head_end = sep + "\n    }".len();
-    let tail_start = sep + "\n    },\n".len();
-    let mut tail = Vec::with_capacity(bytes.len() - tail_start + 12);
-    tail.extend_from_slice(b"{\"entries\":[");
-    tail.extend_from_slice(&bytes[tail_start..]);
-    bytes[head_end..tail_start].copy_from_slice(b"]}");
-    let (a, b) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| Queue::from_slice(&tail).ok());
-        let a = Queue::from_slice(&bytes[..tail_start]).ok();
-        (a, b.join().ok().flatten())
-    });
-    match (a, b) {
-        // The tail must hold nothing but entries and the keys after them.
-        (Some(mut a), Some(b))
-            if !a.entries.is_empty() && b.schema_version == 0 && b.updated_at.is_none() =>
-        {
-            // Free both buffers before the entry vectors are merged (peak memory).
-            drop(tail);
-            drop(bytes);
-            a.entries.extend(b.entries);
-            for (k, v) in b.extra {
-                a.extra.insert(k, v);
-            }
-            Ok(a)
-        }
-        _ => {
-            bytes[head_end..tail_start].copy_from_slice(b",\n");
-            Err(bytes)
-        }
     }
 }

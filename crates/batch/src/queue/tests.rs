@@ -1,8 +1,7 @@
 //! Tests of the queue model, wire format and file.
 
 use super::entry::{has_control, is_blank};
-use super::file::PARALLEL_MIN_BYTES;
-use super::file::parse_halves;
+use super::parse::{PARALLEL_MIN_BYTES, parse_halves};
 use super::*;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -349,6 +348,50 @@ fn parsing_in_halves_equals_parsing_in_one_go() {
     let compact = serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).unwrap()).unwrap();
     assert!(parse_halves(compact.clone()).is_err());
     assert_eq!(Queue::from_vec(compact).unwrap(), whole);
+}
+
+/// Top-level keys after `entries` that look like entries to the split: an array of objects at
+/// the entries' indentation, longer than the entries, so the middle of the file falls inside
+/// it; and a repeated `schema_version`, which the sequential parse decides.
+#[test]
+fn parsing_in_halves_is_not_fooled_by_keys_after_the_entries() {
+    let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
+    let template = q.entries.clone();
+    q.entries = (0..10_000)
+        .map(|i| {
+            let mut e = template[i % 2].clone();
+            e.name = format!("{}-{i}", e.name);
+            e
+        })
+        .collect();
+    let lookalikes: Vec<Value> = (0..200_000)
+        .map(|i| serde_json::json!({"name": format!("not-an-entry-{i}"), "priority": 1}))
+        .collect();
+    q.extra.insert("z_list".into(), Value::Array(lookalikes));
+    let bytes = q.to_bytes(now());
+    assert!(bytes.len() >= PARALLEL_MIN_BYTES, "{} bytes", bytes.len());
+    let whole = Queue::from_slice(&bytes).unwrap();
+    assert_eq!(whole.entries.len(), 10_000);
+    // The middle of the file is inside the look-alike list.
+    let middle = String::from_utf8_lossy(&bytes[bytes.len() / 2..bytes.len() / 2 + 200]);
+    assert!(middle.contains("not-an-entry-"), "{middle}");
+    assert!(Queue::from_vec(bytes.clone()).unwrap() == whole);
+    assert!(
+        parse_halves(bytes.clone()) == Err(bytes),
+        "refused and restored"
+    );
+
+    // Entries in both halves, then a second `schema_version` (the last one wins, as in Go).
+    q.extra.clear();
+    q.entries = (0..40_000).map(|i| template[i % 2].clone()).collect();
+    let mut doubled = q.to_bytes(now());
+    let end = doubled.len() - "\n}\n".len();
+    doubled.splice(end..end, b",\n  \"schema_version\": 7".iter().copied());
+    let whole = Queue::from_slice(&doubled).unwrap();
+    assert_eq!(whole.schema_version, 7);
+    assert_eq!(whole.entries.len(), 40_000);
+    assert!(parse_halves(doubled.clone()) == Err(doubled.clone()));
+    assert!(Queue::from_vec(doubled).unwrap() == whole);
 }
 
 #[test]

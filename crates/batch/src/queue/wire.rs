@@ -194,6 +194,9 @@ impl<'de> Visitor<'de> for EntryVisitor {
 pub(super) struct Parsed {
     pub(super) queue: Queue,
     pub(super) has_entries: bool,
+    /// Whether `entries` was the document's last key (the two-thread parse checks that the
+    /// array it closed was `entries`).
+    pub(super) entries_last: bool,
 }
 
 impl<'de> Deserialize<'de> for Parsed {
@@ -215,7 +218,7 @@ impl<'de> Deserialize<'de> for Queue {
 
 struct QueueVisitor;
 
-struct Entries(Vec<QueueEntry>);
+pub(super) struct Entries(pub(super) Vec<QueueEntry>);
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -253,7 +256,9 @@ impl<'de> Visitor<'de> for QueueVisitor {
             ..Default::default()
         };
         let mut has_entries = false;
+        let mut entries_last = false;
         while let Some(key) = map.next_key::<String>()? {
+            entries_last = key == "entries";
             match key.as_str() {
                 "schema_version" => q.schema_version = map.next_value()?,
                 "updated_at" => q.updated_at = map.next_value()?,
@@ -271,6 +276,7 @@ impl<'de> Visitor<'de> for QueueVisitor {
         Ok(Parsed {
             queue: q,
             has_entries,
+            entries_last,
         })
     }
 }
