@@ -17,8 +17,21 @@ use crate::{Queue, QueueEntry, Status};
 /// status once and can need two runs. The retry time is the main run's schedule
 /// ([`backoff`], spec §4.7), capped for any count (Go's float schedule overflows, §9.3.2).
 pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -> MarkReport {
+    mark_entries(queue, summaries, now, 0..queue.entries.len())
+}
+
+/// [`mark_failures`] for the entries at `indices` only (ascending, so changes are reported in
+/// queue order). The maintenance loop's later rounds pass the entries requeue released: every
+/// other entry is already at mark-failures' fixed point (1M-entry queues, issue #14).
+pub(super) fn mark_entries(
+    queue: &mut Queue,
+    summaries: &Summaries,
+    now: Timestamp,
+    indices: impl IntoIterator<Item = usize>,
+) -> MarkReport {
     let mut report = MarkReport::default();
-    for entry in &mut queue.entries {
+    for i in indices {
+        let entry = &mut queue.entries[i];
         expire(entry, now, &mut report);
         // Only a pending entry is marked; skip the lookup for the others.
         if entry.status != Status::Pending {

@@ -13,6 +13,7 @@ pub mod records;
 pub mod reorder;
 pub mod report;
 pub mod requeue;
+mod sort;
 pub mod status;
 pub mod steps;
 pub mod summary;

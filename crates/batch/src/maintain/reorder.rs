@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use super::moves::{Move, Moves};
 use super::records::FailureLog;
 use super::report::{ReorderReport, Score};
+use super::sort::sorted_order;
 use crate::Queue;
 
 /// Go's blocker map: dependency → blocked package IDs, in reading order.
@@ -117,7 +118,7 @@ impl BlockerGraph {
 /// reports the entries that moved and the top ten scores.
 ///
 /// Memory (issue #14): the entries are permuted in place, so no second entry vector exists;
-/// the extra memory is one sort key (48 bytes) and one index per entry, plus the moves.
+/// the extra memory is one sort key (32 bytes) and one index per entry, plus the moves.
 pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     let scores = graph.scores(queue);
     // One lookup per entry, not two per comparison (1M entries: ~40M hash lookups saved); the
@@ -133,7 +134,7 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
             }
         })
         .collect();
-    let order = sorted_order(queue, &keys);
+    let order = sorted_order(&queue.entries, &keys);
     let moved = || order.iter().enumerate().filter(|&(to, &from)| from != to);
     let mut report = ReorderReport {
         moves: Moves::with_capacity(
@@ -158,39 +159,6 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     report.top_scores = top_of(order.iter().map(|&i| (&queue.entries[i], keys[i])), 10);
     permute(&mut queue.entries, order);
     report
-}
-
-/// The sorted order of `queue`'s entries: `order[to]` = `from`. The key carries the name's
-/// first 8 bytes as a big-endian integer, which orders as the bytes do (a shorter name is
-/// padded with zeros and ties go on to the whole name), so most comparisons stay inside the
-/// key array instead of reading each name's heap string. The index last makes every key
-/// distinct and breaks ties by queue position, so the unstable sort equals a stable one.
-fn sorted_order(queue: &Queue, keys: &[u64]) -> Vec<usize> {
-    let mut sorted: Vec<(i64, std::cmp::Reverse<u64>, u64, &str, usize)> = queue
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let name = e.name.as_str();
-            (
-                e.priority,
-                std::cmp::Reverse(keys[i]),
-                name_prefix(name),
-                name,
-                i,
-            )
-        })
-        .collect();
-    sorted.sort_unstable();
-    sorted.into_iter().map(|k| k.4).collect()
-}
-
-/// The first 8 bytes of `name`, big-endian, zero-padded.
-fn name_prefix(name: &str) -> u64 {
-    let mut b = [0u8; 8];
-    let n = name.len().min(8);
-    b[..n].copy_from_slice(&name.as_bytes()[..n]);
-    u64::from_be_bytes(b)
 }
 
 /// Rearranges `entries` so that position `to` holds the entry that was at `order[to]`, in
@@ -316,31 +284,6 @@ mod tests {
         let mut v = vec!['a', 'b', 'c', 'd', 'e', 'f'];
         permute(&mut v, vec![2, 0, 1, 4, 3, 5]);
         assert_eq!(v, ['c', 'a', 'b', 'e', 'd', 'f']);
-    }
-
-    #[test]
-    fn name_prefix_orders_as_the_bytes() {
-        let names = [
-            "",
-            "\0",
-            "a",
-            "a\0",
-            "a\0\0x",
-            "ab",
-            "abcdefgh",
-            "abcdefgh\0",
-            "abcdefghi",
-            "b",
-        ];
-        for a in names {
-            for b in names {
-                let keyed = (name_prefix(a), a).cmp(&(name_prefix(b), b));
-                assert_eq!(keyed, a.cmp(b), "{a:?} vs {b:?}");
-                if name_prefix(a) != name_prefix(b) {
-                    assert_eq!(name_prefix(a).cmp(&name_prefix(b)), a.cmp(b));
-                }
-            }
-        }
     }
 
     #[test]

@@ -11,6 +11,14 @@ use crate::{Queue, Status};
 /// Applies requeue to every blocked entry, in queue order. The `success` names are taken
 /// before any change (a released entry is `pending`, never `success`, so order is irrelevant).
 pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
+    requeue_indexed(queue, summaries).0
+}
+
+/// [`requeue`], plus the positions of the released entries in queue order.
+pub(super) fn requeue_indexed(
+    queue: &mut Queue,
+    summaries: &Summaries,
+) -> (RequeueReport, Vec<usize>) {
     let mut report = RequeueReport::default();
     // The blocked entries and their recorded dependencies, in queue order.
     let blocked: Vec<(usize, Vec<String>)> = queue
@@ -21,7 +29,7 @@ pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
         .map(|(i, e)| (i, summaries.of(e).blockers))
         .collect();
     if blocked.is_empty() {
-        return report;
+        return (report, Vec::new());
     }
     // Which dependencies name an entry, and which a `success` one: one pass over the queue
     // against the (few) dependencies, instead of a set of every name (1M-entry queues,
@@ -72,6 +80,7 @@ pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
             });
         }
     }
+    let positions = released.iter().map(|(i, _)| *i).collect();
     for (i, deps) in released {
         let entry = &mut queue.entries[i];
         report.changes.push(StatusChange {
@@ -83,7 +92,7 @@ pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
         });
         entry.status = Status::Pending;
     }
-    report
+    (report, positions)
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use jiff::Timestamp;
 
-use super::mark::mark_failures;
+use super::mark::{mark_entries, mark_failures};
 use super::records::FailureLog;
 use super::reorder::{BlockerGraph, reorder};
 use super::report::MaintainReport;
-use super::requeue::requeue;
+use super::requeue::requeue_indexed;
 use super::summary::Summaries;
 use crate::Queue;
 
@@ -52,17 +52,25 @@ pub fn maintain(
     // two steps until neither changes anything makes one run a fixed point. Each entry is
     // marked at most once (its count then equals its records, and nothing makes an entry
     // `success`), so this ends after at most three rounds.
+    //
+    // Only the first round of mark-failures visits every entry: after it, each entry is at
+    // its fixed point, and only the entries requeue releases can change again.
+    let mut released: Option<Vec<usize>> = None;
     loop {
         let mut changed = false;
         if steps.mark_failures {
-            let m = mark_failures(queue, &summaries, now);
+            let m = match released.take() {
+                None => mark_failures(queue, &summaries, now),
+                Some(positions) => mark_entries(queue, &summaries, now, positions),
+            };
             changed |= !m.changes.is_empty();
             let slot = report.mark_failures.get_or_insert_with(Default::default);
             slot.changes.extend(m.changes);
         }
         if steps.requeue {
-            let r = requeue(queue, &summaries);
+            let (r, positions) = requeue_indexed(queue, &summaries);
             changed |= !r.changes.is_empty();
+            released = Some(positions);
             let slot = report.requeue.get_or_insert_with(Default::default);
             slot.changes.extend(r.changes);
             slot.remaining = r.remaining;

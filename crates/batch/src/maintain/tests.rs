@@ -4,8 +4,12 @@
 use jiff::Timestamp;
 use proptest::prelude::*;
 
+use super::mark::mark_failures;
 use super::records::FailureLog;
+use super::report::{MarkReport, RequeueReport};
+use super::requeue::requeue;
 use super::steps::{Steps, maintain};
+use super::summary::Summaries;
 use crate::records::timestamp::Rfc3339;
 use crate::{Queue, QueueEntry, Status};
 
@@ -83,7 +87,38 @@ fn inputs() -> impl Strategy<Value = (Queue, FailureLog)> {
         })
 }
 
+/// The maintenance loop as first written: every round visits every entry. [`maintain`] visits
+/// only the released entries after the first round and must give the same queue and report.
+fn full_rounds(queue: &mut Queue, log: &FailureLog) -> (MarkReport, RequeueReport) {
+    let summaries = Summaries::new(log);
+    let (mut marks, mut requeues) = (MarkReport::default(), RequeueReport::default());
+    loop {
+        let m = mark_failures(queue, &summaries, now());
+        let r = requeue(queue, &summaries);
+        let changed = !m.changes.is_empty() || !r.changes.is_empty();
+        marks.changes.extend(m.changes);
+        requeues.changes.extend(r.changes);
+        requeues.remaining = r.remaining;
+        requeues.stuck = r.stuck;
+        if !changed {
+            return (marks, requeues);
+        }
+    }
+}
+
 proptest! {
+    #[test]
+    fn later_rounds_visiting_released_entries_only_change_nothing((queue, log) in inputs()) {
+        let mut full = queue.clone();
+        let (marks, requeues) = full_rounds(&mut full, &log);
+        let mut fast = queue.clone();
+        let steps = Steps { mark_failures: true, requeue: true, reorder: false };
+        let report = maintain(&mut fast, &log, steps, now());
+        prop_assert_eq!(&fast, &full);
+        prop_assert_eq!(report.mark_failures.unwrap(), marks);
+        prop_assert_eq!(report.requeue.unwrap(), requeues);
+    }
+
     #[test]
     fn maintain_twice_equals_once((queue, log) in inputs()) {
         let mut once = queue.clone();
