@@ -97,12 +97,22 @@ pub fn text(outcome: &MaintainOutcome, dry_run: bool) -> String {
     }
     if let Some(o) = &r.reorder {
         let _ = writeln!(s, "reorder: {} entries moved", o.moves.len());
+        // `  name: from -> to (priority P, score S)`, without `fmt`: a reorder of a 1M-entry
+        // queue moves almost every entry (issue #14).
+        let mut n = itoa::Buffer::new();
         for m in &o.moves {
-            let _ = writeln!(
-                s,
-                "  {}: {} -> {} (priority {}, score {})",
-                m.entry, m.from, m.to, m.priority, m.score
-            );
+            s.reserve(m.entry.len() + 64);
+            s.push_str("  ");
+            s.push_str(m.entry);
+            s.push_str(": ");
+            s.push_str(n.format(m.from));
+            s.push_str(" -> ");
+            s.push_str(n.format(m.to));
+            s.push_str(" (priority ");
+            s.push_str(n.format(m.priority));
+            s.push_str(", score ");
+            s.push_str(n.format(m.score));
+            s.push_str(")\n");
         }
         if !o.top_scores.is_empty() {
             let top: Vec<String> = o

@@ -81,6 +81,16 @@ fn dry_run_writes_nothing_and_reports_the_changes() {
         out.ctx()
     );
     assert!(out.stdout.contains("stuck gimp"), "{}", out.ctx());
+    // x264 blocks ffmpeg (score 1), so it moves ahead of the other priority-2 entries; the
+    // moves are listed in their new order.
+    let reorder = concat!(
+        "reorder: 3 entries moved\n",
+        "  x264: 3 -> 1 (priority 2, score 1)\n",
+        "  ffmpeg: 1 -> 2 (priority 2, score 0)\n",
+        "  gimp: 2 -> 3 (priority 2, score 0)\n",
+        "  top blocking scores: x264 1\n",
+    );
+    assert!(out.stdout.contains(reorder), "{}", out.ctx());
     assert!(out.stdout.contains("1 blank, 1 malformed"), "{}", out.ctx());
     assert!(
         out.stdout.contains("Dry run: nothing was written."),

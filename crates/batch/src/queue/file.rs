@@ -11,7 +11,7 @@ use batch_base::fs as fsutil;
 use serde_json::{Map, Value};
 
 use super::entry::QueueEntry;
-use super::parse::{parse_slice, parse_vec, strict};
+use super::parse::{self, parse_slice, parse_vec, strict};
 use super::write;
 use crate::records::timestamp::whole_seconds_utc;
 
@@ -201,7 +201,7 @@ impl Queue {
                 String::new()
             }
         };
-        match std::fs::read(path) {
+        match parse::read_file(path) {
             Ok(bytes) => {
                 let sha = digest(&bytes);
                 let parsed = parse_vec(bytes).map_err(|(key_path, source)| QueueError::Parse {

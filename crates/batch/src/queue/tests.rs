@@ -401,3 +401,22 @@ fn ecosystems() {
     assert_eq!(ecosystem_of("noseparator"), "");
     assert_eq!(ecosystem_of("homebrew:a:b"), "homebrew");
 }
+
+#[test]
+fn reading_a_large_file_in_two_halves_gives_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [0, 17, PARALLEL_MIN_BYTES - 1, PARALLEL_MIN_BYTES + 3] {
+        let path = dir.path().join(format!("q-{len}.json"));
+        // Not periodic in the half length, so swapped or shifted halves would show.
+        let bytes: Vec<u8> = (0..len as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(
+            super::parse::read_file(&path).unwrap() == bytes,
+            "{len} bytes"
+        );
+    }
+    let err = super::parse::read_file(&dir.path().join("missing.json")).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}
