@@ -5,6 +5,7 @@
 
 pub mod ecosystem;
 pub mod entry;
+pub mod extra;
 pub mod file;
 mod parse;
 pub mod transition;
@@ -12,6 +13,7 @@ mod wire;
 mod write;
 
 pub use entry::{QueueEntry, Status, UnsafeName, ecosystem_of, recipe_relative_path};
+pub use extra::Extra;
 pub use file::{Lookalike, MissingQueue, Queue, QueueError};
 
 #[cfg(test)]

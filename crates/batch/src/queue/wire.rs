@@ -7,9 +7,10 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::entry::{QueueEntry, Status};
+use super::extra::Extra;
 use super::file::Queue;
 use crate::records::timestamp::Rfc3339;
 
@@ -167,7 +168,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
             disambiguated_at: None,
             failure_count: 0,
             next_retry_at: None,
-            extra: Map::new(),
+            extra: Extra::new(),
         };
         while let Some(key) = map.next_key::<Key>()? {
             match key {

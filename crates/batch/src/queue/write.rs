@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 use std::sync::mpsc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::entry::QueueEntry;
 use super::file::Queue;
@@ -151,7 +151,11 @@ fn push_entry(buf: &mut Vec<u8>, e: &QueueEntry, first: bool) {
 
 /// Appends `, <indent>"key": value` for each unknown key. `key_start` is the newline, the
 /// indentation and the opening quote; nested lines of a value are indented to match.
-fn push_extra(buf: &mut Vec<u8>, extra: &Map<String, Value>, key_start: &[u8]) {
+fn push_extra<'a>(
+    buf: &mut Vec<u8>,
+    extra: impl IntoIterator<Item = (&'a String, &'a Value)>,
+    key_start: &[u8],
+) {
     for (k, v) in extra {
         buf.push(b',');
         buf.extend_from_slice(key_start);

@@ -118,7 +118,7 @@ fn entry() -> impl Strategy<Value = QueueEntry> {
                     disambiguated_at: d,
                     failure_count,
                     next_retry_at: n,
-                    extra,
+                    extra: extra.into(),
                 }
             },
         )
