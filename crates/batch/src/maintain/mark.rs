@@ -16,8 +16,37 @@ use crate::{Queue, QueueEntry, Status};
 /// fixed point (a second run with the same records and `now` changes nothing); Go reads the
 /// status once and can need two runs. The retry time is the main run's schedule
 /// ([`backoff`], spec §4.7), capped for any count (Go's float schedule overflows, §9.3.2).
+///
+/// A large queue is marked in two halves on two threads (the entries are independent), and
+/// the halves' changes are joined in queue order.
 pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -> MarkReport {
-    mark_entries(queue, summaries, now, 0..queue.entries.len())
+    let entries = &mut queue.entries;
+    if entries.len() < PARALLEL_MIN {
+        return mark_slice(entries, summaries, now);
+    }
+    let middle = entries.len() / 2;
+    let (head, tail) = entries.split_at_mut(middle);
+    let (mut report, rest) = std::thread::scope(|scope| {
+        let rest = scope.spawn(|| mark_slice(tail, summaries, now));
+        let report = mark_slice(head, summaries, now);
+        let rest = rest
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (report, rest)
+    });
+    report.changes.extend(rest.changes);
+    report
+}
+
+/// Below this many entries one thread marks.
+const PARALLEL_MIN: usize = 1 << 16;
+
+fn mark_slice(entries: &mut [QueueEntry], summaries: &Summaries, now: Timestamp) -> MarkReport {
+    let mut report = MarkReport::default();
+    for entry in entries {
+        mark_one(entry, summaries, now, &mut report);
+    }
+    report
 }
 
 /// [`mark_failures`] for the entries at `indices` only (ascending, so changes are reported in
@@ -31,18 +60,27 @@ pub(super) fn mark_entries(
 ) -> MarkReport {
     let mut report = MarkReport::default();
     for i in indices {
-        let entry = &mut queue.entries[i];
-        expire(entry, now, &mut report);
-        // Only a pending entry is marked; skip the lookup for the others.
-        if entry.status != Status::Pending {
-            continue;
-        }
-        let summary = summaries.of(entry);
-        if mark(entry, &summary, now, &mut report) {
-            expire(entry, now, &mut report);
-        }
+        mark_one(&mut queue.entries[i], summaries, now, &mut report);
     }
     report
+}
+
+/// Retry-due, then new failures, then retry-due again, for one entry.
+fn mark_one(
+    entry: &mut QueueEntry,
+    summaries: &Summaries,
+    now: Timestamp,
+    report: &mut MarkReport,
+) {
+    expire(entry, now, report);
+    // Only a pending entry is marked; skip the lookup for the others.
+    if entry.status != Status::Pending {
+        return;
+    }
+    let summary = summaries.of(entry);
+    if mark(entry, &summary, now, report) {
+        expire(entry, now, report);
+    }
 }
 
 /// Marks a pending entry with new failures; true when it became `failed`.
@@ -152,6 +190,39 @@ mod tests {
         let mut q = Queue::from_slice(br#"{"schema_version":1,"entries":[]}"#).unwrap();
         q.entries = entries;
         q
+    }
+
+    /// The two-thread path gives what one thread gives, changes in queue order included.
+    #[test]
+    fn two_halves_mark_as_one_thread_does() {
+        let n = PARALLEL_MIN + 1001;
+        let entries = (0..n)
+            .map(|i| {
+                let mut e = QueueEntry::new(format!("p{i}"), format!("npm:p{i}"), 1);
+                if i % 7 == 0 {
+                    e.status = Status::Failed;
+                }
+                e
+            })
+            .collect();
+        let lines: String = (0..n)
+            .filter(|i| i % 3 == 0)
+            .map(|i| {
+                batch(
+                    &format!("npm:p{i}"),
+                    if i % 2 == 0 { "missing_dep" } else { "x" },
+                    "d",
+                )
+            })
+            .collect();
+        let s = summaries(&lines);
+        let mut parallel = queue(entries);
+        let mut sequential = parallel.clone();
+        let a = mark_failures(&mut parallel, &s, now());
+        let b = mark_entries(&mut sequential, &s, now(), 0..n);
+        assert!(a.changes.len() > n / 3, "{} changes", a.changes.len());
+        assert!(a == b);
+        assert!(parallel == sequential);
     }
 
     #[test]

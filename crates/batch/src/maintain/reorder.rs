@@ -141,16 +141,15 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
         keys[i] = scores.get(&queue.entries[i].name).copied().unwrap_or(0);
     }
     let order = sorted_order(&queue.entries, &keys);
+    // The entries move first; the report then reads them in their new order, front to back,
+    // instead of jumping to each one's old position (1M entries: cache misses).
+    permute(&mut queue.entries, order.clone());
     let moved = || order.iter().enumerate().filter(|&(to, &from)| from != to);
-    // The names' buffer grows as it fills: sizing it first would read every moved entry
-    // twice, in random order.
-    let mut report = ReorderReport {
-        moves: Moves::with_capacity(moved().count(), 0),
-        ..ReorderReport::default()
-    };
+    // The names' buffer grows as it fills.
+    let mut moves = Moves::with_capacity(moved().count(), 0);
     for (to, &from) in moved() {
-        let e = &queue.entries[from];
-        report.moves.push(Move {
+        let e = &queue.entries[to];
+        moves.push(Move {
             entry: &e.name,
             from,
             to,
@@ -158,10 +157,16 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
             score: keys[from],
         });
     }
-    // The entries in their new order, before they move.
-    report.top_scores = top_of(order.iter().map(|&i| (&queue.entries[i], keys[i])), 10);
-    permute(&mut queue.entries, order);
-    report
+    ReorderReport {
+        moves,
+        top_scores: top_of(
+            queue
+                .entries
+                .iter()
+                .zip(order.iter().map(|&from| keys[from])),
+            10,
+        ),
+    }
 }
 
 /// Rearranges `entries` so that position `to` holds the entry that was at `order[to]`, in
