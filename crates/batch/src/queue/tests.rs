@@ -308,19 +308,25 @@ proptest::proptest! {
     }
 }
 
-#[test]
-fn parsing_in_halves_equals_parsing_in_one_go() {
-    // Big enough to take the two-thread path, with unknown keys before and after
-    // `entries` and inside entries.
+/// `TWO`'s entries repeated to `n`, each name numbered.
+fn numbered_two(n: usize) -> Queue {
     let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
     let template = q.entries.clone();
-    q.entries = (0..40_000)
+    q.entries = (0..n)
         .map(|i| {
             let mut e = template[i % 2].clone();
             e.name = format!("{}-{i}", e.name);
             e
         })
         .collect();
+    q
+}
+
+#[test]
+fn parsing_in_halves_equals_parsing_in_one_go() {
+    // Big enough to take the two-thread path, with unknown keys before and after
+    // `entries` and inside entries.
+    let mut q = numbered_two(40_000);
     q.extra
         .insert("z_after".into(), serde_json::json!({"k": [1, 2]}));
     let bytes = q.to_bytes(now());
@@ -355,15 +361,7 @@ fn parsing_in_halves_equals_parsing_in_one_go() {
 /// it; and a repeated `schema_version`, which the sequential parse decides.
 #[test]
 fn parsing_in_halves_is_not_fooled_by_keys_after_the_entries() {
-    let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
-    let template = q.entries.clone();
-    q.entries = (0..10_000)
-        .map(|i| {
-            let mut e = template[i % 2].clone();
-            e.name = format!("{}-{i}", e.name);
-            e
-        })
-        .collect();
+    let mut q = numbered_two(10_000);
     let lookalikes: Vec<Value> = (0..200_000)
         .map(|i| serde_json::json!({"name": format!("not-an-entry-{i}"), "priority": 1}))
         .collect();
@@ -382,9 +380,7 @@ fn parsing_in_halves_is_not_fooled_by_keys_after_the_entries() {
     );
 
     // Entries in both halves, then a second `schema_version` (the last one wins, as in Go).
-    q.extra.clear();
-    q.entries = (0..40_000).map(|i| template[i % 2].clone()).collect();
-    let mut doubled = q.to_bytes(now());
+    let mut doubled = numbered_two(40_000).to_bytes(now());
     let end = doubled.len() - "\n}\n".len();
     doubled.splice(end..end, b",\n  \"schema_version\": 7".iter().copied());
     let whole = Queue::from_slice(&doubled).unwrap();
