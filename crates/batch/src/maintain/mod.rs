@@ -7,6 +7,7 @@
 pub mod file;
 pub mod mark;
 pub mod moves;
+mod par;
 pub mod recipes;
 pub mod reconcile;
 pub mod records;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use super::moves::{Move, Moves};
+use super::par::positions;
 use super::records::FailureLog;
 use super::report::{ReorderReport, Score};
 use super::sort::sorted_order;
@@ -128,13 +129,7 @@ impl BlockerGraph {
 pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     // One FxHash lookup per entry finds the few entries whose name blocks something; only
     // those get a score (1M entries: the others are 0 without a second lookup).
-    let blocking: Vec<usize> = queue
-        .entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| graph.blockers.contains_key(&e.name))
-        .map(|(i, _)| i)
-        .collect();
+    let blocking = positions(&queue.entries, |e| graph.blockers.contains_key(&e.name));
     let scores = graph.scores_of(blocking.iter().map(|&i| queue.entries[i].name.as_str()));
     let mut keys = vec![0u64; queue.entries.len()];
     for &i in &blocking {

@@ -4,6 +4,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::par::positions;
 use super::report::{Reason, RequeueReport, StatusChange, Stuck};
 use super::summary::Summaries;
 use crate::{Queue, Status};
@@ -39,7 +40,8 @@ pub(super) fn requeue_indexed(
             .iter()
             .flat_map(|(_, deps)| deps.iter().map(|d| (d.as_str(), (false, false))))
             .collect();
-        for e in &queue.entries {
+        for i in positions(&queue.entries, |e| wanted.contains_key(e.name.as_str())) {
+            let e = &queue.entries[i];
             if let Some((known, succeeded)) = wanted.get_mut(e.name.as_str()) {
                 *known = true;
                 *succeeded |= e.status == Status::Success;

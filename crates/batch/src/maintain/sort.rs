@@ -36,21 +36,19 @@ pub(super) fn sorted_order(entries: &[QueueEntry], scores: &[u64]) -> Vec<usize>
     if !packable {
         return sorted_order_general(entries, scores);
     }
-    let keys: Vec<Key> = entries
-        .iter()
-        .zip(scores)
-        .enumerate()
-        .map(|(i, (e, &score))| {
+    // Key `i` of the slice that starts at entry `start`.
+    let key = |start: usize| {
+        move |(i, (e, &score)): (usize, (&QueueEntry, &u64))| {
             let (p0, p1) = name_prefix(&e.name);
             Key {
                 // Both casts are in range: checked above.
                 rank: (e.priority as u64) << 48 | (SCORE_LIMIT - 1 - score),
                 p0,
                 p1,
-                index: i as u32,
+                index: (start + i) as u32,
             }
-        })
-        .collect();
+        }
+    };
     let cmp = |a: &Key, b: &Key| {
         (a.rank, a.p0, a.p1)
             .cmp(&(b.rank, b.p0, b.p1))
@@ -61,18 +59,35 @@ pub(super) fn sorted_order(entries: &[QueueEntry], scores: &[u64]) -> Vec<usize>
             })
             .then(a.index.cmp(&b.index))
     };
-    if keys.len() < PARALLEL_MIN {
-        let mut keys = keys;
+    let keys_of = |start: usize, end: usize| -> Vec<Key> {
+        entries[start..end]
+            .iter()
+            .zip(&scores[start..end])
+            .enumerate()
+            .map(key(start))
+            .collect()
+    };
+    if entries.len() < PARALLEL_MIN {
+        let mut keys = keys_of(0, entries.len());
         keys.sort_unstable_by(cmp);
         return keys.into_iter().map(|k| k.index as usize).collect();
     }
-    let mut keys = keys;
-    let (left, right) = keys.split_at_mut(entries.len() / 2);
-    std::thread::scope(|scope| {
-        scope.spawn(|| right.sort_unstable_by(cmp));
+    // Each thread builds and sorts the keys of its half (building reads every name).
+    let middle = entries.len() / 2;
+    let (left, right) = std::thread::scope(|scope| {
+        let right = scope.spawn(|| {
+            let mut keys = keys_of(middle, entries.len());
+            keys.sort_unstable_by(cmp);
+            keys
+        });
+        let mut left = keys_of(0, middle);
         left.sort_unstable_by(cmp);
+        let right = right
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (left, right)
     });
-    merge(left, right, cmp)
+    merge(&left, &right, cmp)
 }
 
 /// Merges two sorted runs into the positions they hold.
