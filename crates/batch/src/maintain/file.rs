@@ -58,6 +58,9 @@ impl MaintainError {
     }
 }
 
+/// A queue file at least this large (bytes) is loaded while the records are read.
+const CONCURRENT_READ_BYTES: u64 = 8 << 20;
+
 /// Runs maintenance under the queue's lock (spec §4.9). A dry run writes nothing (and takes
 /// no lock); otherwise
 /// the output is replaced atomically ([`Queue::save`]) unless nothing changed and it is the
@@ -78,16 +81,23 @@ pub fn maintain_files(
     } else {
         Some(RunLock::acquire(&files.queue)?)
     };
-    // The records are read on a second thread while the queue loads: reading the queue file
-    // leaves a core idle before its two-thread parse (1M entries, issue #14).
-    let (queue, log) = std::thread::scope(|scope| {
-        let log = scope.spawn(|| FailureLog::read_dir(&files.failures_dir));
+    // For a large queue the records are read on a second thread while the queue loads
+    // (1M entries, issue #14). A small one is read first, on this thread: a second thread's
+    // allocations would go to a second malloc arena, a few MiB more for nothing.
+    let large = std::fs::metadata(&files.queue).is_ok_and(|m| m.len() >= CONCURRENT_READ_BYTES);
+    let (queue, log) = if large {
+        std::thread::scope(|scope| {
+            let log = scope.spawn(|| FailureLog::read_dir(&files.failures_dir));
+            let queue = Queue::load(&files.queue);
+            let log = log
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (queue, log)
+        })
+    } else {
         let queue = Queue::load(&files.queue);
-        let log = log
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (queue, log)
-    });
+        (queue, FailureLog::read_dir(&files.failures_dir))
+    };
     let (mut queue, log) = (queue?, log?);
     let now = clock.now();
     let report = maintain(&mut queue, &log, steps, now);

@@ -22,6 +22,9 @@ use crate::records::timestamp::Rfc3339;
 /// Entries rendered per buffer (about 2.5 MiB of JSON for typical entries).
 const CHUNK_ENTRIES: usize = 8192;
 
+/// The single-thread path writes its buffer out when it holds this many bytes.
+const FLUSH_BYTES: usize = 48 << 10;
+
 /// Below this many entries one thread renders the whole file.
 const PARALLEL_MIN_ENTRIES: usize = 4 * CHUNK_ENTRIES;
 
@@ -36,7 +39,7 @@ const KEY_INDENT: &[u8] = b"\n      \"";
 /// # Errors
 /// Only write errors of `w`.
 pub(super) fn write_queue<W: Write>(w: &mut W, queue: &Queue, updated_at: &str) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(1 << 16);
+    let mut buf = Vec::with_capacity(FLUSH_BYTES + (16 << 10));
     buf.extend_from_slice(b"{\n  \"schema_version\": ");
     buf.extend_from_slice(itoa::Buffer::new().format(queue.schema_version).as_bytes());
     buf.extend_from_slice(b",\n  \"updated_at\": ");
@@ -45,6 +48,11 @@ pub(super) fn write_queue<W: Write>(w: &mut W, queue: &Queue, updated_at: &str) 
     if queue.entries.len() < PARALLEL_MIN_ENTRIES {
         for (i, e) in queue.entries.iter().enumerate() {
             push_entry(&mut buf, e, i == 0);
+            // Written as it fills, so the file is never held in memory whole.
+            if buf.len() >= FLUSH_BYTES {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
         }
     } else {
         w.write_all(&buf)?;

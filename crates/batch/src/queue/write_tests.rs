@@ -171,6 +171,14 @@ fn large() -> Queue {
 }
 
 #[test]
+fn a_queue_flushed_in_pieces_on_one_thread_matches_serde() {
+    let mut q = large();
+    q.entries.truncate(2_000);
+    assert!(queue_bytes(&q, "t").len() > 4 * FLUSH_BYTES);
+    assert_same(&q, "2026-12-01T00:00:00Z");
+}
+
+#[test]
 fn large_queue_on_two_threads_matches_serde() {
     let q = large();
     assert!(q.entries.len() >= PARALLEL_MIN_ENTRIES);
