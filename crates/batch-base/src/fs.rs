@@ -107,7 +107,8 @@ impl<'a> SyncAhead<'a> {
 
 impl Write for SyncAhead<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = (&mut &*self.file).write(buf)?;
+        let mut file: &File = self.file;
+        let n = file.write(buf)?;
         self.unsynced += n as u64;
         if self.unsynced >= SYNC_AHEAD_BYTES {
             self.unsynced = 0;

@@ -26,7 +26,14 @@ pub(super) type ParseFailure = (String, serde_json::Error);
 /// The file's open and read errors.
 pub(super) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let size = file.metadata()?.len();
+    let Some(len) = usize::try_from(size)
+        .ok()
+        .filter(|_| size <= PARALLEL_MAX_READ_BYTES)
+    else {
+        // `fs::read` reports a buffer it cannot allocate as an error; `vec!` would abort.
+        return std::fs::read(path);
+    };
     if len < PARALLEL_MIN_BYTES {
         let mut buf = Vec::with_capacity(len);
         file.read_to_end(&mut buf)?;
@@ -57,6 +64,9 @@ pub(super) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     }
 }
 
+/// Above this size [`read_file`] leaves the file to `fs::read`.
+const PARALLEL_MAX_READ_BYTES: u64 = 1 << 32;
+
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
@@ -83,10 +93,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 /// than serde_json's check of each string it reads from a byte slice (issue #14). A buffer
 /// that is not UTF-8 goes straight to the second parse, whose error gives the position.
 pub(super) fn parse_slice(bytes: &[u8]) -> Result<Parsed, ParseFailure> {
-    if let Ok(parsed) = std::str::from_utf8(bytes)
-        .map_err(|_| ())
-        .and_then(|text| serde_json::from_str::<Parsed>(text).map_err(|_| ()))
-    {
+    if let Some(parsed) = parse_fast(bytes) {
         return Ok(parsed);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -94,6 +101,11 @@ pub(super) fn parse_slice(bytes: &[u8]) -> Result<Parsed, ParseFailure> {
         .map_err(|e| (e.path().to_string(), e.into_inner()))?;
     de.end().map_err(|e| (String::new(), e))?;
     Ok(parsed)
+}
+
+/// The first parse of [`parse_slice`]: `None` on any error.
+fn parse_fast(bytes: &[u8]) -> Option<Parsed> {
+    serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
 }
 
 /// [`parse_slice`], on two threads for a large file (issue #5).
@@ -158,8 +170,7 @@ pub(super) fn parse_halves(mut bytes: Vec<u8>) -> Result<Queue, Vec<u8>> {
     let (a, b) = std::thread::scope(|scope| {
         let b = scope.spawn(|| parse_tail(tail));
         // The array closed must be `entries`, not a top-level array of objects after it.
-        let a = parse_slice(head)
-            .ok()
+        let a = parse_fast(head)
             .filter(|p| p.has_entries && p.entries_last && !p.queue.entries.is_empty());
         (a, b.join().ok().flatten())
     });
