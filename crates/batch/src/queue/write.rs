@@ -125,32 +125,28 @@ fn render(buf: &mut Vec<u8>, entries: &[QueueEntry], first: bool) {
 /// Appends one entry at depth 2, preceded by `,` unless it is the first.
 fn push_entry(buf: &mut Vec<u8>, e: &QueueEntry, first: bool) {
     buf.extend_from_slice(if first { b"\n    {" } else { b",\n    {" });
+    // `,` + newline + indentation + `"key": ` before every key but the first.
     let key = |buf: &mut Vec<u8>, k: &[u8]| {
+        buf.push(b',');
         buf.extend_from_slice(KEY_INDENT);
         buf.extend_from_slice(k);
     };
     let mut int = itoa::Buffer::new();
-    key(buf, b"name\": ");
+    buf.extend_from_slice(KEY_INDENT);
+    buf.extend_from_slice(b"name\": ");
     push_str(buf, &e.name);
-    buf.push(b',');
     key(buf, b"source\": ");
     push_str(buf, &e.source);
-    buf.push(b',');
     key(buf, b"priority\": ");
     buf.extend_from_slice(int.format(e.priority).as_bytes());
-    buf.push(b',');
     key(buf, b"status\": ");
     push_str(buf, e.status.as_str());
-    buf.push(b',');
     key(buf, b"confidence\": ");
     push_str(buf, &e.confidence);
-    buf.push(b',');
     key(buf, b"disambiguated_at\": ");
     push_time(buf, e.disambiguated_at.as_ref());
-    buf.push(b',');
     key(buf, b"failure_count\": ");
     buf.extend_from_slice(int.format(e.failure_count).as_bytes());
-    buf.push(b',');
     key(buf, b"next_retry_at\": ");
     push_time(buf, e.next_retry_at.as_ref());
     push_extra(buf, &e.extra, KEY_INDENT);
