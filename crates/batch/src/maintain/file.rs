@@ -82,8 +82,7 @@ pub fn maintain_files(
         Some(RunLock::acquire(&files.queue)?)
     };
     // For a large queue the records are read on a second thread while the queue loads
-    // (1M entries, issue #14). A small one is read first, on this thread: a second thread's
-    // allocations would go to a second malloc arena, a few MiB more for nothing.
+    // (1M entries, issue #14); a small queue loads in milliseconds, so one thread reads both.
     let large = std::fs::metadata(&files.queue).is_ok_and(|m| m.len() >= CONCURRENT_READ_BYTES);
     let (queue, log) = if large {
         std::thread::scope(|scope| {
@@ -95,8 +94,8 @@ pub fn maintain_files(
             (queue, log)
         })
     } else {
-        let queue = Queue::load(&files.queue);
-        (queue, FailureLog::read_dir(&files.failures_dir))
+        let queue = Queue::load(&files.queue)?;
+        (Ok(queue), FailureLog::read_dir(&files.failures_dir))
     };
     let (mut queue, log) = (queue?, log?);
     let now = clock.now();

@@ -125,7 +125,8 @@ impl BlockerGraph {
 /// reports the entries that moved and the top ten scores.
 ///
 /// Memory (issue #14): the entries are permuted in place, so no second entry vector exists;
-/// the extra memory is one sort key (32 bytes) and one index per entry, plus the moves.
+/// the extra memory is one sort key (32 bytes, freed after the sort) and two indexes per
+/// entry (the order, and the copy the permutation uses up), plus the moves.
 pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     // One FxHash lookup per entry finds the few entries whose name blocks something; only
     // those get a score (1M entries: the others are 0 without a second lookup).
