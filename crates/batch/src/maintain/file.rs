@@ -9,6 +9,7 @@ use super::records::{FailureLog, RecordsError};
 use super::report::MaintainReport;
 use super::steps::{Steps, maintain};
 use crate::Queue;
+use crate::join::join;
 use crate::queue::QueueError;
 use crate::run::lock::{LockError, RunLock};
 
@@ -85,14 +86,10 @@ pub fn maintain_files(
     // (1M entries, issue #14); a small queue loads in milliseconds, so one thread reads both.
     let large = std::fs::metadata(&files.queue).is_ok_and(|m| m.len() >= CONCURRENT_READ_BYTES);
     let (queue, log) = if large {
-        std::thread::scope(|scope| {
-            let log = scope.spawn(|| FailureLog::read_dir(&files.failures_dir));
-            let queue = Queue::load(&files.queue);
-            let log = log
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (queue, log)
-        })
+        join(
+            || Queue::load(&files.queue),
+            || FailureLog::read_dir(&files.failures_dir),
+        )
     } else {
         let queue = Queue::load(&files.queue)?;
         (Ok(queue), FailureLog::read_dir(&files.failures_dir))

@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::report::{MarkReport, Reason, StatusChange};
 use super::summary::{Summaries, Summary};
+use crate::join::join;
 use crate::queue::transition::backoff;
 use crate::records::timestamp::Rfc3339;
 use crate::{Queue, QueueEntry, Status};
@@ -26,14 +27,10 @@ pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -
     }
     let middle = entries.len() / 2;
     let (head, tail) = entries.split_at_mut(middle);
-    let (mut report, rest) = std::thread::scope(|scope| {
-        let rest = scope.spawn(|| mark_slice(tail, summaries, now));
-        let report = mark_slice(head, summaries, now);
-        let rest = rest
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (report, rest)
-    });
+    let (mut report, rest) = join(
+        || mark_slice(head, summaries, now),
+        || mark_slice(tail, summaries, now),
+    );
     report.changes.extend(rest.changes);
     report
 }

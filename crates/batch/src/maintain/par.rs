@@ -2,6 +2,7 @@
 //! a hash lookup per entry name costs about 0.1 s on one thread, mostly waiting for memory.
 
 use crate::QueueEntry;
+use crate::join::join;
 
 /// Below this many entries one thread does the pass.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -24,15 +25,9 @@ pub(super) fn positions(
     }
     let middle = entries.len() / 2;
     let (head, tail) = entries.split_at(middle);
-    std::thread::scope(|scope| {
-        let tail = scope.spawn(|| scan(middle, tail));
-        let mut out = scan(0, head);
-        out.extend(
-            tail.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        out
-    })
+    let (mut out, rest) = join(|| scan(0, head), || scan(middle, tail));
+    out.extend(rest);
+    out
 }
 
 #[cfg(test)]

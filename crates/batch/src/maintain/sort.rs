@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 
 use crate::QueueEntry;
+use crate::join::join;
 
 /// Below this many entries one thread sorts.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -59,34 +60,29 @@ pub(super) fn sorted_order(entries: &[QueueEntry], scores: &[u64]) -> Vec<usize>
             })
             .then(a.index.cmp(&b.index))
     };
-    let keys_of = |start: usize, end: usize| -> Vec<Key> {
-        entries[start..end]
+    // The keys of entries `start..end`, sorted.
+    let sorted_keys = |start: usize, end: usize| -> Vec<Key> {
+        let mut keys: Vec<Key> = entries[start..end]
             .iter()
             .zip(&scores[start..end])
             .enumerate()
             .map(key(start))
-            .collect()
+            .collect();
+        keys.sort_unstable_by(cmp);
+        keys
     };
     if entries.len() < PARALLEL_MIN {
-        let mut keys = keys_of(0, entries.len());
-        keys.sort_unstable_by(cmp);
-        return keys.into_iter().map(|k| k.index as usize).collect();
+        return sorted_keys(0, entries.len())
+            .into_iter()
+            .map(|k| k.index as usize)
+            .collect();
     }
     // Each thread builds and sorts the keys of its half (building reads every name).
     let middle = entries.len() / 2;
-    let (left, right) = std::thread::scope(|scope| {
-        let right = scope.spawn(|| {
-            let mut keys = keys_of(middle, entries.len());
-            keys.sort_unstable_by(cmp);
-            keys
-        });
-        let mut left = keys_of(0, middle);
-        left.sort_unstable_by(cmp);
-        let right = right
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (left, right)
-    });
+    let (left, right) = join(
+        || sorted_keys(0, middle),
+        || sorted_keys(middle, entries.len()),
+    );
     merge(&left, &right, cmp)
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::entry::QueueEntry;
 use super::file::Queue;
 use super::wire::{Entries, Parsed};
+use crate::join::join;
 
 /// A parse failure: the JSON key path (empty when unknown) and serde_json's error, which
 /// carries the line and column.
@@ -43,11 +44,11 @@ pub(super) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
     let (head, tail) = buf.split_at_mut(len / 2);
     let offset = head.len() as u64;
-    let read = std::thread::scope(|scope| {
-        let tail = scope.spawn(|| read_exact_at(&file, tail, offset));
-        let head = read_exact_at(&file, head, 0);
-        head.and(tail.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    });
+    let (head, tail) = join(
+        || read_exact_at(&file, head, 0),
+        || read_exact_at(&file, tail, offset),
+    );
+    let read = head.and(tail);
     match read {
         Ok(()) => {
             file.seek(SeekFrom::Start(len as u64))?;
@@ -167,6 +168,8 @@ pub(super) fn parse_halves(mut bytes: Vec<u8>) -> Result<Queue, Vec<u8>> {
     bytes[head_end..tail_start].copy_from_slice(b"]}");
     bytes[tail_start] = b'[';
     let (head, tail) = bytes.split_at(tail_start);
+    // Not `crate::join::join`: a half that fails in any way, a panic included, only means
+    // the sequential parse decides.
     let (a, b) = std::thread::scope(|scope| {
         let b = scope.spawn(|| parse_tail(tail));
         // The array closed must be `entries`, not a top-level array of objects after it.

@@ -190,7 +190,7 @@ fn push_time(buf: &mut Vec<u8>, t: Option<&Rfc3339>) {
 }
 
 /// Appends `s` as a JSON string with serde_json's escapes plus Go's (see [`push_str_contents`]).
-pub(crate) fn push_str(buf: &mut Vec<u8>, s: &str) {
+fn push_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     push_str_contents(buf, s);
     buf.push(b'"');
