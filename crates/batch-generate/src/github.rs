@@ -88,7 +88,7 @@ const NAMES_PER_ANNOTATION: usize = 50;
 
 /// GitHub Actions workflow commands within GitHub's limit of 10 annotations of a kind per step:
 /// one `::warning` per ecosystem with failed or blocked entries, naming them with their
-/// category (the first [`NAMES_PER_ANNOTATION`], then a count), and one `::error` per breaker
+/// category (the first `NAMES_PER_ANNOTATION`, 50, then a count), and one `::error` per breaker
 /// that opened or reopened. Values are escaped as the runner requires (`%`, CR, LF; and `:`
 /// `,` inside properties).
 pub fn annotations(report: &RunReport) -> String {

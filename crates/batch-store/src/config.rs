@@ -34,7 +34,7 @@ pub enum Location {
         prefix: String,
     },
     /// `file:///abs/dir` or a plain path: a directory used as the store (dry runs, tests). Its
-    /// conditional PUTs are emulated (see [`crate::store::Store::supports_conditional_update`]).
+    /// conditional PUTs are emulated (see [`crate::store::Capabilities::conditional_update`]).
     Local {
         /// The directory.
         root: PathBuf,
