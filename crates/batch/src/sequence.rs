@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::queue::Queue;
 use crate::records::timestamp::Rfc3339;
+use crate::run::deadline::DeadlineStop;
 use crate::run::error::RunError;
 use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_with};
 use crate::run::hooks::{Hooks, NoHooks, Notice};
@@ -29,7 +30,7 @@ use crate::run::persist::{persist_with, remove_stale_temp_files};
 use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
 use crate::run::recover::recover;
 use crate::run::report::{RunReport, apply};
-use crate::runner::{Runner, Stop, find_program};
+use crate::runner::{ProcessRunner, Runner, Stop, find_program};
 use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, ShardSettings, split};
 
 /// The stage a run stopped at, so the caller can say what the files on disk now hold.
@@ -138,7 +139,7 @@ pub struct MainRun<'a> {
     runner: &'a dyn Runner,
     clock: &'a dyn Clock,
     hooks: &'a dyn Hooks,
-    stop: Option<watch::Receiver<Stop>>,
+    stop: Option<watch::Sender<Stop>>,
     strict: bool,
     check_generator: bool,
     shard: Option<ShardTarget>,
@@ -167,18 +168,27 @@ impl<'a> MainRun<'a> {
         }
     }
 
-    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
-    /// finish before it (see [`ExecuteOptions::deadline`]); the caller stops what still runs
-    /// at the deadline through the stop channel.
-    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
-        self.deadline = Some(deadline);
-        self
+    /// A whole-batch run of `config` whose generators are real processes run by `runner`:
+    /// as [`MainRun::new`], and each process is recorded in the run journal through the
+    /// runner's own [`ProcessLog`] (issue #15), so a run that finds the journal of a killed
+    /// one stops the generators it left.
+    pub fn with_processes(
+        config: &'a Config,
+        runner: &'a ProcessRunner,
+        clock: &'a dyn Clock,
+    ) -> Self {
+        let mut main = Self::new(config, runner, clock);
+        main.process_log = Some(Arc::clone(&runner.process_log));
+        main
     }
 
-    /// Records the generator processes in the run journal through `log`, which must also be
-    /// the runner's [`crate::runner::ProcessObserver`] (issue #15).
-    pub fn process_log(mut self, log: Arc<ProcessLog>) -> Self {
-        self.process_log = Some(log);
+    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
+    /// finish before it (see [`ExecuteOptions::deadline`]), and [`MainRun::run`] moves the
+    /// [`MainRun::stop`] channel to [`Stop::Graceful`] at the deadline
+    /// ([`crate::run::deadline::stop_at`]), so what still runs then is stopped as on SIGTERM.
+    /// Without a stop channel only the first half applies.
+    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -188,9 +198,10 @@ impl<'a> MainRun<'a> {
         self
     }
 
-    /// Stops on requests from `stop` (from [`Stop::Graceful`] on nothing new starts; running
-    /// candidates end as [`EntryResult::NotRun`]). The runner should watch the same channel.
-    pub fn stop(mut self, stop: watch::Receiver<Stop>) -> Self {
+    /// Stops on requests sent through `stop` (from [`Stop::Graceful`] on nothing new starts;
+    /// running candidates end as [`EntryResult::NotRun`]). The runner should watch the same
+    /// channel; the run itself sends [`Stop::Graceful`] at its [`MainRun::deadline`].
+    pub fn stop(mut self, stop: watch::Sender<Stop>) -> Self {
         self.stop = Some(stop);
         self
     }
@@ -257,6 +268,12 @@ impl<'a> MainRun<'a> {
     /// missing generator ([`Stage::Plan`], nothing written), another run holding the lock
     /// ([`Stage::Lock`]), then journal, queue, control-file, output and fragment write errors.
     pub async fn run(self) -> Result<Finished, SequenceError> {
+        // At the deadline of --max-duration, running generators are stopped as on SIGTERM;
+        // the timer ends with the run.
+        let _deadline = self
+            .deadline
+            .zip(self.stop.clone())
+            .map(|(at, stop)| DeadlineStop::spawn(at, stop));
         match &self.shard {
             None => self.run_batch().await,
             Some(target) => self.run_shard(target).await,
@@ -412,7 +429,7 @@ impl<'a> MainRun<'a> {
         let on_event = |ev: Event<'_>| self.hooks.event(ev);
         let opts = ExecuteOptions {
             journal,
-            stop: self.stop.clone(),
+            stop: self.stop.as_ref().map(watch::Sender::subscribe),
             deadline: self.deadline,
         };
         let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)

@@ -4,11 +4,10 @@
 //! writes nothing.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use batch::Config;
 use batch::clock::SystemClock;
-use batch::run::orphans::ProcessLog;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
 use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
@@ -62,41 +61,34 @@ pub async fn run(
     let wall = std::time::Instant::now();
     let deadline = config.max_duration.map(|d| tokio::time::Instant::now() + d);
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
-    // At the deadline of --max-duration, running generators are stopped as on SIGTERM.
-    let _deadline_stop = deadline.filter(|_| !opts.dry_run).map(|d| {
-        AbortOnDrop(tokio::spawn(batch::run::deadline::stop_at(
-            d,
-            stop_tx.clone(),
-        )))
-    });
     let hooks = CliHooks {
         config,
         shard: shard.is_some(),
         rate_scale: shard.as_ref().map_or(1, |t| t.shard.count),
         progress_bar: opts.progress_bar && !opts.json,
         progress: OnceLock::new(),
-        stop_tx: Mutex::new(Some(stop_tx)),
+        stop_tx: Mutex::new(Some(stop_tx.clone())),
         signals: OnceLock::new(),
         joblog: opts.joblog.as_deref().map(JobLog::new),
         pacing: Pacing::default(),
     };
-    let process_log = Arc::new(ProcessLog::default());
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
-        stop: Some(stop_rx.clone()),
+        stop: Some(stop_rx),
         parent_death: if opts.dry_run {
             None
         } else {
             parent_death_helper()
         },
-        observer: Some(process_log.clone()),
+        ..ProcessRunner::default()
     };
     let clock = SystemClock;
-    let mut main = MainRun::new(config, &runner, &clock)
+    // The run records the runner's processes in its journal, and stops what still runs at
+    // the deadline of --max-duration as on SIGTERM.
+    let mut main = MainRun::with_processes(config, &runner, &clock)
         .hooks(&hooks)
-        .process_log(process_log)
-        .stop(stop_rx)
+        .stop(stop_tx)
         .strict(opts.strict)
         .check_generator(true);
     if let Some(target) = shard.clone() {
@@ -274,15 +266,6 @@ fn ending(signal: Option<i32>, budget: Option<Budget>, not_run: usize, where_kep
             "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
         );
         Ending::NotRun
-    }
-}
-
-/// Aborts a spawned task when dropped (the deadline timer ends with the run).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
