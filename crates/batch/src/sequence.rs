@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::queue::Queue;
+use crate::records::OutcomeKind;
 use crate::records::timestamp::Rfc3339;
 use crate::run::deadline::DeadlineStop;
 use crate::run::error::RunError;
@@ -32,6 +33,8 @@ use crate::run::recover::recover;
 use crate::run::report::{RunReport, apply};
 use crate::runner::{ProcessRunner, Runner, Stop, find_program};
 use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, ShardSettings, split};
+use crate::validate::results::ResultsFile;
+use crate::validate::{GenerationRowsError, host_generation_rows};
 
 /// The stage a run stopped at, so the caller can say what the files on disk now hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +124,35 @@ pub enum Finished {
         /// Where.
         path: PathBuf,
     },
+}
+
+impl Finished {
+    /// The generation environment's result rows that `--validation-out` writes (issue #13):
+    /// one `pass` row per entry this batch or shard generated and installed, in selection
+    /// order, named with the batch ID and this host's platform
+    /// ([`crate::validate::host_generation_rows`]). `None` when the kill switch stopped the
+    /// run (nothing is written then).
+    ///
+    /// # Errors
+    /// [`GenerationRowsError`]: this host has no platform name, or an unsafe entry name.
+    pub fn generation_rows(&self) -> Result<Option<ResultsFile>, GenerationRowsError> {
+        let rows = match self {
+            Finished::KillSwitch(_) => return Ok(None),
+            Finished::Batch { report, .. } => host_generation_rows(
+                report.succeeded.iter().map(String::as_str),
+                &report.results.batch_id,
+            ),
+            Finished::Shard { fragment, .. } => host_generation_rows(
+                fragment
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.ended == OutcomeKind::Succeeded)
+                    .map(|o| o.name.as_str()),
+                &fragment.batch_id,
+            ),
+        };
+        rows.map(Some)
+    }
 }
 
 /// The plan of a dry run: nothing was run or written.

@@ -114,8 +114,8 @@ pub async fn run(
 
     let finished = main.run().await.map_err(with_hint)?;
     let signal = hooks.signals.get().and_then(SignalState::received);
-    match finished {
-        Finished::KillSwitch(plan) => Ok(kill_switch(&config, &plan, opts, shard.as_ref())),
+    match &finished {
+        Finished::KillSwitch(plan) => Ok(kill_switch(&config, plan, opts, shard.as_ref())),
         Finished::Batch { report, .. } => {
             for w in &report.warnings {
                 tracing::warn!("{w}");
@@ -128,7 +128,7 @@ pub async fn run(
             let rates = hooks.pacing.rates(&config.rate_limit);
             print_rates(&rates);
             if let Some(out) = &opts.validation_out {
-                write_generation_rows(out, &report.succeeded, &report.results.batch_id)?;
+                write_generation_rows(out, &finished)?;
             }
             if opts.json {
                 print_json(&RunDoc::new(&report, wall.elapsed()).rates(rates));
@@ -173,13 +173,7 @@ pub async fn run(
                 .rates(&config.rate_limit.scaled(fragment.shard().count));
             print_rates(&rates);
             if let Some(out) = &opts.validation_out {
-                let names: Vec<String> = fragment
-                    .outcomes
-                    .iter()
-                    .filter(|o| o.ended == batch::records::OutcomeKind::Succeeded)
-                    .map(|o| o.name.clone())
-                    .collect();
-                write_generation_rows(out, &names, &fragment.batch_id)?;
+                write_generation_rows(out, &finished)?;
             }
             if opts.json {
                 print_json(&doc.rates(rates));
@@ -194,23 +188,16 @@ pub async fn run(
     }
 }
 
-/// `--validation-out`: one generation `pass` row per name, for `aggregate` (issue #13).
-fn write_generation_rows(
-    out: &std::path::Path,
-    names: &[String],
-    batch_id: &str,
-) -> anyhow::Result<()> {
+/// `--validation-out`: writes the generation rows the library makes for `finished`, for
+/// `aggregate` (issue #13); nothing after the kill switch.
+fn write_generation_rows(out: &std::path::Path, finished: &Finished) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let platform = batch::validate::host_platform().with_context(|| {
-        format!(
-            "cannot name this platform ({} {}) in {}",
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            out.display()
-        )
-    })?;
-    let rows =
-        batch::validate::generation_rows(names.iter().map(String::as_str), batch_id, platform)?;
+    let Some(rows) = finished
+        .generation_rows()
+        .with_context(|| format!("cannot write {}", out.display()))?
+    else {
+        return Ok(());
+    };
     rows.write(out)
         .map_err(anyhow::Error::new)
         .context(Hint(

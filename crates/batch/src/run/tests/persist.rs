@@ -253,6 +253,45 @@ async fn a_failed_write_keeps_the_earlier_files_and_the_journal() {
     }
 }
 
+/// `--validation-out` (issue #13): the finished run makes its generation rows itself, one
+/// `pass` row per entry that generated and installed a recipe, in selection order, named with
+/// the batch ID; a failed entry has none.
+#[tokio::test(start_paused = true)]
+async fn a_finished_batch_makes_its_generation_rows() {
+    use crate::sequence::{Finished, MainRun};
+    use crate::validate::results::{Environment, RowStatus};
+    let env = env(vec![
+        entry("jq", "homebrew:jq"),
+        entry("ok", "npm:ok"),
+        entry("Owner/tap/x", "homebrew:Owner/tap/x"),
+    ]);
+    let runner = persist_runner();
+    let c = clock();
+    let finished = MainRun::new(&env.config, &runner, &c).run().await.unwrap();
+    assert!(matches!(finished, Finished::Batch { .. }));
+    match crate::validate::host_platform() {
+        Some(platform) => {
+            let rows = finished.generation_rows().unwrap().expect("a batch has rows");
+            let got: Vec<(&str, &str, &str)> = rows
+                .rows
+                .iter()
+                .map(|r| (r.recipe.as_str(), r.path.as_str(), r.batch_id.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("ok", "o/ok.toml", "2026-06-01"),
+                    ("x", "o/Owner/tap/x.toml", "2026-06-01")
+                ]
+            );
+            assert!(rows.rows.iter().all(|r| r.platform == platform
+                && r.status == RowStatus::Pass
+                && r.environment == Environment::Generation));
+        }
+        None => assert!(finished.generation_rows().is_err()),
+    }
+}
+
 /// Spec §8.1 #66, §6.5: a run with only successes on ecosystems without breakers writes no
 /// failure file and no control file.
 #[tokio::test(start_paused = true)]
