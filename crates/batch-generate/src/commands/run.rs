@@ -120,7 +120,7 @@ pub async fn run(
             for w in &report.warnings {
                 tracing::warn!("{w}");
             }
-            log::breaker_changes(&report);
+            log::breaker_changes(report);
             crate::errln!(
                 "{}",
                 text::run_summary(&report.results, report.invalid, wall.elapsed())
@@ -131,7 +131,7 @@ pub async fn run(
                 write_generation_rows(out, &finished)?;
             }
             if opts.json {
-                print_json(&RunDoc::new(&report, wall.elapsed()).rates(rates));
+                print_json(&RunDoc::new(report, wall.elapsed()).rates(rates));
             }
             let budget = Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()));
             // With --max-duration, `budget_reached=N` and `budget_stopped=M` (0 too) join the
@@ -146,7 +146,7 @@ pub async fn run(
                 }
                 None => Vec::new(),
             };
-            github::report_run(&report, extra, github::in_actions())?;
+            github::report_run(report, extra, github::in_actions())?;
             Ok(ending(
                 signal,
                 budget,
@@ -155,7 +155,7 @@ pub async fn run(
             ))
         }
         Finished::Shard { fragment, path, .. } => {
-            let doc = ShardDoc::new(&fragment, &path, wall.elapsed());
+            let doc = ShardDoc::new(fragment, path, wall.elapsed());
             let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
             crate::errln!(
                 "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s{}; fragment `{}`",

@@ -271,7 +271,10 @@ async fn a_finished_batch_makes_its_generation_rows() {
     assert!(matches!(finished, Finished::Batch { .. }));
     match crate::validate::host_platform() {
         Some(platform) => {
-            let rows = finished.generation_rows().unwrap().expect("a batch has rows");
+            let rows = finished
+                .generation_rows()
+                .unwrap()
+                .expect("a batch has rows");
             let got: Vec<(&str, &str, &str)> = rows
                 .rows
                 .iter()
