@@ -1,5 +1,5 @@
 //! Persisting a batch: the one function that writes a batch's files, used by the main run,
-//! recovery and `merge` ([`save`]), in the one order `docs/RELIABILITY.md` explains (issue
+//! recovery and `merge` (`save`), in the one order `docs/RELIABILITY.md` explains (issue
 //! #21): every file written atomically, failure files never overwritten, the journal protocol
 //! around the writes (issue #4), a summary failure only a warning (spec §2.2 step 8).
 
@@ -84,7 +84,7 @@ pub(crate) fn save(
 }
 
 /// Writes the failure files, `batch-results.json`, the control file (when a breaker moved),
-/// the summary and the queue, each atomically, in [`save`]'s order. Failure files are stamped
+/// the summary and the queue, each atomically, in `save`'s order. Failure files are stamped
 /// with the run's start, so writing the same records twice leaves one file.
 ///
 /// # Errors
