@@ -4,8 +4,11 @@
 //! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
 //!
 //! The caller supplies the [`Runner`], the wall [`Clock`], an optional stop channel (signals)
-//! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). Nothing
-//! here prints or exits; what stops a run is a [`SequenceError`] naming its [`Stage`].
+//! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). The run
+//! itself stops what still runs at its `--max-duration` deadline ([`MainRun::deadline`]) and,
+//! with a [`ProcessRunner`] ([`MainRun::with_processes`]), records its processes in the
+//! journal. Nothing here prints or exits; what stops a run is a [`SequenceError`] naming its
+//! [`Stage`].
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

@@ -51,9 +51,8 @@ pub(crate) fn save(
     batch: Batch<'_>,
     report: &mut RunReport,
     config: &Config,
-    journal: Option<&mut Journal>,
+    mut journal: Option<&mut Journal>,
 ) -> Result<(), RunError> {
-    let mut journal = journal;
     if let Some(j) = journal.as_deref_mut() {
         let breakers: BTreeMap<String, BreakerLine> = report
             .breaker_changes
