@@ -15,6 +15,7 @@
 //!   applied before any platform installs a recipe and again by `aggregate`;
 //! - [`aggregate`]: the security gate, constraints, failure records, metrics and PR text of
 //!   the validation results (issue #13);
+//! - [`journal`]: the crash-safe JSONL journal the main run and `validate` append to;
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
 //!   main run, its shards and the tests all run.
 //!
@@ -28,6 +29,7 @@ pub mod control;
 pub mod gate;
 pub mod history;
 mod join;
+pub mod journal;
 pub mod maintain;
 pub mod queue;
 pub mod records;

@@ -4,8 +4,11 @@
 //! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
 //!
 //! The caller supplies the [`Runner`], the wall [`Clock`], an optional stop channel (signals)
-//! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). Nothing
-//! here prints or exits; what stops a run is a [`SequenceError`] naming its [`Stage`].
+//! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). The run
+//! itself stops what still runs at its `--max-duration` deadline ([`MainRun::deadline`]) and,
+//! with a [`ProcessRunner`] ([`MainRun::with_processes`]), records its processes in the
+//! journal. Nothing here prints or exits; what stops a run is a [`SequenceError`] naming its
+//! [`Stage`].
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -18,7 +21,9 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::queue::Queue;
+use crate::records::OutcomeKind;
 use crate::records::timestamp::Rfc3339;
+use crate::run::deadline::DeadlineStop;
 use crate::run::error::RunError;
 use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_with};
 use crate::run::hooks::{Hooks, NoHooks, Notice};
@@ -29,8 +34,10 @@ use crate::run::persist::{persist_with, remove_stale_temp_files};
 use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
 use crate::run::recover::recover;
 use crate::run::report::{RunReport, apply};
-use crate::runner::{Runner, Stop, find_program};
+use crate::runner::{ProcessRunner, Runner, Stop, find_program};
 use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, ShardSettings, split};
+use crate::validate::results::ResultsFile;
+use crate::validate::{GenerationRowsError, host_generation_rows};
 
 /// The stage a run stopped at, so the caller can say what the files on disk now hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +129,35 @@ pub enum Finished {
     },
 }
 
+impl Finished {
+    /// The generation environment's result rows that `--validation-out` writes (issue #13):
+    /// one `pass` row per entry this batch or shard generated and installed, in selection
+    /// order, named with the batch ID and this host's platform
+    /// ([`crate::validate::host_generation_rows`]). `None` when the kill switch stopped the
+    /// run (nothing is written then).
+    ///
+    /// # Errors
+    /// [`GenerationRowsError`]: this host has no platform name, or an unsafe entry name.
+    pub fn generation_rows(&self) -> Result<Option<ResultsFile>, GenerationRowsError> {
+        let rows = match self {
+            Finished::KillSwitch(_) => return Ok(None),
+            Finished::Batch { report, .. } => host_generation_rows(
+                report.succeeded.iter().map(String::as_str),
+                &report.results.batch_id,
+            ),
+            Finished::Shard { fragment, .. } => host_generation_rows(
+                fragment
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.ended == OutcomeKind::Succeeded)
+                    .map(|o| o.name.as_str()),
+                &fragment.batch_id,
+            ),
+        };
+        rows.map(Some)
+    }
+}
+
 /// The plan of a dry run: nothing was run or written.
 #[derive(Debug)]
 pub struct DryRun {
@@ -138,7 +174,7 @@ pub struct MainRun<'a> {
     runner: &'a dyn Runner,
     clock: &'a dyn Clock,
     hooks: &'a dyn Hooks,
-    stop: Option<watch::Receiver<Stop>>,
+    stop: Option<watch::Sender<Stop>>,
     strict: bool,
     check_generator: bool,
     shard: Option<ShardTarget>,
@@ -167,18 +203,27 @@ impl<'a> MainRun<'a> {
         }
     }
 
-    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
-    /// finish before it (see [`ExecuteOptions::deadline`]); the caller stops what still runs
-    /// at the deadline through the stop channel.
-    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
-        self.deadline = Some(deadline);
-        self
+    /// A whole-batch run of `config` whose generators are real processes run by `runner`:
+    /// as [`MainRun::new`], and each process is recorded in the run journal through the
+    /// runner's own [`ProcessLog`] (issue #15), so a run that finds the journal of a killed
+    /// one stops the generators it left.
+    pub fn with_processes(
+        config: &'a Config,
+        runner: &'a ProcessRunner,
+        clock: &'a dyn Clock,
+    ) -> Self {
+        let mut main = Self::new(config, runner, clock);
+        main.process_log = Some(Arc::clone(&runner.process_log));
+        main
     }
 
-    /// Records the generator processes in the run journal through `log`, which must also be
-    /// the runner's [`crate::runner::ProcessObserver`] (issue #15).
-    pub fn process_log(mut self, log: Arc<ProcessLog>) -> Self {
-        self.process_log = Some(log);
+    /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
+    /// finish before it (see [`ExecuteOptions::deadline`]), and [`MainRun::run`] moves the
+    /// [`MainRun::stop`] channel to [`Stop::Graceful`] at the deadline
+    /// ([`crate::run::deadline::stop_at`]), so what still runs then is stopped as on SIGTERM.
+    /// Without a stop channel only the first half applies.
+    pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -188,9 +233,10 @@ impl<'a> MainRun<'a> {
         self
     }
 
-    /// Stops on requests from `stop` (from [`Stop::Graceful`] on nothing new starts; running
-    /// candidates end as [`EntryResult::NotRun`]). The runner should watch the same channel.
-    pub fn stop(mut self, stop: watch::Receiver<Stop>) -> Self {
+    /// Stops on requests sent through `stop` (from [`Stop::Graceful`] on nothing new starts;
+    /// running candidates end as [`EntryResult::NotRun`]). The runner should watch the same
+    /// channel; the run itself sends [`Stop::Graceful`] at its [`MainRun::deadline`].
+    pub fn stop(mut self, stop: watch::Sender<Stop>) -> Self {
         self.stop = Some(stop);
         self
     }
@@ -257,6 +303,12 @@ impl<'a> MainRun<'a> {
     /// missing generator ([`Stage::Plan`], nothing written), another run holding the lock
     /// ([`Stage::Lock`]), then journal, queue, control-file, output and fragment write errors.
     pub async fn run(self) -> Result<Finished, SequenceError> {
+        // At the deadline of --max-duration, running generators are stopped as on SIGTERM;
+        // the timer ends with the run.
+        let _deadline = self
+            .deadline
+            .zip(self.stop.clone())
+            .map(|(at, stop)| DeadlineStop::spawn(at, stop));
         match &self.shard {
             None => self.run_batch().await,
             Some(target) => self.run_shard(target).await,
@@ -412,7 +464,7 @@ impl<'a> MainRun<'a> {
         let on_event = |ev: Event<'_>| self.hooks.event(ev);
         let opts = ExecuteOptions {
             journal,
-            stop: self.stop.clone(),
+            stop: self.stop.as_ref().map(watch::Sender::subscribe),
             deadline: self.deadline,
         };
         let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)

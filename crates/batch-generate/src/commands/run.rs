@@ -4,11 +4,10 @@
 //! writes nothing.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use batch::Config;
 use batch::clock::SystemClock;
-use batch::run::orphans::ProcessLog;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
 use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
@@ -62,41 +61,34 @@ pub async fn run(
     let wall = std::time::Instant::now();
     let deadline = config.max_duration.map(|d| tokio::time::Instant::now() + d);
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
-    // At the deadline of --max-duration, running generators are stopped as on SIGTERM.
-    let _deadline_stop = deadline.filter(|_| !opts.dry_run).map(|d| {
-        AbortOnDrop(tokio::spawn(batch::run::deadline::stop_at(
-            d,
-            stop_tx.clone(),
-        )))
-    });
     let hooks = CliHooks {
         config,
         shard: shard.is_some(),
         rate_scale: shard.as_ref().map_or(1, |t| t.shard.count),
         progress_bar: opts.progress_bar && !opts.json,
         progress: OnceLock::new(),
-        stop_tx: Mutex::new(Some(stop_tx)),
+        stop_tx: Mutex::new(Some(stop_tx.clone())),
         signals: OnceLock::new(),
         joblog: opts.joblog.as_deref().map(JobLog::new),
         pacing: Pacing::default(),
     };
-    let process_log = Arc::new(ProcessLog::default());
     let runner = ProcessRunner {
         kill_grace: config.kill_grace,
         max_output: opts.max_output,
-        stop: Some(stop_rx.clone()),
+        stop: Some(stop_rx),
         parent_death: if opts.dry_run {
             None
         } else {
             parent_death_helper()
         },
-        observer: Some(process_log.clone()),
+        ..ProcessRunner::default()
     };
     let clock = SystemClock;
-    let mut main = MainRun::new(config, &runner, &clock)
+    // The run records the runner's processes in its journal, and stops what still runs at
+    // the deadline of --max-duration as on SIGTERM.
+    let mut main = MainRun::with_processes(config, &runner, &clock)
         .hooks(&hooks)
-        .process_log(process_log)
-        .stop(stop_rx)
+        .stop(stop_tx)
         .strict(opts.strict)
         .check_generator(true);
     if let Some(target) = shard.clone() {
@@ -122,13 +114,13 @@ pub async fn run(
 
     let finished = main.run().await.map_err(with_hint)?;
     let signal = hooks.signals.get().and_then(SignalState::received);
-    match finished {
-        Finished::KillSwitch(plan) => Ok(kill_switch(&config, &plan, opts, shard.as_ref())),
+    match &finished {
+        Finished::KillSwitch(plan) => Ok(kill_switch(&config, plan, opts, shard.as_ref())),
         Finished::Batch { report, .. } => {
             for w in &report.warnings {
                 tracing::warn!("{w}");
             }
-            log::breaker_changes(&report);
+            log::breaker_changes(report);
             crate::errln!(
                 "{}",
                 text::run_summary(&report.results, report.invalid, wall.elapsed())
@@ -136,10 +128,10 @@ pub async fn run(
             let rates = hooks.pacing.rates(&config.rate_limit);
             print_rates(&rates);
             if let Some(out) = &opts.validation_out {
-                write_generation_rows(out, &report.succeeded, &report.results.batch_id)?;
+                write_generation_rows(out, &finished)?;
             }
             if opts.json {
-                print_json(&RunDoc::new(&report, wall.elapsed()).rates(rates));
+                print_json(&RunDoc::new(report, wall.elapsed()).rates(rates));
             }
             let budget = Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()));
             // With --max-duration, `budget_reached=N` and `budget_stopped=M` (0 too) join the
@@ -154,7 +146,7 @@ pub async fn run(
                 }
                 None => Vec::new(),
             };
-            github::report_run(&report, extra, github::in_actions())?;
+            github::report_run(report, extra, github::in_actions())?;
             Ok(ending(
                 signal,
                 budget,
@@ -163,7 +155,7 @@ pub async fn run(
             ))
         }
         Finished::Shard { fragment, path, .. } => {
-            let doc = ShardDoc::new(&fragment, &path, wall.elapsed());
+            let doc = ShardDoc::new(fragment, path, wall.elapsed());
             let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
             crate::errln!(
                 "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s{}; fragment `{}`",
@@ -181,13 +173,7 @@ pub async fn run(
                 .rates(&config.rate_limit.scaled(fragment.shard().count));
             print_rates(&rates);
             if let Some(out) = &opts.validation_out {
-                let names: Vec<String> = fragment
-                    .outcomes
-                    .iter()
-                    .filter(|o| o.ended == batch::records::OutcomeKind::Succeeded)
-                    .map(|o| o.name.clone())
-                    .collect();
-                write_generation_rows(out, &names, &fragment.batch_id)?;
+                write_generation_rows(out, &finished)?;
             }
             if opts.json {
                 print_json(&doc.rates(rates));
@@ -202,23 +188,16 @@ pub async fn run(
     }
 }
 
-/// `--validation-out`: one generation `pass` row per name, for `aggregate` (issue #13).
-fn write_generation_rows(
-    out: &std::path::Path,
-    names: &[String],
-    batch_id: &str,
-) -> anyhow::Result<()> {
+/// `--validation-out`: writes the generation rows the library makes for `finished`, for
+/// `aggregate` (issue #13); nothing after the kill switch.
+fn write_generation_rows(out: &std::path::Path, finished: &Finished) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let platform = batch::validate::host_platform().with_context(|| {
-        format!(
-            "cannot name this platform ({} {}) in {}",
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            out.display()
-        )
-    })?;
-    let rows =
-        batch::validate::generation_rows(names.iter().map(String::as_str), batch_id, platform)?;
+    let Some(rows) = finished
+        .generation_rows()
+        .with_context(|| format!("cannot write {}", out.display()))?
+    else {
+        return Ok(());
+    };
     rows.write(out)
         .map_err(anyhow::Error::new)
         .context(Hint(
@@ -274,15 +253,6 @@ fn ending(signal: Option<i32>, budget: Option<Budget>, not_run: usize, where_kep
             "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
         );
         Ending::NotRun
-    }
-}
-
-/// Aborts a spawned task when dropped (the deadline timer ends with the run).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

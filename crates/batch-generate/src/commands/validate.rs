@@ -95,7 +95,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         max_output,
         stop: Some(stop_rx.clone()),
         parent_death: parent_death_helper(),
-        observer: None,
+        ..ProcessRunner::default()
     };
     let on_row = |r: &ValidationRow| {
         let status = match r.status {

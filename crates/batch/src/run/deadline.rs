@@ -1,7 +1,8 @@
 //! The stop at the deadline of `--max-duration` (issue #15). The executor starts only what is
 //! expected to finish in time (`execute.rs`, `fits_budget`); what still runs at the deadline
 //! (an estimate can be wrong) is stopped by [`stop_at`], as SIGTERM would stop it, and is
-//! reported with [`super::BUDGET_STOPPED`].
+//! reported with [`super::BUDGET_STOPPED`]. [`crate::sequence::MainRun`] spawns it from its
+//! one `deadline` setting and aborts it when the run ends.
 
 use tokio::sync::watch;
 
@@ -20,6 +21,22 @@ pub async fn stop_at(deadline: tokio::time::Instant, stop: watch::Sender<Stop>) 
         }
         running
     });
+}
+
+/// The [`stop_at`] task of one run, aborted when dropped (the timer ends with the run).
+pub(crate) struct DeadlineStop(tokio::task::JoinHandle<()>);
+
+impl DeadlineStop {
+    /// Spawns [`stop_at`] on the current tokio runtime.
+    pub(crate) fn spawn(deadline: tokio::time::Instant, stop: watch::Sender<Stop>) -> Self {
+        Self(tokio::spawn(stop_at(deadline, stop)))
+    }
+}
+
+impl Drop for DeadlineStop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]
@@ -70,17 +87,16 @@ mod tests {
         let clock = FixedClock::new(now);
         let t0 = Instant::now();
         let deadline = t0 + secs(25);
-        let timer = tokio::spawn(stop_at(deadline, tx));
+        // The run spawns the deadline's stop itself.
         let Finished::Batch { report, .. } = MainRun::new(&config, &runner, &clock)
             .deadline(deadline)
-            .stop(rx)
+            .stop(tx)
             .run()
             .await
             .unwrap()
         else {
             panic!("a whole batch");
         };
-        timer.abort();
         assert_eq!(
             Instant::now() - t0,
             secs(25),

@@ -1,6 +1,9 @@
 //! The run journal: one JSON line per finished candidate, appended and flushed before the next
 //! result is taken, so a run killed at any instant loses no finished work (issue #4).
 //!
+//! The journal mechanics (append + sync, torn-line tolerance, removal) are
+//! [`crate::journal`]'s; this module holds the run's line types.
+//!
 //! Lines record the *resulting* state of an entry (status, failure count, retry time) and of
 //! each changed breaker, never a delta, so applying a journal twice gives the same files as
 //! applying it once. The file lives beside the queue (`<queue>.journal`) and is removed once
@@ -12,11 +15,13 @@
 //! read as before.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::journal::JournalError;
+use crate::journal::JournalLine;
+pub(crate) use crate::journal::line_bytes;
 
 use crate::records::timestamp::Rfc3339;
 use crate::records::{FailureRecord, OutcomeKind};
@@ -112,185 +117,51 @@ pub enum Line {
     },
 }
 
-/// Errors of the journal.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    /// Reading, creating or appending failed.
-    #[error("failed to {action} run journal `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// Journal path.
-        path: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// A line other than the last does not parse (a torn last line is ignored).
-    #[error(
-        "run journal `{path}` is corrupt at line {line}; move it aside to start afresh (its outcomes are then lost)"
-    )]
-    Corrupt {
-        /// Journal path.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// Underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
+impl JournalLine for Line {
+    const NAME: &'static str = "run journal";
+    const IF_CORRUPT: &'static str = "move it aside to start afresh (its outcomes are then lost)";
 }
 
-/// The journal path for a queue: `<queue>.journal`.
-pub fn path_for(queue: &Path) -> PathBuf {
-    let mut p = queue.as_os_str().to_owned();
-    p.push(".journal");
-    PathBuf::from(p)
-}
-
-/// An open journal being appended to.
-#[derive(Debug)]
-pub struct Journal {
-    path: PathBuf,
-    file: File,
-}
+/// The run journal: [`crate::journal::Journal`] of [`Line`]s.
+pub type Journal = crate::journal::Journal<Line>;
 
 impl Journal {
-    /// Creates (or truncates) the journal and writes its start line.
+    /// Creates (or truncates) the run journal and writes its start line.
     ///
     /// # Errors
     /// [`JournalError::Io`] naming the path.
     pub fn create(path: &Path, started: Rfc3339) -> Result<Self, JournalError> {
-        let file = File::create(path).map_err(|source| JournalError::Io {
-            action: "create",
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut j = Self {
-            path: path.to_owned(),
-            file,
-        };
-        j.append(&Line::Start {
-            version: VERSION,
-            started,
-        })?;
-        Ok(j)
-    }
-
-    /// Opens an existing journal for appending.
-    ///
-    /// # Errors
-    /// [`JournalError::Io`] naming the path.
-    pub fn open(path: &Path) -> Result<Self, JournalError> {
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(|source| JournalError::Io {
-                action: "open",
-                path: path.to_owned(),
-                source,
-            })?;
-        Ok(Self {
-            path: path.to_owned(),
-            file,
-        })
-    }
-
-    /// Appends one line and syncs it to disk before returning.
-    ///
-    /// # Errors
-    /// [`JournalError::Io`] naming the path.
-    pub fn append(&mut self, line: &Line) -> Result<(), JournalError> {
-        self.file
-            .write_all(&line_bytes(line))
-            .and_then(|()| self.file.sync_data())
-            .map_err(|source| JournalError::Io {
-                action: "append to",
-                path: self.path.clone(),
-                source,
-            })
-    }
-
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// A second handle on the same open file (same offset), for the process lines.
-    ///
-    /// # Errors
-    /// [`JournalError::Io`] naming the path.
-    pub fn try_clone_file(&self) -> Result<File, JournalError> {
-        self.file.try_clone().map_err(|source| JournalError::Io {
-            action: "open",
-            path: self.path.clone(),
-            source,
-        })
+        Self::start(
+            path,
+            &Line::Start {
+                version: VERSION,
+                started,
+            },
+        )
     }
 }
 
-/// One line's bytes, newline included (written with one `write_all`).
-pub(crate) fn line_bytes(line: &Line) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec(line).expect("journal lines always serialise");
-    bytes.push(b'\n');
-    bytes
+/// The journal path for a queue: `<queue>.journal`.
+pub fn path_for(queue: &Path) -> PathBuf {
+    crate::journal::path_for(queue)
 }
 
-/// Reads a journal; `Ok(None)` when there is none. A last line without its newline, or one
-/// that does not parse, is a write torn by a crash and is ignored.
+/// Reads a run journal; `Ok(None)` when there is none. A torn last line is ignored
+/// ([`crate::journal`]).
 ///
 /// # Errors
 /// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
 /// the last does not parse.
 pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(JournalError::Io {
-                action: "read",
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &bytes[..=i],
-        None => &bytes[..0],
-    };
-    let mut lines = Vec::new();
-    let raw: Vec<&[u8]> = complete
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    for (i, l) in raw.iter().enumerate() {
-        match serde_json::from_slice::<Line>(l) {
-            Ok(line) => lines.push(line),
-            // The last complete line may still be garbage if the crash hit between the bytes
-            // and the newline of a larger write; treat it as torn too.
-            Err(_) if i + 1 == raw.len() => {}
-            Err(source) => {
-                return Err(JournalError::Corrupt {
-                    path: path.to_owned(),
-                    line: i + 1,
-                    source,
-                });
-            }
-        }
-    }
-    Ok(Some(lines))
+    crate::journal::read(path)
 }
 
-/// Removes the journal (after everything it describes is saved); a missing one is fine.
+/// Removes the run journal (after everything it describes is saved); a missing one is fine.
 ///
 /// # Errors
 /// [`JournalError::Io`] naming the path.
 pub fn remove(path: &Path) -> Result<(), JournalError> {
-    batch_base::fs::remove_if_exists(path).map_err(|source| JournalError::Io {
-        action: "remove",
-        path: path.to_owned(),
-        source,
-    })
+    crate::journal::remove::<Line>(path)
 }
 
 #[cfg(test)]

@@ -24,11 +24,12 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::journal::{self, Journal, JournalError, Line, line_bytes};
+use crate::runner::ProcessId;
 use crate::runner::process::proc_stat;
-use crate::runner::{ProcessId, ProcessObserver};
 
-/// Records generator processes in the run journal while one is attached; a
-/// [`ProcessObserver`] for [`crate::runner::ProcessRunner::observer`].
+/// Records generator processes in the run journal while one is attached: the
+/// [`crate::runner::ProcessRunner::process_log`] of a runner, which
+/// [`crate::sequence::MainRun::with_processes`] attaches to the run's journal.
 #[derive(Debug, Default)]
 pub struct ProcessLog {
     file: Mutex<Option<File>>,
@@ -60,12 +61,15 @@ impl ProcessLog {
     }
 }
 
-impl ProcessObserver for ProcessLog {
-    fn started(&self, process: &ProcessId) {
+impl ProcessLog {
+    /// `process` was just spawned: a `process` line, when attached.
+    pub fn started(&self, process: &ProcessId) {
         self.write(&Line::Process(*process));
     }
 
-    fn ended(&self, process: &ProcessId) {
+    /// `process` was reaped and its group signalled as the runner does on exit: a
+    /// `process_ended` line, when attached.
+    pub fn ended(&self, process: &ProcessId) {
         self.write(&Line::ProcessEnded(*process));
     }
 }

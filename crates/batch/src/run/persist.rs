@@ -1,8 +1,9 @@
-//! Persisting a run: every file written atomically, failure files never overwritten, the
-//! journal protocol around the writes (issue #4), a summary failure only a warning (spec §2.2
-//! step 8).
+//! Persisting a batch: the one function that writes a batch's files, used by the main run,
+//! recovery and `merge` (`save`), in the one order `docs/RELIABILITY.md` explains (issue
+//! #21): every file written atomically, failure files never overwritten, the journal protocol
+//! around the writes (issue #4), a summary failure only a warning (spec §2.2 step 8).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use batch_base::clock::Clock;
@@ -15,12 +16,75 @@ use super::journal::{self, BreakerLine, Journal, Line};
 use super::plan::Plan;
 use super::report::RunReport;
 use crate::config::Config;
+use crate::control::ControlFile;
+use crate::queue::Queue;
 use crate::records;
 
-/// Writes the queue, `batch-results.json`, the failure files, the control file (when a breaker
-/// moved) and the summary, each atomically. A summary write failure is only a warning
-/// (spec §2.2 step 8). Failure files are stamped with the run's start, so writing the same
-/// records twice leaves one file.
+/// What [`save`] writes besides the report's files: the batch's queue and control file, and
+/// the two times it stamps.
+pub(crate) struct Batch<'a> {
+    /// The queue with every outcome applied.
+    pub queue: &'a Queue,
+    /// The control file with the batch's breaker updates (written only when changed).
+    pub control: &'a mut ControlFile,
+    /// The failure files' stamp: the run's start (a merge: the batch's plan time).
+    pub failures_stamp: Timestamp,
+    /// The queue's `updated_at`.
+    pub queue_updated: Timestamp,
+}
+
+/// Saves a batch, in this order (docs/RELIABILITY.md, "Persistence order"):
+/// 1. with a journal, the changed breakers are journaled ([`Line::Breakers`]);
+/// 2. the failure files (an existing file with the same bytes counts as written);
+/// 3. `batch-results.json`;
+/// 4. the control file, when a breaker moved;
+/// 5. the summary (a failure is only a warning, spec §2.2 step 8);
+/// 6. the queue, last: while it is not written, the queue on disk is the one the batch
+///    started from, so a rerun (of `merge`) or a recovery (of a run) starts from the same
+///    state and writes the same bytes;
+/// 7. the journal is removed.
+///
+/// # Errors
+/// The first write that fails, naming its file; files written before it stay written and the
+/// journal is kept.
+pub(crate) fn save(
+    batch: Batch<'_>,
+    report: &mut RunReport,
+    config: &Config,
+    mut journal: Option<&mut Journal>,
+) -> Result<(), RunError> {
+    if let Some(j) = journal.as_deref_mut() {
+        let breakers: BTreeMap<String, BreakerLine> = report
+            .breaker_changes
+            .iter()
+            .filter_map(|(eco, _)| {
+                Some((
+                    eco.clone(),
+                    BreakerLine::from(batch.control.breakers.get(eco)?),
+                ))
+            })
+            .collect();
+        if !breakers.is_empty() {
+            j.append(&Line::Breakers { breakers })?;
+        }
+    }
+    write_failures(report, config, batch.failures_stamp)?;
+    write_results(report, config)?;
+    if batch.control.save_if_changed()? {
+        report.files_written.push(config.control_file.clone());
+    }
+    write_summary(report, config);
+    batch.queue.save(&config.queue, batch.queue_updated)?;
+    report.files_written.push(config.queue.clone());
+    if let Some(j) = journal {
+        journal::remove(j.path())?;
+    }
+    Ok(())
+}
+
+/// Writes the failure files, `batch-results.json`, the control file (when a breaker moved),
+/// the summary and the queue, each atomically, in `save`'s order. Failure files are stamped
+/// with the run's start, so writing the same records twice leaves one file.
 ///
 /// # Errors
 /// The first write that fails, naming its file; files written before it stay written.
@@ -44,44 +108,20 @@ pub fn persist_with(
     report: &mut RunReport,
     config: &Config,
     clock: &dyn Clock,
-    mut journal: Option<&mut Journal>,
+    journal: Option<&mut Journal>,
 ) -> Result<(), RunError> {
-    if let Some(j) = journal.as_deref_mut() {
-        let breakers: std::collections::BTreeMap<String, BreakerLine> = report
-            .breaker_changes
-            .iter()
-            .filter_map(|(eco, _)| {
-                Some((
-                    eco.clone(),
-                    BreakerLine::from(plan.control.breakers.get(eco)?),
-                ))
-            })
-            .collect();
-        if !breakers.is_empty() {
-            j.append(&Line::Breakers { breakers })?;
-        }
-    }
-
-    write_failures(report, config, plan.started)?;
-    write_results(report, config)?;
-
-    plan.queue.save(&config.queue, clock.now())?;
-    report.files_written.push(config.queue.clone());
-
-    if plan.control.save_if_changed()? {
-        report.files_written.push(config.control_file.clone());
-    }
-
-    write_summary(report, config);
-    if let Some(j) = journal {
-        journal::remove(j.path())?;
-    }
-    Ok(())
+    let batch = Batch {
+        queue: &plan.queue,
+        control: &mut plan.control,
+        failures_stamp: plan.started,
+        queue_updated: clock.now(),
+    };
+    save(batch, report, config, journal)
 }
 
 /// Writes the report's failure records as one file per ecosystem stamped `stamp` (an
 /// existing file with the same bytes counts as written).
-pub(crate) fn write_failures(
+fn write_failures(
     report: &mut RunReport,
     config: &Config,
     stamp: Timestamp,
@@ -101,14 +141,14 @@ pub(crate) fn write_failures(
 }
 
 /// Writes `batch-results.json`.
-pub(crate) fn write_results(report: &mut RunReport, config: &Config) -> Result<(), RunError> {
+fn write_results(report: &mut RunReport, config: &Config) -> Result<(), RunError> {
     write(&config.results, &report.results.to_bytes(), true)?;
     report.files_written.push(config.results.clone());
     Ok(())
 }
 
 /// Writes the Markdown summary; a failure is only a warning (spec §2.2 step 8).
-pub(crate) fn write_summary(report: &mut RunReport, config: &Config) {
+fn write_summary(report: &mut RunReport, config: &Config) {
     let summary = records::render_summary(
         &report.results,
         &report.recipes,

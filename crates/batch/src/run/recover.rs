@@ -39,7 +39,9 @@ pub struct Recovery {
 /// Unreadable or corrupt journal, queue or control file; write errors (the journal is kept).
 pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, RunError> {
     let path = journal::path_for(&config.queue);
-    let Some(lines) = journal::read(&path)? else {
+    // A torn last line is cut now, so the breakers line appended by the save starts on a
+    // line of its own.
+    let Some((mut j, lines)) = Journal::resume(&path)? else {
         return Ok(None);
     };
     let (queue, queue_existed) = Queue::load_with(&config.queue, config.missing_queue)?;
@@ -111,7 +113,6 @@ pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, R
             update_breakers(&mut plan.control, &mut rec.report, config, now);
         }
     }
-    let mut j = Journal::open(&path)?;
     persist_with(&mut plan, &mut rec.report, config, clock, Some(&mut j))?;
     Ok(Some(rec))
 }

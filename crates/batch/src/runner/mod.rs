@@ -10,8 +10,8 @@ pub mod process;
 
 pub use classify::{Category, Exit, Step};
 pub use process::{
-    Command, Output, ProcessId, ProcessObserver, ProcessRunner, Runner, RunnerError, Stop,
-    find_program, parent_death_helper, stop_reached,
+    Command, Output, ProcessId, ProcessRunner, Runner, RunnerError, Stop, find_program,
+    parent_death_helper, stop_reached,
 };
 
 #[cfg(test)]

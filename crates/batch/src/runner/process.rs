@@ -1,7 +1,7 @@
 //! Running one generator command: the [`Runner`] trait the orchestrator calls, and
 //! [`ProcessRunner`], its tokio::process implementation (own process group, timeout that
 //! signals the whole group, concurrent bounded capture of stdout and stderr). Each process it
-//! starts is reported to a [`ProcessObserver`] (the run journal records it, issue #15) and, on
+//! starts is reported to its [`ProcessLog`] (the run journal records it, issue #15) and, on
 //! Linux, gets a parent-death signal through `setpriv` ([`parent_death_helper`]).
 
 use std::collections::VecDeque;
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::run::orphans::ProcessLog;
 use crate::runner::classify::Exit;
 
 /// One generator invocation.
@@ -214,15 +215,6 @@ pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
     })
 }
 
-/// Told about every generator process a [`ProcessRunner`] starts and reaps (the run journal
-/// records them, so a run that finds the journal of a killed run can stop them, issue #15).
-pub trait ProcessObserver: Send + Sync {
-    /// `process` was just spawned.
-    fn started(&self, process: &ProcessId);
-    /// `process` was reaped and its group signalled as the runner does on exit.
-    fn ended(&self, process: &ProcessId);
-}
-
 /// The `setpriv` that gives generators a parent-death signal (`--pdeathsig KILL`), when this
 /// is Linux and a `setpriv` on `PATH` supports it; `None` otherwise. Probed once per call (one
 /// short process), so call it once per run.
@@ -259,14 +251,10 @@ pub struct ProcessRunner {
     /// `--pdeathsig KILL`, so the kernel kills it when the thread that spawned it dies.
     /// `None` starts generators directly.
     pub parent_death: Option<PathBuf>,
-    /// Told about every process started and reaped.
-    pub observer: Option<Arc<dyn ProcessObserver>>,
-}
-
-impl std::fmt::Debug for dyn ProcessObserver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProcessObserver")
-    }
+    /// Told about every process started and reaped. It records them only while a main run
+    /// has attached its journal ([`crate::sequence::MainRun::with_processes`] takes it from
+    /// here, issue #15); the default records nothing.
+    pub process_log: Arc<ProcessLog>,
 }
 
 impl Default for ProcessRunner {
@@ -276,7 +264,7 @@ impl Default for ProcessRunner {
             max_output: 1 << 20,
             stop: None,
             parent_death: None,
-            observer: None,
+            process_log: Arc::default(),
         }
     }
 }
@@ -367,8 +355,8 @@ impl Runner for ProcessRunner {
         let pgid = child.id();
         let mut guard = GroupGuard(pgid);
         let process = pgid.map(ProcessId::of);
-        if let (Some(o), Some(p)) = (&self.observer, &process) {
-            o.started(p);
+        if let Some(p) = &process {
+            self.process_log.started(p);
         }
 
         let limit = self.max_output;
@@ -421,8 +409,8 @@ impl Runner for ProcessRunner {
             }
         };
         guard.0 = None;
-        if let (Some(o), Some(p)) = (&self.observer, &process) {
-            o.ended(p);
+        if let Some(p) = &process {
+            self.process_log.ended(p);
         }
         Ok(Output {
             exit,

@@ -13,8 +13,9 @@
 //!   every outcome is already applied to it and `batch-results.json` names this batch, the
 //!   batch is reported as already merged and nothing is written; otherwise the merge is
 //!   refused.
-//! - The queue is written last: a merge that dies before it leaves the starting queue, and
-//!   running it again rewrites the other files with the same bytes.
+//! - The files are saved by the main run's one persistence function
+//!   ([`crate::run::persist`]), whose queue comes last: a merge that dies before it leaves the
+//!   starting queue, and running it again rewrites the other files with the same bytes.
 //! - Breakers: each ecosystem the batch touched is first set to the state the shards started
 //!   from (the lowest shard's copy when they differ), then the batch-level update (spec §6.4,
 //!   §6.5) is applied to the combined counts.
@@ -30,7 +31,7 @@ use crate::run::hooks::Hooks;
 use crate::run::journal;
 use crate::run::journal::{BreakerLine, OutcomeLine};
 use crate::run::lock::{LockError, RunLock};
-use crate::run::persist::{remove_stale_temp_files, write_failures, write_results, write_summary};
+use crate::run::persist::{Batch, remove_stale_temp_files, save};
 use crate::run::report::{apply_outcome_line, update_breakers};
 use crate::run::{RunError, RunReport};
 use crate::shard::fragment::{FragmentError, NotRunLine};
@@ -279,16 +280,13 @@ pub fn merge(
     }
     update_breakers(&mut control, &mut report, config, finished);
 
-    write_failures(&mut report, config, planned_at)?;
-    write_results(&mut report, config)?;
-    if control.save_if_changed().map_err(RunError::from)? {
-        report.files_written.push(config.control_file.clone());
-    }
-    write_summary(&mut report, config);
-    queue
-        .save(&config.queue, finished)
-        .map_err(RunError::from)?;
-    report.files_written.push(config.queue.clone());
+    let batch = Batch {
+        queue: &queue,
+        control: &mut control,
+        failures_stamp: planned_at,
+        queue_updated: finished,
+    };
+    save(batch, &mut report, config, None)?;
     Ok(MergeReport {
         status,
         report,

@@ -69,6 +69,40 @@ pub fn generation_rows<'a>(
     Ok(ResultsFile { rows })
 }
 
+/// Why the generation rows of a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationRowsError {
+    /// This OS or architecture has no platform name ([`host_platform`]).
+    #[error("cannot name this platform ({os} {arch}) in generation rows")]
+    UnknownHost {
+        /// `std::env::consts::OS`.
+        os: &'static str,
+        /// `std::env::consts::ARCH`.
+        arch: &'static str,
+    },
+    /// A generated entry's name is not a safe recipe path (never the case for a name that
+    /// was generated).
+    #[error("cannot make the generation row of a generated entry")]
+    Name(#[source] UnsafeName),
+}
+
+/// [`generation_rows`] on this host's platform ([`host_platform`]): what the main run and
+/// each shard write with `--validation-out` (see [`crate::sequence::Finished::generation_rows`]).
+///
+/// # Errors
+/// [`GenerationRowsError::UnknownHost`] off Linux and macOS on x86_64 and arm64,
+/// [`GenerationRowsError::Name`] for an unsafe name.
+pub fn host_generation_rows<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    batch_id: &str,
+) -> Result<ResultsFile, GenerationRowsError> {
+    let platform = host_platform().ok_or(GenerationRowsError::UnknownHost {
+        os: std::env::consts::OS,
+        arch: std::env::consts::ARCH,
+    })?;
+    generation_rows(names, batch_id, platform).map_err(GenerationRowsError::Name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,19 +2,18 @@
 //! re-running finished rows.
 //!
 //! The first line names the batch and the job platform; each later line is one finished
-//! [`ValidationRow`], appended and `fsync`ed before the next row is taken (as the main run's
-//! `run/journal.rs`). A last line torn by a crash is ignored. The journal is removed once the
+//! [`ValidationRow`], appended and `fsync`ed before the next row is taken ([`crate::journal`],
+//! shared with the main run). A last line torn by a crash is ignored. The journal is removed once the
 //! results file that contains its rows has been written. A journal of another batch or
 //! platform is refused: mixing them would put foreign rows in the results file.
 
-use std::fs::File;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::platform::JobPlatform;
 use super::results::ValidationRow;
+use crate::journal::JournalLine;
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,33 +30,17 @@ pub enum Line {
     Row(Box<ValidationRow>),
 }
 
+impl JournalLine for Line {
+    const NAME: &'static str = "validation journal";
+    const IF_CORRUPT: &'static str = "remove it to validate every recipe again";
+}
+
 /// Errors of the validation journal.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    /// Reading, creating, appending or removing failed.
-    #[error("failed to {action} validation journal `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// Journal path.
-        path: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// A line other than the last does not parse (1-based line).
-    #[error(
-        "validation journal `{path}` is corrupt at line {line}; remove it to validate every recipe again"
-    )]
-    Corrupt {
-        /// Journal path.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// Underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
+    /// Reading, creating, appending or removing failed, or a line before the last is corrupt.
+    #[error("cannot use the validation journal")]
+    Log(#[from] crate::journal::JournalError),
     /// The journal belongs to another batch or platform.
     #[error(
         "validation journal `{path}` belongs to batch {found_batch:?} on {found_platform}, not batch {batch_id:?} on {platform}; remove it or pass another --out"
@@ -78,36 +61,20 @@ pub enum JournalError {
 
 /// The journal path for a results file: `<out>.journal`.
 pub fn path_for(out: &Path) -> PathBuf {
-    let mut p = out.as_os_str().to_owned();
-    p.push(".journal");
-    PathBuf::from(p)
+    crate::journal::path_for(out)
 }
 
-/// An open journal being appended to.
-#[derive(Debug)]
-pub struct Journal {
-    path: PathBuf,
-    file: File,
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> JournalError {
-    let path = path.to_path_buf();
-    move |source| JournalError::Io {
-        action,
-        path,
-        source,
-    }
-}
+/// The validation journal: [`crate::journal::Journal`] of [`Line`]s.
+pub type Journal = crate::journal::Journal<Line>;
 
 impl Journal {
     /// Opens the journal at `path` for this batch and platform: reads the rows of an earlier,
-    /// killed run (returned), or creates the journal with its start line. Parent directories
-    /// are created.
+    /// killed run (returned) and cuts a torn last line, or creates the journal with its start
+    /// line. Parent directories are created.
     ///
     /// # Errors
-    /// [`JournalError::Foreign`] for another batch's or platform's journal,
-    /// [`JournalError::Corrupt`] for an unreadable line before the last, and
-    /// [`JournalError::Io`].
+    /// [`JournalError::Foreign`] for another batch's or platform's journal, and
+    /// [`JournalError::Log`] for an unreadable line before the last or an i/o error.
     pub fn open_or_create(
         path: &Path,
         batch_id: &str,
@@ -117,146 +84,84 @@ impl Journal {
             batch_id: batch_id.to_owned(),
             platform: platform.to_string(),
         };
-        if let Some(lines) = read(path)? {
-            let mut rows = Vec::new();
-            let mut it = lines.into_iter();
-            match it.next() {
-                Some(Line::Start {
-                    batch_id: b,
-                    platform: p,
-                }) if b == batch_id && p == platform.as_str() => {}
-                Some(Line::Start {
-                    batch_id: b,
-                    platform: p,
-                }) => {
-                    return Err(JournalError::Foreign {
-                        path: path.to_path_buf(),
-                        found_batch: b,
-                        found_platform: p,
-                        batch_id: batch_id.to_owned(),
-                        platform: platform.to_string(),
-                    });
-                }
-                // Killed before the start line was complete: nothing to keep.
-                None | Some(Line::Row(_)) => return Self::create(path, &start),
+        let Some((j, lines)) = Journal::resume(path)? else {
+            return Self::create(path, &start);
+        };
+        let mut it = lines.into_iter();
+        match it.next() {
+            Some(Line::Start {
+                batch_id: b,
+                platform: p,
+            }) if b == batch_id && p == platform.as_str() => {}
+            Some(Line::Start {
+                batch_id: b,
+                platform: p,
+            }) => {
+                return Err(JournalError::Foreign {
+                    path: path.to_path_buf(),
+                    found_batch: b,
+                    found_platform: p,
+                    batch_id: batch_id.to_owned(),
+                    platform: platform.to_string(),
+                });
             }
-            rows.extend(it.filter_map(|l| match l {
+            // Killed before the start line was complete: nothing to keep.
+            None | Some(Line::Row(_)) => {
+                drop(j);
+                return Self::create(path, &start);
+            }
+        }
+        let rows = it
+            .filter_map(|l| match l {
                 Line::Row(r) => Some(*r),
                 Line::Start { .. } => None,
-            }));
-            // Cut a line torn by the crash, so ours start on a fresh line.
-            let good = good_len(path)?;
-            let file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(path)
-                .map_err(io_err("open", path))?;
-            file.set_len(good)
-                .and_then(|()| file.sync_data())
-                .map_err(io_err("truncate", path))?;
-            let j = Journal {
-                path: path.to_path_buf(),
-                file,
-            };
-            return Ok((j, rows));
-        }
-        Self::create(path, &start)
+            })
+            .collect();
+        Ok((j, rows))
     }
 
     fn create(path: &Path, start: &Line) -> Result<(Journal, Vec<ValidationRow>), JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io_err("create", path))?;
+            std::fs::create_dir_all(dir).map_err(|source| crate::journal::JournalError::Io {
+                name: Line::NAME,
+                action: "create",
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
-        let file = File::create(path).map_err(io_err("create", path))?;
-        let mut j = Journal {
-            path: path.to_path_buf(),
-            file,
-        };
-        j.append(start)?;
-        Ok((j, Vec::new()))
+        Ok((Journal::start(path, start)?, Vec::new()))
     }
 
     /// Appends one row and syncs it to disk before returning.
     ///
     /// # Errors
-    /// [`JournalError::Io`] naming the path.
+    /// [`JournalError::Log`] naming the path.
     pub fn append_row(&mut self, row: &ValidationRow) -> Result<(), JournalError> {
-        self.append(&Line::Row(Box::new(row.clone())))
-    }
-
-    fn append(&mut self, line: &Line) -> Result<(), JournalError> {
-        let mut bytes = serde_json::to_vec(line).expect("journal lines always serialise");
-        bytes.push(b'\n');
-        self.file
-            .write_all(&bytes)
-            .and_then(|()| self.file.sync_data())
-            .map_err(io_err("append to", &self.path))
-    }
-
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(self.append(&Line::Row(Box::new(row.clone())))?)
     }
 }
 
-/// Reads a journal; `Ok(None)` when there is none. A last line that does not parse or has no
-/// newline (torn by a crash) is ignored.
+/// Reads a journal; `Ok(None)` when there is none. A torn last line is ignored
+/// ([`crate::journal`]).
 ///
 /// # Errors
-/// [`JournalError::Io`], and [`JournalError::Corrupt`] for a bad line before the last.
+/// [`JournalError::Log`] for an i/o error or a bad line before the last.
 pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
-    Ok(read_with_len(path)?.map(|(lines, _)| lines))
-}
-
-/// The length of the journal's prefix of whole, parsed lines.
-fn good_len(path: &Path) -> Result<u64, JournalError> {
-    Ok(read_with_len(path)?.map_or(0, |(_, n)| n))
-}
-
-fn read_with_len(path: &Path) -> Result<Option<(Vec<Line>, u64)>, JournalError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(io_err("read", path)(source)),
-    };
-    let mut lines = Vec::new();
-    let mut good = 0usize;
-    let mut pos = 0usize;
-    let mut n = 0usize;
-    while let Some(len) = bytes[pos..].iter().position(|b| *b == b'\n') {
-        let raw = &bytes[pos..pos + len];
-        let next = pos + len + 1;
-        if !raw.is_empty() {
-            n += 1;
-            match serde_json::from_slice::<Line>(raw) {
-                Ok(line) => lines.push(line),
-                // The last whole line may still be garbage if the crash hit between the
-                // bytes and the newline of a larger write; treat it as torn too.
-                Err(_) if bytes[next..].is_empty() => break,
-                Err(source) => {
-                    return Err(JournalError::Corrupt {
-                        path: path.to_path_buf(),
-                        line: n,
-                        source,
-                    });
-                }
-            }
-        }
-        pos = next;
-        good = next;
-    }
-    Ok(Some((lines, good as u64)))
+    Ok(crate::journal::read(path)?)
 }
 
 /// Removes the journal (after the results file is written); a missing one is fine.
 ///
 /// # Errors
-/// [`JournalError::Io`] naming the path.
+/// [`JournalError::Log`] naming the path.
 pub fn remove(path: &Path) -> Result<(), JournalError> {
-    batch_base::fs::remove_if_exists(path).map_err(io_err("remove", path))
+    Ok(crate::journal::remove::<Line>(path)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
     use crate::validate::results::{Environment, RowStatus};
 
@@ -314,7 +219,10 @@ mod tests {
         .unwrap();
         let err = Journal::open_or_create(&p, "b1", JobPlatform::DarwinArm64).unwrap_err();
         assert!(
-            matches!(err, JournalError::Corrupt { line: 2, .. }),
+            matches!(
+                err,
+                JournalError::Log(crate::journal::JournalError::Corrupt { line: 2, .. })
+            ),
             "{err}"
         );
     }

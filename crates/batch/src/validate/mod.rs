@@ -22,7 +22,7 @@ pub mod recipes;
 pub mod results;
 pub mod run;
 
-pub use generation::{generation_rows, host_platform};
+pub use generation::{GenerationRowsError, generation_rows, host_generation_rows, host_platform};
 #[cfg(test)]
 mod tests;
 

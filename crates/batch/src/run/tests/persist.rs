@@ -44,7 +44,8 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     let hb = fd.join(format!("homebrew-{stamp}.jsonl"));
     let cargo = fd.join(format!("cargo-{stamp}.jsonl"));
     let odd = fd.join(format!("odd-{stamp}.jsonl"));
-    // Records first, then results, then the queue that refers to them (issue #4 order).
+    // Records first, then results, control file and summary, then the queue that refers to
+    // them, last (issue #4 order; one order for run, recovery and merge, issue #21).
     assert_eq!(
         report.files_written,
         vec![
@@ -52,9 +53,9 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
             hb.clone(),
             odd.clone(),
             env.config.results.clone(),
-            env.config.queue.clone(),
             env.config.control_file.clone(),
             env.config.summary.clone(),
+            env.config.queue.clone(),
         ]
     );
     let mut on_disk: Vec<String> = std::fs::read_dir(fd)
@@ -185,6 +186,115 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     assert!(fd.join(format!("homebrew-{stamp}-3.jsonl")).exists());
 }
 
+/// The one persistence order (docs/RELIABILITY.md, issue #21): breakers journaled, failure
+/// files, results, control file, summary, queue, journal removed. A write that fails at step
+/// k leaves the files of the steps before it written, those after it unwritten (the queue as
+/// the batch found it), and the journal in place with its breakers line.
+#[tokio::test(start_paused = true)]
+async fn a_failed_write_keeps_the_earlier_files_and_the_journal() {
+    use crate::run::journal::{self, Journal, Line};
+    // The files in the order they are written; the summary's failure is only a warning, so
+    // it cannot be a failing step.
+    let steps = ["failures", "results", "control", "queue"];
+    for (k, step) in steps.iter().enumerate() {
+        let env = env(vec![
+            entry("jq", "homebrew:jq"),
+            entry("serde", "cargo:serde"),
+            entry("ok", "npm:ok"),
+        ]);
+        let c = FixedClock::new(ts("2026-06-01T12:00:00Z"));
+        let (mut planned, _, mut report) = exec(&env, &persist_runner(), &c).await;
+        let cfg = &env.config;
+        let queue_before = std::fs::read(&cfg.queue).unwrap();
+        // Something in the way of step k: a file where the failures directory goes, a
+        // non-empty directory where a file is renamed to.
+        let block = |path: &Path| {
+            let _ = std::fs::remove_file(path);
+            std::fs::create_dir_all(path.join("in-the-way")).unwrap();
+        };
+        match *step {
+            "failures" => std::fs::write(&cfg.failures_dir, "").unwrap(),
+            "results" => block(&cfg.results),
+            "control" => block(&cfg.control_file),
+            _ => block(&cfg.queue),
+        }
+        let jpath = journal::path_for(&cfg.queue);
+        let mut j = Journal::create(&jpath, Rfc3339::utc(planned.started)).unwrap();
+        let err = persist_with(&mut planned, &mut report, cfg, &c, Some(&mut j));
+        assert!(err.is_err(), "{step}: the write must fail");
+
+        let written = |s: &str| match s {
+            "failures" => {
+                cfg.failures_dir.is_dir() && cfg.failures_dir.read_dir().unwrap().count() == 2
+            }
+            "results" => cfg.results.is_file(),
+            "control" => cfg.control_file.is_file(),
+            "summary" => cfg.summary.is_file(),
+            _ => std::fs::read(&cfg.queue)
+                .ok()
+                .is_some_and(|b| b != queue_before),
+        };
+        for (i, s) in steps.iter().enumerate() {
+            assert_eq!(written(s), i < k, "step {step}: file {s}");
+        }
+        assert_eq!(
+            written("summary"),
+            k == 3,
+            "step {step}: the summary comes before the queue"
+        );
+        if k < 3 {
+            assert_eq!(std::fs::read(&cfg.queue).unwrap(), queue_before, "{step}");
+        }
+        let lines = journal::read(&jpath).unwrap().expect("the journal is kept");
+        assert!(
+            matches!(lines.last(), Some(Line::Breakers { breakers }) if breakers.len() == 2),
+            "{step}: breakers journaled before any file: {lines:?}"
+        );
+    }
+}
+
+/// `--validation-out` (issue #13): the finished run makes its generation rows itself, one
+/// `pass` row per entry that generated and installed a recipe, in selection order, named with
+/// the batch ID; a failed entry has none.
+#[tokio::test(start_paused = true)]
+async fn a_finished_batch_makes_its_generation_rows() {
+    use crate::sequence::{Finished, MainRun};
+    use crate::validate::results::{Environment, RowStatus};
+    let env = env(vec![
+        entry("jq", "homebrew:jq"),
+        entry("ok", "npm:ok"),
+        entry("Owner/tap/x", "homebrew:Owner/tap/x"),
+    ]);
+    let runner = persist_runner();
+    let c = clock();
+    let finished = MainRun::new(&env.config, &runner, &c).run().await.unwrap();
+    assert!(matches!(finished, Finished::Batch { .. }));
+    match crate::validate::host_platform() {
+        Some(platform) => {
+            let rows = finished
+                .generation_rows()
+                .unwrap()
+                .expect("a batch has rows");
+            let got: Vec<(&str, &str, &str)> = rows
+                .rows
+                .iter()
+                .map(|r| (r.recipe.as_str(), r.path.as_str(), r.batch_id.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("ok", "o/ok.toml", "2026-06-01"),
+                    ("x", "o/Owner/tap/x.toml", "2026-06-01")
+                ]
+            );
+            assert!(rows.rows.iter().all(|r| r.platform == platform
+                && r.status == RowStatus::Pass
+                && r.environment == Environment::Generation));
+        }
+        None => assert!(finished.generation_rows().is_err()),
+    }
+}
+
 /// Spec §8.1 #66, §6.5: a run with only successes on ecosystems without breakers writes no
 /// failure file and no control file.
 #[tokio::test(start_paused = true)]
@@ -196,8 +306,8 @@ async fn persist_skips_control_and_failures_when_nothing_to_write() {
         report.files_written,
         vec![
             env.config.results.clone(),
-            env.config.queue.clone(),
-            env.config.summary.clone()
+            env.config.summary.clone(),
+            env.config.queue.clone()
         ]
     );
     assert!(!env.config.control_file.exists());
