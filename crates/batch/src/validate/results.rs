@@ -97,7 +97,7 @@ fn de_platform<'de, D: Deserializer<'de>>(d: D) -> Result<RowPlatform, D::Error>
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write results file `{path}`")]
     Io {
         /// The file.
         path: PathBuf,
