@@ -172,10 +172,22 @@ mod tests {
         assert_eq!(code(&err(in_run)), LOCKED);
         // `merge`: exited 1 while exit.rs listed wrapper types by hand (issue #21).
         assert_eq!(code(&err(batch::shard::MergeError::Lock(held()))), LOCKED);
-        assert_eq!(code(&err(batch::shard::MergeError::Run(RunError::Lock(held())))), LOCKED);
-        assert_eq!(code(&err(batch::maintain::MaintainError::Lock(held()))), LOCKED);
-        assert_eq!(code(&err(batch::maintain::ReconcileError::Lock(held()))), LOCKED);
-        assert_eq!(code(&err(batch::aggregate::AggregateError::Lock(held()))), LOCKED);
+        assert_eq!(
+            code(&err(batch::shard::MergeError::Run(RunError::Lock(held())))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::maintain::MaintainError::Lock(held()))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::maintain::ReconcileError::Lock(held()))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::aggregate::AggregateError::Lock(held()))),
+            LOCKED
+        );
         assert!(holds_lock(&batch::shard::MergeError::Lock(held())));
         // A lock file that cannot be created is not another holder.
         let io = || LockError::Io {
@@ -207,8 +219,14 @@ mod tests {
         };
         assert_eq!(code(&err(filter)), USAGE);
         let bad_id = || InvalidBatchId { id: "../x".into() };
-        assert_eq!(code(&err(batch::history::RollbackError::from(bad_id()))), USAGE);
-        assert_eq!(code(&err(batch::shard::FragmentError::from(bad_id()))), USAGE);
+        assert_eq!(
+            code(&err(batch::history::RollbackError::from(bad_id()))),
+            USAGE
+        );
+        assert_eq!(
+            code(&err(batch::shard::FragmentError::from(bad_id()))),
+            USAGE
+        );
     }
 
     #[test]

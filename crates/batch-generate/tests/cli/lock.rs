@@ -44,7 +44,11 @@ fn the_main_run_exits_locked() {
     let before = sb.snapshot();
     let out = sb.run(&[]);
     refused_for_the_lock(&sb, &before, &out);
-    assert!(sb.log_lines().is_empty(), "the generator ran\n{}", out.ctx());
+    assert!(
+        sb.log_lines().is_empty(),
+        "the generator ran\n{}",
+        out.ctx()
+    );
     drop(held);
     sb.run(&[]).ok();
 }

@@ -138,4 +138,3 @@ pub enum AggregateError {
         source: io::Error,
     },
 }
-
