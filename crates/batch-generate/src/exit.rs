@@ -64,12 +64,11 @@ pub enum Ending {
     StoreUnreachable,
 }
 
-/// The process exit code of a command's result: its [`Ending`], or for an error the code of
-/// the first typed cause found anywhere in its chain ([`anyhow::Error::chain`]; library
-/// wrappers keep their cause as `source`, so no wrapper type needs to be known here):
-/// [`USAGE`] for a usage cause ([`is_usage`]), [`LOCKED`] for [`LockError::Held`],
-/// [`STORE_UNREACHABLE`] for an unreachable store, and [`FAILURE`] for everything else (bad
-/// input, write errors).
+/// The process exit code of a command's result: its [`Ending`], or for an error the typed
+/// causes anywhere in its chain ([`anyhow::Error::chain`]; library wrappers keep their cause as
+/// `source`, so no wrapper type needs to be known here), checked in this order: [`USAGE`] for
+/// a usage cause ([`is_usage`]), [`LOCKED`] for [`LockError::Held`], [`STORE_UNREACHABLE`] for
+/// an unreachable store, and [`FAILURE`] for everything else (bad input, write errors).
 pub fn code(result: &anyhow::Result<Ending>) -> i32 {
     match result {
         Ok(Ending::Success) => SUCCESS,
