@@ -5,7 +5,7 @@ use std::fmt;
 
 use batch::control::ControlError;
 use batch::queue::QueueError;
-use batch::run::{EcosystemSetting, RunError};
+use batch::run::{EcosystemSetting, UnknownEcosystem};
 
 /// A hint attached with `anyhow::Context`; printed last, prefixed `hint:`.
 #[derive(Debug)]
@@ -44,7 +44,8 @@ pub fn render(err: &anyhow::Error) -> String {
             hint = default_hint(cause);
         }
         let text = cause.to_string();
-        // `#[error(transparent)]` wrappers repeat their source's text; print it once.
+        // A wrapper that shows its source's text (`SequenceError` shows its `RunError`'s)
+        // would print the same line twice; print it once.
         if lines.last() != Some(&text) {
             lines.push(text);
         }
@@ -64,16 +65,10 @@ pub fn render(err: &anyhow::Error) -> String {
 }
 
 fn default_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
-    let run = cause.downcast_ref::<RunError>();
-    let queue = cause.downcast_ref::<QueueError>().or(match run {
-        Some(RunError::Queue(q)) => Some(q),
-        _ => None,
-    });
-    let control = cause.downcast_ref::<ControlError>().or(match run {
-        Some(RunError::Control(c)) => Some(c),
-        _ => None,
-    });
-    if let Some(RunError::UnknownEcosystem { setting, .. }) = run {
+    // Each cause is its own link of the chain (library wrappers keep it as `source`).
+    let queue = cause.downcast_ref::<QueueError>();
+    let control = cause.downcast_ref::<ControlError>();
+    if let Some(UnknownEcosystem { setting, .. }) = cause.downcast_ref::<UnknownEcosystem>() {
         return Some(match setting {
             EcosystemSetting::Filter => {
                 "check the spelling of --ecosystem (BATCH_ECOSYSTEM); nothing was run or written"

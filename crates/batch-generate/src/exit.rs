@@ -2,9 +2,10 @@
 //! that chooses a process's exit code: [`code`] maps how a command ended ([`Ending`]) or the
 //! error that stopped it to its number.
 
-use batch::run::RunError;
+use batch::history::FilterError;
 use batch::run::lock::LockError;
-use batch::sequence::SequenceError;
+use batch::run::{NamedEntries, UnknownEcosystem};
+use batch::shard::InvalidBatchId;
 use batch_store::StoreError;
 
 use crate::error::UsageError;
@@ -63,11 +64,11 @@ pub enum Ending {
     StoreUnreachable,
 }
 
-/// The process exit code of a command's result: its [`Ending`], or for an error
-/// [`LOCKED`] when another run holds the queue's lock, [`STORE_UNREACHABLE`] when the artifact
-/// store could not be reached, [`USAGE`] for a [`UsageError`] (flags that contradict each other
-/// or the queue) or a library usage error ([`RunError::is_usage`]: an unknown ecosystem), and
-/// [`FAILURE`] for everything else (bad input, write errors).
+/// The process exit code of a command's result: its [`Ending`], or for an error the typed
+/// causes anywhere in its chain ([`anyhow::Error::chain`]; library wrappers keep their cause as
+/// `source`, so no wrapper type needs to be known here), checked in this order: [`USAGE`] for
+/// a usage cause ([`is_usage`]), [`LOCKED`] for [`LockError::Held`], [`STORE_UNREACHABLE`] for
+/// an unreachable store, and [`FAILURE`] for everything else (bad input, write errors).
 pub fn code(result: &anyhow::Result<Ending>) -> i32 {
     match result {
         Ok(Ending::Success) => SUCCESS,
@@ -81,90 +82,178 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
     }
 }
 
-fn is_usage(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.is::<UsageError>()
-        || e.is::<batch::history::FilterError>()
-        || e.downcast_ref::<batch::history::RollbackError>()
-            .is_some_and(batch::history::RollbackError::is_usage)
-        || e.downcast_ref::<RunError>().is_some_and(RunError::is_usage)
-        || e.downcast_ref::<SequenceError>()
-            .is_some_and(|s| s.error.is_usage())
+/// Whether `cause` (one link of an error chain) is a mistake in how the command was called:
+/// a [`UsageError`] of the binary, or one of the library's usage conditions: an unknown
+/// ecosystem in a setting ([`UnknownEcosystem`]), `--name` selecting nothing
+/// ([`NamedEntries`]), an invalid batch ID ([`InvalidBatchId`]), a `report` filter the metrics
+/// do not have ([`FilterError`]).
+pub fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<UsageError>()
+        || cause.is::<UnknownEcosystem>()
+        || cause.is::<NamedEntries>()
+        || cause.is::<InvalidBatchId>()
+        || cause.is::<FilterError>()
 }
 
-fn is_lock_held(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.downcast_ref::<LockError>()
-        .is_some_and(|l| matches!(l, LockError::Held { .. }))
-        || e.downcast_ref::<batch::maintain::MaintainError>()
-            .is_some_and(batch::maintain::MaintainError::is_lock_held)
-        || e.downcast_ref::<batch::maintain::ReconcileError>()
-            .is_some_and(batch::maintain::ReconcileError::is_lock_held)
-        || e.downcast_ref::<RunError>()
-            .is_some_and(RunError::is_lock_held)
-        || e.downcast_ref::<batch::aggregate::AggregateError>()
-            .is_some_and(batch::aggregate::AggregateError::is_lock_held)
-        || e.downcast_ref::<SequenceError>()
-            .is_some_and(|s| s.error.is_lock_held())
+/// Whether `cause` (one link of an error chain) is another run holding the queue's lock.
+pub fn is_lock_held(cause: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        cause.downcast_ref::<LockError>(),
+        Some(LockError::Held { .. })
+    )
 }
 
-fn is_store_unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.downcast_ref::<StoreError>()
+/// Whether `err` or any error in its `source` chain is another run holding the queue's lock
+/// (for a library error not yet in an [`anyhow::Error`]).
+pub fn holds_lock(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |e| e.source()).any(is_lock_held)
+}
+
+fn is_store_unreachable(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause
+        .downcast_ref::<StoreError>()
         .is_some_and(StoreError::is_unreachable)
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::Duration;
+
+    use batch::run::{EcosystemSetting, RunError};
+    use batch::sequence::{SequenceError, Stage};
 
     use super::*;
 
-    #[test]
-    fn endings_and_errors_map_to_the_documented_codes() {
-        assert_eq!(code(&Ok(Ending::Success)), 0);
-        assert_eq!(code(&Ok(Ending::NotRun)), 1);
-        assert_eq!(code(&Ok(Ending::Signal(2))), SIGINT);
-        assert_eq!(code(&Ok(Ending::Signal(15))), SIGTERM);
-        assert_eq!(code(&Ok(Ending::StoreUnreachable)), 4);
-        let held = || LockError::Held {
+    fn held() -> LockError {
+        LockError::Held {
             path: PathBuf::from("q.lock"),
             pid: Some(7),
-        };
-        assert_eq!(code(&Err(anyhow::Error::new(held()).context("x"))), LOCKED);
+        }
+    }
+
+    fn unknown() -> UnknownEcosystem {
+        UnknownEcosystem {
+            setting: EcosystemSetting::Filter,
+            ecosystem: "hombrew".into(),
+            queue: PathBuf::from("q.json"),
+            queue_ecosystems: vec!["homebrew".into()],
+        }
+    }
+
+    fn err(e: impl std::error::Error + Send + Sync + 'static) -> anyhow::Result<Ending> {
+        Err(anyhow::Error::new(e).context("x"))
+    }
+
+    #[test]
+    fn endings_map_to_the_documented_codes() {
+        assert_eq!(code(&Ok(Ending::Success)), SUCCESS);
+        assert_eq!(SUCCESS, 0);
+        assert_eq!(code(&Ok(Ending::NotRun)), FAILURE);
+        assert_eq!(FAILURE, 1);
+        assert_eq!(code(&Ok(Ending::Signal(2))), SIGINT);
+        assert_eq!(SIGINT, 130);
+        assert_eq!(code(&Ok(Ending::Signal(15))), SIGTERM);
+        assert_eq!(SIGTERM, 143);
+        assert_eq!(code(&Ok(Ending::StoreUnreachable)), STORE_UNREACHABLE);
+        assert_eq!(STORE_UNREACHABLE, 4);
+        assert_eq!((USAGE, LOCKED), (2, 3));
+    }
+
+    /// A held lock is found under every wrapper of every command that takes the lock.
+    #[test]
+    fn a_held_lock_anywhere_in_the_chain_is_locked() {
+        assert_eq!(code(&err(held())), LOCKED);
         let in_run = SequenceError {
-            stage: batch::sequence::Stage::Lock,
+            stage: Stage::Lock,
             error: RunError::Lock(held()),
         };
-        assert_eq!(code(&Err(anyhow::Error::new(in_run).context("x"))), LOCKED);
+        assert_eq!(code(&err(in_run)), LOCKED);
+        // `merge`: exited 1 while exit.rs listed wrapper types by hand (issue #21).
+        assert_eq!(code(&err(batch::shard::MergeError::Lock(held()))), LOCKED);
+        assert_eq!(
+            code(&err(batch::shard::MergeError::Run(RunError::Lock(held())))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::maintain::MaintainError::Lock(held()))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::maintain::ReconcileError::Lock(held()))),
+            LOCKED
+        );
+        assert_eq!(
+            code(&err(batch::aggregate::AggregateError::Lock(held()))),
+            LOCKED
+        );
+        assert!(holds_lock(&batch::shard::MergeError::Lock(held())));
+        // A lock file that cannot be created is not another holder.
+        let io = || LockError::Io {
+            path: PathBuf::from("q.lock"),
+            source: std::io::Error::other("read-only"),
+        };
+        assert_eq!(code(&err(RunError::Lock(io()))), FAILURE);
+        assert!(!holds_lock(&batch::shard::MergeError::Lock(io())));
+    }
+
+    #[test]
+    fn usage_causes_anywhere_in_the_chain_are_usage() {
+        let usage = anyhow::Error::new(UsageError("--shard needs --planned-at".into()));
+        assert_eq!(code(&Err(usage.context("x"))), USAGE);
+        assert_eq!(code(&err(unknown())), USAGE);
+        assert_eq!(code(&err(RunError::from(unknown()))), USAGE);
+        let in_plan = SequenceError {
+            stage: Stage::Plan,
+            error: unknown().into(),
+        };
+        assert_eq!(code(&Err(anyhow::Error::new(in_plan))), USAGE);
+        let named = NamedEntries {
+            names: vec![("jq".into(), "not in the queue".into())],
+        };
+        assert_eq!(code(&err(RunError::from(named))), USAGE);
+        let filter = FilterError::UnknownPlatform {
+            platform: "x".into(),
+            known: vec![],
+        };
+        assert_eq!(code(&err(filter)), USAGE);
+        let bad_id = || InvalidBatchId { id: "../x".into() };
+        assert_eq!(
+            code(&err(batch::history::RollbackError::from(bad_id()))),
+            USAGE
+        );
+        assert_eq!(
+            code(&err(batch::shard::FragmentError::from(bad_id()))),
+            USAGE
+        );
+    }
+
+    #[test]
+    fn an_unreachable_store_is_store_unreachable() {
+        let timeout = StoreError::Timeout {
+            op: "GET",
+            key: "k".into(),
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(code(&err(timeout)), STORE_UNREACHABLE);
+        let bad = StoreError::InvalidLocation {
+            url: "ftp://x".into(),
+            reason: "scheme".into(),
+        };
+        assert_eq!(code(&err(bad)), FAILURE);
+    }
+
+    #[test]
+    fn other_errors_are_failures() {
         let other = RunError::GeneratorNotFound {
             path: PathBuf::from("tsuku"),
         };
         assert_eq!(code(&Err(anyhow::Error::new(other))), FAILURE);
         assert_eq!(code(&Err(anyhow::anyhow!("bad input"))), FAILURE);
-        let usage = anyhow::Error::new(UsageError("--shard needs --planned-at".into()));
-        assert_eq!(code(&Err(usage.context("x"))), USAGE);
-        let unknown = || RunError::UnknownEcosystem {
-            setting: batch::run::EcosystemSetting::Filter,
-            ecosystem: "hombrew".into(),
-            queue: PathBuf::from("q.json"),
-            queue_ecosystems: vec!["homebrew".into()],
-        };
-        assert_eq!(
-            code(&Err(anyhow::Error::new(unknown()).context("x"))),
-            USAGE
-        );
-        let in_plan = SequenceError {
-            stage: batch::sequence::Stage::Plan,
-            error: unknown(),
-        };
-        assert_eq!(code(&Err(anyhow::Error::new(in_plan))), USAGE);
         let missing = RunError::Queue(batch::queue::QueueError::Missing {
             path: PathBuf::from("nope.json"),
         });
         assert_eq!(code(&Err(anyhow::Error::new(missing))), FAILURE);
-        let filter = batch::history::FilterError::UnknownPlatform {
-            platform: "x".into(),
-            known: vec![],
-        };
-        assert_eq!(code(&Err(anyhow::Error::new(filter).context("x"))), USAGE);
         let unknown_batch = batch::history::RollbackError::UnknownBatch {
             batch_id: "2026-01-01".into(),
             looked_in: vec![],

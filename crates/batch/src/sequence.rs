@@ -479,7 +479,7 @@ impl<'a> MainRun<'a> {
         if plan.selection.unselected_names.is_empty() {
             return Ok(());
         }
-        Err(RunError::NamedEntries {
+        Err(crate::run::NamedEntries {
             names: plan.selection.unselected_names.clone(),
         })
         .at(Stage::Plan)

@@ -61,7 +61,9 @@ impl Hooks for LogNotices {
 
 fn with_merge_hint(e: MergeError) -> anyhow::Error {
     let hint = match &e {
-        e if e.is_lock_held() => Hint("wait for it to finish; nothing was merged or written"),
+        e if crate::exit::holds_lock(e) => {
+            Hint("wait for it to finish; nothing was merged or written")
+        }
         MergeError::JournalPending { .. } => Hint(
             "run batch-generate on this queue first to finish that run (or remove the journal), then merge",
         ),

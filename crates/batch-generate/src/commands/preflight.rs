@@ -36,7 +36,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
         dry_run: args.dry_run,
     };
     let plan = preflight(&config, &SystemClock, &opts).map_err(|e| {
-        if e.is_lock_held() {
+        if crate::exit::holds_lock(&e) {
             anyhow::Error::new(e).context(Hint("a batch is running on this queue; try again later"))
         } else {
             anyhow::Error::new(e)

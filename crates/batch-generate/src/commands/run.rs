@@ -280,7 +280,7 @@ fn with_hint(e: SequenceError) -> anyhow::Error {
         (_, RunError::GeneratorNotFound { .. }) => {
             Some("pass --generator PATH, or put tsuku on PATH; nothing was run")
         }
-        (Stage::Lock, _) if e.error.is_lock_held() => {
+        (Stage::Lock, _) if crate::exit::holds_lock(&e.error) => {
             Some("wait for it to finish; nothing was run or written")
         }
         (Stage::Recover, _) => {

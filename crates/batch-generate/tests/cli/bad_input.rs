@@ -306,7 +306,8 @@ fn missing_queue_is_an_error_and_creates_nothing() {
     let before = h.snapshot();
     let q = h.queue.display().to_string();
     let needles = [
-        format!("error: queue `{q}` does not exist"),
+        "error: cannot use the queue file\n".to_owned(),
+        format!("  caused by: queue `{q}` does not exist\n"),
         "--init-queue".to_owned(),
     ];
     let needles: Vec<&str> = needles.iter().map(String::as_str).collect();

@@ -12,6 +12,7 @@ mod dry_run;
 mod flags;
 mod github;
 mod joblog;
+mod lock;
 mod pacing;
 mod pick;
 mod pipeline;

@@ -28,7 +28,7 @@ pub enum AggregateError {
         path: PathBuf,
     },
     /// A results file is not JSON or not an array of rows.
-    #[error(transparent)]
+    #[error("cannot use a validation results file")]
     Results(#[from] ResultsError),
     /// A row's `batch_id` is not `--batch-id`.
     #[error("{file}: row {row} belongs to batch {found:?}, not {expected:?}")]
@@ -104,11 +104,11 @@ pub enum AggregateError {
         source: io::Error,
     },
     /// The queue could not be read or written.
-    #[error(transparent)]
+    #[error("cannot use the queue file")]
     Queue(#[from] QueueError),
-    /// Another run holds the queue's lock (nothing read or written), or it could not be
-    /// taken.
-    #[error(transparent)]
+    /// Another run holds the queue's lock ([`LockError::Held`], the binary's exit 3; nothing
+    /// read or written), or it could not be taken.
+    #[error("cannot take the run lock")]
     Lock(#[from] LockError),
     /// The constraint could not be inserted (e.g. `metadata` is not a table).
     #[error("cannot write the constraint into `{path}`")]
@@ -137,11 +137,4 @@ pub enum AggregateError {
         #[source]
         source: io::Error,
     },
-}
-
-impl AggregateError {
-    /// Whether another run holds the queue's lock (the binary's exit 3).
-    pub fn is_lock_held(&self) -> bool {
-        matches!(self, AggregateError::Lock(LockError::Held { .. }))
-    }
 }

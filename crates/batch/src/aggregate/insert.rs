@@ -37,8 +37,12 @@ pub enum Insertion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InsertError {
     /// The recipe is not TOML (the security gate excludes such recipes first).
-    #[error("the recipe does not parse as TOML: {0}")]
-    Parse(String),
+    #[error("the recipe does not parse as TOML")]
+    Parse {
+        /// What the TOML parser found, with its position.
+        #[source]
+        source: toml_edit::TomlError,
+    },
     /// `metadata` exists but is not a table (e.g. `metadata = "x"`).
     #[error("`metadata` is not a table")]
     MetadataNotTable,
@@ -52,7 +56,7 @@ pub enum InsertError {
 pub fn insert(text: &str, constraint: &Constraint) -> Result<Insertion, InsertError> {
     let mut doc: DocumentMut = text
         .parse()
-        .map_err(|e: toml_edit::TomlError| InsertError::Parse(e.to_string()))?;
+        .map_err(|source| InsertError::Parse { source })?;
     let key = constraint.key.as_str();
     let values: Array = constraint.values.iter().map(String::as_str).collect();
     let Some(meta) = doc.get_mut("metadata") else {

@@ -95,7 +95,7 @@ fn missing_or_odd_metadata() {
     );
     assert!(matches!(
         insert("[metadata\n", &os_linux()),
-        Err(InsertError::Parse(_))
+        Err(InsertError::Parse { .. })
     ));
 }
 

@@ -23,6 +23,14 @@ struct Fixture {
 
 const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction = \"homebrew\"\n";
 
+/// `err` and its sources, joined by `: ` (what the binary prints as `error:` / `caused by:`).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(err), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 fn row(recipe: &str, platform: &str, status: RowStatus) -> ValidationRow {
     ValidationRow {
         recipe: recipe.into(),
@@ -434,7 +442,7 @@ fn bad_inputs_write_nothing() {
         breaker(&f);
         let before = f.snapshot();
         let err = f.run("2026-12-01T09:00:00Z").unwrap_err();
-        assert!(err.to_string().contains(needle), "{what}: {err}");
+        assert!(chain(&err).contains(needle), "{what}: {err}");
         assert_eq!(f.snapshot(), before, "{what}: something was written");
     }
 }

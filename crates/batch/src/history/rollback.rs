@@ -25,7 +25,7 @@ use super::metrics::{self, HistoryError};
 use crate::queue::entry::recipe_relative_path;
 use crate::records::OutcomeKind;
 use crate::shard::Fragment;
-use crate::shard::fragment::{FragmentError, check_batch_id, parse_file_name};
+use crate::shard::fragment::{InvalidBatchId, check_batch_id, parse_file_name};
 
 /// Slack added before a metrics record's merge-job window: its timestamp and the job's start
 /// are whole seconds taken at different moments.
@@ -49,9 +49,10 @@ pub struct RollbackSources {
 /// Errors of `rollback-plan`.
 #[derive(Debug, thiserror::Error)]
 pub enum RollbackError {
-    /// The batch ID is not a batch ID.
-    #[error(transparent)]
-    BatchId(FragmentError),
+    /// The batch ID asked for is not a batch ID (a usage error: [`InvalidBatchId`] is the
+    /// source).
+    #[error("cannot plan the rollback")]
+    BatchId(#[from] InvalidBatchId),
     /// No source knows the batch.
     #[error("batch {batch_id} not found: no fragment, metrics record or git trailer names it (looked in {})", looked_in.join(", "))]
     UnknownBatch {
@@ -83,15 +84,8 @@ pub enum RollbackError {
         source: serde_json::Error,
     },
     /// The metrics directory could not be read.
-    #[error(transparent)]
+    #[error("cannot read the metrics records")]
     Metrics(#[from] HistoryError),
-}
-
-impl RollbackError {
-    /// Whether this is a mistake in the command line (exit 2): an invalid batch ID.
-    pub fn is_usage(&self) -> bool {
-        matches!(self, Self::BatchId(_))
-    }
 }
 
 /// Why a recipe file is in the plan.
@@ -206,7 +200,7 @@ impl Found {
 /// fragment, metrics record or git trailer names the batch, and read or parse errors of the
 /// directories and of the batch's fragments.
 pub fn plan(batch_id: &str, sources: &RollbackSources) -> Result<RollbackPlan, RollbackError> {
-    check_batch_id(batch_id).map_err(RollbackError::BatchId)?;
+    check_batch_id(batch_id)?;
     let mut found = Found::default();
     let mut looked_in = Vec::new();
     let mut fragments = Vec::new();

@@ -41,22 +41,15 @@ pub struct MaintainOutcome {
 /// Errors of a maintenance run.
 #[derive(Debug, thiserror::Error)]
 pub enum MaintainError {
-    /// The run lock is held or could not be taken.
-    #[error(transparent)]
+    /// The run lock is held ([`LockError::Held`], the binary's exit 3) or could not be taken.
+    #[error("cannot take the run lock")]
     Lock(#[from] LockError),
     /// The queue could not be loaded or saved.
-    #[error(transparent)]
+    #[error("cannot use the queue file")]
     Queue(#[from] QueueError),
     /// The failures directory could not be read.
-    #[error(transparent)]
+    #[error("cannot read the failure records")]
     Records(#[from] RecordsError),
-}
-
-impl MaintainError {
-    /// Whether another run holds the lock (the binary's exit 3).
-    pub fn is_lock_held(&self) -> bool {
-        matches!(self, MaintainError::Lock(LockError::Held { .. }))
-    }
 }
 
 /// A queue file at least this large (bytes) is loaded while the records are read.

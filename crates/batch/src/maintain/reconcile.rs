@@ -149,11 +149,11 @@ pub struct ReconcileOutcome {
 /// Errors of a reconcile.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    /// The run lock is held or could not be taken.
-    #[error(transparent)]
+    /// The run lock is held ([`LockError::Held`], the binary's exit 3) or could not be taken.
+    #[error("cannot take the run lock")]
     Lock(#[from] LockError),
     /// The queue could not be loaded or saved.
-    #[error(transparent)]
+    #[error("cannot use the queue file")]
     Queue(#[from] QueueError),
     /// The recipes directory (or one below it) could not be listed.
     #[error("failed to list the recipes directory `{path}`")]
@@ -164,13 +164,6 @@ pub enum ReconcileError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl ReconcileError {
-    /// Whether another run holds the lock (the binary's exit 3).
-    pub fn is_lock_held(&self) -> bool {
-        matches!(self, ReconcileError::Lock(LockError::Held { .. }))
-    }
 }
 
 /// Runs [`reconcile`] on disk, as `queue maintain` does ([`super::maintain_files`]): under the

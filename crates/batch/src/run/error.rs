@@ -11,13 +11,13 @@ use crate::run::lock::LockError;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The queue could not be read, parsed or written.
-    #[error(transparent)]
+    #[error("cannot use the queue file")]
     Queue(#[from] QueueError),
     /// The control file could not be read, parsed or written.
-    #[error(transparent)]
+    #[error("cannot use the control file")]
     Control(#[from] ControlError),
     /// The run journal could not be written or read.
-    #[error(transparent)]
+    #[error("cannot use the run journal")]
     Journal(#[from] JournalError),
     /// Another output file could not be written.
     #[error("failed to write `{path}`")]
@@ -30,7 +30,7 @@ pub enum RunError {
     },
     /// The run lock could not be taken: another run holds it ([`LockError::Held`]) or the
     /// lock file could not be created.
-    #[error(transparent)]
+    #[error("cannot take the run lock")]
     Lock(#[from] LockError),
     /// Strict mode (issue #4) and the queue has invalid entries; nothing was run or written.
     #[error(
@@ -49,29 +49,14 @@ pub enum RunError {
         /// Its problems, joined by `; `.
         problems: String,
     },
-    /// `--name` named entries that cannot run as asked (issue #12); nothing was run.
-    #[error("--name selects nothing for {}", names.iter().map(|(n, why)| format!("{n:?} ({why})")).collect::<Vec<_>>().join(", "))]
-    NamedEntries {
-        /// Each name and why it selects nothing.
-        names: Vec<(String, String)>,
-    },
-    /// A setting names an ecosystem that no queue entry has and tsuku does not know
-    /// ([`crate::queue::ecosystem::KNOWN_ECOSYSTEMS`]), most likely a typo (issue #12); a usage
-    /// error, found while planning, so nothing was run or written.
-    #[error(
-        "unknown ecosystem `{ecosystem}` in {setting}: no entry of queue `{queue}` has it and tsuku does not know it; the queue's ecosystems are: {}",
-        if queue_ecosystems.is_empty() { "(none)".to_owned() } else { queue_ecosystems.join(", ") }
-    )]
-    UnknownEcosystem {
-        /// Which setting names it.
-        setting: EcosystemSetting,
-        /// The ecosystem as given.
-        ecosystem: String,
-        /// The queue file.
-        queue: PathBuf,
-        /// The ecosystems the queue's entries have, sorted.
-        queue_ecosystems: Vec<String>,
-    },
+    /// `--name` named entries that cannot run as asked (issue #12); a usage error, nothing
+    /// was run.
+    #[error("cannot plan the run")]
+    NamedEntries(#[from] NamedEntries),
+    /// A setting names an ecosystem that no queue entry has and tsuku does not know (issue
+    /// #12); a usage error, found while planning, so nothing was run or written.
+    #[error("cannot plan the run")]
+    UnknownEcosystem(#[from] UnknownEcosystem),
     /// The generator is needed but cannot be found or run; nothing was run.
     #[error("generator `{path}` not found or not executable")]
     GeneratorNotFound {
@@ -89,7 +74,35 @@ pub enum RunError {
     },
 }
 
-/// A setting of [`crate::Config`] that names ecosystems, for [`RunError::UnknownEcosystem`].
+/// `--name` named entries that select nothing (issue #12): a mistake in how the run was asked
+/// for (the binary's usage exit).
+#[derive(Debug, thiserror::Error)]
+#[error("--name selects nothing for {}", names.iter().map(|(n, why)| format!("{n:?} ({why})")).collect::<Vec<_>>().join(", "))]
+pub struct NamedEntries {
+    /// Each name and why it selects nothing.
+    pub names: Vec<(String, String)>,
+}
+
+/// A setting names an ecosystem that no queue entry has and tsuku does not know
+/// ([`crate::queue::ecosystem::KNOWN_ECOSYSTEMS`]), most likely a typo (issue #12): a mistake in
+/// how the run was asked for (the binary's usage exit).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unknown ecosystem `{ecosystem}` in {setting}: no entry of queue `{queue}` has it and tsuku does not know it; the queue's ecosystems are: {}",
+    if queue_ecosystems.is_empty() { "(none)".to_owned() } else { queue_ecosystems.join(", ") }
+)]
+pub struct UnknownEcosystem {
+    /// Which setting names it.
+    pub setting: EcosystemSetting,
+    /// The ecosystem as given.
+    pub ecosystem: String,
+    /// The queue file.
+    pub queue: PathBuf,
+    /// The ecosystems the queue's entries have, sorted.
+    pub queue_ecosystems: Vec<String>,
+}
+
+/// A setting of [`crate::Config`] that names ecosystems, for [`UnknownEcosystem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EcosystemSetting {
     /// `select.ecosystems` (`--ecosystem`).
@@ -107,22 +120,5 @@ impl std::fmt::Display for EcosystemSetting {
             Self::RateLimit => "the rate limits (--rate-limit)",
             Self::MaxInFlight => "the in-flight caps (--max-in-flight)",
         })
-    }
-}
-
-impl RunError {
-    /// Whether this is a mistake in how the run was asked for rather than in its files
-    /// (exit 2 at the binary edge): an unknown ecosystem in a setting, or `--name` naming
-    /// entries that cannot run.
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            RunError::UnknownEcosystem { .. } | RunError::NamedEntries { .. }
-        )
-    }
-
-    /// Whether this is another run holding the queue's lock (exit 3 at the binary edge).
-    pub fn is_lock_held(&self) -> bool {
-        matches!(self, RunError::Lock(LockError::Held { .. }))
     }
 }

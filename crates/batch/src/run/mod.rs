@@ -19,7 +19,7 @@ pub mod ratelimit;
 pub mod recover;
 pub mod report;
 
-pub use error::{EcosystemSetting, RunError};
+pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};
 pub use execute::{
     BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute, execute_with,
 };

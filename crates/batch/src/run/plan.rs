@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use batch_base::clock::Clock;
 use jiff::Timestamp;
 
-use super::error::{EcosystemSetting, RunError};
+use super::error::{EcosystemSetting, RunError, UnknownEcosystem};
 use crate::config::Config;
 use crate::control::{ControlFile, RecoveryNote};
 use crate::queue::Queue;
@@ -145,12 +145,13 @@ fn check_ecosystems(config: &Config, queue: &Queue) -> Result<(), RunError> {
     for (setting, wanted) in settings {
         let wanted = wanted.into_iter().map(String::as_str);
         if let Some((ecosystem, queue_ecosystems)) = first_unknown(wanted, &queue.entries) {
-            return Err(RunError::UnknownEcosystem {
+            return Err(UnknownEcosystem {
                 setting,
                 ecosystem,
                 queue: config.queue.clone(),
                 queue_ecosystems,
-            });
+            }
+            .into());
         }
     }
     Ok(())
@@ -219,23 +220,17 @@ mod tests {
 
         config.select.ecosystems = ["homebrew".to_owned(), "hombrew".to_owned()].into();
         let err = plan(&config, &clock()).unwrap_err();
-        assert!(err.is_usage());
-        match &err {
-            RunError::UnknownEcosystem {
-                setting,
-                ecosystem,
-                queue,
-                queue_ecosystems,
-            } => {
-                assert_eq!(*setting, EcosystemSetting::Filter);
-                assert_eq!(ecosystem, "hombrew");
-                assert_eq!(queue, &config.queue);
-                assert_eq!(queue_ecosystems, &["custom", "homebrew"]);
-            }
-            other => panic!("{other:?}"),
-        }
+        // The usage condition is its own type, the wrapper's source (the binary's exit 2).
+        let cause = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<UnknownEcosystem>())
+            .unwrap_or_else(|| panic!("{err:?}"));
+        assert!(matches!(err, RunError::UnknownEcosystem(_)), "{err:?}");
+        assert_eq!(cause.setting, EcosystemSetting::Filter);
+        assert_eq!(cause.ecosystem, "hombrew");
+        assert_eq!(cause.queue, config.queue);
+        assert_eq!(cause.queue_ecosystems, ["custom", "homebrew"]);
         assert_eq!(
-            err.to_string(),
+            cause.to_string(),
             format!(
                 "unknown ecosystem `hombrew` in the ecosystem filter (--ecosystem): no entry of queue `{}` has it and tsuku does not know it; the queue's ecosystems are: custom, homebrew",
                 config.queue.display()
@@ -245,22 +240,22 @@ mod tests {
         config.select.ecosystems.clear();
         config.rate_limit.set("npn", Duration::from_millis(100));
         match plan(&config, &clock()) {
-            Err(RunError::UnknownEcosystem {
+            Err(RunError::UnknownEcosystem(UnknownEcosystem {
                 setting: EcosystemSetting::RateLimit,
                 ecosystem,
                 ..
-            }) => assert_eq!(ecosystem, "npn"),
+            })) => assert_eq!(ecosystem, "npn"),
             other => panic!("{other:?}"),
         }
 
         config.rate_limit = crate::config::RateLimit::default();
         config.max_in_flight.insert("homebrw".to_owned(), 2);
         match plan(&config, &clock()) {
-            Err(RunError::UnknownEcosystem {
+            Err(RunError::UnknownEcosystem(UnknownEcosystem {
                 setting: EcosystemSetting::MaxInFlight,
                 ecosystem,
                 ..
-            }) => assert_eq!(ecosystem, "homebrw"),
+            })) => assert_eq!(ecosystem, "homebrw"),
             other => panic!("{other:?}"),
         }
         config.max_in_flight.clear();

@@ -98,11 +98,9 @@ pub struct NotRunLine {
 /// Errors of reading and checking fragments.
 #[derive(Debug, thiserror::Error)]
 pub enum FragmentError {
-    /// A batch ID that cannot be part of a file name.
-    #[error(
-        "invalid batch ID {0:?}: use 1 to {MAX_BATCH_ID_LEN} characters from [A-Za-z0-9._-], not starting with `.` or `-`"
-    )]
-    BatchId(String),
+    /// The batch ID asked for (`--batch-id`) cannot be part of a file name.
+    #[error("cannot select the batch's fragments")]
+    BatchId(#[from] InvalidBatchId),
     /// The fragment directory or a fragment could not be read.
     #[error("failed to read `{path}`")]
     Read {
@@ -177,12 +175,23 @@ pub enum FragmentError {
     },
 }
 
+/// A batch ID that cannot be part of a file name (see [`check_batch_id`]). Batch IDs come from
+/// the command line, so the binary treats this as a usage error wherever it appears.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid batch ID {id:?}: use 1 to {MAX_BATCH_ID_LEN} characters from [A-Za-z0-9._-], not starting with `.` or `-`"
+)]
+pub struct InvalidBatchId {
+    /// The ID as given.
+    pub id: String,
+}
+
 /// Checks that `id` is usable as a batch ID and a file-name component: 1 to
 /// [`MAX_BATCH_ID_LEN`] bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
 ///
 /// # Errors
-/// [`FragmentError::BatchId`].
-pub fn check_batch_id(id: &str) -> Result<(), FragmentError> {
+/// [`InvalidBatchId`].
+pub fn check_batch_id(id: &str) -> Result<(), InvalidBatchId> {
     let ok = !id.is_empty()
         && id.len() <= MAX_BATCH_ID_LEN
         && !id.starts_with(['.', '-'])
@@ -192,7 +201,7 @@ pub fn check_batch_id(id: &str) -> Result<(), FragmentError> {
     if ok {
         Ok(())
     } else {
-        Err(FragmentError::BatchId(id.to_owned()))
+        Err(InvalidBatchId { id: id.to_owned() })
     }
 }
 

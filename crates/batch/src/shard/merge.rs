@@ -41,13 +41,14 @@ use crate::shard::set::FragmentSet;
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     /// Reading or checking the fragments failed.
-    #[error(transparent)]
+    #[error("cannot use the shard fragments")]
     Fragment(#[from] FragmentError),
     /// The queue or control file could not be read or parsed, or a write failed.
-    #[error(transparent)]
+    #[error("cannot merge the batch")]
     Run(#[from] RunError),
-    /// Another run holds the queue's lock, or the lock file could not be created.
-    #[error(transparent)]
+    /// Another run holds the queue's lock ([`LockError::Held`], the binary's exit 3), or the
+    /// lock file could not be created.
+    #[error("cannot take the run lock")]
     Lock(#[from] LockError),
     /// An interrupted run's journal is beside the queue: its outcomes must be applied first.
     #[error("an interrupted run left `{}` beside the queue", path.display())]
@@ -91,17 +92,6 @@ pub enum MergeError {
         /// What does not match.
         reason: String,
     },
-}
-
-impl MergeError {
-    /// Whether this is another run holding the queue's lock (exit 3 at the binary edge).
-    pub fn is_lock_held(&self) -> bool {
-        match self {
-            MergeError::Lock(e) => matches!(e, LockError::Held { .. }),
-            MergeError::Run(e) => e.is_lock_held(),
-            _ => false,
-        }
-    }
 }
 
 /// Whether [`merge`] wrote the batch or found it already merged.

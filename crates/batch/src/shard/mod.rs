@@ -11,7 +11,7 @@ pub mod preflight;
 pub mod set;
 pub mod settings;
 
-pub use fragment::{Fragment, FragmentError, NotRunLine, ShardRun};
+pub use fragment::{Fragment, FragmentError, InvalidBatchId, NotRunLine, ShardRun};
 pub use merge::{MergeError, MergeReport, MergeStatus, merge, merge_under_lock};
 pub use partition::{Shard, ShardError, ShardPlan, assign, shard_of, split};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};

@@ -23,7 +23,7 @@ pub enum ExclusionsError {
         source: io::Error,
     },
     /// The file is not `{"exclusions":[{"recipe":"..."}, ...]}`; `line`/`column` are 1-based.
-    #[error("{path}:{line}:{column}: not an execution exclusions file: {message}")]
+    #[error("{path}:{line}:{column}: not an execution exclusions file")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -32,7 +32,8 @@ pub enum ExclusionsError {
         /// Column of the error (1-based).
         column: usize,
         /// What serde found.
-        message: String,
+        #[source]
+        source: serde_json::Error,
     },
 }
 
@@ -56,7 +57,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<String>, ExclusionsEr
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        source: e,
     })?;
     Ok(doc.exclusions.into_iter().map(|i| i.recipe).collect())
 }
@@ -76,6 +77,14 @@ pub fn load(path: &Path) -> Result<BTreeSet<String>, ExclusionsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `err` and its sources, joined by `: ` (what the binary prints as `error:` / `caused by:`).
+    fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+        std::iter::successors(Some(err), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
 
     #[test]
     fn reads_the_real_file() {
@@ -98,7 +107,7 @@ mod tests {
             ("{\n  \"exclusions\": [\n    {\"issue\": \"x\"}", "3:"),
         ] {
             let err = parse(Path::new("ex.json"), text.as_bytes()).unwrap_err();
-            let msg = err.to_string();
+            let msg = chain(&err);
             assert!(msg.starts_with("ex.json:"), "{msg}");
             assert!(msg.contains(needle), "{needle}: {msg}");
         }

@@ -34,19 +34,19 @@ pub struct ValidateFiles {
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
     /// The recipes directory could not be read.
-    #[error(transparent)]
+    #[error("cannot find the recipes to validate")]
     Recipes(#[from] RecipesError),
     /// The exclusions file could not be read or parsed.
-    #[error(transparent)]
+    #[error("cannot use the exclusions file")]
     Exclusions(#[from] ExclusionsError),
     /// The journal could not be read or written, is corrupt, or belongs to another job.
-    #[error(transparent)]
+    #[error("cannot use the validation journal")]
     Journal(#[from] JournalError),
     /// The results file could not be written.
-    #[error(transparent)]
+    #[error("cannot write the validation results")]
     Results(#[from] ResultsError),
     /// The generator could not be started.
-    #[error(transparent)]
+    #[error("cannot run the generator")]
     Runner(#[from] RunnerError),
 }
 

@@ -97,7 +97,7 @@ fn de_platform<'de, D: Deserializer<'de>>(d: D) -> Result<RowPlatform, D::Error>
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write results file `{path}`")]
     Io {
         /// The file.
         path: PathBuf,
@@ -106,7 +106,7 @@ pub enum ResultsError {
         source: io::Error,
     },
     /// The file is not a JSON array of result rows; `line`/`column` are 1-based.
-    #[error("{path}:{line}:{column}: not a validation results file: {message}")]
+    #[error("{path}:{line}:{column}: not a validation results file")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -115,7 +115,8 @@ pub enum ResultsError {
         /// Column of the error (1-based).
         column: usize,
         /// What serde found.
-        message: String,
+        #[source]
+        source: serde_json::Error,
     },
 }
 
@@ -149,7 +150,7 @@ impl ResultsFile {
                 path: path.to_path_buf(),
                 line: e.line(),
                 column: e.column(),
-                message: e.to_string(),
+                source: e,
             })
     }
 
@@ -190,6 +191,14 @@ impl ResultsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `err` and its sources, joined by `: ` (what the binary prints as `error:` / `caused by:`).
+    fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+        std::iter::successors(Some(err), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
     use crate::validate::platform::Family;
 
     fn row(recipe: &str, status: RowStatus) -> ValidationRow {
@@ -260,7 +269,7 @@ mod tests {
             ),
         ] {
             let err = ResultsFile::from_slice(Path::new("v.json"), text.as_bytes()).unwrap_err();
-            let msg = err.to_string();
+            let msg = chain(&err);
             assert!(msg.starts_with("v.json:1:"), "{msg}");
             assert!(msg.contains(needle), "{msg}");
         }

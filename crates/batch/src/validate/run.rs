@@ -277,10 +277,10 @@ pub struct Executed {
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError {
     /// The generator could not be started.
-    #[error(transparent)]
+    #[error("cannot run the generator")]
     Runner(#[from] RunnerError),
     /// A journal append failed.
-    #[error(transparent)]
+    #[error("cannot append to the validation journal")]
     Journal(#[from] JournalError),
 }
 

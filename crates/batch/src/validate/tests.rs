@@ -20,6 +20,14 @@ use crate::runner::{Output, Stop};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
+/// `err` and its sources, joined by `: ` (what the binary prints as `error:` / `caused by:`).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(err), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 fn recipe(name: &str) -> Recipe {
     Recipe {
         rel: format!("{}/{name}.toml", &name[..1]),
@@ -283,7 +291,7 @@ async fn a_malformed_exclusions_file_writes_nothing() {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("ex.json:2:"), "{err}");
+    assert!(chain(&err).contains("ex.json:2:"), "{err}");
     assert!(runner.calls().is_empty());
     assert!(!files.out.exists() && !journal::path_for(&files.out).exists());
 }
@@ -336,7 +344,7 @@ async fn resume_skips_journaled_rows_and_drops_foreign_ones() {
     let err = validate_files(&c, &files, &runner, JobOptions::default())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("\"other\""), "{err}");
+    assert!(chain(&err).contains("\"other\""), "{err}");
     assert!(runner.calls().is_empty());
 }
 
@@ -460,7 +468,7 @@ async fn a_missing_recipes_dir_is_an_error_naming_it() {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/recipes"), "{err}");
+    assert!(chain(&err).contains("/nonexistent/recipes"), "{err}");
     assert!(!Path::new("/nonexistent/out.json.journal").exists());
 }
 
