@@ -6,7 +6,10 @@
 //! - [`select`]: which entries run this batch;
 //! - [`run`]: the stages of the main job, plan → execute → report → persist, with journal,
 //!   recovery and the run lock;
-//! - [`runner`]: generator processes and the classification of their exits;
+//! - [`generator`]: the [`Generator`](generator::Generator) seam: what the engine asks of
+//!   the program that writes recipes, and how it reads what that program left;
+//! - [`tsuku`]: tsuku behind that seam (argv, exit codes, `--json` output, network retries);
+//! - [`runner`]: the process layer (process groups, timeouts, bounded output, signals);
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
@@ -26,6 +29,7 @@ pub mod aggregate;
 pub mod config;
 pub mod control;
 pub mod gate;
+pub mod generator;
 pub mod history;
 mod join;
 pub mod maintain;
@@ -36,6 +40,7 @@ pub mod runner;
 pub mod select;
 pub mod sequence;
 pub mod shard;
+pub mod tsuku;
 pub mod validate;
 
 /// The wall clock every stage takes as an argument (re-exported from `batch-base`, so callers

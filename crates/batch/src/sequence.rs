@@ -3,7 +3,8 @@
 //! (issue #6). The binary's main run, its `--shard` run and `demo` all go through
 //! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
 //!
-//! The caller supplies the [`Runner`], the wall [`Clock`], an optional stop channel (signals)
+//! The caller supplies the [`Generator`] (what to run and how to read it), the [`Runner`]
+//! (the process layer that runs it), the wall [`Clock`], an optional stop channel (signals)
 //! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). Nothing
 //! here prints or exits; what stops a run is a [`SequenceError`] naming its [`Stage`].
 
@@ -17,6 +18,7 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::generator::Generator;
 use crate::queue::Queue;
 use crate::records::timestamp::Rfc3339;
 use crate::run::error::RunError;
@@ -135,6 +137,7 @@ pub struct DryRun {
 /// [`MainRun::dry_run`]).
 pub struct MainRun<'a> {
     config: Cow<'a, Config>,
+    generator: &'a dyn Generator,
     runner: &'a dyn Runner,
     clock: &'a dyn Clock,
     hooks: &'a dyn Hooks,
@@ -149,11 +152,18 @@ pub struct MainRun<'a> {
 }
 
 impl<'a> MainRun<'a> {
-    /// A whole-batch run of `config` with `runner` and the wall clock `clock`; no hooks, no
-    /// stop channel, invalid entries skipped, the generator not checked before the lock.
-    pub fn new(config: &'a Config, runner: &'a dyn Runner, clock: &'a dyn Clock) -> Self {
+    /// A whole-batch run of `config` whose steps `generator` builds and reads and `runner`
+    /// runs, on the wall clock `clock`; no hooks, no stop channel, invalid entries skipped,
+    /// the generator not checked before the lock.
+    pub fn new(
+        config: &'a Config,
+        generator: &'a dyn Generator,
+        runner: &'a dyn Runner,
+        clock: &'a dyn Clock,
+    ) -> Self {
         Self {
             config: Cow::Borrowed(config),
+            generator,
             runner,
             clock,
             hooks: &NoHooks,
@@ -415,9 +425,17 @@ impl<'a> MainRun<'a> {
             stop: self.stop.clone(),
             deadline: self.deadline,
         };
-        let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)
-            .await
-            .at(Stage::Execute);
+        let results = execute_with(
+            plan,
+            &self.config,
+            self.generator,
+            self.runner,
+            self.clock,
+            &on_event,
+            opts,
+        )
+        .await
+        .at(Stage::Execute);
         self.hooks.executed();
         results
     }

@@ -12,6 +12,7 @@ use batch::run::orphans::ProcessLog;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
 use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
+use batch::tsuku::Tsuku;
 use tokio::sync::watch;
 
 use crate::error::Hint;
@@ -93,7 +94,8 @@ pub async fn run(
         observer: Some(process_log.clone()),
     };
     let clock = SystemClock;
-    let mut main = MainRun::new(config, &runner, &clock)
+    let tsuku = Tsuku::for_run(config);
+    let mut main = MainRun::new(config, &tsuku, &runner, &clock)
         .hooks(&hooks)
         .process_log(process_log)
         .stop(stop_rx)

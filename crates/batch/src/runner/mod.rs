@@ -1,14 +1,15 @@
-//! Generator processes: the [`Runner`] trait and its tokio implementation [`ProcessRunner`]
-//! (process groups, timeouts, bounded output, signals; [`process`]), and [`classify`], which
-//! builds tsuku's argv and turns exit codes and output into failure categories (spec §4.5).
+//! The process layer under the [`Generator`](crate::generator::Generator): the [`Runner`]
+//! trait and its tokio implementation [`ProcessRunner`] (process groups, timeouts, bounded
+//! output, signals; [`process`]), and [`Exit`], how a process ended. The runner runs the
+//! [`Command`] a generator builds and returns the [`Output`] the generator reads.
 //! [`fake`] (feature `test-support`) is the scripted runner every test suite uses.
 
-pub mod classify;
+mod exit;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod process;
 
-pub use classify::{Category, Exit, Step};
+pub use exit::Exit;
 pub use process::{
     Command, Output, ProcessId, ProcessObserver, ProcessRunner, Runner, RunnerError, Stop,
     find_program, parent_death_helper, stop_reached,

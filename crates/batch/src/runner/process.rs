@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::runner::classify::Exit;
+use super::exit::Exit;
 
 /// One generator invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]

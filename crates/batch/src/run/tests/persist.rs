@@ -444,7 +444,15 @@ async fn every_process_is_reported_with_its_exit_and_duration() {
     };
     let c = clock();
     let planned = super::plan(&env.config, &c).unwrap();
-    execute(&planned, &env.config, &runner, &c, &on).await;
+    execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &runner,
+        &c,
+        &on,
+    )
+    .await;
     let seen = seen.into_inner().unwrap();
     let got: Vec<(String, Duration, Option<Exit>, String)> = seen
         .iter()

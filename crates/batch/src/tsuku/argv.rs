@@ -1,0 +1,56 @@
+//! tsuku's argv, without the program name, for each [`Job`](crate::generator::Job).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use super::TOKEN_VAR;
+use crate::validate::Family;
+
+/// `create <name> --from <source> --output <recipe> --yes --skip-sandbox --deterministic-only`
+/// (spec §4.2).
+pub fn create(name: &str, source: &str, recipe: &Path) -> Vec<OsString> {
+    vec![
+        "create".into(),
+        name.into(),
+        "--from".into(),
+        source.into(),
+        "--output".into(),
+        recipe.into(),
+        "--yes".into(),
+        "--skip-sandbox".into(),
+        "--deterministic-only".into(),
+    ]
+}
+
+/// `install --json --recipe <recipe>` (spec §4.3).
+pub fn install(recipe: &Path) -> Vec<OsString> {
+    vec![
+        "install".into(),
+        "--json".into(),
+        "--recipe".into(),
+        recipe.into(),
+    ]
+}
+
+/// `install --json --force --recipe <recipe>`, plus on Linux `--sandbox --target-family F`
+/// and, with `github_token`, `--env GITHUB_TOKEN` (spec §7.3, issue #13).
+pub fn validate(recipe: &Path, family: Option<Family>, github_token: bool) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec![
+        "install".into(),
+        "--json".into(),
+        "--force".into(),
+        "--recipe".into(),
+        recipe.into(),
+    ];
+    if let Some(f) = family {
+        a.extend([
+            "--sandbox".into(),
+            "--target-family".into(),
+            f.as_str().into(),
+        ]);
+        if github_token {
+            a.extend(["--env".into(), TOKEN_VAR.into()]);
+        }
+    }
+    a
+}
