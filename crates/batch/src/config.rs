@@ -208,12 +208,12 @@ impl Config {
     }
 }
 
-#[cfg(test)]
 impl Config {
-    /// Test fixture: the default layout under `root` (`data/queues/…`, `batch-control.json`,
-    /// `recipes`, `data/failures`, `data/batch-summary.md`), a generator path that does not
-    /// exist (tests use a mock runner) and a batch size of 100.
-    pub(crate) fn rooted(root: &std::path::Path) -> Self {
+    /// The defaults of [`Config::new`] with every file under `root`, laid out as tsuku's
+    /// repository lays them out: `data/queues/priority-queue.json` and `batch-results.json`
+    /// beside it, `batch-control.json`, `recipes/`, `data/failures/`,
+    /// `data/batch-summary.md`.
+    pub fn with_root(root: &std::path::Path) -> Self {
         let mut config = Self::new();
         config.queue = root.join("data/queues/priority-queue.json");
         config.results = root.join("data/queues/batch-results.json");
@@ -221,6 +221,16 @@ impl Config {
         config.output_dir = root.join("recipes");
         config.failures_dir = root.join("data/failures");
         config.summary = root.join("data/batch-summary.md");
+        config
+    }
+}
+
+#[cfg(test)]
+impl Config {
+    /// Test fixture: [`Config::with_root`], a generator path that does not exist (tests use a
+    /// mock runner) and a batch size of 100.
+    pub(crate) fn rooted(root: &std::path::Path) -> Self {
+        let mut config = Self::with_root(root);
         config.generator = PathBuf::from("/fake/bin/tsuku");
         config.select.batch_size = 100;
         config
