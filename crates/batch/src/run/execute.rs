@@ -149,7 +149,7 @@ pub const BUDGET_REACHED: &str = "budget reached";
 pub const BUDGET_STOPPED: &str = "stopped at the budget's deadline";
 
 /// The 90th percentile (nearest rank) of `durations`; `None` when there are none.
-pub fn percentile_90(durations: &[Duration]) -> Option<Duration> {
+pub(crate) fn percentile_90(durations: &[Duration]) -> Option<Duration> {
     let mut v = durations.to_vec();
     v.sort_unstable();
     let rank = (v.len() * 9).div_ceil(10);

@@ -8,7 +8,7 @@ use crate::validate::Family;
 
 /// `create <name> --from <source> --output <recipe> --yes --skip-sandbox --deterministic-only`
 /// (spec §4.2).
-pub fn create(name: &str, source: &str, recipe: &Path) -> Vec<OsString> {
+pub(crate) fn create(name: &str, source: &str, recipe: &Path) -> Vec<OsString> {
     vec![
         "create".into(),
         name.into(),
@@ -23,7 +23,7 @@ pub fn create(name: &str, source: &str, recipe: &Path) -> Vec<OsString> {
 }
 
 /// `install --json --recipe <recipe>` (spec §4.3).
-pub fn install(recipe: &Path) -> Vec<OsString> {
+pub(crate) fn install(recipe: &Path) -> Vec<OsString> {
     vec![
         "install".into(),
         "--json".into(),
@@ -34,7 +34,7 @@ pub fn install(recipe: &Path) -> Vec<OsString> {
 
 /// `install --json --force --recipe <recipe>`, plus on Linux `--sandbox --target-family F`
 /// and, with `github_token`, `--env GITHUB_TOKEN` (spec §7.3, issue #13).
-pub fn validate(recipe: &Path, family: Option<Family>, github_token: bool) -> Vec<OsString> {
+pub(crate) fn validate(recipe: &Path, family: Option<Family>, github_token: bool) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec![
         "install".into(),
         "--json".into(),

@@ -1,19 +1,19 @@
 //! tsuku behind the [`Generator`](crate::generator::Generator) seam: everything this crate
 //! knows about tsuku's command line.
 //!
-//! - [`argv`]: the argv of `create` (spec §4.2), `install` (spec §4.3) and the validation
+//! - `argv`: the argv of `create` (spec §4.2), `install` (spec §4.3) and the validation
 //!   install (spec §7.3);
-//! - [`read`]: the one reader of what a tsuku process left: exit codes → categories (spec
+//! - `read`: the one reader of what a tsuku process left: exit codes → categories (spec
 //!   §4.4), `blocked_by` from `recipe X not found in registry` (spec §4.6), `--json` output
 //!   (spec §4.5, §7.3), message truncation, and the network code that is retried;
 //! - [`Tsuku`]: the generator built from those two, for the main run and for `validate`.
 
-pub mod argv;
+mod argv;
 mod generator;
-pub mod read;
+mod read;
 
 pub use generator::Tsuku;
-pub use read::{NETWORK_EXIT_CODE, extract_blocked_by};
+pub use read::extract_blocked_by;
 
 /// The variable passed into the validation sandbox by name (`--env GITHUB_TOKEN`) when it is
 /// set; its value never appears in argv, tsuku reads it from its own environment.

@@ -12,20 +12,20 @@ use crate::generator::{Category, Failure, Job, Reading, Step};
 use crate::runner::{Exit, Output};
 
 /// Most names kept in one `blocked_by` list (spec §4.6).
-pub const MAX_BLOCKED_BY: usize = 100;
+pub(crate) const MAX_BLOCKED_BY: usize = 100;
 /// Messages longer than this many bytes are cut (spec §4.5).
-pub const MAX_MESSAGE_BYTES: usize = 500;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 500;
 /// tsuku's network exit code: the one failure that is retried (spec §4.4, §7.3).
-pub const NETWORK_EXIT_CODE: i32 = 5;
+pub(crate) const NETWORK_EXIT_CODE: i32 = 5;
 /// The code a validation row records for a timeout (GNU `timeout`'s, as the spec's
 /// `gtimeout 300`, §7.3).
-pub const TIMEOUT_EXIT_CODE: i32 = 124;
+pub(crate) const TIMEOUT_EXIT_CODE: i32 = 124;
 /// The validation code whose `missing_recipes` becomes the row's `blocked_by` (spec §7.3).
-pub const MISSING_DEP_EXIT_CODE: i32 = 8;
+pub(crate) const MISSING_DEP_EXIT_CODE: i32 = 8;
 
 /// Maps a tsuku exit code to a category (spec §4.4 table): 3, 5, 6, 7, 8 have their own,
 /// every other code (and −1 for a signal) is `generation_failed`.
-pub fn category(code: i32) -> Category {
+pub(crate) fn category(code: i32) -> Category {
     match code {
         3 => Category::RecipeNotFound,
         5 => Category::NetworkError,
@@ -38,7 +38,7 @@ pub fn category(code: i32) -> Category {
 
 /// The category a timeout of `step` gets (issue #4): `generation_failed` for create,
 /// `install_failed` for install.
-pub fn timeout_category(step: Step) -> Category {
+pub(crate) fn timeout_category(step: Step) -> Category {
     match step {
         Step::Create => Category::GenerationFailed,
         Step::Install => Category::InstallFailed,
@@ -56,7 +56,7 @@ pub fn timeout_category(step: Step) -> Category {
 ///   code 0; `blocked_by` only on code 8.
 ///
 /// Transient means exit 5 (the JSON's code for a validation install; a timeout never is).
-pub fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
+pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
     match job {
         Job::Create(t) => {
             let transient = out.exit == Exit::Code(NETWORK_EXIT_CODE);
@@ -88,7 +88,7 @@ static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether a dependency name may be recorded: non-empty, and free of `/`, `\`, `..`, `<`, `>`
 /// (spec §4.6 step 2). Control characters are rejected too.
-pub fn is_valid_dependency_name(name: &str) -> bool {
+pub(crate) fn is_valid_dependency_name(name: &str) -> bool {
     !name.is_empty()
         && !name.contains(['/', '\\', '<', '>'])
         && !name.contains("..")
@@ -97,7 +97,7 @@ pub fn is_valid_dependency_name(name: &str) -> bool {
 
 /// Sanitises a list of dependency names: drops invalid ones, removes duplicates, keeps the
 /// first [`MAX_BLOCKED_BY`] (spec §4.6 step 2).
-pub fn sanitize_names<I, S>(names: I) -> Vec<String>
+pub(crate) fn sanitize_names<I, S>(names: I) -> Vec<String>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -126,7 +126,7 @@ pub fn extract_blocked_by(output: &[u8]) -> Vec<String> {
 
 /// Trims whitespace; when longer than 500 bytes keeps the first 500 bytes, cut back to a
 /// UTF-8 character boundary, and appends `...` (spec §4.5; Go cut inside characters).
-pub fn truncate_message(text: &str) -> String {
+pub(crate) fn truncate_message(text: &str) -> String {
     let t = text.trim();
     if t.len() <= MAX_MESSAGE_BYTES {
         return t.to_owned();
@@ -140,20 +140,20 @@ pub fn truncate_message(text: &str) -> String {
 
 /// The fields of `tsuku install --json` output this crate reads (spec §4.5, §7.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InstallJson {
+pub(crate) struct InstallJson {
     /// `.subcategory`, empty when absent.
-    pub subcategory: String,
+    pub(crate) subcategory: String,
     /// `.missing_recipes`, sanitised like generation output.
-    pub missing_recipes: Vec<String>,
+    pub(crate) missing_recipes: Vec<String>,
     /// `.install_exit_code`, else `.exit_code`; `None` when neither is an integer.
-    pub exit_code: Option<i32>,
+    pub(crate) exit_code: Option<i32>,
 }
 
 /// Parses install stdout. The whole stdout must be one JSON object; anything else (empty,
 /// extra text) yields the empty default, as in Go. The two field groups are read as Go read
 /// them, each on its own: a wrong type in `subcategory`/`missing_recipes` empties both of
 /// them, and one in `install_exit_code`/`exit_code` leaves `exit_code` `None`.
-pub fn parse_install_json(stdout: &[u8]) -> InstallJson {
+pub(crate) fn parse_install_json(stdout: &[u8]) -> InstallJson {
     #[derive(serde::Deserialize)]
     struct Record {
         #[serde(default)]
@@ -196,7 +196,7 @@ fn timed_out(step: Step, after: Duration, output: &str) -> Failure {
 /// Classifies a failed `create` (spec §4.5 rows 1–2). `output` is the combined stdout and
 /// stderr of the last attempt; `retries_exhausted` is true when every attempt hit the retry
 /// code. `source` appears in the exhaustion message.
-pub fn classify_create(
+pub(crate) fn classify_create(
     exit: Exit,
     output: &[u8],
     retries_exhausted: bool,
@@ -236,7 +236,7 @@ pub fn classify_create(
 /// Classifies a failed `install` (spec §4.5 rows 3–4): category from the exit code (the CLI's
 /// own category is ignored), subcategory and `missing_recipes` from the stdout JSON, message
 /// from stderr only. Blocked iff the category is `missing_dep` or `recipe_not_found`.
-pub fn classify_install(
+pub(crate) fn classify_install(
     exit: Exit,
     stdout: &[u8],
     stderr: &[u8],
@@ -266,15 +266,6 @@ pub fn classify_install(
     }
 }
 
-/// The code of a validation install (spec §7.3, issue #13): `install_exit_code` from the
-/// stdout JSON, else its `exit_code`, else the process's own (128 + N for a signal, 124 for
-/// a timeout, −1 when interrupted).
-pub fn validation_code(out: &Output) -> i32 {
-    parse_install_json(&out.stdout)
-        .exit_code
-        .unwrap_or_else(|| process_code(out.exit))
-}
-
 /// The code of a process that reported none: 128 + N for signal N, 124 for a timeout.
 fn process_code(exit: Exit) -> i32 {
     match exit {
@@ -285,8 +276,9 @@ fn process_code(exit: Exit) -> i32 {
     }
 }
 
-/// A validation install's [`Reading`]: the code of [`validation_code`] (124 for a timeout
-/// whatever the output says), transient on code 5 unless timed out, and a failure on any
+/// A validation install's [`Reading`] (spec §7.3, issue #13): the code is the stdout JSON's
+/// `install_exit_code`, else its `exit_code`, else the process's own (128 + N for a signal,
+/// 124 for a timeout whatever the output says), transient on code 5 unless timed out, and a failure on any
 /// other code but 0, whose `blocked_by` is the JSON's `missing_recipes` on code 8 only.
 fn read_validation(out: &Output, last: bool) -> Reading {
     if let Exit::TimedOut(after) = out.exit {

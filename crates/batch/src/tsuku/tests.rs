@@ -257,8 +257,12 @@ fn exit_code_prefers_install_exit_code_then_exit_code_then_the_process() {
         (o(Exit::Signal(9), ""), 137),
         (o(Exit::TimedOut(Duration::from_secs(300)), ""), 124),
     ];
+    let job = Job::Validate {
+        recipe: Path::new("/r/b/bat.toml"),
+        family: None,
+    };
     for (i, (output, want)) in cases.iter().enumerate() {
-        assert_eq!(validation_code(output), *want, "case {i}");
+        assert_eq!(read(&job, output, false).code, *want, "case {i}");
     }
 }
 

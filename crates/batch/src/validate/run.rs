@@ -25,9 +25,9 @@ use crate::run::execute::percentile_90;
 use crate::runner::{Exit, Runner, RunnerError, Stop, stop_reached};
 
 /// The sleeps before the second and the third attempt (spec §7.3: "sleep 2 s, then 4 s").
-pub const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(4)];
+pub(crate) const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(4)];
 /// Install attempts per row at most (spec §7.3).
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 
 /// Settings of one validation job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl ValidateConfig {
 
 /// One install to run: a recipe in one family (or on macOS).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     /// The recipe.
     pub recipe: Recipe,
     /// The Linux family; `None` on macOS.
@@ -90,7 +90,7 @@ pub struct Task {
 }
 
 /// One task per recipe and row family, recipe-major in the recipes' order.
-pub fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
+pub(crate) fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
     let fams = config.row_families();
     recipes
         .iter()
@@ -104,12 +104,12 @@ pub fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
 }
 
 /// The row's platform name for a task on this runner.
-pub fn row_platform(config: &ValidateConfig, family: Option<Family>) -> RowPlatform {
+pub(crate) fn row_platform(config: &ValidateConfig, family: Option<Family>) -> RowPlatform {
     config.platform.row(family)
 }
 
 /// A `skipped` row (an excluded recipe, spec §1.7): no exit code, attempts or `blocked_by`.
-pub fn skipped_row(
+pub(crate) fn skipped_row(
     config: &ValidateConfig,
     recipe: &Recipe,
     family: Option<Family>,
@@ -136,7 +136,7 @@ pub fn skipped_row(
 ///
 /// # Errors
 /// [`RunnerError`] when the generator could not be started at all.
-pub async fn validate_one(
+pub(crate) async fn validate_one(
     generator: &dyn Generator,
     runner: &dyn Runner,
     config: &ValidateConfig,
@@ -187,7 +187,7 @@ pub async fn validate_one(
 
 /// Optional parts of [`execute`].
 #[derive(Default)]
-pub struct ExecuteOptions<'a> {
+pub(crate) struct ExecuteOptions<'a> {
     /// Each finished row is appended (and synced) here before the next is taken.
     pub journal: Option<&'a mut Journal>,
     /// From [`Stop::Graceful`] on nothing new starts and retries stop waiting; the runner
@@ -203,7 +203,7 @@ pub struct ExecuteOptions<'a> {
 
 /// What [`execute`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Executed {
+pub(crate) struct Executed {
     /// Finished rows, in the order they finished.
     pub rows: Vec<ValidationRow>,
     /// Tasks not started because they would not finish before the deadline.
@@ -236,7 +236,7 @@ enum TaskEnd {
 ///
 /// # Errors
 /// [`ExecuteError`] as above.
-pub async fn execute(
+pub(crate) async fn execute(
     generator: &dyn Generator,
     runner: &dyn Runner,
     config: &ValidateConfig,
