@@ -3,8 +3,11 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use super::TOKEN_VAR;
 use crate::validate::Family;
+
+/// The variable passed into the validation sandbox by name (`--env GITHUB_TOKEN`) when it is
+/// set; its value never appears in argv, tsuku reads it from its own environment.
+pub const TOKEN_VAR: &str = "GITHUB_TOKEN";
 
 /// `create <name> --from <source> --output <recipe> --yes --skip-sandbox --deterministic-only`
 /// (spec §4.2).

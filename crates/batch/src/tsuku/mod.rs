@@ -12,12 +12,9 @@ mod argv;
 mod generator;
 mod read;
 
+pub use argv::TOKEN_VAR;
 pub use generator::Tsuku;
 pub use read::extract_blocked_by;
-
-/// The variable passed into the validation sandbox by name (`--env GITHUB_TOKEN`) when it is
-/// set; its value never appears in argv, tsuku reads it from its own environment.
-pub const TOKEN_VAR: &str = "GITHUB_TOKEN";
 
 #[cfg(test)]
 mod tests;

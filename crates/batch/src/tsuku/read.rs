@@ -117,6 +117,7 @@ where
 
 /// Extracts `blocked_by` from generator output: every `recipe X not found in registry`, in
 /// order, sanitised, de-duplicated and capped at 100 (spec §4.6). Non-UTF-8 names are dropped.
+/// Public for `benches/records.rs`.
 pub fn extract_blocked_by(output: &[u8]) -> Vec<String> {
     let names = NOT_FOUND
         .captures_iter(output)
