@@ -65,7 +65,8 @@ pub enum Event<'a> {
         /// What was run.
         command: &'a Command,
     },
-    /// A step exited with the network code and will be retried after `delay`.
+    /// A step failed in a way the generator reads as transient (tsuku: the network code)
+    /// and will be retried after `delay`.
     Retrying {
         /// Candidate position.
         position: usize,
