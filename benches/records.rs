@@ -5,8 +5,9 @@
 
 use std::hint::black_box;
 
+use batch::generator::Category;
 use batch::records::{FailureRecord, failure_files};
-use batch::runner::classify::{Category, extract_blocked_by};
+use batch::tsuku::extract_blocked_by;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// 1 MiB of install-log-like output with a "not found in registry" line every 64 lines.

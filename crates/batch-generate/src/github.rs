@@ -206,8 +206,8 @@ fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use batch::generator::Category;
     use batch::records::FailureRecord;
-    use batch::runner::classify::Category;
 
     #[test]
     fn annotations_escape_and_cover_failures_and_opened_breakers() {

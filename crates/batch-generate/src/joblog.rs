@@ -125,7 +125,7 @@ fn clean(s: &str) -> String {
 mod tests {
     use std::time::Duration;
 
-    use batch::runner::Step;
+    use batch::generator::Step;
 
     use super::*;
 

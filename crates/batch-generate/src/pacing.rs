@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use batch::RateLimit;
+use batch::generator::Step;
 use batch::run::Event;
 use batch::run::adaptive::{PaceChange, PaceReason};
-use batch::runner::classify::Step;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -207,7 +207,7 @@ fn period_words(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use batch::runner::Command;
-    use batch::runner::classify::Exit;
+    use batch::runner::Exit;
 
     use super::*;
 

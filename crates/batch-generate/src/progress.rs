@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use batch::RateLimit;
+use batch::generator::Step;
 use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
-use batch::runner::classify::{Exit, Step};
+use batch::runner::Exit;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::report::text::exit_words;
@@ -234,8 +235,8 @@ fn exit_note(exit: Exit) -> String {
 
 #[cfg(test)]
 mod tests {
+    use batch::generator::Category;
     use batch::records::FailureRecord;
-    use batch::runner::Category;
 
     use super::*;
 

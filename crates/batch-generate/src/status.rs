@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use batch::RateLimit;
+use batch::generator::Step;
 use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
-use batch::runner::Step;
 
 /// Per-ecosystem progress.
 #[derive(Debug, Clone, Default)]
@@ -242,8 +242,9 @@ fn clock(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use batch::generator::Category;
     use batch::records::FailureRecord;
-    use batch::runner::{Category, Command, Exit};
+    use batch::runner::{Command, Exit};
 
     use super::*;
 

@@ -88,11 +88,10 @@ impl RateLimit {
     }
 }
 
-/// Retries of a generator step that exits with the network code (spec §4.4).
+/// Retries of a generator step the [`Generator`](crate::generator::Generator) reads as
+/// transient (tsuku's network exit 5, spec §4.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkRetry {
-    /// Exit code that triggers a retry (tsuku's 5, "network").
-    pub retry_exit_code: i32,
     /// Retries after the first attempt (3, so 4 attempts in all).
     pub max_retries: u32,
     /// Delay before retry `k` (1-based) is `base_delay × 2^(k−1)`: 1 s, 2 s, 4 s.
@@ -102,7 +101,6 @@ pub struct NetworkRetry {
 impl Default for NetworkRetry {
     fn default() -> Self {
         Self {
-            retry_exit_code: 5,
             max_retries: 3,
             base_delay: Duration::from_secs(1),
         }
@@ -120,7 +118,11 @@ impl NetworkRetry {
 }
 
 /// Every setting of one run. Paths are used as given (relative to the working directory).
+///
+/// Start from [`Config::new`] (the defaults) and set fields: the struct is
+/// `#[non_exhaustive]`, so settings added later do not break callers.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// The unified queue (`--queue`).
     pub queue: PathBuf,
@@ -144,11 +146,14 @@ pub struct Config {
     /// Ecosystem → at most this many of its generator processes at once (`--max-in-flight
     /// ECO=N`, issue #15), on top of its start rate and `jobs`; no entry means no cap.
     pub max_in_flight: BTreeMap<String, usize>,
-    /// The tsuku binary (`--generator`).
+    /// The tsuku binary (`--generator`); [`Tsuku::for_run`](crate::tsuku::Tsuku::for_run)
+    /// runs it, and [`MainRun`](crate::sequence::MainRun) checks that it exists.
     pub generator: PathBuf,
     /// Variables added to the generator's inherited environment.
     pub generator_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
-    /// Per generator process (`--timeout`, default 15 minutes).
+    /// Wall-time limit of one generator process (`--timeout`, default 15 minutes), put on
+    /// each command by [`Tsuku::for_run`](crate::tsuku::Tsuku::for_run); the budget expects
+    /// it of a candidate before any has finished.
     pub timeout: Duration,
     /// SIGTERM → SIGKILL grace period when a generator times out (default 10 s).
     pub kill_grace: Duration,
@@ -203,12 +208,12 @@ impl Config {
     }
 }
 
-#[cfg(test)]
 impl Config {
-    /// Test fixture: the default layout under `root` (`data/queues/…`, `batch-control.json`,
-    /// `recipes`, `data/failures`, `data/batch-summary.md`), a generator path that does not
-    /// exist (tests use a mock runner) and a batch size of 100.
-    pub(crate) fn rooted(root: &std::path::Path) -> Self {
+    /// The defaults of [`Config::new`] with every file under `root`, laid out as tsuku's
+    /// repository lays them out: `data/queues/priority-queue.json` and `batch-results.json`
+    /// beside it, `batch-control.json`, `recipes/`, `data/failures/`,
+    /// `data/batch-summary.md`.
+    pub fn with_root(root: &std::path::Path) -> Self {
         let mut config = Self::new();
         config.queue = root.join("data/queues/priority-queue.json");
         config.results = root.join("data/queues/batch-results.json");
@@ -216,6 +221,16 @@ impl Config {
         config.output_dir = root.join("recipes");
         config.failures_dir = root.join("data/failures");
         config.summary = root.join("data/batch-summary.md");
+        config
+    }
+}
+
+#[cfg(test)]
+impl Config {
+    /// Test fixture: [`Config::with_root`], a generator path that does not exist (tests use a
+    /// mock runner) and a batch size of 100.
+    pub(crate) fn rooted(root: &std::path::Path) -> Self {
+        let mut config = Self::with_root(root);
         config.generator = PathBuf::from("/fake/bin/tsuku");
         config.select.batch_size = 100;
         config

@@ -3,7 +3,8 @@
 //! (issue #6). The binary's main run, its `--shard` run and `demo` all go through
 //! [`MainRun`]; so do the library's tests, which therefore exercise the path production takes.
 //!
-//! The caller supplies the [`Runner`], the wall [`Clock`], an optional stop channel (signals)
+//! The caller supplies the [`Generator`] (what to run and how to read it), the [`Runner`]
+//! (the process layer that runs it), the wall [`Clock`], an optional stop channel (signals)
 //! and [`Hooks`] for everything it wants to show (plan findings, progress, recovery). The run
 //! itself stops what still runs at its `--max-duration` deadline ([`MainRun::deadline`]) and,
 //! with a [`ProcessRunner`] ([`MainRun::with_processes`]), records its processes in the
@@ -20,6 +21,7 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::generator::Generator;
 use crate::queue::Queue;
 use crate::records::OutcomeKind;
 use crate::records::timestamp::Rfc3339;
@@ -171,6 +173,7 @@ pub struct DryRun {
 /// [`MainRun::dry_run`]).
 pub struct MainRun<'a> {
     config: Cow<'a, Config>,
+    generator: &'a dyn Generator,
     runner: &'a dyn Runner,
     clock: &'a dyn Clock,
     hooks: &'a dyn Hooks,
@@ -185,11 +188,18 @@ pub struct MainRun<'a> {
 }
 
 impl<'a> MainRun<'a> {
-    /// A whole-batch run of `config` with `runner` and the wall clock `clock`; no hooks, no
-    /// stop channel, invalid entries skipped, the generator not checked before the lock.
-    pub fn new(config: &'a Config, runner: &'a dyn Runner, clock: &'a dyn Clock) -> Self {
+    /// A whole-batch run of `config` whose steps `generator` builds and reads and `runner`
+    /// runs, on the wall clock `clock`; no hooks, no stop channel, invalid entries skipped,
+    /// the generator not checked before the lock.
+    pub fn new(
+        config: &'a Config,
+        generator: &'a dyn Generator,
+        runner: &'a dyn Runner,
+        clock: &'a dyn Clock,
+    ) -> Self {
         Self {
             config: Cow::Borrowed(config),
+            generator,
             runner,
             clock,
             hooks: &NoHooks,
@@ -209,10 +219,11 @@ impl<'a> MainRun<'a> {
     /// one stops the generators it left.
     pub fn with_processes(
         config: &'a Config,
+        generator: &'a dyn Generator,
         runner: &'a ProcessRunner,
         clock: &'a dyn Clock,
     ) -> Self {
-        let mut main = Self::new(config, runner, clock);
+        let mut main = Self::new(config, generator, runner, clock);
         main.process_log = Some(Arc::clone(&runner.process_log));
         main
     }
@@ -467,9 +478,17 @@ impl<'a> MainRun<'a> {
             stop: self.stop.as_ref().map(watch::Sender::subscribe),
             deadline: self.deadline,
         };
-        let results = execute_with(plan, &self.config, self.runner, self.clock, &on_event, opts)
-            .await
-            .at(Stage::Execute);
+        let results = execute_with(
+            plan,
+            &self.config,
+            self.generator,
+            self.runner,
+            self.clock,
+            &on_event,
+            opts,
+        )
+        .await
+        .at(Stage::Execute);
         self.hooks.executed();
         results
     }

@@ -11,6 +11,7 @@ use batch::clock::SystemClock;
 use batch::run::{Event, Hooks, Notice, Plan, Recovery, RunError};
 use batch::runner::{ProcessRunner, Stop, parent_death_helper};
 use batch::sequence::{DryRun, Finished, MainRun, SequenceError, ShardTarget, Stage};
+use batch::tsuku::Tsuku;
 use tokio::sync::watch;
 
 use crate::error::Hint;
@@ -86,7 +87,8 @@ pub async fn run(
     let clock = SystemClock;
     // The run records the runner's processes in its journal, and stops what still runs at
     // the deadline of --max-duration as on SIGTERM.
-    let mut main = MainRun::with_processes(config, &runner, &clock)
+    let tsuku = Tsuku::for_run(config);
+    let mut main = MainRun::with_processes(config, &tsuku, &runner, &clock)
         .hooks(&hooks)
         .stop(stop_tx)
         .strict(opts.strict)

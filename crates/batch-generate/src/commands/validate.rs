@@ -10,6 +10,7 @@
 
 use anyhow::Context as _;
 use batch::runner::{ProcessRunner, Stop, find_program, parent_death_helper};
+use batch::tsuku::Tsuku;
 use batch::validate::job::write_results;
 use batch::validate::{
     JobOptions, Os, RowStatus, ValidateConfig, ValidateError, ValidateFiles, ValidationRow,
@@ -60,7 +61,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         timeout: args.timeout,
         jobs: usize::from(args.jobs),
         batch_id: args.batch_id.clone(),
-        pass_github_token: std::env::var_os(batch::validate::run::TOKEN_VAR).is_some(),
+        pass_github_token: std::env::var_os(batch::tsuku::TOKEN_VAR).is_some(),
     };
     let files = ValidateFiles {
         recipes: args.recipes.clone(),
@@ -111,9 +112,11 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             r.attempts.unwrap_or(0)
         );
     };
+    let tsuku = Tsuku::for_validation(&config);
     let result = validate_files(
         &config,
         &files,
+        &tsuku,
         &runner,
         JobOptions {
             stop: Some(stop_rx),

@@ -25,9 +25,9 @@ use super::records::{self, RecipeFailure};
 use super::verdict::{PlatformResults, Verdict};
 use crate::clock::Clock;
 use crate::gate::{self, GateFailure};
+use crate::generator::Category;
 use crate::queue::{Queue, Status, recipe_relative_path, transition};
 use crate::records::{FailureRecord, Outcome};
-use crate::runner::classify::Category;
 use crate::validate::{JobPlatform, RowPlatform};
 
 /// The files and settings of one `aggregate`.

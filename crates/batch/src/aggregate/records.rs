@@ -16,9 +16,9 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::generator::Category;
 use crate::records::jsonfmt;
 use crate::records::timestamp::{file_stamp, whole_seconds_utc};
-use crate::runner::classify::Category;
 use crate::validate::{Environment, RowStatus, ValidationRow};
 
 /// One per-recipe failure line (spec §1.3.2 plus `ecosystem` and `package_id`).

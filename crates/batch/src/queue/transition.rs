@@ -46,8 +46,8 @@ pub fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::Category;
     use crate::records::FailureRecord;
-    use crate::runner::classify::Category;
 
     fn rec() -> FailureRecord {
         FailureRecord {

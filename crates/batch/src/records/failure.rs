@@ -10,7 +10,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::jsonfmt;
 use super::timestamp::file_stamp;
-use crate::runner::Category;
+use crate::generator::Category;
 
 /// Environment string of every failure file (hard-coded in Go, spec §1.3.1).
 pub const ENVIRONMENT: &str = "linux-glibc-x86_64";

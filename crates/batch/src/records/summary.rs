@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::failure::FailureRecord;
 use super::results::BatchResults;
-use crate::runner::Category;
+use crate::generator::Category;
 
 /// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table
 /// is sorted by ecosystem (Go's order was random), an `Invalid` row follows `Blocked` when

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 
 use super::*;
-use crate::runner::Category;
+use crate::generator::Category;
 
 fn rec(pkg: &str, cat: Category, blocked_by: &[&str]) -> FailureRecord {
     FailureRecord {

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::queue::{Queue, QueueEntry, Status};
 use crate::runner::fake::ScriptedRunner;
 use crate::sequence::{Finished, MainRun};
+use crate::tsuku::Tsuku;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -38,11 +39,12 @@ async fn nothing_starts_that_cannot_finish_and_the_rest_is_reported() {
     let clock = FixedClock::new(now);
     let t0 = Instant::now();
     let deadline = t0 + secs(45);
-    let Finished::Batch { report, .. } = MainRun::new(&config, &runner, &clock)
-        .deadline(deadline)
-        .run()
-        .await
-        .unwrap()
+    let Finished::Batch { report, .. } =
+        MainRun::new(&config, &Tsuku::for_run(&config), &runner, &clock)
+            .deadline(deadline)
+            .run()
+            .await
+            .unwrap()
     else {
         panic!("a whole batch");
     };
@@ -81,11 +83,12 @@ async fn before_any_duration_the_estimate_is_the_timeout() {
     queue.save(&config.queue, now).unwrap();
     let runner = ScriptedRunner::ok_after(secs(1));
     let clock = FixedClock::new(now);
-    let Finished::Batch { report, .. } = MainRun::new(&config, &runner, &clock)
-        .deadline(Instant::now() + secs(59))
-        .run()
-        .await
-        .unwrap()
+    let Finished::Batch { report, .. } =
+        MainRun::new(&config, &Tsuku::for_run(&config), &runner, &clock)
+            .deadline(Instant::now() + secs(59))
+            .run()
+            .await
+            .unwrap()
     else {
         panic!("a whole batch");
     };

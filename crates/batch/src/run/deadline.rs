@@ -52,6 +52,7 @@ mod tests {
     use crate::run::{BUDGET_REACHED, BUDGET_STOPPED};
     use crate::runner::fake::{Reply, ScriptedRunner};
     use crate::sequence::{Finished, MainRun};
+    use crate::tsuku::Tsuku;
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
@@ -88,12 +89,13 @@ mod tests {
         let t0 = Instant::now();
         let deadline = t0 + secs(25);
         // The run spawns the deadline's stop itself.
-        let Finished::Batch { report, .. } = MainRun::new(&config, &runner, &clock)
-            .deadline(deadline)
-            .stop(tx)
-            .run()
-            .await
-            .unwrap()
+        let Finished::Batch { report, .. } =
+            MainRun::new(&config, &Tsuku::for_run(&config), &runner, &clock)
+                .deadline(deadline)
+                .stop(tx)
+                .run()
+                .await
+                .unwrap()
         else {
             panic!("a whole batch");
         };

@@ -1,7 +1,8 @@
 //! Execution: every candidate of a plan, at most `jobs` generator processes at once, each
-//! `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff (spec
-//! §4.4), results classified (spec §4.5). Finished candidates are journaled as they arrive.
-//! Progress is reported through [`Event`]s; nothing here prints.
+//! `create` attempt behind its ecosystem's rate limiter, transient failures retried with
+//! backoff (spec §4.4). The [`Generator`] builds each step's command and reads its output;
+//! this module only schedules. Finished candidates are journaled as they arrive. Progress is
+//! reported through [`Event`]s; nothing here prints.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,11 +23,11 @@ use super::plan::Plan;
 use super::ratelimit::EcosystemLimiters;
 use super::report::outcome_line;
 use crate::config::Config;
+use crate::generator::{Failure, Generator, Job, Reading, Step, Target};
 use crate::queue::{QueueEntry, recipe_relative_path};
 use crate::records::timestamp::rfc3339_nano_utc;
 use crate::records::{FailureRecord, Outcome};
-use crate::runner::classify::{self, Exit, Step};
-use crate::runner::{Command, Output, Runner, RunnerError, Stop, stop_reached};
+use crate::runner::{Command, Exit, Runner, RunnerError, Stop, stop_reached};
 
 /// Progress of a run, for logs and progress bars. `position` is the candidate's place in
 /// selection order (0-based).
@@ -64,7 +65,8 @@ pub enum Event<'a> {
         /// What was run.
         command: &'a Command,
     },
-    /// A step exited with the network code and will be retried after `delay`.
+    /// A step failed in a way the generator reads as transient (tsuku: the network code)
+    /// and will be retried after `delay`.
     Retrying {
         /// Candidate position.
         position: usize,
@@ -117,6 +119,7 @@ pub enum EntryResult {
 
 struct Ctx<'a> {
     config: &'a Config,
+    generator: &'a dyn Generator,
     runner: &'a dyn Runner,
     clock: &'a dyn Clock,
     limiters: EcosystemLimiters,
@@ -147,7 +150,7 @@ pub const BUDGET_REACHED: &str = "budget reached";
 pub const BUDGET_STOPPED: &str = "stopped at the budget's deadline";
 
 /// The 90th percentile (nearest rank) of `durations`; `None` when there are none.
-pub fn percentile_90(durations: &[Duration]) -> Option<Duration> {
+pub(crate) fn percentile_90(durations: &[Duration]) -> Option<Duration> {
     let mut v = durations.to_vec();
     v.sort_unstable();
     let rank = (v.len() * 9).div_ceil(10);
@@ -177,12 +180,14 @@ pub struct ExecuteOptions<'a> {
 }
 
 /// Runs every candidate of `plan`: at most `config.jobs` generator processes at once, each
-/// `create` attempt behind its ecosystem's rate limiter, exit 5 retried with backoff
-/// (spec §4.4), results classified (spec §4.5). Returns one result per candidate, in
-/// selection order, whatever order they finished in. No journal, no interruption.
+/// `create` attempt behind its ecosystem's rate limiter, a step `generator` reads as
+/// transient retried with backoff (`config.retry`, spec §4.4), failures as `generator` reads
+/// them. Returns one result per candidate, in selection order, whatever order they finished
+/// in. No journal, no interruption.
 pub async fn execute(
     plan: &Plan,
     config: &Config,
+    generator: &dyn Generator,
     runner: &dyn Runner,
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
@@ -190,6 +195,7 @@ pub async fn execute(
     execute_with(
         plan,
         config,
+        generator,
         runner,
         clock,
         on_event,
@@ -207,6 +213,7 @@ pub async fn execute(
 pub async fn execute_with(
     plan: &Plan,
     config: &Config,
+    generator: &dyn Generator,
     runner: &dyn Runner,
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
@@ -214,6 +221,7 @@ pub async fn execute_with(
 ) -> Result<Vec<EntryResult>, RunError> {
     let ctx = Ctx {
         config,
+        generator,
         runner,
         clock,
         limiters: EcosystemLimiters::new(config.rate_limit.clone(), config.adaptive.clone()),
@@ -336,27 +344,25 @@ async fn process(
         }
     };
     let recipe = ctx.config.output_dir.join(rel);
-    let create = ctx.command(
-        classify::create_args(&entry.name, &entry.source, &recipe),
-        true,
-    );
-    let (out, exhausted) =
-        match run_step(ctx, pos, entry, Step::Create, &create, Some(first_slot)).await {
-            Ok(v) => v,
-            Err(e) => {
-                if matches!(e, StepError::Interrupted) {
-                    // A create cut short may have left a partial recipe.
-                    let _ = fsutil::remove_if_exists(&recipe);
-                }
-                return not_run(ctx, e, true);
+    let target = Target {
+        name: &entry.name,
+        source: &entry.source,
+        recipe: &recipe,
+    };
+    let reading = match run_step(ctx, pos, entry, Step::Create, target, Some(first_slot)).await {
+        Ok(v) => v,
+        Err(e) => {
+            if matches!(e, StepError::Interrupted) {
+                // A create cut short may have left a partial recipe.
+                let _ = fsutil::remove_if_exists(&recipe);
             }
-        };
-    if !out.exit.success() {
-        let f = classify::classify_create(out.exit, &out.stdout, exhausted, &entry.source);
+            return not_run(ctx, e, true);
+        }
+    };
+    if let Some(f) = reading.failure {
         return ctx.failure(entry, f);
     }
-    let install = ctx.command(classify::install_args(&recipe), false);
-    let (out, exhausted) = match run_step(ctx, pos, entry, Step::Install, &install, None).await {
+    let reading = match run_step(ctx, pos, entry, Step::Install, target, None).await {
         Ok(v) => v,
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
@@ -364,8 +370,7 @@ async fn process(
             return not_run(ctx, e, true);
         }
     };
-    if !out.exit.success() {
-        let f = classify::classify_install(out.exit, &out.stdout, &out.stderr, exhausted);
+    if let Some(f) = reading.failure {
         // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
         // not fatal: the record still says the install failed.
         let _ = fsutil::remove_if_exists(&recipe);
@@ -377,16 +382,22 @@ async fn process(
     }
 }
 
-/// Runs one step with network retries. `create` attempts take a rate-limit permit; `install`
-/// only a job slot. Returns the last output and whether every attempt hit the retry code.
+/// Runs one step, retrying what the generator reads as transient. `create` attempts take a
+/// rate-limit permit; `install` only a job slot. Returns the generator's reading of the last
+/// attempt.
 async fn run_step(
     ctx: &Ctx<'_>,
     pos: usize,
     entry: &QueueEntry,
     step: Step,
-    cmd: &Command,
+    target: Target<'_>,
     mut first_slot: Option<Slot<'_>>,
-) -> Result<(Output, bool), StepError> {
+) -> Result<Reading, StepError> {
+    let job = match step {
+        Step::Create => Job::Create(target),
+        Step::Install => Job::Install(target),
+    };
+    let cmd = &ctx.generator.command(&job);
     let policy = &ctx.config.retry;
     let mut retry = 0;
     loop {
@@ -415,14 +426,6 @@ async fn run_step(
             exit: out.as_ref().ok().map(|o| o.exit),
             command: cmd,
         });
-        if step == Step::Create
-            && let Ok(Output {
-                exit: Exit::Code(code),
-                ..
-            }) = &out
-        {
-            ctx.observe_pace(entry.ecosystem(), *code);
-        }
         let out = out.map_err(|e| {
             if matches!(e, RunnerError::Spawn { .. }) {
                 ctx.halted.store(true, Ordering::SeqCst);
@@ -432,11 +435,14 @@ async fn run_step(
         if out.exit == Exit::Interrupted {
             return Err(StepError::Interrupted);
         }
-        if out.exit != Exit::Code(policy.retry_exit_code) {
-            return Ok((out, false));
+        let last = retry >= policy.max_retries;
+        let reading = ctx.generator.read(&job, &out, last);
+        // The pace follows the answers of processes that exited, not of those killed.
+        if step == Step::Create && matches!(out.exit, Exit::Code(_)) {
+            ctx.observe_pace(entry.ecosystem(), reading.transient);
         }
-        if retry >= policy.max_retries {
-            return Ok((out, true));
+        if !reading.transient || last {
+            return Ok(reading);
         }
         retry += 1;
         let delay = policy.delay(retry);
@@ -495,9 +501,10 @@ async fn acquire_slot<'c>(
 }
 
 impl Ctx<'_> {
-    /// Feeds a `create` exit code to the ecosystem's adaptive pace; reports a change.
-    fn observe_pace(&self, ecosystem: &str, code: i32) {
-        let signal = if code == self.config.retry.retry_exit_code {
+    /// Feeds the answer of a `create` that exited (transient or not) to the ecosystem's
+    /// adaptive pace; reports a change.
+    fn observe_pace(&self, ecosystem: &str, transient: bool) {
+        let signal = if transient {
             Signal::Network
         } else {
             Signal::Answered
@@ -532,18 +539,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn command(&self, args: Vec<std::ffi::OsString>, merge_output: bool) -> Command {
-        Command {
-            program: self.config.generator.clone(),
-            args,
-            env: self.config.generator_env.clone(),
-            current_dir: None,
-            timeout: self.config.timeout,
-            merge_output,
-        }
-    }
-
-    fn failure(&self, entry: &QueueEntry, f: classify::Failure) -> EntryResult {
+    fn failure(&self, entry: &QueueEntry, f: Failure) -> EntryResult {
         let at = self.clock.now();
         let record = FailureRecord {
             package_id: entry.source.clone(),

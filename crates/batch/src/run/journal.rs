@@ -167,7 +167,7 @@ pub fn remove(path: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::classify::Category;
+    use crate::generator::Category;
 
     fn outcome(position: usize) -> Line {
         Line::Outcome(Box::new(OutcomeLine {

@@ -8,7 +8,7 @@
 pub mod adaptive;
 pub mod deadline;
 pub mod error;
-pub mod execute;
+pub(crate) mod execute;
 pub mod hooks;
 pub mod journal;
 pub mod lock;

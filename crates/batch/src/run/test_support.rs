@@ -6,6 +6,7 @@ use super::{Event, Plan, RunError, RunReport};
 use crate::config::Config;
 use crate::runner::Runner;
 use crate::sequence::{Finished, MainRun};
+use crate::tsuku::Tsuku;
 
 /// The main sequence as production runs it ([`MainRun`]), without a shard: the plan and the
 /// report (an empty one when the kill switch is off).
@@ -16,7 +17,7 @@ pub(super) async fn run(
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<(Plan, RunReport), RunError> {
     let hooks = |e: Event<'_>| on_event(e);
-    match MainRun::new(config, runner, clock)
+    match MainRun::new(config, &Tsuku::for_run(config), runner, clock)
         .hooks(&hooks)
         .run()
         .await

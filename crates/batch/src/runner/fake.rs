@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::classify::Exit;
+use super::exit::Exit;
 use super::process::{Command, Output, Runner, RunnerError, Stop, stop_reached};
 
 /// One call the fake received.

@@ -1,17 +1,19 @@
-//! Generator processes: the [`Runner`] trait and its tokio implementation [`ProcessRunner`]
-//! (process groups, timeouts, bounded output, signals; [`process`]), and [`classify`], which
-//! builds tsuku's argv and turns exit codes and output into failure categories (spec §4.5).
-//! [`fake`] (feature `test-support`) is the scripted runner every test suite uses.
+//! The process layer under the [`Generator`](crate::generator::Generator): the [`Runner`]
+//! trait and its tokio implementation [`ProcessRunner`] (process groups, timeouts, bounded
+//! output, signals), and [`Exit`], how a process ended. The runner runs the
+//! [`Command`] a generator builds and returns the [`Output`] the generator reads.
+//! `fake` (feature `test-support`) is the scripted runner every test suite uses.
 
-pub mod classify;
+mod exit;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
-pub mod process;
+pub(crate) mod process;
 
-pub use classify::{Category, Exit, Step};
+pub use exit::Exit;
+pub(crate) use process::stop_reached;
 pub use process::{
     Command, Output, ProcessId, ProcessRunner, Runner, RunnerError, Stop, find_program,
-    parent_death_helper, stop_reached,
+    parent_death_helper,
 };
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::exit::Exit;
 use crate::run::orphans::ProcessLog;
-use crate::runner::classify::Exit;
 
 /// One generator invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub enum Stop {
 
 /// Waits until `stop` reaches at least `level`; never returns when there is no channel or
 /// its sender is gone without reaching it.
-pub async fn stop_reached(stop: Option<&tokio::sync::watch::Receiver<Stop>>, level: Stop) {
+pub(crate) async fn stop_reached(stop: Option<&tokio::sync::watch::Receiver<Stop>>, level: Stop) {
     let Some(rx) = stop else {
         return std::future::pending().await;
     };

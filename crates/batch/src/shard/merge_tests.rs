@@ -21,6 +21,7 @@ use crate::run::{Event, apply, execute, persist, plan_from};
 use crate::runner::fake::{Reply, ScriptedRunner};
 use crate::shard::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, assign};
+use crate::tsuku::Tsuku;
 use batch_base::clock::FixedClock;
 
 const T: &str = "2026-06-01T12:00:00.25Z";
@@ -167,7 +168,15 @@ async fn unsharded(env: &mut Env) -> RunReport {
     env.config.batch_id = Some(BATCH.into());
     let clock = FixedClock::new(t());
     let mut plan = run::plan(&env.config, &clock).unwrap();
-    let results = execute(&plan, &env.config, &scripted(), &clock, &noop).await;
+    let results = execute(
+        &plan,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &scripted(),
+        &clock,
+        &noop,
+    )
+    .await;
     let mut report = apply(&mut plan, &results, &env.config, &clock);
     persist(&mut plan, &mut report, &env.config, &clock).unwrap();
     report
@@ -180,7 +189,15 @@ async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
         Queue::load_hashed(&env.config.queue, env.config.missing_queue).unwrap();
     let mut plan = plan_from(&env.config, &clock, queue, existed, &Default::default()).unwrap();
     let sp = split(&mut plan, Shard { index: k, count: n });
-    let results = execute(&plan, &env.config, &scripted(), &clock, &noop).await;
+    let results = execute(
+        &plan,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &scripted(),
+        &clock,
+        &noop,
+    )
+    .await;
     let f = Fragment::build(
         &plan,
         &ShardRun {

@@ -17,6 +17,7 @@ use super::journal::{self, Journal, JournalError};
 use super::recipes::{self, Recipe, RecipesError, RejectReason, Rejected};
 use super::results::{ResultsError, ResultsFile, RowStatus, ValidationRow};
 use super::run::{ExecuteError, ExecuteOptions, ValidateConfig, execute, skipped_row, tasks};
+use crate::generator::Generator;
 use crate::runner::{Runner, RunnerError, Stop};
 
 /// The files of a validation job.
@@ -138,7 +139,8 @@ fn screen(found: &mut recipes::Discovery) {
     found.rejected.sort();
 }
 
-/// Runs one validation job (see the module docs).
+/// Runs one validation job (see the module docs): `generator` builds and reads each install,
+/// `runner` runs it.
 ///
 /// # Errors
 /// [`ValidateError`]: an unreadable recipes directory, a bad exclusions file, a foreign or
@@ -147,6 +149,7 @@ fn screen(found: &mut recipes::Discovery) {
 pub async fn validate_files(
     config: &ValidateConfig,
     files: &ValidateFiles,
+    generator: &dyn Generator,
     runner: &dyn Runner,
     opts: JobOptions<'_>,
 ) -> Result<ValidateOutcome, ValidateError> {
@@ -200,6 +203,7 @@ pub async fn validate_files(
         .collect();
 
     let done = execute(
+        generator,
         runner,
         config,
         &todo,

@@ -8,8 +8,9 @@
 //!   `validation-results-<platform>.json` file (serde-written, replaced atomically);
 //! - [`recipes`]: the batch's recipes under `--recipes DIR` (one level, no symlinks, no `..`);
 //! - [`exclusions`]: tsuku's execution exclusions (`skipped` rows);
-//! - [`run`]: the install argv, retries of exit 5, exit codes from tsuku's JSON, the
-//!   concurrent loop over (recipe, family);
+//! - `run`: the attempts of each (recipe, family) install, retried while the
+//!   [`Generator`](crate::generator::Generator) reads them as transient, and the concurrent
+//!   loop over them (the argv and tsuku's JSON are [`crate::tsuku`]'s);
 //! - [`journal`]: `<out>.journal`, so a killed job resumes without re-running finished rows;
 //! - [`job`]: one job from files to the results file.
 
@@ -20,7 +21,7 @@ pub mod journal;
 pub mod platform;
 pub mod recipes;
 pub mod results;
-pub mod run;
+mod run;
 
 pub use generation::{GenerationRowsError, generation_rows, host_generation_rows, host_platform};
 #[cfg(test)]

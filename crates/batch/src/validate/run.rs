@@ -1,13 +1,13 @@
-//! Installing each recipe on one platform runner (spec §7.3, issue #13): the install argv,
-//! the retry of exit 5, the exit code taken from tsuku's JSON, `blocked_by` on exit 8, and
-//! the concurrent loop over (recipe, family) tasks with a journal, a stop channel and a
-//! time budget.
+//! Installing each recipe on one platform runner (spec §7.3, issue #13): up to three
+//! attempts of each (recipe, family) task, retrying what the [`Generator`] reads as
+//! transient after 2 s then 4 s, and the concurrent loop over the tasks with a journal, a
+//! stop channel and a time budget. The generator builds the install command
+//! ([`Job::Validate`]) and reads its output into the row's exit code and `blocked_by`.
 //!
 //! Processes run through the main job's [`Runner`] (process-group kill on timeout, bounded
 //! output), so tests drive this module with `runner::fake::ScriptedRunner` and a paused
 //! tokio clock.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,22 +20,14 @@ use super::journal::{Journal, JournalError};
 use super::platform::{Family, JobPlatform, RowPlatform};
 use super::recipes::Recipe;
 use super::results::{Environment, RowStatus, ValidationRow};
+use crate::generator::{Generator, Job};
 use crate::run::execute::percentile_90;
-use crate::runner::classify::{Exit, parse_install_json};
-use crate::runner::{Command, Output, Runner, RunnerError, Stop, stop_reached};
+use crate::runner::{Exit, Runner, RunnerError, Stop, stop_reached};
 
-/// The exit code that is retried (tsuku's network error, spec §7.3).
-pub const RETRY_EXIT_CODE: i32 = 5;
 /// The sleeps before the second and the third attempt (spec §7.3: "sleep 2 s, then 4 s").
-pub const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(4)];
+pub(crate) const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(4)];
 /// Install attempts per row at most (spec §7.3).
-pub const MAX_ATTEMPTS: u32 = 3;
-/// The exit code recorded for a timeout (GNU `timeout`'s, as the spec's `gtimeout 300`).
-pub const TIMEOUT_EXIT_CODE: i32 = 124;
-/// The exit code whose `missing_recipes` becomes `blocked_by` (spec §7.3).
-pub const MISSING_DEP_EXIT_CODE: i32 = 8;
-/// The variable passed into the sandbox by name (`--env GITHUB_TOKEN`) when it is set.
-pub const TOKEN_VAR: &str = "GITHUB_TOKEN";
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 
 /// Settings of one validation job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +36,8 @@ pub struct ValidateConfig {
     pub platform: JobPlatform,
     /// Linux families to validate in (`--family`); ignored on macOS.
     pub families: Vec<Family>,
-    /// The tsuku binary (`--generator`).
+    /// The tsuku binary (`--generator`), run by
+    /// [`Tsuku::for_validation`](crate::tsuku::Tsuku::for_validation).
     pub generator: PathBuf,
     /// Wall-time limit of one install attempt (`--timeout`, default 300 s as spec's `gtimeout`).
     pub timeout: Duration,
@@ -89,7 +82,7 @@ impl ValidateConfig {
 
 /// One install to run: a recipe in one family (or on macOS).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     /// The recipe.
     pub recipe: Recipe,
     /// The Linux family; `None` on macOS.
@@ -97,7 +90,7 @@ pub struct Task {
 }
 
 /// One task per recipe and row family, recipe-major in the recipes' order.
-pub fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
+pub(crate) fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
     let fams = config.row_families();
     recipes
         .iter()
@@ -110,36 +103,13 @@ pub fn tasks(config: &ValidateConfig, recipes: &[Recipe]) -> Vec<Task> {
         .collect()
 }
 
-/// The argv after the program: `install --json --force --recipe PATH`, plus on Linux
-/// `--sandbox --target-family F` and `--env GITHUB_TOKEN` when asked (spec §7.3, issue #13).
-pub fn install_args(config: &ValidateConfig, task: &Task) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec![
-        "install".into(),
-        "--json".into(),
-        "--force".into(),
-        "--recipe".into(),
-        task.recipe.path.clone().into(),
-    ];
-    if let Some(f) = task.family {
-        a.extend([
-            "--sandbox".into(),
-            "--target-family".into(),
-            f.as_str().into(),
-        ]);
-        if config.pass_github_token {
-            a.extend(["--env".into(), TOKEN_VAR.into()]);
-        }
-    }
-    a
-}
-
 /// The row's platform name for a task on this runner.
-pub fn row_platform(config: &ValidateConfig, family: Option<Family>) -> RowPlatform {
+pub(crate) fn row_platform(config: &ValidateConfig, family: Option<Family>) -> RowPlatform {
     config.platform.row(family)
 }
 
 /// A `skipped` row (an excluded recipe, spec §1.7): no exit code, attempts or `blocked_by`.
-pub fn skipped_row(
+pub(crate) fn skipped_row(
     config: &ValidateConfig,
     recipe: &Recipe,
     family: Option<Family>,
@@ -158,50 +128,26 @@ pub fn skipped_row(
     }
 }
 
-/// The exit code of one attempt (spec §7.3, issue #13): `install_exit_code` from the stdout
-/// JSON, else its `exit_code`, else the process's own (128 + N for a signal, 124 for a
-/// timeout).
-pub fn exit_code_of(out: &Output) -> i32 {
-    #[derive(serde::Deserialize)]
-    struct Codes {
-        #[serde(default)]
-        install_exit_code: Option<i32>,
-        #[serde(default)]
-        exit_code: Option<i32>,
-    }
-    if let Ok(c) = serde_json::from_slice::<Codes>(&out.stdout)
-        && let Some(code) = c.install_exit_code.or(c.exit_code)
-    {
-        return code;
-    }
-    match out.exit {
-        Exit::Code(c) => c,
-        Exit::Signal(n) => 128 + n,
-        Exit::TimedOut(_) => TIMEOUT_EXIT_CODE,
-        Exit::Interrupted => -1,
-    }
-}
-
-/// Runs one task to its row: up to [`MAX_ATTEMPTS`] installs, exit 5 retried after 2 s then
-/// 4 s (tokio sleeps), a timeout recorded as exit 124 with `timed_out` (not retried).
-/// `Ok(None)` when the run was stopped before the row was finished (nothing to record).
+/// Runs one task to its row: up to [`MAX_ATTEMPTS`] installs, a transient failure (tsuku's
+/// exit 5) retried after 2 s then 4 s (tokio sleeps); the row's exit code and `blocked_by`
+/// are the generator's reading of the last attempt, `timed_out` when it ran past the
+/// timeout (tsuku's reading records exit 124 and does not retry it). `Ok(None)` when the run
+/// was stopped before the row was finished (nothing to record).
 ///
 /// # Errors
 /// [`RunnerError`] when the generator could not be started at all.
-pub async fn validate_one(
+pub(crate) async fn validate_one(
+    generator: &dyn Generator,
     runner: &dyn Runner,
     config: &ValidateConfig,
     task: &Task,
     stop: Option<&watch::Receiver<Stop>>,
 ) -> Result<Option<ValidationRow>, RunnerError> {
-    let cmd = Command {
-        program: config.generator.clone(),
-        args: install_args(config, task),
-        env: Vec::new(),
-        current_dir: None,
-        timeout: config.timeout,
-        merge_output: false,
+    let job = Job::Validate {
+        recipe: &task.recipe.path,
+        family: task.family,
     };
+    let cmd = generator.command(&job);
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
@@ -209,36 +155,29 @@ pub async fn validate_one(
         if out.exit == Exit::Interrupted {
             return Ok(None);
         }
-        let timed_out = matches!(out.exit, Exit::TimedOut(_));
-        let code = if timed_out {
-            TIMEOUT_EXIT_CODE
-        } else {
-            exit_code_of(&out)
-        };
-        if !timed_out && code == RETRY_EXIT_CODE && attempts < MAX_ATTEMPTS {
+        let last = attempts >= MAX_ATTEMPTS;
+        let reading = generator.read(&job, &out, last);
+        if reading.transient && !last {
             let delay = RETRY_DELAYS[(attempts - 1) as usize];
             tokio::select! {
                 () = tokio::time::sleep(delay) => continue,
                 () = stop_reached(stop, Stop::Graceful) => return Ok(None),
             }
         }
-        let blocked_by = if code == MISSING_DEP_EXIT_CODE {
-            parse_install_json(&out.stdout).missing_recipes
-        } else {
-            Vec::new()
-        };
+        let passed = reading.passed();
+        let blocked_by = reading.failure.map(|f| f.blocked_by).unwrap_or_default();
         return Ok(Some(ValidationRow {
             recipe: task.recipe.name.clone(),
             platform: row_platform(config, task.family),
-            status: if code == 0 {
+            status: if passed {
                 RowStatus::Pass
             } else {
                 RowStatus::Fail
             },
-            exit_code: Some(code),
+            exit_code: Some(reading.code),
             attempts: Some(attempts),
             blocked_by: Some(blocked_by),
-            timed_out,
+            timed_out: matches!(out.exit, Exit::TimedOut(_)),
             path: task.recipe.rel.clone(),
             batch_id: config.batch_id.clone(),
             environment: Environment::Validation,
@@ -248,7 +187,7 @@ pub async fn validate_one(
 
 /// Optional parts of [`execute`].
 #[derive(Default)]
-pub struct ExecuteOptions<'a> {
+pub(crate) struct ExecuteOptions<'a> {
     /// Each finished row is appended (and synced) here before the next is taken.
     pub journal: Option<&'a mut Journal>,
     /// From [`Stop::Graceful`] on nothing new starts and retries stop waiting; the runner
@@ -264,7 +203,7 @@ pub struct ExecuteOptions<'a> {
 
 /// What [`execute`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Executed {
+pub(crate) struct Executed {
     /// Finished rows, in the order they finished.
     pub rows: Vec<ValidationRow>,
     /// Tasks not started because they would not finish before the deadline.
@@ -297,7 +236,8 @@ enum TaskEnd {
 ///
 /// # Errors
 /// [`ExecuteError`] as above.
-pub async fn execute(
+pub(crate) async fn execute(
+    generator: &dyn Generator,
     runner: &dyn Runner,
     config: &ValidateConfig,
     tasks: &[Task],
@@ -336,7 +276,7 @@ pub async fn execute(
                     return TaskEnd::NotStarted;
                 }
                 let t0 = tokio::time::Instant::now();
-                let r = validate_one(runner, config, task, stop).await;
+                let r = validate_one(generator, runner, config, task, stop).await;
                 if let Ok(Some(_)) = &r {
                     // Recorded before the slot is freed, so the next task's budget check
                     // sees it.

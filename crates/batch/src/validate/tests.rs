@@ -13,10 +13,11 @@ use super::journal::{self, Journal};
 use super::platform::{Family, JobPlatform};
 use super::recipes::Recipe;
 use super::results::{ResultsFile, RowStatus, ValidationRow};
-use super::run::{Task, ValidateConfig, exit_code_of, install_args, validate_one};
-use crate::runner::classify::Exit;
+use super::run::{Task, ValidateConfig, validate_one};
+use crate::runner::Exit;
 use crate::runner::fake::{FakeCall, Reply, ScriptedRunner};
 use crate::runner::{Output, Stop};
+use crate::tsuku::Tsuku;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -51,69 +52,6 @@ fn out(code: i32, stdout: &str) -> Reply {
     Reply::code(code).stdout(stdout)
 }
 
-fn strings(args: &[std::ffi::OsString]) -> Vec<String> {
-    args.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
-}
-
-#[test]
-fn argv_per_platform_passes_the_token_by_name() {
-    let mut c = config(JobPlatform::LinuxArm64);
-    let linux = strings(&install_args(&c, &task("bat", Some(Family::Alpine))));
-    assert_eq!(
-        linux,
-        [
-            "install",
-            "--json",
-            "--force",
-            "--recipe",
-            "/r/b/bat.toml",
-            "--sandbox",
-            "--target-family",
-            "alpine"
-        ]
-    );
-    c.pass_github_token = true;
-    let with_token = strings(&install_args(&c, &task("bat", Some(Family::Alpine))));
-    assert_eq!(with_token[8..], ["--env", "GITHUB_TOKEN"]);
-    let mut d = config(JobPlatform::DarwinX86_64);
-    d.pass_github_token = true;
-    let darwin = strings(&install_args(&d, &task("bat", None)));
-    assert_eq!(
-        darwin,
-        ["install", "--json", "--force", "--recipe", "/r/b/bat.toml"]
-    );
-}
-
-#[test]
-fn exit_code_prefers_install_exit_code_then_exit_code_then_the_process() {
-    let o = |exit, stdout: &str| Output {
-        exit,
-        stdout: stdout.as_bytes().to_vec(),
-        stderr: b"{\"exit_code\": 9}".to_vec(),
-    };
-    let cases = [
-        (
-            o(Exit::Code(1), r#"{"install_exit_code":6,"exit_code":1}"#),
-            6,
-        ),
-        (o(Exit::Code(1), r#"{"exit_code":7}"#), 7),
-        (
-            o(Exit::Code(3), r#"{"install_exit_code":null,"exit_code":4}"#),
-            4,
-        ),
-        (o(Exit::Code(3), "not json"), 3),
-        (o(Exit::Code(0), r#"{"status":"ok"}"#), 0),
-        (o(Exit::Code(2), r#"{"exit_code":"8"}"#), 2),
-        (o(Exit::Signal(9), ""), 137),
-        (o(Exit::TimedOut(SECS(300)), ""), 124),
-    ];
-    for (i, (output, want)) in cases.iter().enumerate() {
-        assert_eq!(exit_code_of(output), *want, "case {i}");
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn exit_5_is_retried_after_2s_then_4s_three_attempts_at_most() {
     let runner = ScriptedRunner::new(|c: &FakeCall| match (c.name().as_str(), c.attempt) {
@@ -123,7 +61,8 @@ async fn exit_5_is_retried_after_2s_then_4s_three_attempts_at_most() {
     });
     let c = config(JobPlatform::DarwinArm64);
     let t0 = Instant::now();
-    let net = validate_one(&runner, &c, &task("net", None), None)
+    let tsuku = Tsuku::for_validation(&c);
+    let net = validate_one(&tsuku, &runner, &c, &task("net", None), None)
         .await
         .unwrap()
         .unwrap();
@@ -136,7 +75,8 @@ async fn exit_5_is_retried_after_2s_then_4s_three_attempts_at_most() {
     assert_eq!(at, [SECS(0), SECS(2), SECS(6)]);
 
     let t1 = Instant::now();
-    let flaky = validate_one(&runner, &c, &task("flaky", None), None)
+    let tsuku = Tsuku::for_validation(&c);
+    let flaky = validate_one(&tsuku, &runner, &c, &task("flaky", None), None)
         .await
         .unwrap()
         .unwrap();
@@ -161,7 +101,8 @@ async fn a_timeout_is_recorded_and_not_retried() {
         .after(SECS(300))
     });
     let c = config(JobPlatform::LinuxX86_64);
-    let row = validate_one(&runner, &c, &task("slow", Some(Family::Rhel)), None)
+    let tsuku = Tsuku::for_validation(&c);
+    let row = validate_one(&tsuku, &runner, &c, &task("slow", Some(Family::Rhel)), None)
         .await
         .unwrap()
         .unwrap();
@@ -184,16 +125,30 @@ async fn exit_8_gives_sanitised_blocked_by_other_codes_none() {
         _ => out(6, r#"{"missing_recipes":["zlib"],"install_exit_code":6}"#),
     });
     let c = config(JobPlatform::LinuxArm64);
-    let row = validate_one(&runner, &c, &task("ffmpeg", Some(Family::Debian)), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let tsuku = Tsuku::for_validation(&c);
+    let row = validate_one(
+        &tsuku,
+        &runner,
+        &c,
+        &task("ffmpeg", Some(Family::Debian)),
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(row.exit_code, Some(8));
     assert_eq!(row.blocked_by, Some(vec!["x264".into(), "lame".into()]));
-    let other = validate_one(&runner, &c, &task("gimp", Some(Family::Debian)), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let tsuku = Tsuku::for_validation(&c);
+    let other = validate_one(
+        &tsuku,
+        &runner,
+        &c,
+        &task("gimp", Some(Family::Debian)),
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((other.exit_code, other.blocked_by), (Some(6), Some(vec![])));
 }
 
@@ -207,7 +162,8 @@ async fn a_stop_during_the_backoff_records_nothing() {
         tx.send(Stop::Graceful).unwrap();
     };
     let t = task("net", None);
-    let (row, ()) = tokio::join!(validate_one(&runner, &c, &t, Some(&rx)), stopper);
+    let tsuku = Tsuku::for_validation(&c);
+    let (row, ()) = tokio::join!(validate_one(&tsuku, &runner, &c, &t, Some(&rx)), stopper);
     assert_eq!(row.unwrap(), None);
     assert_eq!(runner.calls().len(), 1);
 }
@@ -252,7 +208,8 @@ async fn exclusions_get_one_skipped_row_per_family_and_bad_paths_none() {
     let runner = ScriptedRunner::ok();
     let mut c = config(JobPlatform::LinuxArm64);
     c.families = vec![Family::Debian, Family::Alpine];
-    let o = validate_files(&c, &files, &runner, JobOptions::default())
+    let tsuku = Tsuku::for_validation(&c);
+    let o = validate_files(&c, &files, &tsuku, &runner, JobOptions::default())
         .await
         .unwrap();
     assert_eq!(
@@ -283,9 +240,11 @@ async fn a_malformed_exclusions_file_writes_nothing() {
     std::fs::write(&ex, "{\"exclusions\": [\n  {\"recipe\": 1}\n]}").unwrap();
     files.exclusions = Some(ex);
     let runner = ScriptedRunner::ok();
+    let tsuku = Tsuku::for_validation(&config(JobPlatform::DarwinArm64));
     let err = validate_files(
         &config(JobPlatform::DarwinArm64),
         &files,
+        &tsuku,
         &runner,
         JobOptions::default(),
     )
@@ -321,7 +280,8 @@ async fn resume_skips_journaled_rows_and_drops_foreign_ones() {
     j.append_row(&done("zz")).unwrap();
     drop(j);
     let runner = ScriptedRunner::ok();
-    let o = validate_files(&c, &files, &runner, JobOptions::default())
+    let tsuku = Tsuku::for_validation(&c);
+    let o = validate_files(&c, &files, &tsuku, &runner, JobOptions::default())
         .await
         .unwrap();
     assert_eq!(runner.names("install"), ["fd", "rg"]);
@@ -341,7 +301,8 @@ async fn resume_skips_journaled_rows_and_drops_foreign_ones() {
     j.append_row(&done("bat")).unwrap();
     drop(j);
     let runner = ScriptedRunner::ok();
-    let err = validate_files(&c, &files, &runner, JobOptions::default())
+    let tsuku = Tsuku::for_validation(&c);
+    let err = validate_files(&c, &files, &tsuku, &runner, JobOptions::default())
         .await
         .unwrap_err();
     assert!(chain(&err).contains("\"other\""), "{err}");
@@ -364,9 +325,11 @@ async fn a_stopped_job_keeps_its_journal_and_the_rerun_finishes() {
     };
     // The scripted hang ignores the stop (a real runner kills it); only the waiting tasks
     // see it, so race the job against the stopper and a bound.
+    let tsuku = Tsuku::for_validation(&c);
     let job = validate_files(
         &c,
         &files,
+        &tsuku,
         &runner,
         JobOptions {
             stop: Some(rx),
@@ -385,7 +348,8 @@ async fn a_stopped_job_keeps_its_journal_and_the_rerun_finishes() {
     assert!(!files.out.exists());
 
     let runner = ScriptedRunner::ok();
-    let o = validate_files(&c, &files, &runner, JobOptions::default())
+    let tsuku = Tsuku::for_validation(&c);
+    let o = validate_files(&c, &files, &tsuku, &runner, JobOptions::default())
         .await
         .unwrap();
     assert_eq!(runner.names("install"), ["fd", "rg"]);
@@ -405,10 +369,12 @@ async fn a_graceful_stop_writes_no_results_and_counts_the_rest() {
         tokio::time::sleep(SECS(15)).await;
         tx.send(Stop::Graceful).unwrap();
     };
+    let tsuku = Tsuku::for_validation(&c);
     let (o, ()) = tokio::join!(
         validate_files(
             &c,
             &files,
+            &tsuku,
             &runner,
             JobOptions {
                 stop: Some(rx),
@@ -433,9 +399,11 @@ async fn the_budget_starts_only_rows_that_fit_and_jobs_bound_concurrency() {
     c.jobs = 2;
     c.timeout = SECS(100);
     let runner = ScriptedRunner::ok_after(SECS(40));
+    let tsuku = Tsuku::for_validation(&c);
     let o = validate_files(
         &c,
         &files,
+        &tsuku,
         &runner,
         JobOptions {
             deadline: Some(Instant::now() + SECS(100)),
@@ -460,9 +428,11 @@ async fn a_missing_recipes_dir_is_an_error_naming_it() {
         out: PathBuf::from("/nonexistent/out.json"),
         exclusions: None,
     };
+    let tsuku = Tsuku::for_validation(&config(JobPlatform::DarwinArm64));
     let err = validate_files(
         &config(JobPlatform::DarwinArm64),
         &files,
+        &tsuku,
         &ScriptedRunner::ok(),
         JobOptions::default(),
     )
@@ -502,7 +472,8 @@ async fn a_generator_that_cannot_start_stops_the_job_and_keeps_the_journal() {
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             })
         });
-    let err = validate_files(&c, &files, &mock, JobOptions::default())
+    let tsuku = Tsuku::for_validation(&c);
+    let err = validate_files(&c, &files, &tsuku, &mock, JobOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, super::job::ValidateError::Runner(_)), "{err}");

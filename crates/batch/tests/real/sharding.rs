@@ -11,6 +11,7 @@ use batch::runner::fake::{Reply, ScriptedRunner};
 use batch::shard::merge::{MergeStatus, merge};
 use batch::shard::{Fragment, FragmentSet, ShardRun, split};
 use batch::shard::{Shard, ShardSettings, shard_of};
+use batch::tsuku::Tsuku;
 use batch::{Config, Queue, RateLimit};
 use batch_base::clock::FixedClock;
 
@@ -122,7 +123,15 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         .collect();
     // The batch fills before the queue reaches a pypi entry, so rubygems alone is probed.
     assert_eq!(probes, BTreeSet::from(["rubygems"]));
-    let results = run::execute(&plan, &whole.config, &by_hash(), &clock, &noop).await;
+    let results = run::execute(
+        &plan,
+        &whole.config,
+        &Tsuku::for_run(&whole.config),
+        &by_hash(),
+        &clock,
+        &noop,
+    )
+    .await;
     let mut report = run::apply(&mut plan, &results, &whole.config, &clock);
     run::persist(&mut plan, &mut report, &whole.config, &clock).unwrap();
     let r = &report.results;
@@ -136,7 +145,15 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         let mut plan =
             run::plan_from(&sharded.config, &clock, queue, existed, &BTreeSet::new()).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 5 });
-        let results = run::execute(&plan, &sharded.config, &by_hash(), &clock, &noop).await;
+        let results = run::execute(
+            &plan,
+            &sharded.config,
+            &Tsuku::for_run(&sharded.config),
+            &by_hash(),
+            &clock,
+            &noop,
+        )
+        .await;
         let run = ShardRun {
             batch_id: BATCH,
             queue_sha256: &sha,

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use batch::runner::classify::Exit;
+use batch::runner::Exit;
 use batch::runner::{Command, ProcessRunner, Runner, RunnerError};
 
 fn sh(script: &str, timeout: Duration, merge_output: bool) -> Command {

@@ -42,7 +42,15 @@ async fn run_removes_its_journal_and_writes_what_a_journal_free_run_writes() {
     let without = mixed_env();
     let runner = mixed_runner();
     let mut planned = super::plan(&without.config, &clock).unwrap();
-    let results = execute(&planned, &without.config, &runner, &clock, &noop).await;
+    let results = execute(
+        &planned,
+        &without.config,
+        &Tsuku::for_run(&without.config),
+        &runner,
+        &clock,
+        &noop,
+    )
+    .await;
     let mut report2 = apply(&mut planned, &results, &without.config, &clock);
     persist(&mut planned, &mut report2, &without.config, &clock).unwrap();
     assert!(!journal_path(&without.config).exists());

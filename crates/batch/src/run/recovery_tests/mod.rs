@@ -31,11 +31,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::Config;
+use crate::generator::Step;
 use crate::queue::{Queue, QueueEntry};
 use crate::records::{Outcome, OutcomeKind};
 use crate::run::journal::JournalError;
 use crate::run::journal::{Journal, Line, OutcomeLine};
-use crate::runner::{Step, Stop};
+use crate::runner::Stop;
+use crate::tsuku::Tsuku;
 use batch_base::clock::FixedClock;
 
 // ---------------------------------------------------------------------------------------------
@@ -211,7 +213,8 @@ async fn crash(
             stop: None,
             deadline: None,
         };
-        let fut = execute_with(&planned, &env.config, runner, clock, &noop, opts);
+        let tsuku = Tsuku::for_run(&env.config);
+        let fut = execute_with(&planned, &env.config, &tsuku, runner, clock, &noop, opts);
         tokio::pin!(fut);
         match cut {
             None => {

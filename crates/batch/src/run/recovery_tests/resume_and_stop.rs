@@ -95,7 +95,8 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
         stop: None,
         deadline: None,
     };
-    let fut = execute_with(&planned, c, &runner, &clock, &noop, opts);
+    let tsuku = Tsuku::for_run(c);
+    let fut = execute_with(&planned, c, &tsuku, &runner, &clock, &noop, opts);
     tokio::pin!(fut);
     tokio::select! {
         r = &mut fut => panic!("b never finishes, got {r:?}"),
@@ -199,9 +200,17 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(&planned, c, &runner, &clock, &on_event, opts)
-        .await
-        .unwrap();
+    let results = execute_with(
+        &planned,
+        c,
+        &Tsuku::for_run(c),
+        &runner,
+        &clock,
+        &on_event,
+        opts,
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(
             &results[0],
@@ -266,9 +275,17 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(&planned, c, &runner, &clock, &noop, opts)
-        .await
-        .unwrap();
+    let results = execute_with(
+        &planned,
+        c,
+        &Tsuku::for_run(c),
+        &runner,
+        &clock,
+        &noop,
+        opts,
+    )
+    .await
+    .unwrap();
     let calls = runner.calls();
     assert!(
         calls.iter().all(|x| x.at - t0 < ms(1500)),
@@ -333,9 +350,17 @@ async fn stop_cuts_retry_backoff_short() {
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(&planned, c, &runner, &clock, &on_event, opts)
-        .await
-        .unwrap();
+    let results = execute_with(
+        &planned,
+        c,
+        &Tsuku::for_run(c),
+        &runner,
+        &clock,
+        &on_event,
+        opts,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         results,
         [EntryResult::NotRun {
@@ -382,9 +407,17 @@ async fn journal_append_failure_halts_the_run() {
         stop: None,
         deadline: None,
     };
-    let err = execute_with(&planned, c, &runner, &clock, &noop, opts)
-        .await
-        .unwrap_err();
+    let err = execute_with(
+        &planned,
+        c,
+        &Tsuku::for_run(c),
+        &runner,
+        &clock,
+        &noop,
+        opts,
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             &err,

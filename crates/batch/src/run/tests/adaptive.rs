@@ -44,7 +44,15 @@ async fn a_burst_of_exit_5_slows_down_and_successes_recover() {
     let c = clock();
     let planned = super::plan(&env.config, &c).unwrap();
     let t0 = Instant::now();
-    execute(&planned, &env.config, &mock, &c, &on).await;
+    execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &mock,
+        &c,
+        &on,
+    )
+    .await;
 
     let changes = changes.into_inner().unwrap();
     let steps: Vec<(u64, u64, bool)> = changes
@@ -115,6 +123,14 @@ async fn off_keeps_the_configured_period() {
     };
     let c = clock();
     let planned = super::plan(&env.config, &c).unwrap();
-    execute(&planned, &env.config, &mock, &c, &on).await;
+    execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &mock,
+        &c,
+        &on,
+    )
+    .await;
     assert_eq!(changed.load(Ordering::SeqCst), 0);
 }

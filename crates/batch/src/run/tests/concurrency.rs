@@ -186,7 +186,15 @@ async fn six_rubygems_and_twenty_homebrew_finish_in_about_32_seconds() {
     let planned = super::plan(&env.config, &c).unwrap();
     assert_eq!(planned.selection.candidates.len(), 26);
     let t0 = Instant::now();
-    let results = execute(&planned, &env.config, &runner, &c, &noop).await;
+    let results = execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &runner,
+        &c,
+        &noop,
+    )
+    .await;
     let elapsed = t0.elapsed();
     eprintln!("6 rubygems + 20 homebrew, jobs 4: {elapsed:?} of virtual time");
     assert!(results.iter().all(|r| matches!(
@@ -262,7 +270,15 @@ async fn jobs_one_and_eight_give_identical_records() {
         let on = |e: Event<'_>| events.lock().unwrap().extend(own(e));
         let c = clock();
         let mut planned = super::plan(&env.config, &c).unwrap();
-        let results = execute(&planned, &env.config, &runner, &c, &on).await;
+        let results = execute(
+            &planned,
+            &env.config,
+            &Tsuku::for_run(&env.config),
+            &runner,
+            &c,
+            &on,
+        )
+        .await;
         let mut report = apply(&mut planned, &results, &env.config, &c);
         check_totals(&report.results);
         let finished: Vec<usize> = events

@@ -26,14 +26,16 @@ use crate::config::Config;
 use crate::config::RateLimit;
 use crate::control::Change;
 use crate::control::breaker::BreakerState;
+use crate::generator::Category;
+use crate::generator::Step;
 use crate::queue::Status;
 use crate::queue::{Queue, QueueEntry};
 use crate::records::timestamp::Rfc3339;
 use crate::records::{BatchResults, FailureRecord, Outcome};
 use crate::runner::MockRunner;
-use crate::runner::classify::Category;
 use crate::runner::fake::{FakeCall as Call, Reply, ScriptedRunner};
-use crate::runner::{Command, Exit, Output, Runner, RunnerError, Step};
+use crate::runner::{Command, Exit, Output, Runner, RunnerError};
+use crate::tsuku::Tsuku;
 use batch_base::clock::FixedClock;
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +153,15 @@ async fn exec(
     clock: &FixedClock,
 ) -> (Plan, Vec<EntryResult>, RunReport) {
     let mut planned = super::plan(&env.config, clock).unwrap();
-    let results = execute(&planned, &env.config, runner, clock, &noop).await;
+    let results = execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        runner,
+        clock,
+        &noop,
+    )
+    .await;
     let report = apply(&mut planned, &results, &env.config, clock);
     (planned, results, report)
 }

@@ -267,7 +267,10 @@ async fn a_finished_batch_makes_its_generation_rows() {
     ]);
     let runner = persist_runner();
     let c = clock();
-    let finished = MainRun::new(&env.config, &runner, &c).run().await.unwrap();
+    let finished = MainRun::new(&env.config, &Tsuku::for_run(&env.config), &runner, &c)
+        .run()
+        .await
+        .unwrap();
     assert!(matches!(finished, Finished::Batch { .. }));
     match crate::validate::host_platform() {
         Some(platform) => {
@@ -554,7 +557,15 @@ async fn every_process_is_reported_with_its_exit_and_duration() {
     };
     let c = clock();
     let planned = super::plan(&env.config, &c).unwrap();
-    execute(&planned, &env.config, &runner, &c, &on).await;
+    execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &runner,
+        &c,
+        &on,
+    )
+    .await;
     let seen = seen.into_inner().unwrap();
     let got: Vec<(String, Duration, Option<Exit>, String)> = seen
         .iter()

@@ -27,7 +27,15 @@ async fn generation_network_exhaustion_after_four_attempts() {
     let c = clock();
     let mut planned = super::plan(&env.config, &c).unwrap();
     let t0 = Instant::now();
-    let results = execute(&planned, &env.config, &mock, &c, &on).await;
+    let results = execute(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &mock,
+        &c,
+        &on,
+    )
+    .await;
     let report = apply(&mut planned, &results, &env.config, &c);
 
     let r = only_record(&report);
@@ -380,7 +388,15 @@ async fn backoff_sequence_through_apply() {
         let c = FixedClock::new(classified);
         let mut planned = super::plan(&env.config, &c).unwrap();
         assert_eq!(planned.selection.candidates.len(), 1);
-        let results = execute(&planned, &env.config, &mock, &c, &noop).await;
+        let results = execute(
+            &planned,
+            &env.config,
+            &Tsuku::for_run(&env.config),
+            &mock,
+            &c,
+            &noop,
+        )
+        .await;
         c.set(ts("2026-06-01T13:30:00Z"));
         let report = apply(&mut planned, &results, &env.config, &c);
         let e = &planned.queue.entries[0];

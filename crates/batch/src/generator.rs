@@ -1,0 +1,142 @@
+//! The seam between the engine and the program that writes recipes: the [`Generator`] trait.
+//!
+//! The engine (selection, rate limits, breakers, scheduling, journal, shards, and `validate`)
+//! knows the generator only through this trait. For each [`Job`] it asks the generator for
+//! the [`Command`] to run, hands that command to a [`Runner`](crate::runner::Runner) (the
+//! process layer: process groups, timeouts, bounded output), and gives the [`Output`] back
+//! to [`Generator::read`], which turns it into a [`Reading`]. The reading says whether the
+//! step passed, whether it failed in a way the engine retries with its backoff (`transient`),
+//! and, if it failed, the fields of its failure record ([`Failure`], [`Category`]).
+//!
+//! [`crate::tsuku::Tsuku`] implements the trait for tsuku: its argv, the way it splits
+//! stdout and stderr, its exit codes, its `--json` output and its network code. Tests and
+//! the crate example use small generators of their own.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::runner::{Command, Output};
+use crate::validate::Family;
+
+/// Failure category of a failure record (spec §4.4): the `category` field of the failure
+/// JSONL files, and what the circuit breakers and `aggregate` count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// The recipe or its source does not exist (tsuku exit 3).
+    RecipeNotFound,
+    /// The network failed on every attempt (tsuku exit 5 after retries).
+    NetworkError,
+    /// The recipe did not install (tsuku exit 6).
+    InstallFailed,
+    /// The installed tool did not pass verification (tsuku exit 7).
+    VerifyFailed,
+    /// Dependencies are missing (tsuku exit 8).
+    MissingDep,
+    /// Anything else: other exit codes, signals, timeouts of `create`.
+    GenerationFailed,
+}
+
+impl Category {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RecipeNotFound => "recipe_not_found",
+            Self::NetworkError => "network_error",
+            Self::InstallFailed => "install_failed",
+            Self::VerifyFailed => "verify_failed",
+            Self::MissingDep => "missing_dep",
+            Self::GenerationFailed => "generation_failed",
+        }
+    }
+}
+
+/// The steps of one queue entry in the main run (spec §4.1): write the recipe, then check
+/// that it installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Generate the recipe (`tsuku create`, spec §4.2).
+    Create,
+    /// Install the recipe just generated (`tsuku install`, spec §4.3).
+    Install,
+}
+
+/// The queue entry a main-run step works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// The entry's name (`bat`).
+    pub name: &'a str,
+    /// The entry's source (`github:sharkdp/bat`).
+    pub source: &'a str,
+    /// Where its recipe is written: `<output-dir>/<first letter>/<name>.toml`.
+    pub recipe: &'a Path,
+}
+
+/// What the engine asks the generator to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job<'a> {
+    /// Main run, [`Step::Create`]: write the target's recipe.
+    Create(Target<'a>),
+    /// Main run, [`Step::Install`]: check that the target's recipe installs.
+    Install(Target<'a>),
+    /// `validate` (spec §7.3): install `recipe` on this runner, in the Linux `family`
+    /// (`None` on macOS, where there is no sandbox).
+    Validate {
+        /// The recipe file.
+        recipe: &'a Path,
+        /// The Linux family to install in.
+        family: Option<Family>,
+    },
+}
+
+/// A failed step as its failure record will say it (before the record gets its package ID
+/// and timestamp, spec §1.3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Pipeline category.
+    pub category: Category,
+    /// Finer reason (`timeout`, or the generator's own), empty when none.
+    pub subcategory: String,
+    /// Missing dependencies, empty when none.
+    pub blocked_by: Vec<String>,
+    /// What the generator said, trimmed and cut to 500 bytes (spec §4.5).
+    pub message: String,
+    /// Blocked (waits on dependencies) rather than failed (spec §4.5 last column).
+    pub blocked: bool,
+}
+
+/// What one finished generator process means, as [`Generator::read`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The exit code the step reports, which `validate` writes into its rows: for tsuku's
+    /// validation installs the code of its `--json` output, else the process's.
+    pub code: i32,
+    /// A failure worth another attempt (tsuku: exit 5, its network code, spec §4.4, §7.3).
+    /// The engine retries it with its own backoff while attempts remain, and counts it
+    /// against the ecosystem's pace (issue #15).
+    pub transient: bool,
+    /// `None` when the step passed; else what its failure record says.
+    pub failure: Option<Failure>,
+}
+
+impl Reading {
+    /// Whether the step passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// A program that writes recipes, as the engine sees it: how to run a [`Job`] and how to
+/// read what the process left. See the module docs.
+pub trait Generator: Send + Sync {
+    /// The process that does `job`. The engine runs it as given, `Command::timeout` included.
+    fn command(&self, job: &Job<'_>) -> Command;
+
+    /// Reads the output of `job`'s process: the one reader of the generator's exit code,
+    /// stdout and stderr, for the main run and `validate` alike. `last` is true when the
+    /// engine will not retry this step again, so a transient failure is final and its
+    /// [`Failure`] says so. Never called for [`Exit::Interrupted`](crate::runner::Exit):
+    /// the engine handles stops itself.
+    fn read(&self, job: &Job<'_>, output: &Output, last: bool) -> Reading;
+}

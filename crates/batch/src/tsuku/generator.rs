@@ -1,0 +1,72 @@
+//! [`Tsuku`]: the [`Generator`] that runs tsuku.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{argv, read};
+use crate::config::Config;
+use crate::generator::{Generator, Job, Reading};
+use crate::runner::{Command, Output};
+use crate::validate::ValidateConfig;
+
+/// tsuku as the engine's generator: the program, the variables added to its environment,
+/// the wall-time limit of one process, and whether validation installs pass
+/// `--env GITHUB_TOKEN` into the sandbox. `create` captures stdout and stderr as one stream
+/// in write order (spec §4.2), `install` as two (spec §4.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tsuku {
+    program: PathBuf,
+    env: Vec<(OsString, OsString)>,
+    timeout: Duration,
+    github_token: bool,
+}
+
+impl Tsuku {
+    /// The main run's tsuku: `config.generator`, with `config.generator_env` added to its
+    /// environment, each process limited to `config.timeout`.
+    pub fn for_run(config: &Config) -> Self {
+        Self {
+            program: config.generator.clone(),
+            env: config.generator_env.clone(),
+            timeout: config.timeout,
+            github_token: false,
+        }
+    }
+
+    /// `validate`'s tsuku: `config.generator` in the inherited environment, each install
+    /// limited to `config.timeout`, `--env GITHUB_TOKEN` on Linux when
+    /// `config.pass_github_token`.
+    pub fn for_validation(config: &ValidateConfig) -> Self {
+        Self {
+            program: config.generator.clone(),
+            env: Vec::new(),
+            timeout: config.timeout,
+            github_token: config.pass_github_token,
+        }
+    }
+}
+
+impl Generator for Tsuku {
+    fn command(&self, job: &Job<'_>) -> Command {
+        let (args, merge_output) = match job {
+            Job::Create(t) => (argv::create(t.name, t.source, t.recipe), true),
+            Job::Install(t) => (argv::install(t.recipe), false),
+            Job::Validate { recipe, family } => {
+                (argv::validate(recipe, *family, self.github_token), false)
+            }
+        };
+        Command {
+            program: self.program.clone(),
+            args,
+            env: self.env.clone(),
+            current_dir: None,
+            timeout: self.timeout,
+            merge_output,
+        }
+    }
+
+    fn read(&self, job: &Job<'_>, output: &Output, last: bool) -> Reading {
+        read::read(job, output, last)
+    }
+}

@@ -1,0 +1,20 @@
+//! tsuku behind the [`Generator`](crate::generator::Generator) seam: everything this crate
+//! knows about tsuku's command line.
+//!
+//! - `argv`: the argv of `create` (spec §4.2), `install` (spec §4.3) and the validation
+//!   install (spec §7.3);
+//! - `read`: the one reader of what a tsuku process left: exit codes → categories (spec
+//!   §4.4), `blocked_by` from `recipe X not found in registry` (spec §4.6), `--json` output
+//!   (spec §4.5, §7.3), message truncation, and the network code that is retried;
+//! - [`Tsuku`]: the generator built from those two, for the main run and for `validate`.
+
+mod argv;
+mod generator;
+mod read;
+
+pub use argv::TOKEN_VAR;
+pub use generator::Tsuku;
+pub use read::extract_blocked_by;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! The one reader of what a tsuku process left (spec §4.2–§4.6, §7.3): exit codes →
+//! categories, `blocked_by` extraction with sanitising, `tsuku install --json` output,
+//! message truncation, the blocked-versus-failed decision and the network code that is
+//! retried. Pure functions; [`super::Tsuku`] calls [`read`] for every job.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+
+use crate::generator::{Category, Failure, Job, Reading, Step};
+use crate::runner::{Exit, Output};
+
+/// Most names kept in one `blocked_by` list (spec §4.6).
+pub(crate) const MAX_BLOCKED_BY: usize = 100;
+/// Messages longer than this many bytes are cut (spec §4.5).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 500;
+/// tsuku's network exit code: the one failure that is retried (spec §4.4, §7.3).
+pub(crate) const NETWORK_EXIT_CODE: i32 = 5;
+/// The code a validation row records for a timeout (GNU `timeout`'s, as the spec's
+/// `gtimeout 300`, §7.3).
+pub(crate) const TIMEOUT_EXIT_CODE: i32 = 124;
+/// The validation code whose `missing_recipes` becomes the row's `blocked_by` (spec §7.3).
+pub(crate) const MISSING_DEP_EXIT_CODE: i32 = 8;
+
+/// Maps a tsuku exit code to a category (spec §4.4 table): 3, 5, 6, 7, 8 have their own,
+/// every other code (and −1 for a signal) is `generation_failed`.
+pub(crate) fn category(code: i32) -> Category {
+    match code {
+        3 => Category::RecipeNotFound,
+        5 => Category::NetworkError,
+        6 => Category::InstallFailed,
+        7 => Category::VerifyFailed,
+        8 => Category::MissingDep,
+        _ => Category::GenerationFailed,
+    }
+}
+
+/// The category a timeout of `step` gets (issue #4): `generation_failed` for create,
+/// `install_failed` for install.
+pub(crate) fn timeout_category(step: Step) -> Category {
+    match step {
+        Step::Create => Category::GenerationFailed,
+        Step::Install => Category::InstallFailed,
+    }
+}
+
+/// Reads the output of `job`'s process into a [`Reading`]; `last` when no retry remains.
+///
+/// - `create` (spec §4.5 rows 1–2): passed on exit 0; the message and `blocked_by` come
+///   from the combined output;
+/// - `install` (rows 3–4): passed on exit 0; category from the exit code, subcategory and
+///   `missing_recipes` from the stdout JSON, message from stderr;
+/// - a validation install (§7.3): the code is the JSON's `install_exit_code`, else its
+///   `exit_code`, else the process's (128 + N for signal N, 124 for a timeout); passed on
+///   code 0; `blocked_by` only on code 8.
+///
+/// Transient means exit 5 (the JSON's code for a validation install; a timeout never is).
+pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
+    match job {
+        Job::Create(t) => {
+            let transient = out.exit == Exit::Code(NETWORK_EXIT_CODE);
+            Reading {
+                code: out.exit.code(),
+                transient,
+                failure: (!out.exit.success())
+                    .then(|| classify_create(out.exit, &out.stdout, transient && last, t.source)),
+            }
+        }
+        Job::Install(_) => {
+            let transient = out.exit == Exit::Code(NETWORK_EXIT_CODE);
+            Reading {
+                code: out.exit.code(),
+                transient,
+                failure: (!out.exit.success()).then(|| {
+                    classify_install(out.exit, &out.stdout, &out.stderr, transient && last)
+                }),
+            }
+        }
+        Job::Validate { .. } => read_validation(out, last),
+    }
+}
+
+static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+    // `\S` in Go's RE2: any byte but space, \t, \n, \f and \r.
+    Regex::new(r"(?-u)recipe ([^ \t\n\x0C\r]+) not found in registry").expect("valid regex")
+});
+
+/// Whether a dependency name may be recorded: non-empty, and free of `/`, `\`, `..`, `<`, `>`
+/// (spec §4.6 step 2). Control characters are rejected too.
+pub(crate) fn is_valid_dependency_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(['/', '\\', '<', '>'])
+        && !name.contains("..")
+        && !name.contains(|c: char| c.is_control())
+}
+
+/// Sanitises a list of dependency names: drops invalid ones, removes duplicates, keeps the
+/// first [`MAX_BLOCKED_BY`] (spec §4.6 step 2).
+pub(crate) fn sanitize_names<I, S>(names: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let n = n.as_ref();
+        if out.len() >= MAX_BLOCKED_BY {
+            break;
+        }
+        if is_valid_dependency_name(n) && !out.iter().any(|o| o == n) {
+            out.push(n.to_owned());
+        }
+    }
+    out
+}
+
+/// Extracts `blocked_by` from generator output: every `recipe X not found in registry`, in
+/// order, sanitised, de-duplicated and capped at 100 (spec §4.6). Non-UTF-8 names are dropped.
+/// Public for `benches/records.rs`.
+pub fn extract_blocked_by(output: &[u8]) -> Vec<String> {
+    let names = NOT_FOUND
+        .captures_iter(output)
+        .filter_map(|c| std::str::from_utf8(c.get(1)?.as_bytes()).ok());
+    sanitize_names(names)
+}
+
+/// Trims whitespace; when longer than 500 bytes keeps the first 500 bytes, cut back to a
+/// UTF-8 character boundary, and appends `...` (spec §4.5; Go cut inside characters).
+pub(crate) fn truncate_message(text: &str) -> String {
+    let t = text.trim();
+    if t.len() <= MAX_MESSAGE_BYTES {
+        return t.to_owned();
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &t[..end])
+}
+
+/// The fields of `tsuku install --json` output this crate reads (spec §4.5, §7.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct InstallJson {
+    /// `.subcategory`, empty when absent.
+    pub(crate) subcategory: String,
+    /// `.missing_recipes`, sanitised like generation output.
+    pub(crate) missing_recipes: Vec<String>,
+    /// `.install_exit_code`, else `.exit_code`; `None` when neither is an integer.
+    pub(crate) exit_code: Option<i32>,
+}
+
+/// Parses install stdout. The whole stdout must be one JSON object; anything else (empty,
+/// extra text) yields the empty default, as in Go. The two field groups are read as Go read
+/// them, each on its own: a wrong type in `subcategory`/`missing_recipes` empties both of
+/// them, and one in `install_exit_code`/`exit_code` leaves `exit_code` `None`.
+pub(crate) fn parse_install_json(stdout: &[u8]) -> InstallJson {
+    #[derive(serde::Deserialize)]
+    struct Record {
+        #[serde(default)]
+        subcategory: Option<String>,
+        #[serde(default)]
+        missing_recipes: Option<Vec<String>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Codes {
+        #[serde(default)]
+        install_exit_code: Option<i32>,
+        #[serde(default)]
+        exit_code: Option<i32>,
+    }
+    let mut json = match serde_json::from_slice::<Record>(stdout) {
+        Ok(r) => InstallJson {
+            subcategory: r.subcategory.unwrap_or_default(),
+            missing_recipes: sanitize_names(r.missing_recipes.unwrap_or_default()),
+            exit_code: None,
+        },
+        Err(_) => InstallJson::default(),
+    };
+    if let Ok(c) = serde_json::from_slice::<Codes>(stdout) {
+        json.exit_code = c.install_exit_code.or(c.exit_code);
+    }
+    json
+}
+
+fn timed_out(step: Step, after: Duration, output: &str) -> Failure {
+    let secs = after.as_secs_f64();
+    Failure {
+        category: timeout_category(step),
+        subcategory: "timeout".into(),
+        blocked_by: Vec::new(),
+        message: truncate_message(&format!("timed out after {secs}s: {output}")),
+        blocked: false,
+    }
+}
+
+/// Classifies a failed `create` (spec §4.5 rows 1–2). `output` is the combined stdout and
+/// stderr of the last attempt; `retries_exhausted` is true when every attempt hit the retry
+/// code. `source` appears in the exhaustion message.
+pub(crate) fn classify_create(
+    exit: Exit,
+    output: &[u8],
+    retries_exhausted: bool,
+    source: &str,
+) -> Failure {
+    let text = String::from_utf8_lossy(output);
+    if let Exit::TimedOut(after) = exit {
+        return timed_out(Step::Create, after, &text);
+    }
+    if retries_exhausted {
+        return Failure {
+            category: Category::NetworkError,
+            subcategory: String::new(),
+            blocked_by: Vec::new(),
+            message: format!(
+                "failed after 3 retries: tsuku create {source}: exit {}: {}",
+                exit.code(),
+                truncate_message(&text)
+            ),
+            blocked: false,
+        };
+    }
+    let blocked_by = extract_blocked_by(output);
+    let mut category = category(exit.code());
+    if !blocked_by.is_empty() && category == Category::InstallFailed {
+        category = Category::MissingDep;
+    }
+    Failure {
+        category,
+        subcategory: String::new(),
+        blocked: !blocked_by.is_empty(),
+        blocked_by,
+        message: truncate_message(&text),
+    }
+}
+
+/// Classifies a failed `install` (spec §4.5 rows 3–4): category from the exit code (the CLI's
+/// own category is ignored), subcategory and `missing_recipes` from the stdout JSON, message
+/// from stderr only. Blocked iff the category is `missing_dep` or `recipe_not_found`.
+pub(crate) fn classify_install(
+    exit: Exit,
+    stdout: &[u8],
+    stderr: &[u8],
+    retries_exhausted: bool,
+) -> Failure {
+    let err = String::from_utf8_lossy(stderr);
+    if let Exit::TimedOut(after) = exit {
+        return timed_out(Step::Install, after, &err);
+    }
+    let json = parse_install_json(stdout);
+    if retries_exhausted {
+        return Failure {
+            category: Category::NetworkError,
+            subcategory: json.subcategory,
+            blocked_by: json.missing_recipes,
+            message: format!("failed after 3 retries: {}", truncate_message(&err)),
+            blocked: false,
+        };
+    }
+    let category = category(exit.code());
+    Failure {
+        category,
+        subcategory: json.subcategory,
+        blocked_by: json.missing_recipes,
+        message: truncate_message(&err),
+        blocked: matches!(category, Category::MissingDep | Category::RecipeNotFound),
+    }
+}
+
+/// The code of a process that reported none: 128 + N for signal N, 124 for a timeout.
+fn process_code(exit: Exit) -> i32 {
+    match exit {
+        Exit::Code(c) => c,
+        Exit::Signal(n) => 128 + n,
+        Exit::TimedOut(_) => TIMEOUT_EXIT_CODE,
+        Exit::Interrupted => -1,
+    }
+}
+
+/// A validation install's [`Reading`] (spec §7.3, issue #13): the code is the stdout JSON's
+/// `install_exit_code`, else its `exit_code`, else the process's own (128 + N for a signal,
+/// 124 for a timeout whatever the output says), transient on code 5 unless timed out, and a failure on any
+/// other code but 0, whose `blocked_by` is the JSON's `missing_recipes` on code 8 only.
+fn read_validation(out: &Output, last: bool) -> Reading {
+    if let Exit::TimedOut(after) = out.exit {
+        return Reading {
+            code: TIMEOUT_EXIT_CODE,
+            transient: false,
+            failure: Some(timed_out(
+                Step::Install,
+                after,
+                &String::from_utf8_lossy(&out.stderr),
+            )),
+        };
+    }
+    let json = parse_install_json(&out.stdout);
+    let code = json.exit_code.unwrap_or_else(|| process_code(out.exit));
+    let transient = code == NETWORK_EXIT_CODE;
+    let failure = (code != 0).then(|| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let exhausted = transient && last;
+        let category = if exhausted {
+            Category::NetworkError
+        } else {
+            category(code)
+        };
+        Failure {
+            category,
+            subcategory: json.subcategory,
+            blocked_by: if code == MISSING_DEP_EXIT_CODE {
+                json.missing_recipes
+            } else {
+                Vec::new()
+            },
+            message: truncate_message(&err),
+            blocked: !exhausted
+                && matches!(category, Category::MissingDep | Category::RecipeNotFound),
+        }
+    });
+    Reading {
+        code,
+        transient,
+        failure,
+    }
+}
