@@ -27,7 +27,6 @@ pub mod config;
 pub mod control;
 pub mod gate;
 pub mod history;
-mod join;
 pub mod maintain;
 pub mod queue;
 pub mod records;
