@@ -31,8 +31,6 @@ pub struct MaintainOutcome {
     /// The file written, if any (none for a dry run, or when nothing changed and the output
     /// is the queue itself).
     pub written: Option<PathBuf>,
-    /// The queue after maintenance: what was written, or would have been.
-    pub queue: Queue,
 }
 
 /// Errors of a maintenance run.
@@ -88,9 +86,5 @@ pub fn maintain_files(
     } else {
         None
     };
-    Ok(MaintainOutcome {
-        report,
-        written,
-        queue,
-    })
+    Ok(MaintainOutcome { report, written })
 }
