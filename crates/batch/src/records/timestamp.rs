@@ -83,12 +83,12 @@ impl FromStr for Rfc3339 {
     /// Returns [`TimestampError`] for an empty string, a missing offset or any other text that
     /// is not RFC 3339 (spec §1.1: Go's `time.Time` rejects the same inputs).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_general(s)
+        parse_rfc3339(s)
     }
 }
 
 /// Any RFC 3339 timestamp, through jiff's parser; the error names the input.
-fn parse_general(s: &str) -> Result<Rfc3339, TimestampError> {
+fn parse_rfc3339(s: &str) -> Result<Rfc3339, TimestampError> {
     let err = |reason: String| TimestampError {
         input: s.to_owned(),
         reason,
@@ -190,6 +190,9 @@ mod tests {
             "1734-03-17T21:04:51.642391339Z",
             "2026-02-16T12:00:00+05:30",
             "2026-02-16T12:00:00.25-08:00",
+            // Go's zero time, and a year below 1000 with an offset: four year digits.
+            "0001-01-01T00:00:00Z",
+            "0999-12-31T23:59:59.000000001+14:00",
         ] {
             assert_eq!(round(s), s);
         }
