@@ -1,20 +1,21 @@
-//! `queue maintain` (mark-failures, requeue, reorder; issue #14) end to end through
-//! `maintain_files` — load the queue, read the failures directory, maintain, save to another
-//! file — on two workloads:
+//! `queue maintain` (mark-failures, requeue, reorder) end to end through `maintain_files` —
+//! load the queue, read the failures directory, maintain, save to another file — on two
+//! workloads:
 //!
 //! - `real`: tsuku's real queue (5,305 entries, copied to a temporary directory so the lock
-//!   file is not written beside the shared data) with the whole failure corpus
-//!   (`failures-corpus/`, 5,785 files, both formats) read in place;
-//! - `synthetic_1m`: 1,000,000 entries (the real ones cycled with a numeric suffix) with
-//!   100,000 failure records generated here: 1,000 batch-format files of 100 records, every
+//!   file is not written beside the data) with the whole failure corpus (`failures-corpus/`,
+//!   5,785 files, both formats) read in place;
+//! - `synthetic_100k`: 100,000 entries (the real ones cycled with a numeric suffix) with
+//!   10,000 failure records generated here: 100 batch-format files of 100 records, every
 //!   tenth entry failing once, one record in five a `missing_dep` naming another entry.
 //!
-//! Run: `cargo bench -p batch --bench maintain` (add `-- real` or `-- synthetic_1m`).
-//! Targets (issue #14): < 1 s (real), < 3 s (synthetic). Peak memory is measured on the
-//! binary by `scripts/maintain-rss.sh`, which sets `BATCH_BENCH_WORKLOAD_DIR` to keep the
-//! generated files: with it set the bench writes the workloads there and exits. With
-//! `BATCH_BENCH_BREAKDOWN=1` it times each stage once per workload (load, read the records,
-//! each step alone, save) on stderr and exits.
+//! Run: `BATCH_TSUKU_DATA=<tsuku data> cargo bench -p batch --bench maintain` (add `-- real`
+//! or `-- synthetic`); without the variable it prints a skip line. Targets (issue #21):
+//! < 0.2 s (real), < 0.5 s (synthetic, one thread). `BATCH_BENCH_1M=1` sizes the synthetic
+//! workload at 1,000,000 entries and 100,000 records instead, for information only. Peak
+//! memory is measured on the binary by `scripts/queue-rss.sh`. With
+//! `BATCH_BENCH_BREAKDOWN=1` the bench times each stage once per workload (load, read the
+//! records, each step alone, save) on stderr and exits.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -26,18 +27,23 @@ use batch::clock::FixedClock;
 use batch::maintain::{FailureLog, MaintainFiles, Steps, maintain, maintain_files};
 use criterion::{Criterion, criterion_group};
 
+/// tsuku's data (`BATCH_TSUKU_DATA`); `main` has checked that it is set.
 fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku")
+    PathBuf::from(std::env::var_os("BATCH_TSUKU_DATA").expect("checked in main"))
 }
 
 fn now() -> jiff::Timestamp {
     "2026-11-24T10:00:00Z".parse().unwrap()
 }
 
-/// Entries of the synthetic queue.
-const SYNTHETIC_ENTRIES: usize = 1_000_000;
-/// Failure records of the synthetic workload.
-const SYNTHETIC_RECORDS: usize = 100_000;
+/// Entries of the synthetic queue (1M with `BATCH_BENCH_1M`).
+fn synthetic_entries() -> usize {
+    if std::env::var_os("BATCH_BENCH_1M").is_some() {
+        1_000_000
+    } else {
+        100_000
+    }
+}
 /// Records per synthetic failure file.
 const PER_FILE: usize = 100;
 
@@ -59,7 +65,8 @@ fn synthetic_queue(n: usize) -> Queue {
 /// Writes the synthetic failure files (spec §1.3.1 batch format) for `q` into `dir`.
 fn write_failures(q: &Queue, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    for f in 0..SYNTHETIC_RECORDS / PER_FILE {
+    // One record for every tenth entry.
+    for f in 0..q.entries.len() / 10 / PER_FILE {
         let mut failures = String::new();
         for k in 0..PER_FILE {
             let r = f * PER_FILE + k;
@@ -109,7 +116,7 @@ fn real_workload(root: &Path) -> MaintainFiles {
 }
 
 fn synthetic_workload(root: &Path) -> MaintainFiles {
-    let q = synthetic_queue(SYNTHETIC_ENTRIES);
+    let q = synthetic_queue(synthetic_entries());
     let queue = root.join("synthetic/priority-queue.json");
     std::fs::create_dir_all(queue.parent().unwrap()).unwrap();
     q.save(&queue, now()).unwrap();
@@ -153,24 +160,9 @@ fn real(c: &mut Criterion) {
 fn synthetic(c: &mut Criterion) {
     run(
         c,
-        "maintain/synthetic_1m_records_100k",
+        &format!("maintain/synthetic_{}", synthetic_entries()),
         &Workload::new(synthetic_workload),
     );
-}
-
-/// With `BATCH_BENCH_WORKLOAD_DIR` set: writes both workloads there (for
-/// `scripts/maintain-rss.sh`) and exits without benchmarking.
-fn keep_workloads() -> bool {
-    let Some(dir) = std::env::var_os("BATCH_BENCH_WORKLOAD_DIR") else {
-        return false;
-    };
-    let dir = PathBuf::from(dir);
-    let real = real_workload(&dir);
-    let synthetic = synthetic_workload(&dir);
-    for f in [real, synthetic] {
-        println!("{} {}", f.queue.display(), f.failures_dir.display());
-    }
-    true
 }
 
 criterion_group!(small, real);
@@ -179,7 +171,7 @@ criterion_group! {
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(30));
+        .measurement_time(Duration::from_secs(10));
     targets = synthetic
 }
 
@@ -197,7 +189,7 @@ fn breakdown() -> bool {
     }
     for (label, make) in [
         ("real", real_workload as fn(&Path) -> MaintainFiles),
-        ("synthetic_1m", synthetic_workload),
+        ("synthetic", synthetic_workload),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let files = make(dir.path());
@@ -228,7 +220,13 @@ fn breakdown() -> bool {
 }
 
 fn main() {
-    if keep_workloads() || breakdown() {
+    if std::env::var_os("BATCH_TSUKU_DATA").is_none() {
+        println!(
+            "maintain bench: skipped: BATCH_TSUKU_DATA is not set (tsuku's real queue and failure corpus)"
+        );
+        return;
+    }
+    if breakdown() {
         return;
     }
     small();

@@ -5,7 +5,6 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::mpsc;
 
 /// Replaces `path` with `bytes`: a temporary file in the same directory, write, fsync, rename
 /// over `path`, fsync the directory. With `create_parent` the parent directory is created
@@ -18,18 +17,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], create_parent: bool) -> io::Resul
     write_atomic_with(path, create_parent, |w| w.write_all(bytes))
 }
 
-/// [`write_atomic`] with the content streamed by `fill` through a buffered writer, so a large
-/// file (a 1M-entry queue) is never held in memory twice.
-///
-/// A large file is flushed to disk while it is written ([`SyncAhead`]), so the final fsync
-/// waits for its last part only, and a large file it replaces is freed on a thread of its own.
+/// [`write_atomic`] with the content streamed by `fill` through a buffered writer on the
+/// temporary file, so the caller need not build the whole file in memory first.
 ///
 /// # Errors
 /// As [`write_atomic`], plus any error `fill` returns.
 pub fn write_atomic_with(
     path: &Path,
     create_parent: bool,
-    fill: impl FnOnce(&mut io::BufWriter<SyncAhead>) -> io::Result<()>,
+    fill: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -42,94 +38,14 @@ pub fn write_atomic_with(
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
     {
-        let mut w = io::BufWriter::with_capacity(1 << 16, SyncAhead::new(tmp.as_file()));
+        let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file());
         fill(&mut w)?;
         w.flush()?;
     }
     set_mode_0644(tmp.as_file())?;
     tmp.as_file().sync_all()?;
-    // Replacing a large file frees its blocks, which the rename would wait for (272 MiB:
-    // about 0.15 s); with the old file still open they are freed when it is closed, on a
-    // thread of its own.
-    let old = File::open(path)
-        .ok()
-        .filter(|f| f.metadata().is_ok_and(|m| m.len() >= SYNC_AHEAD_BYTES));
     tmp.persist(path).map_err(|e| e.error)?;
-    if let Some(old) = old {
-        std::thread::spawn(move || drop(old));
-    }
     sync_dir(dir)
-}
-
-/// Bytes written between two flushes that [`SyncAhead`] starts.
-pub const SYNC_AHEAD_BYTES: u64 = 32 << 20;
-
-/// A file being written that, every [`SYNC_AHEAD_BYTES`], asks a helper thread to flush what
-/// was written so far (`fdatasync` on a duplicate of the descriptor). The disk then works
-/// while the content is still being produced, and the caller's final fsync waits only for
-/// the rest: on a 272 MiB queue about a quarter of a second less (issue #14). A small file
-/// never starts the thread. The helper's errors are ignored: the final fsync reports any.
-pub struct SyncAhead<'a> {
-    file: &'a File,
-    unsynced: u64,
-    helper: Option<(mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
-}
-
-impl<'a> SyncAhead<'a> {
-    /// Wraps `file`.
-    pub fn new(file: &'a File) -> Self {
-        Self {
-            file,
-            unsynced: 0,
-            helper: None,
-        }
-    }
-
-    fn kick(&mut self) {
-        if self.helper.is_none() {
-            let Ok(dup) = self.file.try_clone() else {
-                return;
-            };
-            // One pending request is enough: a flush covers everything written before it.
-            let (tx, rx) = mpsc::sync_channel::<()>(1);
-            let handle = std::thread::spawn(move || {
-                while rx.recv().is_ok() {
-                    let _ = dup.sync_data();
-                }
-            });
-            self.helper = Some((tx, handle));
-        }
-        if let Some((tx, _)) = &self.helper {
-            let _ = tx.try_send(());
-        }
-    }
-}
-
-impl Write for SyncAhead<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut file: &File = self.file;
-        let n = file.write(buf)?;
-        self.unsynced += n as u64;
-        if self.unsynced >= SYNC_AHEAD_BYTES {
-            self.unsynced = 0;
-            self.kick();
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for SyncAhead<'_> {
-    /// Stops the helper and waits for its flush in progress.
-    fn drop(&mut self) {
-        if let Some((tx, handle)) = self.helper.take() {
-            drop(tx);
-            let _ = handle.join();
-        }
-    }
 }
 
 #[cfg(unix)]
@@ -201,14 +117,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_large_file_written_with_early_flushes_has_every_byte() {
+    fn streamed_content_has_every_byte() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.json");
-        let len = usize::try_from(2 * SYNC_AHEAD_BYTES + 12_345).unwrap();
-        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..300_007).map(|i| (i % 251) as u8).collect();
         write_atomic_with(&path, false, |w| {
-            // Odd-sized writes, so the flushes start in the middle of one.
-            bytes.chunks(1_000_003).try_for_each(|c| w.write_all(c))
+            // Odd-sized writes, larger and smaller than the buffer.
+            bytes.chunks(70_001).try_for_each(|c| w.write_all(c))
         })
         .unwrap();
         assert!(std::fs::read(&path).unwrap() == bytes);

@@ -123,7 +123,6 @@ pub mod control;
 pub mod gate;
 pub mod generator;
 pub mod history;
-mod join;
 pub mod journal;
 pub mod maintain;
 pub mod queue;

@@ -44,21 +44,16 @@ pub fn maintain(args: &MaintainArgs) -> anyhow::Result<Ending> {
         failures_dir: args.failures_dir.clone(),
         output: args.target.output.clone(),
     };
-    let mut outcome = maintain_files(&files, args.steps(), args.target.dry_run, &SystemClock)?;
-    let queue = std::mem::take(&mut outcome.queue);
-    std::thread::scope(|scope| {
-        // Freeing a large queue (1M entries: about 0.15 s) overlaps the printing.
-        scope.spawn(move || drop(queue));
-        if args.report.json {
-            print_json(&MaintainDoc::new(
-                &args.target.queue,
-                &outcome,
-                args.target.dry_run,
-            ));
-        } else {
-            crate::out!("{}", text(&outcome, args.target.dry_run));
-        }
-    });
+    let outcome = maintain_files(&files, args.steps(), args.target.dry_run, &SystemClock)?;
+    if args.report.json {
+        print_json(&MaintainDoc::new(
+            &args.target.queue,
+            &outcome,
+            args.target.dry_run,
+        ));
+    } else {
+        crate::out!("{}", text(&outcome, args.target.dry_run));
+    }
     Ok(Ending::Success)
 }
 

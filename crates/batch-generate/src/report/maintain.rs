@@ -97,13 +97,13 @@ pub fn text(outcome: &MaintainOutcome, dry_run: bool) -> String {
     }
     if let Some(o) = &r.reorder {
         let _ = writeln!(s, "reorder: {} entries moved", o.moves.len());
-        // `  name: from -> to (priority P, score S)`, without `fmt`: a reorder of a 1M-entry
-        // queue moves almost every entry (issue #14).
+        // `  name: from -> to (priority P, score S)`, without `fmt`: a reorder can move
+        // almost every entry.
         let mut n = itoa::Buffer::new();
         for m in &o.moves {
             s.reserve(m.entry.len() + 64);
             s.push_str("  ");
-            s.push_str(m.entry);
+            s.push_str(&m.entry);
             s.push_str(": ");
             s.push_str(n.format(m.from));
             s.push_str(" -> ");

@@ -9,7 +9,6 @@ use super::records::{FailureLog, RecordsError};
 use super::report::MaintainReport;
 use super::steps::{Steps, maintain};
 use crate::Queue;
-use crate::join::join;
 use crate::queue::QueueError;
 use crate::run::lock::{LockError, RunLock};
 
@@ -32,10 +31,6 @@ pub struct MaintainOutcome {
     /// The file written, if any (none for a dry run, or when nothing changed and the output
     /// is the queue itself).
     pub written: Option<PathBuf>,
-    /// The queue after maintenance: what was written, or would have been. Handed back so
-    /// the caller decides when to free it (freeing 1M entries takes about 0.15 s; the binary
-    /// does it while it prints the report).
-    pub queue: Queue,
 }
 
 /// Errors of a maintenance run.
@@ -52,8 +47,6 @@ pub enum MaintainError {
     Records(#[from] RecordsError),
 }
 
-/// A queue file at least this large (bytes) is loaded while the records are read.
-const CONCURRENT_READ_BYTES: u64 = 8 << 20;
 
 /// Runs maintenance under the queue's lock (spec §4.9). A dry run writes nothing (and takes
 /// no lock); otherwise
@@ -75,19 +68,8 @@ pub fn maintain_files(
     } else {
         Some(RunLock::acquire(&files.queue)?)
     };
-    // For a large queue the records are read on a second thread while the queue loads
-    // (1M entries, issue #14); a small queue loads in milliseconds, so one thread reads both.
-    let large = std::fs::metadata(&files.queue).is_ok_and(|m| m.len() >= CONCURRENT_READ_BYTES);
-    let (queue, log) = if large {
-        join(
-            || Queue::load(&files.queue),
-            || FailureLog::read_dir(&files.failures_dir),
-        )
-    } else {
-        let queue = Queue::load(&files.queue)?;
-        (Ok(queue), FailureLog::read_dir(&files.failures_dir))
-    };
-    let (mut queue, log) = (queue?, log?);
+    let mut queue = Queue::load(&files.queue)?;
+    let log = FailureLog::read_dir(&files.failures_dir)?;
     let now = clock.now();
     let report = maintain(&mut queue, &log, steps, now);
     let output: &Path = files.output.as_deref().unwrap_or(&files.queue);
@@ -98,9 +80,5 @@ pub fn maintain_files(
     } else {
         None
     };
-    Ok(MaintainOutcome {
-        report,
-        written,
-        queue,
-    })
+    Ok(MaintainOutcome { report, written })
 }

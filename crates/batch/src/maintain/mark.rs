@@ -6,7 +6,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::report::{MarkReport, Reason, StatusChange};
 use super::summary::{Summaries, Summary};
-use crate::join::join;
 use crate::queue::transition::backoff;
 use crate::records::timestamp::Rfc3339;
 use crate::{Queue, QueueEntry, Status};
@@ -17,30 +16,9 @@ use crate::{Queue, QueueEntry, Status};
 /// fixed point (a second run with the same records and `now` changes nothing); Go reads the
 /// status once and can need two runs. The retry time is the main run's schedule
 /// ([`backoff`], spec §4.7), capped for any count (Go's float schedule overflows, §9.3.2).
-///
-/// A large queue is marked in two halves on two threads (the entries are independent), and
-/// the halves' changes are joined in queue order.
 pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -> MarkReport {
-    let entries = &mut queue.entries;
-    if entries.len() < PARALLEL_MIN {
-        return mark_slice(entries, summaries, now);
-    }
-    let middle = entries.len() / 2;
-    let (head, tail) = entries.split_at_mut(middle);
-    let (mut report, rest) = join(
-        || mark_slice(head, summaries, now),
-        || mark_slice(tail, summaries, now),
-    );
-    report.changes.extend(rest.changes);
-    report
-}
-
-/// Below this many entries one thread marks.
-const PARALLEL_MIN: usize = 1 << 16;
-
-fn mark_slice(entries: &mut [QueueEntry], summaries: &Summaries, now: Timestamp) -> MarkReport {
     let mut report = MarkReport::default();
-    for entry in entries {
+    for entry in &mut queue.entries {
         mark_one(entry, summaries, now, &mut report);
     }
     report
@@ -48,7 +26,7 @@ fn mark_slice(entries: &mut [QueueEntry], summaries: &Summaries, now: Timestamp)
 
 /// [`mark_failures`] for the entries at `indices` only (ascending, so changes are reported in
 /// queue order). The maintenance loop's later rounds pass the entries requeue released: every
-/// other entry is already at mark-failures' fixed point (1M-entry queues, issue #14).
+/// other entry is already at mark-failures' fixed point.
 pub(super) fn mark_entries(
     queue: &mut Queue,
     summaries: &Summaries,
@@ -187,39 +165,6 @@ mod tests {
         let mut q = Queue::from_slice(br#"{"schema_version":1,"entries":[]}"#).unwrap();
         q.entries = entries;
         q
-    }
-
-    /// The two-thread path gives what one thread gives, changes in queue order included.
-    #[test]
-    fn two_halves_mark_as_one_thread_does() {
-        let n = PARALLEL_MIN + 1001;
-        let entries = (0..n)
-            .map(|i| {
-                let mut e = QueueEntry::new(format!("p{i}"), format!("npm:p{i}"), 1);
-                if i % 7 == 0 {
-                    e.status = Status::Failed;
-                }
-                e
-            })
-            .collect();
-        let lines: String = (0..n)
-            .filter(|i| i % 3 == 0)
-            .map(|i| {
-                batch(
-                    &format!("npm:p{i}"),
-                    if i % 2 == 0 { "missing_dep" } else { "x" },
-                    "d",
-                )
-            })
-            .collect();
-        let s = summaries(&lines);
-        let mut parallel = queue(entries);
-        let mut sequential = parallel.clone();
-        let a = mark_failures(&mut parallel, &s, now());
-        let b = mark_entries(&mut sequential, &s, now(), 0..n);
-        assert!(a.changes.len() > n / 3, "{} changes", a.changes.len());
-        assert!(a == b);
-        assert!(parallel == sequential);
     }
 
     #[test]

@@ -6,15 +6,12 @@
 
 pub mod file;
 pub mod mark;
-pub mod moves;
-mod par;
 pub mod recipes;
 pub mod reconcile;
 pub mod records;
 pub mod reorder;
 pub mod report;
 pub mod requeue;
-mod sort;
 pub mod status;
 pub mod steps;
 pub mod summary;
@@ -25,12 +22,12 @@ mod status_tests;
 mod tests;
 
 pub use file::{MaintainError, MaintainFiles, MaintainOutcome, maintain_files};
-pub use moves::{Move, Moves};
 pub use reconcile::{
     ReconcileError, ReconcileFiles, ReconcileOutcome, ReconcileReport, reconcile_files,
 };
 pub use records::{FailureLog, RecordsError, Skipped};
 pub use report::{
-    MaintainReport, MarkReport, Reason, ReorderReport, RequeueReport, Score, StatusChange, Stuck,
+    MaintainReport, MarkReport, Move, Reason, ReorderReport, RequeueReport, Score, StatusChange,
+    Stuck,
 };
 pub use steps::{Steps, maintain};

@@ -6,17 +6,14 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::moves::{Move, Moves};
-use super::par::positions;
 use super::records::FailureLog;
-use super::report::{ReorderReport, Score};
-use super::sort::sorted_order;
-use crate::Queue;
+use super::report::{Move, ReorderReport, Score};
+use crate::{Queue, QueueEntry};
 
 /// Go's blocker map: dependency → blocked package IDs, in reading order.
 #[derive(Debug, Default)]
 pub struct BlockerGraph {
-    // FxHash: reorder asks once per queue entry (1M-entry queues, issue #14).
+    // FxHash: reorder asks once per queue entry.
     blockers: FxHashMap<String, Vec<String>>,
 }
 
@@ -124,35 +121,32 @@ impl BlockerGraph {
 /// Sorts the queue (stable: priority ascending, score descending, name in byte order) and
 /// reports the entries that moved and the top ten scores.
 ///
-/// Memory (issue #14): the entries are permuted in place, so no second entry vector exists;
-/// the extra memory is one sort key (32 bytes, freed after the sort) and two indexes per
-/// entry (the order, and the copy the permutation uses up), plus the moves.
+/// The entries are permuted in place, so no second entry vector exists; the extra memory is
+/// the order and one score per entry, plus the moves.
 pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
-    // One FxHash lookup per entry finds the few entries whose name blocks something; only
-    // those get a score (1M entries: the others are 0 without a second lookup).
-    let blocking = positions(&queue.entries, |e| graph.blockers.contains_key(&e.name));
-    let scores = graph.scores_of(blocking.iter().map(|&i| queue.entries[i].name.as_str()));
-    let mut keys = vec![0u64; queue.entries.len()];
-    for &i in &blocking {
-        keys[i] = scores.get(&queue.entries[i].name).copied().unwrap_or(0);
-    }
+    let scores = graph.scores(queue);
+    let keys: Vec<u64> = queue
+        .entries
+        .iter()
+        .map(|e| scores.get(&e.name).copied().unwrap_or(0))
+        .collect();
     let order = sorted_order(&queue.entries, &keys);
-    // The entries move first; the report then reads them in their new order, front to back,
-    // instead of jumping to each one's old position (1M entries: cache misses).
     permute(&mut queue.entries, order.clone());
-    let moved = || order.iter().enumerate().filter(|&(to, &from)| from != to);
-    // The names' buffer grows as it fills.
-    let mut moves = Moves::with_capacity(moved().count(), 0);
-    for (to, &from) in moved() {
-        let e = &queue.entries[to];
-        moves.push(Move {
-            entry: &e.name,
-            from,
-            to,
-            priority: e.priority,
-            score: keys[from],
-        });
-    }
+    let moves = order
+        .iter()
+        .enumerate()
+        .filter(|&(to, &from)| from != to)
+        .map(|(to, &from)| {
+            let e = &queue.entries[to];
+            Move {
+                entry: e.name.clone(),
+                from,
+                to,
+                priority: e.priority,
+                score: keys[from],
+            }
+        })
+        .collect();
     ReorderReport {
         moves,
         top_scores: top_of(
@@ -163,6 +157,21 @@ pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
             10,
         ),
     }
+}
+
+/// The sorted order of `entries`, whose blocking scores are `scores` (same length):
+/// `order[to]` is the position the entry at `to` comes from. A stable sort by priority
+/// ascending, score descending, then name in byte order, so ties keep their queue order.
+fn sorted_order(entries: &[QueueEntry], scores: &[u64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&entries[a], &entries[b]);
+        x.priority
+            .cmp(&y.priority)
+            .then(scores[b].cmp(&scores[a]))
+            .then_with(|| x.name.cmp(&y.name))
+    });
+    order
 }
 
 /// Rearranges `entries` so that position `to` holds the entry that was at `order[to]`, in
@@ -223,7 +232,6 @@ fn top_of<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::QueueEntry;
 
     fn graph(lines: &str) -> BlockerGraph {
         let mut log = FailureLog::default();
@@ -280,6 +288,16 @@ mod tests {
         // Ours visits in name order whatever the queue order, so a second reorder agrees.
         let s = g.scores(&queue(&[("b", 1), ("a", 1)]));
         assert_eq!((s["a"], s["b"]), (2, 1));
+    }
+
+    #[test]
+    fn priority_then_score_then_name_then_position() {
+        let list: Vec<QueueEntry> = [(2, "b"), (1, "z"), (1, "a"), (1, "a"), (1, "m")]
+            .iter()
+            .map(|(p, n)| QueueEntry::new(*n, format!("npm:{n}"), *p))
+            .collect();
+        let scores = [0, 0, 0, 0, 5];
+        assert_eq!(sorted_order(&list, &scores), vec![4, 2, 3, 1, 0]);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::moves::Moves;
 use super::records::Skipped;
 
 /// Why an entry's status changed.
@@ -91,6 +90,21 @@ pub struct Score {
     pub priority: i64,
 }
 
+/// One entry that changed position in the reorder (spec §4.9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// Entry name.
+    pub entry: String,
+    /// 0-based position before.
+    pub from: usize,
+    /// 0-based position after.
+    pub to: usize,
+    /// Its priority.
+    pub priority: i64,
+    /// Its blocking score.
+    pub score: u64,
+}
+
 /// What mark-failures did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MarkReport {
@@ -113,7 +127,7 @@ pub struct RequeueReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReorderReport {
     /// Entries whose position changed, in new order.
-    pub moves: Moves,
+    pub moves: Vec<Move>,
     /// Up to ten entries with the highest non-zero scores (name order on ties).
     pub top_scores: Vec<Score>,
 }

@@ -4,7 +4,6 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::par::positions;
 use super::report::{Reason, RequeueReport, StatusChange, Stuck};
 use super::summary::Summaries;
 use crate::{Queue, Status};
@@ -33,15 +32,14 @@ pub(super) fn requeue_indexed(
         return (report, Vec::new());
     }
     // Which dependencies name an entry, and which a `success` one: one pass over the queue
-    // against the (few) dependencies, instead of a set of every name (1M-entry queues,
-    // issue #14). Decided with borrowed names first, then applied.
+    // against the (few) dependencies, instead of a set of every name. Decided with borrowed
+    // names first, then applied.
     let (known, succeeded) = {
         let mut wanted: FxHashMap<&str, (bool, bool)> = blocked
             .iter()
             .flat_map(|(_, deps)| deps.iter().map(|d| (d.as_str(), (false, false))))
             .collect();
-        for i in positions(&queue.entries, |e| wanted.contains_key(e.name.as_str())) {
-            let e = &queue.entries[i];
+        for e in &queue.entries {
             if let Some((known, succeeded)) = wanted.get_mut(e.name.as_str()) {
                 *known = true;
                 *succeeded |= e.status == Status::Success;

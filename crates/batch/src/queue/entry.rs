@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::extra::Extra;
+use serde_json::{Map, Value};
 
 use crate::records::timestamp::Rfc3339;
 
@@ -83,7 +83,7 @@ pub struct QueueEntry {
     /// Backoff gate: not selected (outside half-open probes) while this is later than now.
     pub next_retry_at: Option<Rfc3339>,
     /// Keys this crate does not know, in file order.
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 impl QueueEntry {
@@ -98,7 +98,7 @@ impl QueueEntry {
             disambiguated_at: None,
             failure_count: 0,
             next_retry_at: None,
-            extra: Extra::new(),
+            extra: Map::new(),
         }
     }
 

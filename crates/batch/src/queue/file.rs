@@ -1,5 +1,5 @@
-//! The queue file (`data/queues/priority-queue.json`, spec §1.1): [`Queue`], load (with the
-//! two-thread parse of large files, issue #5) and atomic save.
+//! The queue file (`data/queues/priority-queue.json`, spec §1.1): [`Queue`], load and atomic
+//! save.
 //!
 //! Loading keeps every key this crate does not know (Go drops them) and saving writes the
 //! known keys in Go's order followed by the unknown ones, so a queue that is loaded and saved
@@ -11,8 +11,8 @@ use batch_base::fs as fsutil;
 use serde_json::{Map, Value};
 
 use super::entry::QueueEntry;
-use super::parse::{self, parse_slice, parse_vec, strict};
-use super::write;
+use super::wire::{Parsed, QueueOut};
+use crate::records::jsonfmt;
 use crate::records::timestamp::whole_seconds_utc;
 
 /// The unified queue file (spec §1.1).
@@ -100,6 +100,31 @@ impl std::fmt::Display for Lookalike {
                 write!(f, "its top-level keys are {}", keys.join(", "))
             }
         }
+    }
+}
+
+/// Queue JSON that does not parse: where, and serde_json's error (which carries the line and
+/// column).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid queue JSON at line {}, column {} (at `{key_path}`)", .source.line(), .source.column())]
+pub struct QueueParseError {
+    /// JSON path such as `entries[12].priority`; empty when the document as a whole is wrong
+    /// (trailing characters, no `entries` key).
+    pub key_path: String,
+    /// The parser's error.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl QueueParseError {
+    /// 1-based line of the error.
+    pub fn line(&self) -> usize {
+        self.source.line()
+    }
+
+    /// 1-based column of the error.
+    pub fn column(&self) -> usize {
+        self.source.column()
     }
 }
 
@@ -201,15 +226,15 @@ impl Queue {
                 String::new()
             }
         };
-        match parse::read_file(path) {
+        match std::fs::read(path) {
             Ok(bytes) => {
                 let sha = digest(&bytes);
-                let parsed = parse_vec(bytes).map_err(|(key_path, source)| QueueError::Parse {
+                let parsed = parse_document(&bytes).map_err(|e| QueueError::Parse {
                     path: path.to_owned(),
-                    line: source.line(),
-                    column: source.column(),
-                    key_path,
-                    source,
+                    line: e.line(),
+                    column: e.column(),
+                    key_path: e.key_path,
+                    source: e.source,
                 })?;
                 if !parsed.has_entries {
                     return Err(QueueError::NotAQueue {
@@ -239,28 +264,35 @@ impl Queue {
         }
     }
 
-    /// Parses queue JSON; on error returns the JSON key path and the serde_json error (which
-    /// carries line and column).
+    /// Parses queue JSON.
     ///
     /// # Errors
-    /// Malformed JSON, wrong types, non-RFC 3339 timestamps, a top level that is not an object,
-    /// no `entries` key (serde's "missing field").
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, (String, serde_json::Error)> {
-        strict(parse_slice(bytes)?)
+    /// [`QueueParseError`] with the key path, line and column for malformed JSON, wrong types,
+    /// non-RFC 3339 timestamps, a top level that is not an object, or no `entries` key
+    /// (serde's "missing field").
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, QueueParseError> {
+        let parsed = parse_document(bytes)?;
+        if !parsed.has_entries {
+            return Err(QueueParseError {
+                key_path: String::new(),
+                source: <serde_json::Error as serde::de::Error>::missing_field("entries"),
+            });
+        }
+        Ok(parsed.queue)
     }
 
-    /// [`Queue::from_slice`] for a buffer the queue may consume: a large file in the layout
-    /// this crate writes is parsed on two threads (issue #5), with the same result.
-    ///
-    /// # Errors
-    /// As [`Queue::from_slice`], with the same positions.
-    pub fn from_vec(bytes: Vec<u8>) -> Result<Self, (String, serde_json::Error)> {
-        strict(parse_vec(bytes)?)
-    }
-
-    /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules).
+    /// Serialises with `updated_at` set to `now` (whole seconds, UTC; spec §1.1 save rules),
+    /// as Go's `json.MarshalIndent(v, "", "  ")` plus a newline ([`jsonfmt`], spec §1.10).
     pub fn to_bytes(&self, now: jiff::Timestamp) -> Vec<u8> {
-        write::queue_bytes(self, &whole_seconds_utc(now))
+        jsonfmt::to_pretty(&self.out(now)).expect("a queue always serialises")
+    }
+
+    /// What [`Queue::save`] writes.
+    fn out(&self, now: jiff::Timestamp) -> QueueOut<'_> {
+        QueueOut {
+            queue: self,
+            updated_at: whole_seconds_utc(now),
+        }
     }
 
     /// Atomically replaces the file at `path` (creating its directory) with this queue and
@@ -269,12 +301,39 @@ impl Queue {
     /// # Errors
     /// [`QueueError::Write`] naming the path.
     pub fn save(&self, path: &Path, now: jiff::Timestamp) -> Result<(), QueueError> {
-        let updated_at = whole_seconds_utc(now);
-        fsutil::write_atomic_with(path, true, |w| write::write_queue(w, self, &updated_at)).map_err(
+        let out = self.out(now);
+        fsutil::write_atomic_with(path, true, |w| jsonfmt::write_pretty(w, &out)).map_err(
             |source| QueueError::Write {
                 path: path.to_owned(),
                 source,
             },
         )
     }
+}
+
+/// Parses a document that may lack `entries` (the caller decides what that means).
+///
+/// The key path costs a wrapper around every value, so it is tracked only to report an error:
+/// a document that parses is parsed once without it; one that does not is parsed again with
+/// `serde_path_to_error`, which fails at the same place with the same error, plus the path.
+/// The first parse reads the buffer as `str`: one UTF-8 check of the whole buffer costs less
+/// than serde_json's check of each string it reads from a byte slice.
+fn parse_document(bytes: &[u8]) -> Result<Parsed, QueueParseError> {
+    if let Some(parsed) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+    {
+        return Ok(parsed);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Parsed =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| QueueParseError {
+            key_path: e.path().to_string(),
+            source: e.into_inner(),
+        })?;
+    de.end().map_err(|source| QueueParseError {
+        key_path: String::new(),
+        source,
+    })?;
+    Ok(parsed)
 }

@@ -1,9 +1,7 @@
 //! Tests of the queue model, wire format and file.
 
 use super::entry::{has_control, is_blank};
-use super::parse::{PARALLEL_MIN_BYTES, parse_halves};
 use super::*;
-use serde_json::Value;
 use std::path::PathBuf;
 
 const TWO: &str = r#"{
@@ -63,10 +61,23 @@ fn updated_at_is_replaced_with_whole_seconds() {
 #[test]
 fn parse_errors_carry_position_and_key_path() {
     let bad = r#"{"entries":[{"name":"a"},{"name":"b","priority":"1"}]}"#;
-    let (path, err) = Queue::from_slice(bad.as_bytes()).unwrap_err();
-    assert_eq!(path, "entries[1].priority");
+    let err = Queue::from_slice(bad.as_bytes()).unwrap_err();
+    assert_eq!(err.key_path, "entries[1].priority");
     assert_eq!(err.line(), 1);
     assert!(err.column() > 30, "column {}", err.column());
+    assert_eq!(
+        (err.source.line(), err.source.column()),
+        (err.line(), err.column())
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid queue JSON at line 1, column {} (at `entries[1].priority`)",
+            err.column()
+        )
+    );
+    let source = std::error::Error::source(&err).expect("the serde error is the source");
+    assert!(source.to_string().contains("invalid type"), "{source}");
     for bad in [
         r#"{"entries":[{"priority":1.5}]}"#,
         r#"{"entries":[{"next_retry_at":""}]}"#,
@@ -92,9 +103,9 @@ fn null_entries_is_empty_and_missing_entries_is_an_error() {
             .entries
             .is_empty()
     );
-    let (path, err) = Queue::from_slice(br#"{"schema_version":1}"#).unwrap_err();
-    assert_eq!(path, "");
-    assert_eq!(err.to_string(), "missing field `entries`");
+    let err = Queue::from_slice(br#"{"schema_version":1}"#).unwrap_err();
+    assert_eq!(err.key_path, "");
+    assert_eq!(err.source.to_string(), "missing field `entries`");
     assert!(serde_json::from_str::<Queue>("{}").is_err());
 }
 
@@ -308,111 +319,10 @@ proptest::proptest! {
     }
 }
 
-/// `TWO`'s entries repeated to `n`, each name numbered.
-fn numbered_two(n: usize) -> Queue {
-    let mut q = Queue::from_slice(TWO.as_bytes()).unwrap();
-    let template = q.entries.clone();
-    q.entries = (0..n)
-        .map(|i| {
-            let mut e = template[i % 2].clone();
-            e.name = format!("{}-{i}", e.name);
-            e
-        })
-        .collect();
-    q
-}
-
-#[test]
-fn parsing_in_halves_equals_parsing_in_one_go() {
-    // Big enough to take the two-thread path, with unknown keys before and after
-    // `entries` and inside entries.
-    let mut q = numbered_two(40_000);
-    q.extra
-        .insert("z_after".into(), serde_json::json!({"k": [1, 2]}));
-    let bytes = q.to_bytes(now());
-    assert!(bytes.len() >= PARALLEL_MIN_BYTES, "{} bytes", bytes.len());
-    let halves = parse_halves(bytes.clone()).expect("the pretty layout splits");
-    let whole = Queue::from_slice(&bytes).unwrap();
-    assert_eq!(halves, whole);
-    assert_eq!(halves.entries.len(), 40_000);
-    assert_eq!(halves.to_bytes(now()), bytes);
-    // A file that does not have the layout, or an error in either half, falls back to
-    // the sequential parse and its exact error position.
-    let mut broken = bytes.clone();
-    let quarter = broken.len() * 3 / 4;
-    // The start of a line, so the garbage does not change the line count.
-    let at = quarter + broken[quarter..].iter().position(|b| *b == b'\n').unwrap() + 1;
-    broken[at..at + 6].copy_from_slice(b"!!!!!!");
-    assert_eq!(
-        parse_halves(broken.clone()).unwrap_err(),
-        broken,
-        "restored on failure"
-    );
-    let (_, err) = Queue::from_vec(broken).unwrap_err();
-    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-    assert_eq!(err.line(), line);
-    let compact = serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).unwrap()).unwrap();
-    assert!(parse_halves(compact.clone()).is_err());
-    assert_eq!(Queue::from_vec(compact).unwrap(), whole);
-}
-
-/// Top-level keys after `entries` that look like entries to the split: an array of objects at
-/// the entries' indentation, longer than the entries, so the middle of the file falls inside
-/// it; and a repeated `schema_version`, which the sequential parse decides.
-#[test]
-fn parsing_in_halves_is_not_fooled_by_keys_after_the_entries() {
-    let mut q = numbered_two(10_000);
-    let lookalikes: Vec<Value> = (0..200_000)
-        .map(|i| serde_json::json!({"name": format!("not-an-entry-{i}"), "priority": 1}))
-        .collect();
-    q.extra.insert("z_list".into(), Value::Array(lookalikes));
-    let bytes = q.to_bytes(now());
-    assert!(bytes.len() >= PARALLEL_MIN_BYTES, "{} bytes", bytes.len());
-    let whole = Queue::from_slice(&bytes).unwrap();
-    assert_eq!(whole.entries.len(), 10_000);
-    // The middle of the file is inside the look-alike list.
-    let middle = String::from_utf8_lossy(&bytes[bytes.len() / 2..bytes.len() / 2 + 200]);
-    assert!(middle.contains("not-an-entry-"), "{middle}");
-    assert!(Queue::from_vec(bytes.clone()).unwrap() == whole);
-    assert!(
-        parse_halves(bytes.clone()) == Err(bytes),
-        "refused and restored"
-    );
-
-    // Entries in both halves, then a second `schema_version` (the last one wins, as in Go).
-    let mut doubled = numbered_two(40_000).to_bytes(now());
-    let end = doubled.len() - "\n}\n".len();
-    doubled.splice(end..end, b",\n  \"schema_version\": 7".iter().copied());
-    let whole = Queue::from_slice(&doubled).unwrap();
-    assert_eq!(whole.schema_version, 7);
-    assert_eq!(whole.entries.len(), 40_000);
-    assert!(parse_halves(doubled.clone()) == Err(doubled.clone()));
-    assert!(Queue::from_vec(doubled).unwrap() == whole);
-}
-
 #[test]
 fn ecosystems() {
     assert_eq!(ecosystem_of("cargo:ripgrep"), "cargo");
     assert_eq!(ecosystem_of("github:sharkdp/bat"), "github");
     assert_eq!(ecosystem_of("noseparator"), "");
     assert_eq!(ecosystem_of("homebrew:a:b"), "homebrew");
-}
-
-#[test]
-fn reading_a_large_file_in_two_halves_gives_its_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    for len in [0, 17, PARALLEL_MIN_BYTES - 1, PARALLEL_MIN_BYTES + 3] {
-        let path = dir.path().join(format!("q-{len}.json"));
-        // Not periodic in the half length, so swapped or shifted halves would show.
-        let bytes: Vec<u8> = (0..len as u64)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        std::fs::write(&path, &bytes).unwrap();
-        assert!(
-            super::parse::read_file(&path).unwrap() == bytes,
-            "{len} bytes"
-        );
-    }
-    let err = super::parse::read_file(&dir.path().join("missing.json")).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }

@@ -10,19 +10,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::entry::{QueueEntry, Status};
-use super::extra::Extra;
 use super::file::Queue;
 use crate::records::timestamp::Rfc3339;
 
-/// The file as serde writes it: the reference the hand-written writer (`write`) is tested
-/// against.
-#[cfg(test)]
+/// The file as it is saved: the known keys in Go's order with `updated_at` replaced, then the
+/// unknown top-level keys.
 pub(super) struct QueueOut<'a> {
     pub(super) queue: &'a Queue,
     pub(super) updated_at: String,
 }
 
-#[cfg(test)]
 impl Serialize for QueueOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let q = self.queue;
@@ -61,7 +58,7 @@ impl<'de> Deserialize<'de> for QueueEntry {
     }
 }
 
-/// An entry key, recognised without allocating (1M-entry queues, issue #5).
+/// An entry key, recognised without allocating (issue #5).
 enum Key {
     Name,
     Source,
@@ -168,7 +165,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
             disambiguated_at: None,
             failure_count: 0,
             next_retry_at: None,
-            extra: Extra::new(),
+            extra: serde_json::Map::new(),
         };
         while let Some(key) = map.next_key::<Key>()? {
             match key {
@@ -195,9 +192,6 @@ impl<'de> Visitor<'de> for EntryVisitor {
 pub(super) struct Parsed {
     pub(super) queue: Queue,
     pub(super) has_entries: bool,
-    /// Whether `entries` was the document's last key (the two-thread parse checks that the
-    /// array it closed was `entries`).
-    pub(super) entries_last: bool,
 }
 
 impl<'de> Deserialize<'de> for Parsed {
@@ -219,7 +213,7 @@ impl<'de> Deserialize<'de> for Queue {
 
 struct QueueVisitor;
 
-pub(super) struct Entries(pub(super) Vec<QueueEntry>);
+struct Entries(Vec<QueueEntry>);
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -257,9 +251,7 @@ impl<'de> Visitor<'de> for QueueVisitor {
             ..Default::default()
         };
         let mut has_entries = false;
-        let mut entries_last = false;
         while let Some(key) = map.next_key::<String>()? {
-            entries_last = key == "entries";
             match key.as_str() {
                 "schema_version" => q.schema_version = map.next_value()?,
                 "updated_at" => q.updated_at = map.next_value()?,
@@ -277,7 +269,6 @@ impl<'de> Visitor<'de> for QueueVisitor {
         Ok(Parsed {
             queue: q,
             has_entries,
-            entries_last,
         })
     }
 }

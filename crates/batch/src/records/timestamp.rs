@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use jiff::Timestamp;
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::Offset;
 
 /// An instant plus the UTC offset it was written with (spec §1.1 "timestamps keep offset").
 ///
@@ -83,62 +83,12 @@ impl FromStr for Rfc3339 {
     /// Returns [`TimestampError`] for an empty string, a missing offset or any other text that
     /// is not RFC 3339 (spec §1.1: Go's `time.Time` rejects the same inputs).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match parse_canonical(s.as_bytes()) {
-            Some(t) => Ok(t),
-            None => parse_general(s),
-        }
+        parse_rfc3339(s)
     }
-}
-
-/// The layout Go writes, `YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)` with hours below 24,
-/// parsed without jiff's general parser (two timestamps per queue entry; issue #14). `None`
-/// for anything else, including an impossible date, so [`parse_general`] decides (and words
-/// the error); the tests check that both agree wherever this one answers.
-fn parse_canonical(b: &[u8]) -> Option<Rfc3339> {
-    fn digits(b: &[u8]) -> Option<i32> {
-        b.iter().try_fold(0i32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i32::from(c - b'0'))
-        })
-    }
-    if b.len() < 20 || [b[4], b[7], b[10], b[13], b[16]] != *b"--T::" {
-        return None;
-    }
-    let year = i16::try_from(digits(&b[0..4])?).ok()?;
-    let two = |at: usize| digits(&b[at..at + 2]).and_then(|v| i8::try_from(v).ok());
-    let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
-    let mut at = 19;
-    let mut nanos = 0;
-    if b[at] == b'.' {
-        let n = b[at + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if !(1..=9).contains(&n) {
-            return None;
-        }
-        nanos = digits(&b[at + 1..at + 1 + n])? * 10i32.pow(9 - n as u32);
-        at += 1 + n;
-    }
-    let offset = match &b[at..] {
-        [b'Z'] => Offset::UTC,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let hours = digits(&[*h1, *h2])?;
-            let minutes = digits(&[*m1, *m2])?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let secs = hours * 3600 + minutes * 60;
-            Offset::from_seconds(if *sign == b'-' { -secs } else { secs }).ok()?
-        }
-        _ => return None,
-    };
-    let dt = jiff::civil::DateTime::new(year, month, day, hour, minute, second, nanos).ok()?;
-    let instant = offset.to_timestamp(dt).ok()?;
-    Some(Rfc3339 { instant, offset })
 }
 
 /// Any RFC 3339 timestamp, through jiff's parser; the error names the input.
-fn parse_general(s: &str) -> Result<Rfc3339, TimestampError> {
+fn parse_rfc3339(s: &str) -> Result<Rfc3339, TimestampError> {
     let err = |reason: String| TimestampError {
         input: s.to_owned(),
         reason,
@@ -176,116 +126,14 @@ fn parse_offset(tail: &str) -> Option<Offset> {
     Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
 }
 
-impl Rfc3339 {
-    /// Appends the text [`Display`](fmt::Display) gives to `out`, without the `fmt`
-    /// machinery (the queue writer prints two timestamps per entry; issue #14).
-    pub fn push_to(&self, out: &mut Vec<u8>) {
-        match self.ascii() {
-            Some((bytes, len)) => out.extend_from_slice(&bytes[..len]),
-            None => out.extend_from_slice(self.to_string().as_bytes()),
-        }
-    }
-
-    /// Go's `RFC3339Nano` text as ASCII bytes and their length, for years 0 to 9999 (all a
-    /// parsed timestamp can have); `None` for other years.
-    fn ascii(&self) -> Option<([u8; 35], usize)> {
-        let dt = self.offset.to_datetime(self.instant);
-        let year = u32::try_from(dt.year()).ok().filter(|y| *y <= 9999)?;
-        let mut b = [0u8; 35];
-        let mut two = |at: usize, v: i8| {
-            let v = v.unsigned_abs();
-            b[at] = b'0' + v / 10;
-            b[at + 1] = b'0' + v % 10;
-        };
-        two(5, dt.month());
-        two(8, dt.day());
-        two(11, dt.hour());
-        two(14, dt.minute());
-        two(17, dt.second());
-        let mut y = year;
-        for at in (0..4).rev() {
-            b[at] = b'0' + (y % 10) as u8;
-            y /= 10;
-        }
-        b[4] = b'-';
-        b[7] = b'-';
-        b[10] = b'T';
-        b[13] = b':';
-        b[16] = b':';
-        let mut len = 19;
-        let mut nanos = u32::try_from(dt.subsec_nanosecond()).unwrap_or(0);
-        if nanos != 0 {
-            b[len] = b'.';
-            let mut digits = 9;
-            while nanos % 10 == 0 {
-                nanos /= 10;
-                digits -= 1;
-            }
-            for k in (0..digits).rev() {
-                b[len + 1 + k] = b'0' + (nanos % 10) as u8;
-                nanos /= 10;
-            }
-            len += 1 + digits;
-        }
-        let secs = self.offset.seconds();
-        if secs == 0 {
-            b[len] = b'Z';
-            len += 1;
-        } else {
-            let abs = secs.unsigned_abs();
-            let (hours, minutes) = (abs / 3600, (abs % 3600) / 60);
-            if hours > 99 {
-                return None;
-            }
-            b[len] = if secs < 0 { b'-' } else { b'+' };
-            b[len + 1] = b'0' + (hours / 10) as u8;
-            b[len + 2] = b'0' + (hours % 10) as u8;
-            b[len + 3] = b':';
-            b[len + 4] = b'0' + (minutes / 10) as u8;
-            b[len + 5] = b'0' + (minutes % 10) as u8;
-            len += 6;
-        }
-        Some((b, len))
-    }
-
-    /// The `fmt` rendering, for the years [`Rfc3339::ascii`] does not cover.
-    fn fmt_slow(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = TimeZone::fixed(self.offset).to_datetime(self.instant);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            dt.year(),
-            dt.month(),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second()
-        )?;
-        let nanos = dt.subsec_nanosecond();
-        if nanos != 0 {
-            let digits = format!("{nanos:09}");
-            write!(f, ".{}", digits.trim_end_matches('0'))?;
-        }
-        let secs = self.offset.seconds();
-        if secs == 0 {
-            f.write_str("Z")
-        } else {
-            let sign = if secs < 0 { '-' } else { '+' };
-            let abs = secs.unsigned_abs();
-            write!(f, "{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
-        }
-    }
-}
-
 impl fmt::Display for Rfc3339 {
     /// Writes Go's `RFC3339Nano` layout: fraction trimmed of trailing zeros (none when whole),
-    /// `Z` for a zero offset, `±HH:MM` otherwise.
+    /// `Z` for a zero offset, `±HH:MM` otherwise (jiff's RFC 3339 printer writes the same).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ascii() {
-            Some((bytes, len)) => {
-                f.write_str(std::str::from_utf8(&bytes[..len]).map_err(|_| fmt::Error)?)
-            }
-            None => self.fmt_slow(f),
+        if self.offset == Offset::UTC {
+            fmt::Display::fmt(&self.instant, f)
+        } else {
+            fmt::Display::fmt(&self.instant.display_with_offset(self.offset), f)
         }
     }
 }
@@ -329,96 +177,6 @@ pub fn utc_date(t: Timestamp) -> String {
 mod tests {
     use super::*;
 
-    mod fast_paths {
-        use super::*;
-        use proptest::prelude::*;
-
-        /// Strings shaped like Go's layout, with any digits (impossible dates, hour 24,
-        /// second 60, offset hours above 23) and each separator sometimes changed.
-        fn near_canonical() -> impl Strategy<Value = String> {
-            let d = |n: usize| {
-                proptest::collection::vec(0u8..10, n).prop_map(|v| {
-                    v.into_iter()
-                        .map(|c| char::from(b'0' + c))
-                        .collect::<String>()
-                })
-            };
-            (
-                (d(4), d(2), d(2), d(2), d(2), d(2)),
-                proptest::option::of(proptest::collection::vec(0u8..10, 0..11)),
-                prop_oneof![
-                    Just("Z".to_string()),
-                    Just("z".to_string()),
-                    (prop_oneof![Just('+'), Just('-')], d(2), d(2))
-                        .prop_map(|(s, h, m)| format!("{s}{h}:{m}")),
-                ],
-                prop_oneof![4 => Just('T'), 1 => Just('t'), 1 => Just(' ')],
-            )
-                .prop_map(|((y, mo, da, h, mi, se), frac, off, t)| {
-                    let frac = frac.map_or(String::new(), |v| {
-                        let digits: String = v.into_iter().map(|c| char::from(b'0' + c)).collect();
-                        format!(".{digits}")
-                    });
-                    format!("{y}-{mo}-{da}{t}{h}:{mi}:{se}{frac}{off}")
-                })
-        }
-
-        fn same(s: &str) -> Result<(), TestCaseError> {
-            let general = parse_general(s);
-            match (s.parse::<Rfc3339>(), &general) {
-                (Ok(a), Ok(b)) => {
-                    prop_assert_eq!(a.instant(), b.instant());
-                    prop_assert_eq!(a.offset(), b.offset());
-                }
-                (Err(a), Err(b)) => prop_assert_eq!(&a, b),
-                (a, b) => prop_assert!(false, "{s:?}: {a:?} vs {b:?}"),
-            }
-            Ok(())
-        }
-
-        proptest! {
-            #[test]
-            fn canonical_parse_agrees_with_jiff(s in near_canonical()) {
-                same(&s)?;
-            }
-
-            #[test]
-            fn canonical_parse_agrees_on_real_instants(
-                secs in -62_135_596_800i64..253_402_214_399,
-                nanos in prop_oneof![Just(0i32), 0i32..1_000_000_000],
-                minutes in prop_oneof![Just(0i32), -1439i32..=1439],
-            ) {
-                let t = Rfc3339 {
-                    instant: Timestamp::new(secs, nanos).unwrap(),
-                    offset: Offset::from_seconds(minutes * 60).unwrap(),
-                };
-                let text = t.to_string();
-                same(&text)?;
-                prop_assert_eq!(parse_canonical(text.as_bytes()), Some(t));
-            }
-
-            #[test]
-            fn ascii_display_equals_fmt(
-                secs in Timestamp::MIN.as_second()..=Timestamp::MAX.as_second(),
-                nanos in prop_oneof![Just(0i32), 0i32..1_000_000_000],
-                offset_secs in prop_oneof![Just(0i32), -93_599i32..=93_599],
-            ) {
-                let Ok(instant) = Timestamp::new(secs, nanos) else { return Ok(()) };
-                let t = Rfc3339 { instant, offset: Offset::from_seconds(offset_secs).unwrap() };
-                struct Slow(Rfc3339);
-                impl fmt::Display for Slow {
-                    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        self.0.fmt_slow(f)
-                    }
-                }
-                let mut pushed = Vec::new();
-                t.push_to(&mut pushed);
-                prop_assert_eq!(t.to_string(), Slow(t).to_string());
-                prop_assert_eq!(String::from_utf8(pushed).unwrap(), t.to_string());
-            }
-        }
-    }
-
     fn round(s: &str) -> String {
         s.parse::<Rfc3339>().unwrap().to_string()
     }
@@ -432,6 +190,9 @@ mod tests {
             "1734-03-17T21:04:51.642391339Z",
             "2026-02-16T12:00:00+05:30",
             "2026-02-16T12:00:00.25-08:00",
+            // Go's zero time, and a year below 1000 with an offset: four year digits.
+            "0001-01-01T00:00:00Z",
+            "0999-12-31T23:59:59.000000001+14:00",
         ] {
             assert_eq!(round(s), s);
         }

@@ -117,9 +117,9 @@ proptest! {
             doc["x_top"] = t;
         }
         let input = serde_json::to_vec(&doc).unwrap();
-        let q1 = Queue::from_slice(&input).map_err(|(p, e)| TestCaseError::fail(format!("{p}: {e}")))?;
+        let q1 = Queue::from_slice(&input).map_err(|e| TestCaseError::fail(format!("{}: {}", e.key_path, e.source)))?;
         let saved = q1.to_bytes(now());
-        let q2 = Queue::from_slice(&saved).map_err(|(p, e)| TestCaseError::fail(format!("{p}: {e}")))?;
+        let q2 = Queue::from_slice(&saved).map_err(|e| TestCaseError::fail(format!("{}: {}", e.key_path, e.source)))?;
         prop_assert_eq!(&q1, &q2);
         prop_assert_eq!(saved.clone(), q2.to_bytes(now()), "saving again changes nothing");
         // Every value survives as JSON (timestamps compare as instants).
@@ -181,7 +181,8 @@ proptest! {
 // ---- specific hostile files ----------------------------------------------------------------
 
 fn parse_err(bytes: &[u8]) -> (String, serde_json::Error) {
-    Queue::from_slice(bytes).expect_err("must be rejected")
+    let e = Queue::from_slice(bytes).expect_err("must be rejected");
+    (e.key_path, e.source)
 }
 
 #[test]
