@@ -47,7 +47,6 @@ pub enum MaintainError {
     Records(#[from] RecordsError),
 }
 
-
 /// Runs maintenance under the queue's lock (spec §4.9). A dry run writes nothing (and takes
 /// no lock); otherwise
 /// the output is replaced atomically ([`Queue::save`]) unless nothing changed and it is the
