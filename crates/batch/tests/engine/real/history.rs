@@ -1,11 +1,35 @@
-//! The metrics history over tsuku's whole metrics corpus (`metrics-corpus/`, 1,672 files),
-//! checked against the numbers of spec §10.4 and §1.5 (worked out there with jq, not with
-//! this code).
+//! The metrics history over tsuku's whole metrics corpus (`metrics-corpus/`, 1,672 files, from
+//! `$BATCH_TSUKU_DATA`), checked against the numbers of spec §10.4 and §1.5 (worked out there
+//! with jq, not with this code), and over the repository's five samples of both shapes.
 
 use batch::history::report::{Filter, build, select};
 use batch::history::{Shape, read_dir};
 
-use crate::util::corpus;
+use crate::util::{corpus, fixture};
+
+/// `testdata/tsuku/metrics/`: the legacy aggregate (40 old-shape records), three timestamped
+/// new-shape runs of 2026-06-26 and the seeding log (counted with a Python scan of the files).
+#[test]
+fn metrics_samples_of_both_shapes_are_read_whole() {
+    let h = read_dir(&fixture("metrics")).unwrap();
+    assert!(h.bad_files.is_empty(), "{:?}", h.bad_files);
+    assert_eq!(h.ignored_files, ["seeding-runs.jsonl"]);
+    assert_eq!((h.files_read, h.duplicates), (4, 0));
+    let (legacy, timestamped): (Vec<_>, Vec<_>) =
+        h.records.iter().partition(|r| r.file == "batch-runs.jsonl");
+    assert_eq!(legacy.len(), 40);
+    assert!(legacy.iter().all(|r| r.shape == Shape::Old));
+    let stamps: Vec<&str> = timestamped.iter().map(|r| r.timestamp.as_str()).collect();
+    assert_eq!(
+        stamps,
+        [
+            "2026-06-26T16:20:20Z",
+            "2026-06-26T18:56:26Z",
+            "2026-06-26T20:51:08Z"
+        ]
+    );
+    assert!(timestamped.iter().all(|r| r.shape == Shape::New));
+}
 
 #[test]
 fn whole_metrics_corpus_matches_the_spec_numbers() {
