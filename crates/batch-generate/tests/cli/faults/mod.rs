@@ -9,4 +9,3 @@ mod output;
 mod readonly;
 mod signals;
 mod timeout;
-mod util;

@@ -43,8 +43,7 @@ struct Reference {
 
 /// The first 300 entries of the real queue, all made pending candidates.
 fn trial_queue() -> (String, Vec<Value>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tsuku/priority-queue.json");
+    let path = crate::util::real_data("priority-queue.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the real queue {}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("the real queue parses");
