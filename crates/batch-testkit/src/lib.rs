@@ -8,6 +8,8 @@
 //! - [`snapshot`](mod@snapshot): every file below a directory, to assert a run wrote nothing.
 //! - [`process`]: finding, inspecting and signalling the processes a test started.
 //! - [`moto`]: a moto S3 server per test.
+//! - [`tsuku_data`]: tsuku's real data: in-repository fixtures and the whole corpora named
+//!   by `$BATCH_TSUKU_DATA` (skipped visibly when unset).
 //!
 //! The kit cannot name another crate's binary: callers pass its path, e.g.
 //! `env!("CARGO_BIN_EXE_batch-generate")`.
@@ -22,6 +24,7 @@ pub mod readback;
 pub mod running;
 pub mod sandbox;
 pub mod snapshot;
+pub mod tsuku_data;
 
 pub use fixtures::{
     DEFAULT_CONTROL, FUTURE, PAST, QUEUE_UPDATED_AT, With, ecosystem, entry, entry_text,

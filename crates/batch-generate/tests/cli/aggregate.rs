@@ -3,7 +3,7 @@
 //! recipes, idempotence, bad inputs and dry runs that write nothing, `$GITHUB_OUTPUT`, and
 //! the whole `recipes-sample` of real tsuku recipes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use batch::validate::{Environment, ResultsFile, RowPlatform, RowStatus, ValidationRow};
 use batch_generate::exit;
@@ -429,7 +429,7 @@ fn bad_inputs_write_nothing() {
 }
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku/recipes-sample")
+    crate::util::real_data("recipes-sample")
 }
 
 /// `aggregate` over all 74 real recipes of the sample (read in place, copied into the

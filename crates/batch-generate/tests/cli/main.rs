@@ -1,6 +1,8 @@
 //! End-to-end tests of the `batch-generate` binary against the fake generator
-//! (`testdata/fake-tsuku`). Expectations come from the behaviour spec (§8 scenarios) and the
-//! product issue (flags, environment variables, exit codes, bad input, kill switch).
+//! (`testdata/fake-tsuku`), one binary for the crate (STYLE.md §6). Expectations come from the
+//! behaviour spec (§8 scenarios) and the product issue (flags, environment variables, exit
+//! codes, bad input, kill switch); [`faults`] injects faults (signals, timeouts, kills,
+//! failing writes) and [`store`] runs the artifact-store commands against moto.
 
 mod aggregate;
 mod bad_input;
@@ -9,6 +11,7 @@ mod budget;
 mod demo;
 mod determinism;
 mod dry_run;
+mod faults;
 mod flags;
 mod github;
 mod joblog;
@@ -27,6 +30,7 @@ mod rollback;
 mod run;
 mod selfdoc;
 mod sharding;
+mod store;
 mod summary;
 mod util;
 mod validate;

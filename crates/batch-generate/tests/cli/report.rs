@@ -1,11 +1,12 @@
 //! `report` (issue #14): reads every metrics file of both shapes, names and skips a file
 //! that does not parse, filters, exits 2 on a bad option value, and renders the real corpus
-//! (snapshot, checked against jq over `metrics-corpus/`).
+//! (snapshot, checked against jq over `metrics-corpus/`, read from `$BATCH_TSUKU_DATA`).
 
 use std::path::{Path, PathBuf};
 
 use batch_generate::exit;
 
+use crate::util::tsuku_data::corpus;
 use crate::util::{Out, run_cmd, sandbox};
 
 fn workspace() -> PathBuf {
@@ -107,19 +108,29 @@ fn bad_option_values_exit_2_and_a_missing_dir_exits_1() {
     );
 }
 
-/// The real corpus since March for linux-x86_64: 19 runs tested it, 35 recipes (spec §10.4:
-/// 30 in March, 4 in April, 1 in May), all merged, 17 constrained, 175 rows (5 per recipe)
-/// of which 123 passed, 211 candidates — each number checked with jq over the corpus.
+/// The real corpus (`$BATCH_TSUKU_DATA/metrics-corpus`) since March for linux-x86_64: 19 runs
+/// tested it, 35 recipes (spec §10.4: 30 in March, 4 in April, 1 in May), all merged, 17
+/// constrained, 175 rows (5 per recipe) of which 123 passed, 211 candidates — each number
+/// checked with jq over the corpus. Run from the data directory, so the header names
+/// `metrics-corpus` wherever the data lives.
 #[test]
 fn snapshot_of_the_real_corpus() {
-    let out = report(&[
-        "--metrics-dir",
-        "../shared/data/tsuku/metrics-corpus",
-        "--since",
-        "2026-03-01",
-        "--platform",
-        "linux-x86_64",
-    ]);
+    let Some(corpus) = corpus("metrics-corpus", "report::snapshot_of_the_real_corpus") else {
+        return;
+    };
+    let sb = sandbox();
+    let mut cmd = sb.bare_cmd();
+    cmd.current_dir(corpus.parent().expect("metrics-corpus has a parent"))
+        .arg("report")
+        .args([
+            "--metrics-dir",
+            "metrics-corpus",
+            "--since",
+            "2026-03-01",
+            "--platform",
+            "linux-x86_64",
+        ]);
+    let out = run_cmd(&mut cmd);
     out.code(exit::SUCCESS);
     assert!(out.stderr.is_empty(), "{}", out.ctx());
     assert!(

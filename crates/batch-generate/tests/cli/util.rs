@@ -1,22 +1,30 @@
 //! Helpers of the CLI tests: the shared test kit ([`batch_testkit`]) pointed at this crate's
-//! binary, plus timestamp and JSON helpers only these tests use.
+//! binary, plus timestamp and JSON helpers only these tests use. The fault-injection tests
+//! run each test in an [`isolated`] sandbox, whose processes are found through [`MARKER_VAR`]
+//! and killed when it drops.
 
 use std::time::Duration;
 
 pub use batch_testkit::*;
 use serde_json::Value;
 
-/// A fresh [`Sandbox`] (CLI layout) for the `batch-generate` binary.
-pub fn sandbox() -> Sandbox {
-    Sandbox::new(env!("CARGO_BIN_EXE_batch-generate"))
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_batch-generate")
 }
 
-/// A file of tsuku's real data (`../shared/data/tsuku` beside the workspace), read in place.
-pub fn real_data(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tsuku")
-        .join(rel)
+/// A fresh [`Sandbox`] (CLI layout) for the `batch-generate` binary.
+pub fn sandbox() -> Sandbox {
+    Sandbox::new(bin())
 }
+
+/// A fresh isolated [`Sandbox`] for the binary; `tag` appears in the directory name.
+pub fn isolated(tag: &str) -> Sandbox {
+    Sandbox::isolated(bin(), tag)
+}
+
+/// A file or directory of the repository's copy of tsuku's real data (`testdata/tsuku/`).
+pub use batch_testkit::tsuku_data::fixture as real_data;
 
 /// Today's UTC date, `YYYY-MM-DD`.
 pub fn utc_date() -> String {

@@ -1,7 +1,7 @@
 //! Tests of [`super::insert`]: hand-made edge cases, insta snapshots on real tsuku recipes,
-//! and every constraint kind over all of `../shared/data/tsuku/recipes-sample` (read in place).
+//! and every constraint kind over all of tsuku's 74 sample recipes (`testdata/tsuku/recipes-sample`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::constraint::{Constraint, ConstraintKey};
 use super::insert::{InsertError, Insertion, insert};
@@ -100,7 +100,7 @@ fn missing_or_odd_metadata() {
 }
 
 fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku/recipes-sample")
+    batch_testkit::tsuku_data::fixture("recipes-sample")
 }
 
 fn sample(rel: &str) -> String {

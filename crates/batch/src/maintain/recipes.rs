@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     fn sample() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tsuku/recipes-sample")
+        batch_testkit::tsuku_data::fixture("recipes-sample")
     }
 
     fn source_of(rel: &str) -> Option<String> {

@@ -203,22 +203,19 @@ fn a_document_without_entries_says_what_it_looks_like() {
             other => panic!("{text}: {other:?}"),
         }
     }
-    // The real control file (read in place), given as the queue.
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tsuku/batch-control.json");
-    if real.exists() {
-        let result = Queue::load(&real);
-        assert!(
-            matches!(
-                result,
-                Err(QueueError::NotAQueue {
-                    looks_like: Lookalike::ControlFile { .. },
-                    ..
-                })
-            ),
-            "{result:?}"
-        );
-    }
+    // The real control file (the repository's copy), given as the queue.
+    let real = batch_testkit::tsuku_data::fixture("batch-control.json");
+    let result = Queue::load(&real);
+    assert!(
+        matches!(
+            result,
+            Err(QueueError::NotAQueue {
+                looks_like: Lookalike::ControlFile { .. },
+                ..
+            })
+        ),
+        "{result:?}"
+    );
     // An empty `entries` array (or Go's `null`) is a valid, empty queue.
     for text in [r#"{"entries": []}"#, r#"{"entries": null}"#] {
         assert!(load_text("q.json", text).2.unwrap().entries.is_empty());

@@ -88,9 +88,7 @@ mod tests {
 
     #[test]
     fn reads_the_real_file() {
-        // The workspace root is two levels above this crate.
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/tsuku/execution-exclusions.json");
+        let p = batch_testkit::tsuku_data::fixture("execution-exclusions.json");
         let names = load(&p).unwrap();
         assert!(
             names.contains("amplify") && names.contains("cdk"),
