@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, goflags};
-use crate::commands::{self, run::Options};
+use crate::commands::{self, generate::Options};
 use crate::{error, exit, logging};
 
 /// Runs the CLI with `args` (program name first) and returns the exit code (see
@@ -62,7 +62,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     validation_out: cli.run.output.validation_out.clone(),
                 };
                 match cli.run.sharding.target(opts.dry_run) {
-                    Ok(shard) => commands::run::run(&cli.run.to_config(), opts, shard).await,
+                    Ok(shard) => commands::generate::run(&cli.run.to_config(), opts, shard).await,
                     Err(e) => Err(e),
                 }
             }

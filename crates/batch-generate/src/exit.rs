@@ -3,7 +3,7 @@
 //! error that stopped it to its number.
 
 use batch::history::FilterError;
-use batch::run::lock::LockError;
+use batch::lock::LockError;
 use batch::run::{NamedEntries, UnknownEcosystem};
 use batch::shard::InvalidBatchId;
 use batch_store::StoreError;
@@ -180,7 +180,7 @@ mod tests {
             LOCKED
         );
         assert_eq!(
-            code(&err(batch::maintain::ReconcileError::Lock(held()))),
+            code(&err(batch::inventory::ReconcileError::Lock(held()))),
             LOCKED
         );
         assert_eq!(

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use batch::run::Event;
 use batch::runner::{Command, Exit};
 
-use crate::report::text::{exit_words, shell_quote};
+use crate::render::text::{exit_words, shell_quote};
 
 /// The header line.
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\tEntry\tEcosystem\tStep\tAttempt\tOutcome";

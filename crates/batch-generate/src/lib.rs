@@ -1,6 +1,6 @@
 //! `batch-generate`: the command-line front end of the `batch` library, a thin shell around
 //! it. [`main`] parses the arguments ([`cli`]), runs one handler of [`commands`], prints
-//! through [`report`] and [`github`], and maps the result to an exit code in one place
+//! through [`render`] and [`github`], and maps the result to an exit code in one place
 //! ([`exit`]).
 
 pub mod cli;
@@ -14,7 +14,7 @@ pub mod logging;
 pub mod out;
 pub mod pacing;
 pub mod progress;
-pub mod report;
+pub mod render;
 pub mod signal;
 pub mod status;
 

@@ -17,7 +17,7 @@ use batch::run::{EntryResult, Event};
 use batch::runner::Exit;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::report::text::exit_words;
+use crate::render::text::exit_words;
 use crate::status::Status;
 
 /// The bar's layout; its colours show only when colour is on for stderr.

@@ -10,8 +10,8 @@ use crate::cli::AggregateArgs;
 use crate::error::Hint;
 use crate::exit::Ending;
 use crate::github;
-use crate::report::aggregate::{AggregateDoc, text};
-use crate::report::print_json;
+use crate::render::aggregate::{AggregateDoc, text};
+use crate::render::print_json;
 
 /// Runs `aggregate`.
 ///

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use batch::Config;
 
-use super::run::{self, Options};
+use super::generate::{self, Options};
 use crate::cli::DemoArgs;
 use crate::exit::Ending;
 
@@ -48,7 +48,7 @@ pub async fn run(args: &DemoArgs, max_output: usize) -> anyhow::Result<Ending> {
             .unwrap_or(0),
         config.generator.display()
     );
-    let ending = run::run(
+    let ending = generate::run(
         &config,
         Options {
             dry_run: false,

@@ -13,8 +13,8 @@ use crate::cli::MergeArgs;
 use crate::error::Hint;
 use crate::exit::Ending;
 use crate::github;
-use crate::report::json::MergeDoc;
-use crate::report::{log, print_json};
+use crate::render::json::MergeDoc;
+use crate::render::{log, print_json};
 
 /// Runs `merge`: merged or already merged is [`Ending::Success`].
 ///

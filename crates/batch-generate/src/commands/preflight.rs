@@ -11,8 +11,8 @@ use crate::cli::PreflightArgs;
 use crate::error::Hint;
 use crate::exit::Ending;
 use crate::github;
-use crate::report::json::{PreflightDoc, preflight_outputs};
-use crate::report::{print_json, text};
+use crate::render::json::{PreflightDoc, preflight_outputs};
+use crate::render::{print_json, text};
 
 /// Runs `preflight`.
 ///

@@ -1,25 +1,24 @@
 //! `batch-generate queue maintain|reconcile|status` (spec §4.9, §7.6, issue #14): each runs
 //! its library function ([`batch::maintain::maintain_files`],
-//! [`batch::maintain::reconcile_files`], [`batch::maintain::status::status`]) and prints what
+//! [`batch::inventory::reconcile_files`], [`batch::inventory::status::status`]) and prints what
 //! it found.
 
 use anyhow::Context as _;
 use batch::clock::{Clock, SystemClock};
 use batch::control::ControlFile;
-use batch::maintain::status::{StatusOptions, status as queue_status};
-use batch::maintain::{
-    FailureLog, MaintainFiles, ReconcileError, ReconcileFiles, maintain_files, reconcile_files,
-};
+use batch::inventory::status::{StatusOptions, status as queue_status};
+use batch::inventory::{ReconcileError, ReconcileFiles, reconcile_files};
+use batch::maintain::{FailureLog, MaintainFiles, maintain_files};
 use batch::queue::ecosystem::{KNOWN_ECOSYSTEMS, first_unknown};
 use batch::{Config, Queue};
 
 use crate::cli::{MaintainArgs, QueueCmdArgs, QueueCommand, ReconcileArgs, StatusArgs};
 use crate::error::{Hint, UsageError};
 use crate::exit::Ending;
-use crate::report::maintain::{MaintainDoc, text};
-use crate::report::print_json;
-use crate::report::queue_status::{self, StatusDoc};
-use crate::report::reconcile::{self, ReconcileDoc};
+use crate::render::maintain::{MaintainDoc, text};
+use crate::render::print_json;
+use crate::render::queue_status::{self, StatusDoc};
+use crate::render::reconcile::{self, ReconcileDoc};
 
 /// Runs a `queue` subcommand.
 ///

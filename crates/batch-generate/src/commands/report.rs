@@ -9,8 +9,8 @@ use batch::history::{build, read_dir, select};
 use crate::cli::ReportArgs;
 use crate::error::Hint;
 use crate::exit::Ending;
-use crate::report::history::{FilterDoc, ReportDoc, text};
-use crate::report::print_json;
+use crate::render::history::{FilterDoc, ReportDoc, text};
+use crate::render::print_json;
 
 /// Runs `report`: completed is [`Ending::Success`], also with skipped files.
 ///

@@ -8,8 +8,8 @@ use batch::history::{RollbackError, plan};
 use crate::cli::RollbackPlanArgs;
 use crate::error::Hint;
 use crate::exit::Ending;
-use crate::report::print_json;
-use crate::report::rollback::text;
+use crate::render::print_json;
+use crate::render::rollback::text;
 
 /// Runs `rollback-plan`: a plan printed is [`Ending::Success`], also when it finds no files.
 ///

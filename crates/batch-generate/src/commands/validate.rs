@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use crate::cli::validate::ValidateArgs;
 use crate::error::{Hint, UsageError};
 use crate::exit::Ending;
-use crate::report::print_json;
-use crate::report::validate::{ValidateDoc, step_summary, text};
+use crate::render::print_json;
+use crate::render::validate::{ValidateDoc, step_summary, text};
 use crate::signal::SignalState;
 
 /// Runs `validate`: [`Ending::Success`] when the results file was written (failed installs

@@ -511,7 +511,7 @@ fn the_real_sample_keeps_its_bytes_or_gains_one_line() {
 #[test]
 fn the_queue_lock_is_honoured() {
     let b = Batch::new(&[("one", plain())], &[("one", "darwin-arm64")]);
-    let lock = batch::run::lock::RunLock::acquire(&b.sb.queue).unwrap();
+    let lock = batch::lock::RunLock::acquire(&b.sb.queue).unwrap();
     let before = snapshot(&b.sb.root);
     let out = b.run(&[]);
     out.code(exit::LOCKED);

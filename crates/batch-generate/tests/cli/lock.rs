@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use batch::run::lock::RunLock;
+use batch::lock::RunLock;
 use batch_generate::exit;
 use serde_json::Value;
 

@@ -180,7 +180,7 @@ fn go_single_dash_spellings_and_output() {
 fn a_held_lock_exits_locked_and_writes_nothing() {
     let sb = maintained();
     let before = std::fs::read(&sb.queue).unwrap();
-    let _held = batch::run::lock::RunLock::acquire(&sb.queue).unwrap();
+    let _held = batch::lock::RunLock::acquire(&sb.queue).unwrap();
     let out = maintain(&sb, &[]);
     out.code(exit::LOCKED);
     assert!(out.stderr.contains("holds the lock"), "{}", out.ctx());

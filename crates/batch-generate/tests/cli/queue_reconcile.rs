@@ -175,7 +175,7 @@ fn output_leaves_the_queue_alone() {
 fn a_held_lock_exits_locked_and_writes_nothing() {
     let sb = reconciled();
     let before = std::fs::read(&sb.queue).unwrap();
-    let _held = batch::run::lock::RunLock::acquire(&sb.queue).unwrap();
+    let _held = batch::lock::RunLock::acquire(&sb.queue).unwrap();
     let out = reconcile(&sb, &[]);
     out.code(exit::LOCKED);
     assert_eq!(std::fs::read(&sb.queue).unwrap(), before);

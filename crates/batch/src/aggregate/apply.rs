@@ -10,9 +10,9 @@ use batch_base::fs::{remove_if_exists, write_atomic};
 
 use super::error::AggregateError;
 use super::plan::{Fate, Options, Plan, plan, recipe_file};
-use super::records;
+use super::recipe_failures;
 use crate::clock::Clock;
-use crate::run::lock::RunLock;
+use crate::lock::RunLock;
 
 /// Names of the PR files under `--pr-dir`.
 pub const PR_TITLE_FILE: &str = "pr-title.txt";
@@ -61,7 +61,7 @@ pub fn apply(plan: &Plan) -> Result<Applied, AggregateError> {
         }
     }
     if !plan.failures.is_empty() {
-        let bytes = records::to_bytes(&plan.failures);
+        let bytes = recipe_failures::to_bytes(&plan.failures);
         write(plan.failures_file.clone(), &bytes, &mut done)?;
     }
     if !plan.metrics_kept {

@@ -4,8 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 use super::insert::InsertError;
+use crate::lock::LockError;
 use crate::queue::QueueError;
-use crate::run::lock::LockError;
 use crate::validate::ResultsError;
 
 /// Why `aggregate` stopped. Every variant but [`AggregateError::Write`] and

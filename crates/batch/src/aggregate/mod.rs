@@ -22,7 +22,7 @@ pub mod insert;
 pub mod metrics;
 pub mod plan;
 pub mod pr;
-pub mod records;
+pub mod recipe_failures;
 pub mod verdict;
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use super::inputs::{BatchRows, locate, read_rows};
 use super::insert::{Insertion, insert};
 use super::metrics::{Metrics, PlatformCounts};
 use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
-use super::records::{self, RecipeFailure};
+use super::recipe_failures::{self, RecipeFailure};
 use super::verdict::{PlatformResults, Verdict};
 use crate::clock::Clock;
 use crate::gate::{self, GateFailure};
@@ -201,7 +201,7 @@ pub fn plan(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError
         let fate = decide(options, path, &results, &entry.status)?;
         if let Fate::Excluded { cause, already, .. } = &fate {
             if *cause == ExcludeCause::FailedEverywhere {
-                failures.extend(records::failure_lines(
+                failures.extend(recipe_failures::failure_lines(
                     recipe_rows,
                     &source,
                     options.planned_at,
@@ -227,7 +227,7 @@ pub fn plan(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError
                 });
             }
         } else if matches!(fate, Fate::Constrained { .. }) {
-            failures.extend(records::failure_lines(
+            failures.extend(recipe_failures::failure_lines(
                 recipe_rows,
                 &source,
                 options.planned_at,
@@ -443,7 +443,7 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
         platforms,
         failures_file: options
             .failures_dir
-            .join(records::file_name(options.planned_at)),
+            .join(recipe_failures::file_name(options.planned_at)),
         failures,
         metrics,
         metrics_file,

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use batch_base::clock::Clock;
 
-use super::records::{FailureLog, RecordsError};
-use super::report::MaintainReport;
+use super::changes::MaintainReport;
 use super::steps::{Steps, maintain};
 use crate::Queue;
+use crate::lock::{LockError, RunLock};
 use crate::queue::QueueError;
-use crate::run::lock::{LockError, RunLock};
+use crate::records::failure_log::{FailureLog, RecordsError};
 
 /// Where a maintenance run reads and writes.
 #[derive(Debug, Clone)]

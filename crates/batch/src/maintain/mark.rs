@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::report::{MarkReport, Reason, StatusChange};
+use super::changes::{MarkReport, Reason, StatusChange};
 use super::summary::{Summaries, Summary};
 use crate::queue::transition::backoff;
 use crate::records::timestamp::Rfc3339;
@@ -138,7 +138,7 @@ fn push(report: &mut MarkReport, entry: &mut QueueEntry, to: Status, reason: Rea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maintain::records::FailureLog;
+    use crate::records::failure_log::FailureLog;
 
     fn now() -> Timestamp {
         "2026-06-01T12:00:00Z".parse().unwrap()

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::records::FailureLog;
-use super::report::{Move, ReorderReport, Score};
+use super::changes::{Move, ReorderReport, Score};
+use crate::records::failure_log::FailureLog;
 use crate::{Queue, QueueEntry};
 
 /// Go's blocker map: dependency → blocked package IDs, in reading order.

@@ -4,7 +4,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::report::{Reason, RequeueReport, StatusChange, Stuck};
+use super::changes::{Reason, RequeueReport, StatusChange, Stuck};
 use super::summary::Summaries;
 use crate::{Queue, Status};
 
@@ -99,7 +99,7 @@ pub(super) fn requeue_indexed(
 mod tests {
     use super::*;
     use crate::QueueEntry;
-    use crate::maintain::records::FailureLog;
+    use crate::records::failure_log::FailureLog;
 
     fn run(lines: &str, entries: Vec<QueueEntry>) -> (Queue, RequeueReport) {
         let mut log = FailureLog::default();

@@ -3,13 +3,13 @@
 
 use jiff::Timestamp;
 
+use super::changes::MaintainReport;
 use super::mark::{mark_entries, mark_failures};
-use super::records::FailureLog;
 use super::reorder::{BlockerGraph, reorder};
-use super::report::MaintainReport;
 use super::requeue::requeue_indexed;
 use super::summary::Summaries;
 use crate::Queue;
+use crate::records::failure_log::FailureLog;
 
 /// Which steps run (all by default; `--skip-*` turns them off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use rustc_hash::FxHashMap;
 
-use super::records::{Failure, FailureLog, Owner};
 use crate::QueueEntry;
+use crate::records::failure_log::{Failure, FailureLog, Owner};
 
 /// What the failure records say about one entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,12 +4,12 @@
 use jiff::Timestamp;
 use proptest::prelude::*;
 
+use super::changes::{MarkReport, RequeueReport};
 use super::mark::mark_failures;
-use super::records::FailureLog;
-use super::report::{MarkReport, RequeueReport};
 use super::requeue::requeue;
 use super::steps::{Steps, maintain};
 use super::summary::Summaries;
+use crate::records::failure_log::FailureLog;
 use crate::records::timestamp::Rfc3339;
 use crate::{Queue, QueueEntry, Status};
 

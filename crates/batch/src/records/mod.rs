@@ -4,6 +4,7 @@
 //! [`timestamp`]). Everything here renders bytes; the run decides when and where they go.
 
 pub mod failure;
+pub mod failure_log;
 pub mod jsonfmt;
 pub mod outcome;
 pub mod results;

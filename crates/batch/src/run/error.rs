@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use crate::control::ControlError;
+use crate::lock::LockError;
 use crate::queue::QueueError;
 use crate::run::journal::JournalError;
-use crate::run::lock::LockError;
 
 /// Errors that stop a run. Failed entries are data, never errors.
 #[derive(Debug, thiserror::Error)]

@@ -17,11 +17,11 @@ use jiff::Timestamp;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::adaptive::{PaceChange, Signal};
+use super::apply::outcome_line;
 use super::error::RunError;
 use super::journal::{Journal, Line};
 use super::plan::Plan;
 use super::ratelimit::EcosystemLimiters;
-use super::report::outcome_line;
 use crate::config::Config;
 use crate::generator::{Failure, Generator, Job, Reading, Step, Target};
 use crate::queue::{QueueEntry, recipe_relative_path};

@@ -6,19 +6,19 @@
 //! `crate::sequence` composes the stages once.
 
 pub mod adaptive;
+pub mod apply;
 pub mod deadline;
 pub mod error;
 pub(crate) mod execute;
 pub mod hooks;
 pub mod journal;
-pub mod lock;
 pub mod orphans;
 pub mod persist;
 pub mod plan;
 pub mod ratelimit;
 pub mod recover;
-pub mod report;
 
+pub use apply::{RunReport, apply};
 pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};
 pub use execute::{
     BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute, execute_with,
@@ -27,7 +27,6 @@ pub use hooks::{Hooks, NoHooks, Notice};
 pub use persist::{persist, persist_with};
 pub use plan::{Plan, plan, plan_excluding, plan_from};
 pub use recover::{Recovery, recover};
-pub use report::{RunReport, apply};
 
 #[cfg(test)]
 mod budget_tests;

@@ -10,11 +10,11 @@ use batch_base::clock::Clock;
 use batch_base::fs as fsutil;
 use jiff::Timestamp;
 
+use super::apply::RunReport;
 use super::error::RunError;
 use super::hooks::{Hooks, Notice};
 use super::journal::{self, BreakerLine, Journal, Line};
 use super::plan::Plan;
-use super::report::RunReport;
 use crate::config::Config;
 use crate::control::ControlFile;
 use crate::queue::Queue;

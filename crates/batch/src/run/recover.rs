@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use batch_base::clock::Clock;
 
+use super::apply::{RunReport, apply_outcome_line, update_breakers};
 use super::error::RunError;
 use super::journal::{self, Journal, Line, OutcomeLine};
 use super::persist::persist_with;
 use super::plan::Plan;
-use super::report::{RunReport, apply_outcome_line, update_breakers};
 use crate::config::Config;
 use crate::control::ControlFile;
 use crate::queue::Queue;

@@ -25,14 +25,14 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::control::ControlFile;
+use crate::lock::{LockError, RunLock};
 use crate::queue::{MissingQueue, Queue, QueueEntry, QueueError};
 use crate::records::{BatchResults, NotRunEntry};
+use crate::run::apply::{apply_outcome_line, update_breakers};
 use crate::run::hooks::Hooks;
 use crate::run::journal;
 use crate::run::journal::{BreakerLine, OutcomeLine};
-use crate::run::lock::{LockError, RunLock};
 use crate::run::persist::{Batch, remove_stale_temp_files, save};
-use crate::run::report::{apply_outcome_line, update_breakers};
 use crate::run::{RunError, RunReport};
 use crate::shard::fragment::{FragmentError, NotRunLine};
 use crate::shard::set::FragmentSet;

@@ -519,7 +519,7 @@ async fn a_missing_queue_is_refused_before_the_lock() {
     assert_eq!(env.snapshot(), before);
     assert!(!env.config.queue.exists());
     assert!(
-        !crate::run::lock::path_for(&env.config.queue).exists(),
+        !crate::lock::path_for(&env.config.queue).exists(),
         "no lock file"
     );
 }

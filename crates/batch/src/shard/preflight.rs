@@ -14,8 +14,8 @@ use super::partition::assign;
 use crate::config::Config;
 use crate::control::RecoveryNote;
 use crate::control::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
+use crate::lock::RunLock;
 use crate::records::timestamp::{Rfc3339, utc_date};
-use crate::run::lock::RunLock;
 use crate::run::{RunError, plan};
 
 /// What the preflight needs besides the run configuration.

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use batch::Config;
 use batch::control::ControlFile;
-use batch::maintain::recipes::{self, canonical_source, recipe_source};
-use batch::maintain::reconcile::reconcile;
-use batch::maintain::status::{Probe, StatusOptions, status};
+use batch::inventory::recipes::{self, canonical_source, recipe_source};
+use batch::inventory::reconcile::reconcile;
+use batch::inventory::status::{Probe, StatusOptions, status};
 use batch::maintain::{FailureLog, Reason};
 use batch::{Queue, Status};
 use serde_json::Value;

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use jiff::Timestamp;
 
-use super::records::FailureLog;
 use super::status::*;
 use crate::Config;
 use crate::Queue;
 use crate::control::ControlFile;
+use crate::records::failure_log::FailureLog;
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()

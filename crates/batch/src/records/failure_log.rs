@@ -379,7 +379,7 @@ mod tests {
             [true, false, false, true, true, true],
             "two runs of delta, two Go lines of old"
         );
-        let s = super::super::summary::Summaries::new(&log);
+        let s = crate::maintain::summary::Summaries::new(&log);
         let e = crate::QueueEntry::new("delta", "npm:delta", 1);
         let d = s.of(&e);
         assert_eq!(d.total, 2);

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::records::FailureLog;
-use super::reorder::{BlockerGraph, top_scores};
 use crate::Queue;
 use crate::control::ControlFile;
 use crate::control::breaker::{BreakerState, Recovery, recovery};
+use crate::maintain::reorder::{BlockerGraph, top_scores};
 use crate::queue::{QueueEntry, Status};
+use crate::records::failure_log::FailureLog;
 use crate::records::timestamp::whole_seconds_utc;
 use crate::run::plan::select_with_control;
 use crate::select::{Reason, SelectOptions};

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::records::Skipped;
+use crate::records::failure_log::Skipped;
 
 /// Why an entry's status changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use batch::maintain::status::{Blocker, BreakerStatus, Probe, QueueStatus, Retry};
+use batch::inventory::status::{Blocker, BreakerStatus, Probe, QueueStatus, Retry};
 use comfy_table::{CellAlignment, Table, presets};
 use serde::Serialize;
 

@@ -5,7 +5,7 @@
 //! by issue #13 so that readers need not assume homebrew), `platform`, `exit_code`,
 //! `category`, `blocked_by` (only when `exit_code` is 8 and the list is not empty),
 //! `timestamp` (`YYYY-MM-DDTHH:MM:SSZ`, the same on every line). The maintain module reads
-//! this shape back (`maintain::records`, keyed by `recipe` and `package_id`).
+//! this shape back (`records::failure_log`, keyed by `recipe` and `package_id`).
 //!
 //! Deliberate differences from the shell: the stamp of the file name and of the lines is the
 //! batch's plan time (`--planned-at`), not the merge job's clock, so a second `aggregate` of
@@ -103,7 +103,7 @@ pub fn to_bytes(lines: &[RecipeFailure]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maintain::records::{FailureLog, Owner};
+    use crate::records::failure_log::{FailureLog, Owner};
     use crate::validate::RowPlatform;
 
     fn row(platform: &str, status: RowStatus, exit: i32, blocked: &[&str]) -> ValidationRow {

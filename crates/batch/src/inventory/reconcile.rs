@@ -10,10 +10,10 @@ use batch_base::clock::Clock;
 use serde::Serialize;
 
 use super::recipes::{self, RecipeFile, canonical_source, recipe_source};
-use super::report::{Reason, StatusChange};
 use crate::Queue;
+use crate::lock::{LockError, RunLock};
+use crate::maintain::changes::{Reason, StatusChange};
 use crate::queue::{QueueError, Status};
-use crate::run::lock::{LockError, RunLock};
 
 /// A recipe file that was reported and skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -166,7 +166,7 @@ pub enum ReconcileError {
     },
 }
 
-/// Runs [`reconcile`] on disk, as `queue maintain` does ([`super::maintain_files`]): under the
+/// Runs [`reconcile`] on disk, as `queue maintain` does ([`crate::maintain::maintain_files`]): under the
 /// queue's lock (none for a dry run, which writes nothing), the output replaced atomically
 /// ([`Queue::save`]) unless nothing changed and it is the queue itself.
 ///

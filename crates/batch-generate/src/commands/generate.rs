@@ -20,8 +20,8 @@ use crate::github;
 use crate::joblog::JobLog;
 use crate::pacing::{Pacing, summary_line};
 use crate::progress::Progress;
-use crate::report::json::{Budget, KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
-use crate::report::{log, print_json, text};
+use crate::render::json::{Budget, KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
+use crate::render::{log, print_json, text};
 use crate::signal::SignalState;
 
 /// Output options of a run.
@@ -158,7 +158,7 @@ pub async fn run(
         }
         Finished::Shard { fragment, path, .. } => {
             let doc = ShardDoc::new(fragment, path, wall.elapsed());
-            let counts = crate::report::json::Counts::sum(fragment.per_ecosystem.values());
+            let counts = crate::render::json::Counts::sum(fragment.per_ecosystem.values());
             crate::errln!(
                 "Shard {} complete: {} succeeded, {} failed, {} blocked ({} total) in {:.1}s{}; fragment `{}`",
                 fragment.shard(),

@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use batch::maintain::ReconcileOutcome;
-use batch::maintain::reconcile::RecipeProblem;
-use batch::maintain::report::StatusChange;
+use batch::inventory::ReconcileOutcome;
+use batch::inventory::reconcile::RecipeProblem;
+use batch::maintain::changes::StatusChange;
 use serde::Serialize;
 
 use super::maintain::change_line;

@@ -1,0 +1,15 @@
+//! Read-mostly views of the queue against what is on disk (issue #14): [`status`] models the
+//! queue between batches (`queue status`), [`reconcile`] marks entries whose recipe is on disk
+//! `success` (spec §7.6; the one writer here, under the run lock), and [`recipes`] maps a
+//! recipe file to its queue entry and reads the source it installs from.
+
+pub mod recipes;
+pub mod reconcile;
+pub mod status;
+
+#[cfg(test)]
+mod status_tests;
+
+pub use reconcile::{
+    ReconcileError, ReconcileFiles, ReconcileOutcome, ReconcileReport, reconcile_files,
+};
