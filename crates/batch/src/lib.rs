@@ -25,6 +25,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod control;
+pub mod dashboard;
 pub mod gate;
 pub mod history;
 mod join;

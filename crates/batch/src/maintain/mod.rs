@@ -29,7 +29,7 @@ pub use moves::{Move, Moves};
 pub use reconcile::{
     ReconcileError, ReconcileFiles, ReconcileOutcome, ReconcileReport, reconcile_files,
 };
-pub use records::{FailureLog, RecordsError, Skipped};
+pub use records::{FailureLog, RecordsError, Skipped, jsonl_files, read_lines};
 pub use report::{
     MaintainReport, MarkReport, Reason, ReorderReport, RequeueReport, Score, StatusChange, Stuck,
 };
