@@ -39,8 +39,9 @@ struct Summary<'a> {
 /// # Errors
 /// As the module documents (exit 1).
 pub fn run(args: &DashboardArgs) -> anyhow::Result<Ending> {
-    let (dash, report) = generate(&args.sources(), jiff::Timestamp::now())
-        .context(Hint("check --queue and the input directories; nothing was written"))?;
+    let (dash, report) = generate(&args.sources(), jiff::Timestamp::now()).context(Hint(
+        "check --queue and the input directories; nothing was written",
+    ))?;
     for s in &report.skipped {
         crate::errln!("warning: skipped {}: {}", s.path.display(), s.reason);
     }
@@ -121,9 +122,10 @@ fn step_summary(dash: &Dashboard, report: &LoadReport) -> String {
         status("success"),
         status("failed"),
         status("blocked"),
-        dash.blockers
-            .first()
-            .map_or_else(|| "none".to_owned(), |b| format!("{} ({})", b.dependency, b.total_count)),
+        dash.blockers.first().map_or_else(
+            || "none".to_owned(),
+            |b| format!("{} ({})", b.dependency, b.total_count)
+        ),
         last_run,
         open,
         report.skipped.len(),

@@ -29,7 +29,10 @@ pub const KNOWN_SUBCATEGORIES: [&str; 9] = [
 /// (`failures.go` `extractSubcategory`, level 2).
 const PHRASES: [(&[&str], &str); 7] = [
     (&["no bottle", "bottle not found"], "no_bottle"),
-    (&["no executables", "no binaries"], "binary_discovery_failed"),
+    (
+        &["no executables", "no binaries"],
+        "binary_discovery_failed",
+    ),
     (
         &["version pattern", "failed to verify", "verification"],
         "verify_pattern_mismatch",

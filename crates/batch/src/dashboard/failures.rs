@@ -193,7 +193,11 @@ impl FailureScan {
         // failures.go: the ecosystem of the package ID, else of the line, else of the file.
         let id_eco = package_id.split_once(':').map_or("", |(e, _)| e);
         let ecosystem = if id_eco.is_empty() {
-            if line_eco.is_empty() { file_eco } else { line_eco }
+            if line_eco.is_empty() {
+                file_eco
+            } else {
+                line_eco
+            }
         } else {
             id_eco
         }

@@ -101,9 +101,17 @@ pub enum DashboardError {
 /// [`DashboardError::Queue`] when the queue cannot be loaded (a missing queue is an error,
 /// unlike Go's empty queue), [`DashboardError::InvalidEntry`] for an invalid entry,
 /// [`DashboardError::Dir`] when an input directory exists but cannot be listed.
-pub fn generate(sources: &Sources, now: Timestamp) -> Result<(Dashboard, LoadReport), DashboardError> {
+pub fn generate(
+    sources: &Sources,
+    now: Timestamp,
+) -> Result<(Dashboard, LoadReport), DashboardError> {
     let queue = Queue::load(&sources.queue)?;
-    if let Some((index, e)) = queue.entries.iter().enumerate().find(|(_, e)| !e.is_valid()) {
+    if let Some((index, e)) = queue
+        .entries
+        .iter()
+        .enumerate()
+        .find(|(_, e)| !e.is_valid())
+    {
         return Err(DashboardError::InvalidEntry {
             index,
             name: e.name.clone(),
@@ -198,16 +206,18 @@ fn read_failures(dir: &Path) -> Result<(FailureScan, LoadReport), DashboardError
         let name = base_name(&path);
         let mut records = 0;
         let read = File::open(&path).and_then(|f| {
-            read_lines(BufReader::new(f), &mut report.failure_lines_skipped, |line| {
-                match serde_json::from_slice::<FailureLine>(line) {
+            read_lines(
+                BufReader::new(f),
+                &mut report.failure_lines_skipped,
+                |line| match serde_json::from_slice::<FailureLine>(line) {
                     Ok(rec) => {
                         records += 1;
                         scan.add(&name, rec);
                         true
                     }
                     Err(_) => false,
-                }
-            })
+                },
+            )
         });
         report.failure_records += records;
         match read {
@@ -251,9 +261,8 @@ fn read_metrics(dir: &Path) -> Result<(Vec<MetricsRecord>, LoadReport), Dashboar
         let parsed = std::fs::read(&path)
             .map_err(|e| format!("cannot read: {e}"))
             .and_then(|bytes| {
-                parse_records(&name, &bytes).map_err(|b| {
-                    format!("line {}, column {}: {}", b.line, b.column, b.message)
-                })
+                parse_records(&name, &bytes)
+                    .map_err(|b| format!("line {}, column {}: {}", b.line, b.column, b.message))
             });
         match parsed {
             Ok(mut r) => {
@@ -274,15 +283,17 @@ fn read_disambiguations(
     for path in listed(dir)? {
         let mut skipped = Skipped::default();
         let read = File::open(&path).and_then(|f| {
-            read_lines(BufReader::new(f), &mut skipped, |line| {
-                match serde_json::from_slice::<DisambiguationLine>(line) {
+            read_lines(
+                BufReader::new(f),
+                &mut skipped,
+                |line| match serde_json::from_slice::<DisambiguationLine>(line) {
                     Ok(l) => {
                         records.extend(l.disambiguations.unwrap_or_default());
                         true
                     }
                     Err(_) => false,
-                }
-            })
+                },
+            )
         });
         report.disambiguation_lines_skipped += skipped.malformed + skipped.oversized;
         match read {

@@ -65,7 +65,10 @@ fn file_names_give_ecosystem_and_batch() {
 /// empty message only.
 #[test]
 fn subcategory_levels() {
-    assert_eq!(extract_subcategory("failed: [no_bottles] x", 0), "no_bottles");
+    assert_eq!(
+        extract_subcategory("failed: [no_bottles] x", 0),
+        "no_bottles"
+    );
     // An unknown tag falls through to the phrases ("timeout" matches last).
     assert_eq!(extract_subcategory("[weird] a Timeout", 0), "timeout");
     // Only the first `[` is looked at.
@@ -91,7 +94,10 @@ fn ids_and_names() {
         id_stamp("2026-06-26T20:49:32.655536739Z"),
         "2026-06-26T20-49-32Z"
     );
-    assert_eq!(id_stamp("2026-06-26T22:49:32+02:00"), "2026-06-26T20-49-32Z");
+    assert_eq!(
+        id_stamp("2026-06-26T22:49:32+02:00"),
+        "2026-06-26T20-49-32Z"
+    );
     assert_eq!(id_stamp("2026-06-26T20-49-32Z"), "2026-06-26T20-49-32Z");
     assert_eq!(id_stamp("not a time"), "not a time");
     assert_eq!(name_of_id("github:sharkdp/bat"), "bat");
@@ -151,7 +157,11 @@ fn category_counts_and_package_failures() {
     assert_eq!(s.packages["homebrew:b"].blocked_by, ["x"]);
     assert_eq!(s.packages["homebrew:c"].blocked_by, ["y"]);
     assert!(!s.packages.contains_key("homebrew:d"));
-    assert_eq!(s.failures.len(), 4, "the category-less recipe line is no failure");
+    assert_eq!(
+        s.failures.len(),
+        4,
+        "the category-less recipe line is no failure"
+    );
 }
 
 /// failures.go `deduplicateFailureDetails` and the sort: platform records of one recipe and
@@ -229,7 +239,10 @@ fn queue_status_counts_and_packages() {
     assert_eq!(st.by_status["pending"], 3);
     assert_eq!(st.by_tier["2"]["pending"], 2);
     assert_eq!(st.by_ecosystem["homebrew"]["total"], 3);
-    assert!(!st.by_ecosystem.contains_key(""), "no ecosystem, not counted");
+    assert!(
+        !st.by_ecosystem.contains_key(""),
+        "no ecosystem, not counted"
+    );
     let pending: Vec<&str> = st.packages["pending"]
         .iter()
         .map(|p| p.name.as_str())
@@ -241,7 +254,10 @@ fn queue_status_counts_and_packages() {
     assert_eq!(st.packages["blocked"][0].blocked_by, ["dep"]);
     assert_eq!(st.packages["failed"][0].ecosystem, "");
     // Go's layout on the stored offset's wall clock, fraction dropped, literal Z.
-    assert_eq!(st.packages["failed"][0].next_retry_at, "2026-05-01T12:00:00Z");
+    assert_eq!(
+        st.packages["failed"][0].next_retry_at,
+        "2026-05-01T12:00:00Z"
+    );
     assert_eq!(
         next_retry_text(&"2026-05-01T10:00:00Z".parse().unwrap()),
         "2026-05-01T10:00:00Z"
@@ -316,7 +332,11 @@ fn blockers_list_five_packages() {
 fn runs_keep_ten_newest_with_work() {
     let mut text = String::new();
     for i in 0..12 {
-        text.push_str(&metric(&format!("2026-01-{:02}T00:00:00Z", i + 1), 3, i % 3));
+        text.push_str(&metric(
+            &format!("2026-01-{:02}T00:00:00Z", i + 1),
+            3,
+            i % 3,
+        ));
         text.push('\n');
     }
     text.push_str(&metric("2026-02-01T00:00:00Z", 0, 0));
@@ -355,14 +375,20 @@ fn health_tracks_last_success() {
         },
     )]);
     let h = health(ControlInput::Breakers(&breakers), &recs).unwrap();
-    assert_eq!(h.last_run.as_ref().unwrap().timestamp, "2026-01-03T00:00:00Z");
+    assert_eq!(
+        h.last_run.as_ref().unwrap().timestamp,
+        "2026-01-03T00:00:00Z"
+    );
     assert_eq!(h.last_run.as_ref().unwrap().recipes_merged, 0);
     let ok = h.last_successful_run.as_ref().unwrap();
     assert_eq!((ok.succeeded, ok.failed, ok.total), (1, 1, 2));
     assert_eq!(h.runs_since_last_success, 2);
     let v = serde_json::to_value(&h).unwrap();
     assert_eq!(v["ecosystems"]["npm"]["breaker_state"], "open");
-    assert!(v["ecosystems"]["npm"].get("opens_at").is_none(), "omitempty");
+    assert!(
+        v["ecosystems"]["npm"].get("opens_at").is_none(),
+        "omitempty"
+    );
     assert!(v["last_run"].get("recipes_merged").is_none(), "omitempty");
 
     let none_merged = ordered(metrics(&metric("2026-01-01T00:00:00Z", 1, 0)));
@@ -433,7 +459,10 @@ fn empty_sections_and_key_order() {
     );
     let v = serde_json::to_value(&dash).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["generated_at", "queue", "blockers", "failures", "curated"]);
+    assert_eq!(
+        keys,
+        ["generated_at", "queue", "blockers", "failures", "curated"]
+    );
     assert_eq!(v["blockers"], serde_json::json!([]));
     assert_eq!(v["failures"], serde_json::json!({}));
     assert_eq!(
