@@ -221,14 +221,16 @@ fn details_are_capped_at_200() {
 /// name, category from the package map, blocked_by only for blocked entries.
 #[test]
 fn queue_status_counts_and_packages() {
-    let mut q = Queue::default();
-    q.entries = vec![
-        entry("zed", "homebrew:zed", 2, Status::Pending),
-        entry("abc", "homebrew:abc", 2, Status::Pending),
-        entry("top", "npm:top", 1, Status::Pending),
-        entry("blk", "homebrew:blk", 3, Status::Blocked),
-        entry("nocolon", "weird", 3, Status::Failed),
-    ];
+    let mut q = Queue {
+        entries: vec![
+            entry("zed", "homebrew:zed", 2, Status::Pending),
+            entry("abc", "homebrew:abc", 2, Status::Pending),
+            entry("top", "npm:top", 1, Status::Pending),
+            entry("blk", "homebrew:blk", 3, Status::Blocked),
+            entry("nocolon", "weird", 3, Status::Failed),
+        ],
+        ..Queue::default()
+    };
     q.entries[4].next_retry_at = Some("2026-05-01T12:00:00.5+02:00".parse().unwrap());
     let s = scan(&[(
         "f.jsonl",
@@ -437,11 +439,13 @@ fn disambiguations_first_record_per_tool() {
 /// `{}` for the always-written ones, curated statuses.
 #[test]
 fn empty_sections_and_key_order() {
-    let mut q = Queue::default();
-    q.entries = vec![
-        entry("a", "npm:a", 1, Status::Failed),
-        entry("b", "npm:b", 1, Status::Excluded),
-    ];
+    let mut q = Queue {
+        entries: vec![
+            entry("a", "npm:a", 1, Status::Failed),
+            entry("b", "npm:b", 1, Status::Excluded),
+        ],
+        ..Queue::default()
+    };
     q.entries[0].confidence = "curated".into();
     q.entries[1].confidence = "curated".into();
     let dash = build(Inputs {
