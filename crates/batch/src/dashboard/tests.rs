@@ -478,3 +478,72 @@ fn empty_sections_and_key_order() {
     );
     let _ = curated(&q);
 }
+
+/// `generate` on disk: missing directories are empty (as Go's glob finds nothing); a control
+/// file that does not load is named and `health` left out (Go: `loadHealth` error); a missing
+/// queue is an error.
+#[test]
+fn generate_reads_missing_inputs_as_empty_and_names_a_bad_control_file() {
+    use super::load::{DashboardError, Sources, generate};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let sources = Sources {
+        queue: root.join("q.json"),
+        failures_dir: root.join("failures"),
+        metrics_dir: root.join("metrics"),
+        disambiguations_dir: root.join("dis"),
+        control_file: root.join("control.json"),
+    };
+    let now = "2026-01-01T00:00:00Z".parse().unwrap();
+    assert!(matches!(
+        generate(&sources, now),
+        Err(DashboardError::Queue(_))
+    ));
+    std::fs::write(
+        &sources.queue,
+        r#"{"schema_version":1,"entries":[{"name":"a","source":"npm:a","priority":1,"status":"pending","confidence":"auto","failure_count":0}]}"#,
+    )
+    .unwrap();
+    let (dash, report) = generate(&sources, now).unwrap();
+    assert!(dash.health.is_none(), "no control file and no metrics");
+    assert!(dash.failures.is_empty() && dash.failure_details.is_empty());
+    assert!(report.skipped.is_empty());
+    assert!(!report.control_file_found);
+
+    std::fs::write(
+        &sources.control_file,
+        r#"{"circuit_breaker":{"npm":{"state":"Open","failures":1}}}"#,
+    )
+    .unwrap();
+    std::fs::create_dir(&sources.metrics_dir).unwrap();
+    std::fs::write(
+        sources.metrics_dir.join("batch-runs-1.jsonl"),
+        metric("2026-01-01T00:00:00Z", 1, 1),
+    )
+    .unwrap();
+    let (dash, report) = generate(&sources, now).unwrap();
+    assert!(
+        dash.health.is_none(),
+        "an unusable control file hides health"
+    );
+    assert_eq!(dash.runs.len(), 1);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].path, sources.control_file);
+    assert!(
+        report.skipped[0].reason.contains("Open"),
+        "{:?}",
+        report.skipped
+    );
+
+    let mut bad = sources.clone();
+    bad.queue = root.join("bad.json");
+    std::fs::write(
+        &bad.queue,
+        r#"{"entries":[{"name":"","source":"npm:a","priority":7,"status":"pending","confidence":"auto"}]}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        generate(&bad, now),
+        Err(DashboardError::InvalidEntry { index: 0, .. })
+    ));
+}
