@@ -174,17 +174,18 @@ impl FailureLog {
     pub fn read(&mut self, reader: impl BufRead) -> io::Result<()> {
         let mut skipped = self.skipped;
         let mut records = 0;
-        read_lines(reader, &mut skipped, |line| {
+        let read = read_lines(reader, &mut skipped, |line| {
             let Ok(rec) = serde_json::from_slice::<Line>(line) else {
                 return false;
             };
             records += 1;
             self.add_record(rec);
             true
-        })?;
+        });
+        // Counted up to a read error too, as before the line reader was shared.
         self.skipped = skipped;
         self.records += records;
-        Ok(())
+        read
     }
 
     fn add_record(&mut self, rec: Line) {
