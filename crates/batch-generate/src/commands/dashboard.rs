@@ -1,6 +1,7 @@
 //! `batch-generate dashboard` (issue #23): reads the queue, failure records, metrics,
 //! disambiguations and control file ([`batch::dashboard::generate`]), writes
-//! `dashboard.json` atomically in the bytes Go's `json.MarshalIndent` would write, warns about
+//! `dashboard.json` atomically in the bytes Go's `json.MarshalIndent` would write
+//! (`batch::records::jsonfmt::to_pretty`), warns about
 //! every input file it skipped, prints a one-line summary (or `--json`), and appends the
 //! headline numbers to `$GITHUB_STEP_SUMMARY` when set.
 //!
@@ -45,7 +46,9 @@ pub fn run(args: &DashboardArgs) -> anyhow::Result<Ending> {
     for s in &report.skipped {
         crate::errln!("warning: skipped {}: {}", s.path.display(), s.reason);
     }
-    let bytes = go_json(&dash)?;
+    // Go's json.MarshalIndent(dash, "", "  ") plus a newline: the crate's Go-compatible writer.
+    let bytes =
+        batch::records::jsonfmt::to_pretty(&dash).context("failed to serialize the dashboard")?;
     batch_base::fs::write_atomic(&args.output, &bytes, true)
         .with_context(|| format!("failed to write `{}`", args.output.display()))?;
     crate::github::append_step_summary(&step_summary(&dash, &report))?;
@@ -66,30 +69,6 @@ pub fn run(args: &DashboardArgs) -> anyhow::Result<Ending> {
         crate::errln!("Dashboard generated: {}", args.output.display());
     }
     Ok(Ending::Success)
-}
-
-/// `dash` as Go's `json.MarshalIndent(dash, "", "  ")` plus a newline writes it: two-space
-/// indent, and `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u003c` … (Go's HTML-safe
-/// default). Those characters only occur inside JSON strings, so escaping them everywhere is
-/// exact.
-///
-/// # Errors
-/// Serialization errors (none are expected for these types).
-pub fn go_json(dash: &Dashboard) -> anyhow::Result<Vec<u8>> {
-    let text = serde_json::to_string_pretty(dash).context("failed to serialize the dashboard")?;
-    let mut out = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out.push('\n');
-    Ok(out.into_bytes())
 }
 
 /// The Markdown appended to `$GITHUB_STEP_SUMMARY`.
