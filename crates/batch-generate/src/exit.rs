@@ -18,7 +18,8 @@ pub const SUCCESS: i32 = 0;
 /// parse or is the other kind of file, an unknown breaker state, a missing generator; for
 /// `validate` an unreadable `--recipes`, a malformed `--exclusions`, a foreign journal; for
 /// `aggregate` a bad or foreign results file, a recipe outside the batch or `--output-dir`; a
-/// `rollback-plan` batch no source knows) or a write error.
+/// `rollback-plan` batch no source knows; a `dashboard` queue that is missing or has an invalid
+/// entry) or a write error.
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
 /// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has; for
@@ -41,8 +42,8 @@ Exit codes:
      validate wrote its results file (failed installs are data)
   1  bad input (missing queue without --init-queue, queue or control file invalid or swapped,
      unknown breaker state, missing generator; validate: unreadable --recipes, malformed
-     --exclusions, a journal of another batch; rollback-plan of an unknown batch) or a write
-     error
+     --exclusions, a journal of another batch; rollback-plan of an unknown batch; dashboard
+     without a valid queue) or a write error
   2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem,
      --rate-limit or --max-in-flight, validate --family on macOS, report
      --ecosystem/--platform the metrics do not have)

@@ -13,6 +13,8 @@
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
+//! - [`dashboard`]: tsuku's pipeline `dashboard.json`, replacing its Go `queue-analytics`
+//!   (issue #23);
 //! - [`validate`]: platforms of the validation matrix and the results files (issue #13);
 //! - [`gate`]: the `run_command` security gate over a recipe's parsed TOML (issue #13),
 //!   applied before any platform installs a recipe and again by `aggregate`;
@@ -120,6 +122,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod control;
+pub mod dashboard;
 pub mod gate;
 pub mod generator;
 pub mod history;

@@ -20,6 +20,10 @@ const GO_FLAGS: &[(&str, &str)] = &[
     ("skip-requeue", "--skip-requeue"),
     ("skip-reorder", "--skip-reorder"),
     ("help", "--help"),
+    // tsuku's queue-analytics (issue #23; `-queue`, `-failures-dir`, `-control-file`,
+    // `-output` above).
+    ("metrics-dir", "--metrics-dir"),
+    ("disambiguations-dir", "--disambiguations-dir"),
 ];
 
 /// Rewrites `-name value` and `-name=value` for the Go flag names into `--name …`; every other
@@ -93,6 +97,27 @@ mod tests {
                 "--skip-mark-failures",
                 "--skip-requeue",
                 "--skip-reorder"
+            ]
+        );
+    }
+
+    /// queue-analytics' flags (issue #23).
+    #[test]
+    fn queue_analytics_spellings_become_long_flags() {
+        assert_eq!(
+            rw(&[
+                "bg",
+                "dashboard",
+                "-metrics-dir",
+                "m",
+                "-disambiguations-dir=d"
+            ]),
+            [
+                "bg",
+                "dashboard",
+                "--metrics-dir",
+                "m",
+                "--disambiguations-dir=d"
             ]
         );
     }

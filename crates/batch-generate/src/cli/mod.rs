@@ -14,6 +14,7 @@
 pub mod aggregate;
 pub mod common;
 pub mod completions;
+pub mod dashboard;
 pub mod demo;
 pub mod goflags;
 pub mod merge;

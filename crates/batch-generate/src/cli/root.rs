@@ -96,6 +96,10 @@ pub enum Command {
     /// constrained and excluded counts, duration, per-platform pass rates and a 7-day trend,
     /// from every metrics file (both shapes). Reads only.
     Report(super::report::ReportArgs),
+    /// Write tsuku's pipeline dashboard.json (replacing queue-analytics): queue totals and
+    /// packages, top blockers, failure counts and the newest failures, breakers and runs,
+    /// disambiguations and curated entries. Reads only its inputs.
+    Dashboard(super::dashboard::DashboardArgs),
     /// The recipe files a batch added (from its fragments, metrics and failure records, and
     /// `git log` trailers) and the git commands that would remove them. Prints only: never
     /// runs git commands that change anything, never pushes or deletes.

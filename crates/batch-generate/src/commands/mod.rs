@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod completions;
+pub mod dashboard;
 pub mod demo;
 pub mod generate;
 pub mod merge;

@@ -8,6 +8,7 @@ mod aggregate;
 mod bad_input;
 mod breaker;
 mod budget;
+mod dashboard;
 mod demo;
 mod determinism;
 mod dry_run;

@@ -153,29 +153,8 @@ impl FailureLog {
     /// [`RecordsError::Dir`] when `dir` cannot be listed, [`RecordsError::File`] when a file
     /// cannot be read (Go skips such files silently; spec §9.3).
     pub fn read_dir(dir: &Path) -> Result<Self, RecordsError> {
-        let dir_err = |source| RecordsError::Dir {
-            path: dir.to_owned(),
-            source,
-        };
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(dir_err)? {
-            let path = entry.map_err(dir_err)?.path();
-            let is_jsonl = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(".jsonl") && n.len() > ".jsonl".len());
-            if is_jsonl && path.is_file() {
-                paths.push(path);
-            }
-        }
-        // Go's filepath.Glob sorts by name, byte order.
-        paths.sort_by(|a, b| {
-            a.as_os_str()
-                .as_encoded_bytes()
-                .cmp(b.as_os_str().as_encoded_bytes())
-        });
         let mut log = FailureLog::default();
-        for path in paths {
+        for path in jsonl_files(dir)? {
             let file = File::open(&path).map_err(|source| RecordsError::File {
                 path: path.clone(),
                 source,
@@ -192,29 +171,24 @@ impl FailureLog {
     ///
     /// # Errors
     /// Read errors of `reader`.
-    pub fn read(&mut self, mut reader: impl BufRead) -> io::Result<()> {
-        let mut line = Vec::new();
-        while let Some(oversized) = next_line(&mut reader, &mut line)? {
-            if oversized {
-                self.skipped.oversized += 1;
-            } else {
-                self.add_line(&line);
-            }
-        }
-        Ok(())
+    pub fn read(&mut self, reader: impl BufRead) -> io::Result<()> {
+        let mut skipped = self.skipped;
+        let mut records = 0;
+        let read = read_lines(reader, &mut skipped, |line| {
+            let Ok(rec) = serde_json::from_slice::<Line>(line) else {
+                return false;
+            };
+            records += 1;
+            self.add_record(rec);
+            true
+        });
+        // Counted up to a read error too, as before the line reader was shared.
+        self.skipped = skipped;
+        self.records += records;
+        read
     }
 
-    fn add_line(&mut self, line: &[u8]) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            self.skipped.blank += 1;
-            return;
-        }
-        let Ok(rec) = serde_json::from_slice::<Line>(line) else {
-            self.skipped.malformed += 1;
-            return;
-        };
-        self.records += 1;
+    fn add_record(&mut self, rec: Line) {
         for f in rec.failures.unwrap_or_default() {
             let package_id = f.package_id.unwrap_or_default();
             self.failures.push(Failure {
@@ -245,6 +219,66 @@ impl FailureLog {
             });
         }
     }
+}
+
+/// The `*.jsonl` files directly in `dir` (no recursion, no bare `.jsonl`), sorted by name in
+/// byte order as Go's `filepath.Glob` returns them (spec §4.9). Shared by [`FailureLog`] and the
+/// dashboard's reading of the same directory (issue #23).
+///
+/// # Errors
+/// [`RecordsError::Dir`] when `dir` cannot be listed.
+pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, RecordsError> {
+    let dir_err = |source| RecordsError::Dir {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(dir_err)? {
+        let path = entry.map_err(dir_err)?.path();
+        let is_jsonl = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".jsonl") && n.len() > ".jsonl".len());
+        if is_jsonl && path.is_file() {
+            paths.push(path);
+        }
+    }
+    // Go's filepath.Glob sorts by name, byte order.
+    paths.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(paths)
+}
+
+/// Streams the JSONL lines of `reader` (a trailing `\r` dropped) to `parse`, never holding more
+/// than [`MAX_LINE_BYTES`] of a line. Blank and oversized lines are counted in `skipped` and not
+/// passed on; `parse` returns whether its line held a record, and a `false` counts as
+/// malformed. The one line reader of both failure-record formats (spec §1.3), for
+/// [`FailureLog`] and the dashboard (issue #23).
+///
+/// # Errors
+/// Read errors of `reader`.
+pub fn read_lines(
+    mut reader: impl BufRead,
+    skipped: &mut Skipped,
+    mut parse: impl FnMut(&[u8]) -> bool,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    while let Some(oversized) = next_line(&mut reader, &mut line)? {
+        if oversized {
+            skipped.oversized += 1;
+            continue;
+        }
+        let text = line.strip_suffix(b"\r").unwrap_or(&line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            skipped.blank += 1;
+        } else if !parse(text) {
+            skipped.malformed += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the next `\n`-terminated line into `buf` (without the `\n`), keeping at most

@@ -1,0 +1,29 @@
+//! `dashboard.json` for tsuku's pipeline pages (issue #23), replacing tsuku's Go
+//! `cmd/queue-analytics` (`internal/dashboard`): the queue's totals and packages, the top
+//! blockers, failure counts and the newest failures, breakers and runs from the metrics, the
+//! disambiguation decisions and the curated entries, with Go's keys, key order, list orders,
+//! limits and omissions. Each module cites the Go function its rules come from; the
+//! deliberate differences are listed in the README ("Differences from the Go tool").
+//!
+//! [`model`] is the output, [`build()`] makes it from in-memory inputs, [`load`] reads them from
+//! disk with the project's readers (queue, failure lines, metrics, control file).
+
+pub mod blockers;
+pub mod build;
+pub mod details;
+pub mod disambiguations;
+pub mod failures;
+pub mod load;
+pub mod model;
+pub mod queue;
+pub mod runs;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use build::{Inputs, build};
+pub use failures::FailureScan;
+pub use load::{DashboardError, LoadReport, SkippedFile, Sources, generate};
+pub use model::Dashboard;
+pub use runs::ControlInput;
