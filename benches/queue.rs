@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use batch::Queue;
 use batch::control::breaker::EffectiveState;
-use batch::select::{SelectOptions, select};
+use batch::select::{SelectOptions, select_candidates};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 /// tsuku's real queue under `BATCH_TSUKU_DATA`, if the variable is set.
@@ -84,7 +84,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
     });
     g.throughput(Throughput::Elements(parsed.entries.len() as u64));
     g.bench_function("select", |b| {
-        b.iter(|| select(black_box(&parsed.entries), &closed, &opts(), now()))
+        b.iter(|| select_candidates(black_box(&parsed.entries), &closed, &opts(), now()))
     });
     let out = w.path.with_file_name("saved.json");
     g.bench_with_input(
@@ -93,7 +93,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
         |b, path| {
             b.iter(|| {
                 let q = Queue::load(path).unwrap();
-                let sel = select(&q.entries, &closed, &opts(), now());
+                let sel = select_candidates(&q.entries, &closed, &opts(), now());
                 q.save(&out, now()).unwrap();
                 sel
             })

@@ -37,4 +37,4 @@ pub use readback::{
 };
 pub use running::Running;
 pub use sandbox::{CMD_TIMEOUT, RUN_LIMIT, Sandbox};
-pub use snapshot::{Snapshot, assert_unchanged, changed, snapshot, snapshot_except};
+pub use snapshot::{Snapshot, assert_unchanged, changed, snapshot_except, snapshot_tree};

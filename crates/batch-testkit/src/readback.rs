@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::sandbox::Sandbox;
-use crate::snapshot::{Snapshot, snapshot};
+use crate::snapshot::{Snapshot, snapshot_tree};
 
 impl Sandbox {
     /// Snapshot of the whole root. Runs refused before they start (bad input, kill switch,
     /// missing generator, dry run) must not even create the run lock `<queue>.lock`.
     pub fn snapshot(&self) -> Snapshot {
-        snapshot(&self.root())
+        snapshot_tree(&self.root())
     }
 
     /// The run lock file beside the queue (`<queue>.lock`).

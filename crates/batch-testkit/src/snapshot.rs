@@ -9,7 +9,7 @@ use crate::out::Out;
 pub type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
 
 /// Takes a [`Snapshot`] of everything under `root`.
-pub fn snapshot(root: &Path) -> Snapshot {
+pub fn snapshot_tree(root: &Path) -> Snapshot {
     snapshot_except(root, &[])
 }
 

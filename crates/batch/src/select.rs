@@ -107,7 +107,7 @@ pub struct Selection {
 /// `force`. Names that select nothing are listed in [`Selection::unselected_names`]. With
 /// `--retry-failed` only failed entries are considered, their backoff ignored; everything
 /// else (tier, breakers, probes, batch size) is as spec §3.
-pub fn select(
+pub fn select_candidates(
     entries: &[QueueEntry],
     breakers: &BTreeMap<String, EffectiveState>,
     opts: &SelectOptions,

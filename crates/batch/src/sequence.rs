@@ -26,16 +26,16 @@ use crate::lock::RunLock;
 use crate::queue::Queue;
 use crate::records::OutcomeKind;
 use crate::records::timestamp::Rfc3339;
-use crate::run::apply::{RunReport, apply};
+use crate::run::apply::{RunReport, apply_results};
 use crate::run::deadline::DeadlineStop;
 use crate::run::error::RunError;
-use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_with};
+use crate::run::execute::{EntryResult, Event, ExecuteOptions, execute_plan_with};
 use crate::run::hooks::{Hooks, NoHooks, Notice};
 use crate::run::journal::{self, Journal};
 use crate::run::orphans::{ProcessLog, stop_leftovers};
-use crate::run::persist::{persist_with, remove_stale_temp_files};
-use crate::run::plan::{Plan, plan, plan_excluding, plan_from};
-use crate::run::recover::recover;
+use crate::run::persist::{remove_stale_temp_files, save_run_with};
+use crate::run::plan::{Plan, load_plan, plan_excluding, plan_from};
+use crate::run::recover::recover_journal;
 use crate::runner::{ProcessRunner, Runner, Stop, find_program};
 use crate::shard::{Fragment, Shard, ShardPlan, ShardRun, ShardSettings, split};
 use crate::validate::results::ResultsFile;
@@ -290,7 +290,7 @@ impl<'a> MainRun<'a> {
     pub fn dry_run(&self) -> Result<DryRun, SequenceError> {
         match &self.shard {
             None => {
-                let plan = plan(&self.config, self.clock).at(Stage::Plan)?;
+                let plan = load_plan(&self.config, self.clock).at(Stage::Plan)?;
                 self.hooks.planned(&plan);
                 self.check_strict(&plan)?;
                 self.check_names(&plan)?;
@@ -331,7 +331,7 @@ impl<'a> MainRun<'a> {
         // Validate before taking the lock, so a run refused for bad input, the kill switch or
         // a missing generator writes nothing at all (not even the lock file).
         let inputs_before = fingerprint(config);
-        let first = plan(config, self.clock).at(Stage::Plan)?;
+        let first = load_plan(config, self.clock).at(Stage::Plan)?;
         if first.kill_switch {
             self.hooks.planned(&first);
             return Ok(Finished::KillSwitch(first));
@@ -358,7 +358,7 @@ impl<'a> MainRun<'a> {
             first
         } else {
             drop(first);
-            let recovery = recover(config, self.clock).at(Stage::Recover)?;
+            let recovery = recover_journal(config, self.clock).at(Stage::Recover)?;
             if let Some(r) = &recovery {
                 self.hooks.recovered(r);
             }
@@ -380,9 +380,9 @@ impl<'a> MainRun<'a> {
         if let Some(log) = &self.process_log {
             log.detach();
         }
-        let mut report = apply(&mut plan, &results?, config, self.clock);
+        let mut report = apply_results(&mut plan, &results?, config, self.clock);
         report.stopped_processes = stopped;
-        persist_with(
+        save_run_with(
             &mut plan,
             &mut report,
             config,
@@ -478,7 +478,7 @@ impl<'a> MainRun<'a> {
             stop: self.stop.as_ref().map(watch::Sender::subscribe),
             deadline: self.deadline,
         };
-        let results = execute_with(
+        let results = execute_plan_with(
             plan,
             &self.config,
             self.generator,

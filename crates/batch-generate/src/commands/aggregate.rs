@@ -1,5 +1,5 @@
 //! `batch-generate aggregate` (issue #13): plans every decision through the library
-//! ([`batch::aggregate::plan`]), applies it unless `--dry-run`, reports it, writes the
+//! ([`batch::aggregate::plan_aggregate`]), applies it unless `--dry-run`, reports it, writes the
 //! `$GITHUB_OUTPUT` lines the workflow's PR step reads and appends the PR body to
 //! `$GITHUB_STEP_SUMMARY` (each only when the variable is set).
 

@@ -19,7 +19,7 @@ const BIN: &str = "batch-generate";
 ///
 /// # Errors
 /// Writing to stdout failed (a closed pipe is not an error).
-pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Ending> {
+pub fn run(args: &CompletionsArgs) -> anyhow::Result<Ending> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), BIN, &mut script);
     out::try_stdout(format_args!("{}", String::from_utf8_lossy(&script)))

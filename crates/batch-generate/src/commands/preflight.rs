@@ -1,11 +1,11 @@
 //! `batch-generate preflight` (issue #6): plans tonight's batch through the library
-//! ([`batch::shard::preflight`]), prints it as text or `--json`, and appends its `key=value`
+//! ([`batch::shard::plan_batch`]), prints it as text or `--json`, and appends its `key=value`
 //! lines to `$GITHUB_OUTPUT` when that is set.
 
 use batch::Config;
 use batch::clock::SystemClock;
 use batch::control::budget::BudgetLimits;
-use batch::shard::{PreflightOptions, preflight};
+use batch::shard::{PreflightOptions, plan_batch};
 
 use crate::cli::PreflightArgs;
 use crate::error::Hint;
@@ -35,7 +35,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<Ending> {
         },
         dry_run: args.dry_run,
     };
-    let plan = preflight(&config, &SystemClock, &opts).map_err(|e| {
+    let plan = plan_batch(&config, &SystemClock, &opts).map_err(|e| {
         if crate::exit::holds_lock(&e) {
             anyhow::Error::new(e).context(Hint("a batch is running on this queue; try again later"))
         } else {

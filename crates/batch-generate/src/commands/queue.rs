@@ -1,12 +1,12 @@
 //! `batch-generate queue maintain|reconcile|status` (spec §4.9, §7.6, issue #14): each runs
 //! its library function ([`batch::maintain::maintain_files`],
-//! [`batch::inventory::reconcile_files`], [`batch::inventory::status::status`]) and prints what
+//! [`batch::inventory::reconcile_files`], [`batch::inventory::status::queue_status`]) and prints what
 //! it found.
 
 use anyhow::Context as _;
 use batch::clock::{Clock, SystemClock};
 use batch::control::ControlFile;
-use batch::inventory::status::{StatusOptions, status as queue_status};
+use batch::inventory::status::{StatusOptions, queue_status};
 use batch::inventory::{ReconcileError, ReconcileFiles, reconcile_files};
 use batch::maintain::{FailureLog, MaintainFiles, maintain_files};
 use batch::queue::ecosystem::{KNOWN_ECOSYSTEMS, first_unknown};

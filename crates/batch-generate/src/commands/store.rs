@@ -215,7 +215,7 @@ pub async fn fetch(args: &FetchArgs) -> anyhow::Result<Ending> {
 ///
 /// # Errors
 /// As each subcommand.
-pub async fn store(args: &StoreCmdArgs) -> anyhow::Result<Ending> {
+pub async fn run(args: &StoreCmdArgs) -> anyhow::Result<Ending> {
     match &args.command {
         StoreCommand::Health(a) => health(a).await,
         StoreCommand::Consolidate(a) => consolidate(a).await,

@@ -9,7 +9,7 @@ use batch::validate::{Environment, ResultsFile, RowPlatform, RowStatus, Validati
 use batch_generate::exit;
 use serde_json::Value;
 
-use crate::util::{Sandbox, With, entry, run_cmd, sandbox, snapshot, snapshot_except};
+use crate::util::{Sandbox, With, entry, run_cmd, sandbox, snapshot_except, snapshot_tree};
 
 const BATCH: &str = "2026-12-01-all";
 const PLANNED_AT: &str = "2026-12-01T08:00:00Z";
@@ -363,10 +363,14 @@ fn a_second_run_changes_nothing_and_a_dry_run_writes_nothing() {
     let mut recipes = vec![("part", plain()), ("ok", plain())];
     recipes.push(("gone", "[[steps]]\naction = 'run_command'\n".into()));
     let b = Batch::new(&recipes, &fails);
-    let before = snapshot(&b.sb.root);
+    let before = snapshot_tree(&b.sb.root);
     let out = b.run(&["--dry-run"]);
     out.ok();
-    assert_eq!(snapshot(&b.sb.root), before, "a dry run writes nothing");
+    assert_eq!(
+        snapshot_tree(&b.sb.root),
+        before,
+        "a dry run writes nothing"
+    );
     assert!(
         out.stdout.contains("Dry run: nothing was written."),
         "{}",
@@ -512,10 +516,10 @@ fn the_real_sample_keeps_its_bytes_or_gains_one_line() {
 fn the_queue_lock_is_honoured() {
     let b = Batch::new(&[("one", plain())], &[("one", "darwin-arm64")]);
     let lock = batch::lock::RunLock::acquire(&b.sb.queue).unwrap();
-    let before = snapshot(&b.sb.root);
+    let before = snapshot_tree(&b.sb.root);
     let out = b.run(&[]);
     out.code(exit::LOCKED);
-    assert_eq!(snapshot(&b.sb.root), before);
+    assert_eq!(snapshot_tree(&b.sb.root), before);
     drop(lock);
     b.run(&[]).ok();
 }

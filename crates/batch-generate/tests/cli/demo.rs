@@ -1,6 +1,6 @@
 //! `batch-generate demo --dir DIR` (README): exits 0 and writes only inside DIR.
 
-use crate::util::{run_cmd, sandbox, snapshot};
+use crate::util::{run_cmd, sandbox, snapshot_tree};
 
 #[test]
 fn demo_writes_only_inside_its_dir() {
@@ -16,7 +16,7 @@ fn demo_writes_only_inside_its_dir() {
     let out = run_cmd(&mut cmd);
     out.ok();
 
-    let all = snapshot(&h.root());
+    let all = snapshot_tree(&h.root());
     for path in all.keys() {
         assert!(
             path == "d"
@@ -29,11 +29,11 @@ fn demo_writes_only_inside_its_dir() {
         );
     }
     assert!(
-        snapshot(&h.cwd).is_empty(),
+        snapshot_tree(&h.cwd).is_empty(),
         "the working directory was touched"
     );
-    assert!(snapshot(&tmpdir).is_empty(), "TMPDIR was touched");
-    assert!(snapshot(&h.state).is_empty());
+    assert!(snapshot_tree(&tmpdir).is_empty(), "TMPDIR was touched");
+    assert!(snapshot_tree(&h.state).is_empty());
 
     let results = crate::util::read_json(&dir.join("data/queues/batch-results.json"));
     assert!(results["total"].as_u64().unwrap() > 0, "{results:#}");
@@ -54,10 +54,10 @@ fn demo_refuses_a_non_empty_dir() {
     let dir = h.root().join("d");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("keep.txt"), "mine").unwrap();
-    let before = snapshot(&h.root());
+    let before = snapshot_tree(&h.root());
     let mut cmd = h.bare_cmd();
     cmd.arg("demo").arg("--dir").arg(&dir);
     let out = run_cmd(&mut cmd);
     assert_ne!(out.code, batch_generate::exit::SUCCESS, "{}", out.ctx());
-    crate::util::assert_unchanged(&before, &snapshot(&h.root()), &out);
+    crate::util::assert_unchanged(&before, &snapshot_tree(&h.root()), &out);
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::util::{Out, PAST, Sandbox, assert_unchanged, entry, run_cmd, sandbox, snapshot};
+use crate::util::{Out, PAST, Sandbox, assert_unchanged, entry, run_cmd, sandbox, snapshot_tree};
 
 /// 18 entries over five ecosystems with every kind of outcome, a github breaker one failure
 /// from opening, and a pypi breaker due for its half-open probe.
@@ -226,7 +226,7 @@ fn preflight_three_shards_at_once_then_merge_equals_an_unsharded_run() {
     let again = merge(&sharded, &["--json"]);
     again.ok();
     assert_eq!(again.json()["status"], "already_merged");
-    let after = snapshot(&sharded.root());
+    let after = snapshot_tree(&sharded.root());
     let changed = crate::util::changed(&before, &after);
     assert!(
         changed.iter().all(|p| p.ends_with(".lock")),

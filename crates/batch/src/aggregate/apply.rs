@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use batch_base::fs::{remove_if_exists, write_atomic};
 
 use super::error::AggregateError;
-use super::plan::{Fate, Options, Plan, plan, recipe_file};
+use super::plan::{Fate, Options, Plan, plan_aggregate, recipe_file};
 use super::recipe_failures;
 use crate::clock::Clock;
 use crate::lock::RunLock;
@@ -37,7 +37,7 @@ pub struct Applied {
 /// # Errors
 /// [`AggregateError::Write`], [`AggregateError::Queue`] or [`AggregateError::Delete`] naming
 /// the file; files written before the error stay written (each one whole).
-pub fn apply(plan: &Plan) -> Result<Applied, AggregateError> {
+pub fn apply_plan(plan: &Plan) -> Result<Applied, AggregateError> {
     let mut done = Applied::default();
     let write = |path: PathBuf, bytes: &[u8], done: &mut Applied| {
         write_atomic(&path, bytes, true).map_err(|source| AggregateError::Write {
@@ -114,11 +114,11 @@ pub fn run(
     } else {
         Some(RunLock::acquire(&options.queue)?)
     };
-    let planned = plan(options, clock)?;
+    let planned = plan_aggregate(options, clock)?;
     let applied = if dry_run {
         None
     } else {
-        Some(apply(&planned)?)
+        Some(apply_plan(&planned)?)
     };
     Ok((planned, applied))
 }

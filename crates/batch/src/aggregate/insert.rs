@@ -53,7 +53,7 @@ pub enum InsertError {
 /// # Errors
 /// [`InsertError::Parse`] when `text` is not TOML, [`InsertError::MetadataNotTable`] when
 /// `metadata` is a non-table value.
-pub fn insert(text: &str, constraint: &Constraint) -> Result<Insertion, InsertError> {
+pub fn insert_constraint(text: &str, constraint: &Constraint) -> Result<Insertion, InsertError> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|source| InsertError::Parse { source })?;

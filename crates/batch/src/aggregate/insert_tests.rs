@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::constraint::{Constraint, ConstraintKey};
-use super::insert::{InsertError, Insertion, insert};
+use super::insert::{InsertError, Insertion, insert_constraint};
 
 fn c(key: ConstraintKey, values: &[&str]) -> Constraint {
     Constraint {
@@ -18,7 +18,7 @@ fn os_linux() -> Constraint {
 }
 
 fn inserted(text: &str, constraint: &Constraint) -> String {
-    match insert(text, constraint).unwrap() {
+    match insert_constraint(text, constraint).unwrap() {
         Insertion::Inserted { text } => text,
         other => panic!("expected an insertion, got {other:?}"),
     }
@@ -53,7 +53,7 @@ fn keeps_the_indentation_of_the_table() {
 fn an_existing_key_leaves_the_text_unchanged() {
     let text = "[metadata]\nname = \"x\"\nsupported_os = [ \"darwin\" ] # why\n";
     assert_eq!(
-        insert(text, &os_linux()).unwrap(),
+        insert_constraint(text, &os_linux()).unwrap(),
         Insertion::Existing {
             value: "[ \"darwin\" ]".into()
         }
@@ -90,11 +90,11 @@ fn missing_or_odd_metadata() {
         "metadata = { name = \"x\", supported_os = [\"linux\"] }\n"
     );
     assert_eq!(
-        insert("metadata = 1\n", &os_linux()),
+        insert_constraint("metadata = 1\n", &os_linux()),
         Err(InsertError::MetadataNotTable)
     );
     assert!(matches!(
-        insert("[metadata\n", &os_linux()),
+        insert_constraint("[metadata\n", &os_linux()),
         Err(InsertError::Parse { .. })
     ));
 }
@@ -127,7 +127,7 @@ fn all_samples() -> Vec<(String, String)> {
 }
 
 fn snapshot(rel: &str, constraint: &Constraint) -> String {
-    match insert(&sample(rel), constraint).unwrap() {
+    match insert_constraint(&sample(rel), constraint).unwrap() {
         Insertion::Inserted { text } => text,
         Insertion::Existing { value } => format!("(unchanged; existing value {value})"),
     }
@@ -183,7 +183,7 @@ fn every_sample_recipe_keeps_its_bytes_or_gains_one_line() {
     for constraint in &kinds {
         let key = constraint.key.as_str();
         for (rel, text) in &samples {
-            let new = match insert(text, constraint).unwrap() {
+            let new = match insert_constraint(text, constraint).unwrap() {
                 Insertion::Existing { .. } => {
                     let doc: toml_edit::DocumentMut = text.parse().unwrap();
                     assert!(doc["metadata"].get(key).is_some(), "{rel}");
@@ -226,7 +226,7 @@ proptest::proptest! {
     /// No input panics the insertion, and an inserted text always parses again.
     #[test]
     fn insertion_never_panics_and_output_parses(text in "(\\[\\[?[a-z.]{0,9}\\]{0,2}\n|[a-z._]{0,8} ?= ?[\\[{\"'a-z_,0-9}\\] ]{0,20}\n|#.*\n| *\n){0,8}") {
-        if let Ok(Insertion::Inserted { text }) = insert(&text, &os_linux()) {
+        if let Ok(Insertion::Inserted { text }) = insert_constraint(&text, &os_linux()) {
             proptest::prop_assert!(text.parse::<toml_edit::DocumentMut>().is_ok(), "{}", text);
         }
     }

@@ -31,9 +31,9 @@ mod insert_tests;
 mod plan_tests;
 
 pub use crate::gate::GateFailure;
-pub use apply::{Applied, apply, run};
+pub use apply::{Applied, apply_plan, run};
 pub use constraint::{Constraint, ConstraintKey, derive};
 pub use error::AggregateError;
-pub use insert::{InsertError, Insertion, insert};
-pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan};
+pub use insert::{InsertError, Insertion, insert_constraint};
+pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan_aggregate};
 pub use verdict::{PlatformResults, Verdict};

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use super::constraint::derive;
 use super::error::AggregateError;
 use super::inputs::{BatchRows, locate, read_rows};
-use super::insert::{Insertion, insert};
+use super::insert::{Insertion, insert_constraint};
 use super::metrics::{Metrics, PlatformCounts};
 use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
 use super::recipe_failures::{self, RecipeFailure};
@@ -171,7 +171,7 @@ impl Plan {
 /// # Errors
 /// Any [`AggregateError`] of reading: results files, batch IDs, paths, queue entries,
 /// symlinks, missing recipes, recipes whose `metadata` is not a table.
-pub fn plan(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError> {
+pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError> {
     let now = clock.now();
     let rows = read_rows(&options.validation_dir, &options.batch_id)?;
     let mut queue = Queue::load(&options.queue)?;
@@ -319,9 +319,11 @@ fn decide(
         Verdict::Constrain => {
             let constraint = derive(&results.passed, &results.failed)
                 .expect("a constrained recipe has failed platforms");
-            match insert(&text, &constraint).map_err(|source| AggregateError::Insert {
-                path: file.clone(),
-                source,
+            match insert_constraint(&text, &constraint).map_err(|source| {
+                AggregateError::Insert {
+                    path: file.clone(),
+                    source,
+                }
             })? {
                 Insertion::Inserted { text } => Fate::Constrained {
                     line: constraint.to_string(),

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::error::AggregateError;
-use super::plan::{ExcludeCause, Fate, Options, plan};
-use super::{Applied, apply};
+use super::plan::{ExcludeCause, Fate, Options, plan_aggregate};
+use super::{Applied, apply_plan};
 use crate::clock::FixedClock;
 use crate::queue::{Queue, QueueEntry, Status};
 use crate::validate::{Environment, ResultsFile, RowPlatform, RowStatus, ValidationRow};
@@ -163,8 +163,8 @@ impl Fixture {
 
     fn run(&self, at: &str) -> Result<Applied, AggregateError> {
         let clock = FixedClock::new(at.parse().unwrap());
-        let p = plan(&self.options, &clock)?;
-        apply(&p)
+        let p = plan_aggregate(&self.options, &clock)?;
+        apply_plan(&p)
     }
 
     fn recipe(&self, rel: &str) -> Option<String> {
@@ -210,7 +210,7 @@ fn every_fate_and_the_queue_follow_the_rows() {
     fails.extend(all_fail);
     // foxtrot has only its generation row: unvalidated.
     f.matrix(&["alpha", "bravo", "charlie", "delta", "echo"], &fails);
-    let planned = plan(
+    let planned = plan_aggregate(
         &f.options,
         &FixedClock::new("2026-12-01T09:00:00Z".parse().unwrap()),
     )
@@ -468,13 +468,13 @@ fn a_symlinked_recipe_is_refused() {
 fn nothing_failed_everything_reported_auto_merges_and_writes_no_failure_file() {
     let f = Fixture::new(&[("alpha", PLAIN)]);
     f.matrix(&["alpha"], &[]);
-    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    let p = plan_aggregate(&f.options, &FixedClock::new(now())).unwrap();
     assert!(p.auto_merge && p.failures.is_empty());
-    apply(&p).unwrap();
+    apply_plan(&p).unwrap();
     assert!(!f.options.failures_dir.exists());
     // A platform without rows → no auto-merge.
     f.results("darwin-x86_64", vec![]);
-    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    let p = plan_aggregate(&f.options, &FixedClock::new(now())).unwrap();
     assert!(!p.all_platforms_reported && !p.auto_merge);
 }
 
@@ -482,7 +482,7 @@ fn nothing_failed_everything_reported_auto_merges_and_writes_no_failure_file() {
 fn an_unvalidated_recipe_withholds_auto_merge() {
     let f = Fixture::new(&[("alpha", PLAIN), ("bravo", PLAIN)]);
     f.matrix(&["alpha"], &[]);
-    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    let p = plan_aggregate(&f.options, &FixedClock::new(now())).unwrap();
     assert!(p.all_platforms_reported && !p.auto_merge);
     assert_eq!(p.recipes[1].fate, Fate::Unvalidated);
 }
@@ -496,7 +496,7 @@ fn a_recipe_that_is_not_utf8_fails_the_gate() {
         b"[metadata]\nname = \"\xff\"\n",
     )
     .unwrap();
-    let p = plan(&f.options, &FixedClock::new(now())).unwrap();
+    let p = plan_aggregate(&f.options, &FixedClock::new(now())).unwrap();
     assert!(
         matches!(&p.recipes[0].fate, Fate::Excluded { cause: ExcludeCause::Gate, reason, .. } if reason.contains("not UTF-8")),
         "{:?}",

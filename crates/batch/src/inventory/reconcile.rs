@@ -54,7 +54,7 @@ pub type ReadRecipe<'a> = dyn FnMut(&Path) -> std::io::Result<String> + 'a;
 /// entry's (compared with [`canonical_source`], so `cargo:x` equals `crates.io:x`), its
 /// `confidence` becomes `curated` (spec §7.6). A recipe that cannot be read or parsed is
 /// reported in [`ReconcileReport::unparsable`] and its entry left unchanged. Idempotent.
-pub fn reconcile(
+pub fn reconcile_queue(
     queue: &mut Queue,
     files: &[RecipeFile],
     read: &mut ReadRecipe<'_>,
@@ -189,7 +189,7 @@ pub fn reconcile_files(
         source,
     })?;
     let dir = files.recipes.clone();
-    let report = reconcile(&mut queue, &list, &mut |rel| {
+    let report = reconcile_queue(&mut queue, &list, &mut |rel| {
         std::fs::read_to_string(dir.join(rel))
     });
     let output: &Path = files.output.as_deref().unwrap_or(&files.queue);
@@ -233,7 +233,7 @@ mod tests {
             .iter()
             .map(|(r, t)| (PathBuf::from(r), (*t).to_owned()))
             .collect();
-        reconcile(q, &files, &mut |rel| Ok(texts[rel].clone()))
+        reconcile_queue(q, &files, &mut |rel| Ok(texts[rel].clone()))
     }
 
     const CARGO: &str = "[[steps]]\naction = \"cargo_install\"\ncrate = \"bat\"\n";
@@ -365,7 +365,7 @@ mod tests {
                 })
             };
             let before = q.clone();
-            let r = reconcile(&mut q, &files, &mut read);
+            let r = reconcile_queue(&mut q, &files, &mut read);
             for (b, a) in before.entries.iter().zip(&q.entries) {
                 let kind = kinds.get(&PathBuf::from(format!("t/{}.toml", b.name))).copied();
                 let eligible = !matches!(b.status, Status::Success | Status::Excluded);
@@ -385,7 +385,7 @@ mod tests {
                         && kinds.get(&PathBuf::from(format!("t/{}.toml", b.name))) == Some(&"bad")
                 }).count()
             );
-            let again = reconcile(&mut q, &files, &mut read);
+            let again = reconcile_queue(&mut q, &files, &mut read);
             proptest::prop_assert!(!again.changed());
         }
     }

@@ -189,7 +189,7 @@ pub struct QueueStatus {
 /// Computes the status of `queue` at `now` (issue #14). `control` is the control file as
 /// loaded (its due recoveries are applied to a copy, as the next run would); `log` the failure
 /// records (blocking scores, spec §4.9). Pure and total: any queue gives a status.
-pub fn status(
+pub fn queue_status(
     queue: &Queue,
     control: &ControlFile,
     log: &FailureLog,

@@ -82,7 +82,7 @@ fn names(r: &[Retry]) -> Vec<&str> {
 #[test]
 fn the_whole_queue_at_a_fixed_instant() {
     let clock = FixedClock::new(ts("2026-07-01T12:00:00Z"));
-    let s = status(&queue(), &control(true), &log(), &opts(None), clock.now());
+    let s = queue_status(&queue(), &control(true), &log(), &opts(None), clock.now());
     assert_eq!(s.now, "2026-07-01T12:00:00Z");
     assert_eq!(s.total, 12);
     assert_eq!(s.statuses, ["pending", "failed", "blocked", "success"]);
@@ -180,7 +180,7 @@ fn the_whole_queue_at_a_fixed_instant() {
 fn the_clock_moves_retries_and_probes() {
     let clock = FixedClock::new(ts("2026-07-01T12:00:00Z"));
     clock.set(ts("2026-07-02T00:00:00Z"));
-    let s = status(&queue(), &control(true), &log(), &opts(None), clock.now());
+    let s = queue_status(&queue(), &control(true), &log(), &opts(None), clock.now());
     // c's 20:00 passed; d (3 July, 00:00) is exactly 24 h away: the window includes it.
     assert_eq!(names(&s.retries.due_now), ["x", "b", "e", "c"]);
     assert_eq!(names(&s.retries.next_24h), ["d"]);
@@ -194,7 +194,7 @@ fn the_clock_moves_retries_and_probes() {
 #[test]
 fn one_ecosystem_and_the_kill_switch() {
     let now = ts("2026-07-01T12:00:00Z");
-    let s = status(
+    let s = queue_status(
         &queue(),
         &control(true),
         &log(),
@@ -208,7 +208,7 @@ fn one_ecosystem_and_the_kill_switch() {
     assert!(s.breakers.is_empty(), "no homebrew breaker in the file");
     assert_eq!(s.next_batch.selected, 3);
 
-    let s = status(&queue(), &control(false), &log(), &opts(None), now);
+    let s = queue_status(&queue(), &control(false), &log(), &opts(None), now);
     assert!(!s.kill_switch.enabled);
     assert_eq!(s.kill_switch.reason.as_deref(), Some("incident"));
     assert_eq!(s.next_batch.selected, 0);
@@ -217,7 +217,7 @@ fn one_ecosystem_and_the_kill_switch() {
 #[test]
 fn an_empty_queue_has_an_empty_status() {
     let q = Queue::from_slice(br#"{"schema_version":1,"entries":[]}"#).unwrap();
-    let s = status(
+    let s = queue_status(
         &q,
         &control(true),
         &FailureLog::default(),

@@ -123,7 +123,7 @@ impl BlockerGraph {
 ///
 /// The entries are permuted in place, so no second entry vector exists; the extra memory is
 /// the order and one score per entry, plus the moves.
-pub fn reorder(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
+pub fn reorder_by_score(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     let scores = graph.scores(queue);
     let keys: Vec<u64> = queue
         .entries
@@ -264,7 +264,7 @@ mod tests {
             "\n",
         ));
         let mut q = queue(&[("zlib", 2), ("a", 1), ("curl", 1), ("openssl", 1), ("b", 1)]);
-        let r = reorder(&mut q, &g);
+        let r = reorder_by_score(&mut q, &g);
         assert_eq!(names(&q), ["openssl", "curl", "a", "b", "zlib"]);
         assert_eq!(r.top_scores[0].score, 3);
         assert_eq!(r.top_scores[1].score, 1);

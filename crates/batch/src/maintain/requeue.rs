@@ -10,7 +10,7 @@ use crate::{Queue, Status};
 
 /// Applies requeue to every blocked entry, in queue order. The `success` names are taken
 /// before any change (a released entry is `pending`, never `success`, so order is irrelevant).
-pub fn requeue(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
+pub fn requeue_unblocked(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
     requeue_indexed(queue, summaries).0
 }
 
@@ -106,7 +106,7 @@ mod tests {
         log.read(lines.as_bytes()).unwrap();
         let mut q = Queue::from_slice(br#"{"schema_version":1,"entries":[]}"#).unwrap();
         q.entries = entries;
-        let r = requeue(&mut q, &Summaries::new(&log));
+        let r = requeue_unblocked(&mut q, &Summaries::new(&log));
         (q, r)
     }
 

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::changes::MaintainReport;
 use super::mark::{mark_entries, mark_failures};
-use super::reorder::{BlockerGraph, reorder};
+use super::reorder::{BlockerGraph, reorder_by_score};
 use super::requeue::requeue_indexed;
 use super::summary::Summaries;
 use crate::Queue;
@@ -81,7 +81,7 @@ pub fn maintain(
         }
     }
     if steps.reorder {
-        report.reorder = Some(reorder(queue, &BlockerGraph::new(log)));
+        report.reorder = Some(reorder_by_score(queue, &BlockerGraph::new(log)));
     }
     report
 }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::changes::{MarkReport, RequeueReport};
 use super::mark::mark_failures;
-use super::requeue::requeue;
+use super::requeue::requeue_unblocked;
 use super::steps::{Steps, maintain};
 use super::summary::Summaries;
 use crate::records::failure_log::FailureLog;
@@ -94,7 +94,7 @@ fn full_rounds(queue: &mut Queue, log: &FailureLog) -> (MarkReport, RequeueRepor
     let (mut marks, mut requeues) = (MarkReport::default(), RequeueReport::default());
     loop {
         let m = mark_failures(queue, &summaries, now());
-        let r = requeue(queue, &summaries);
+        let r = requeue_unblocked(queue, &summaries);
         let changed = !m.changes.is_empty() || !r.changes.is_empty();
         marks.changes.extend(m.changes);
         requeues.changes.extend(r.changes);

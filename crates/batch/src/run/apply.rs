@@ -83,7 +83,7 @@ pub struct RunReport {
 
 /// Applies the results to the queue (spec §4.7) and the breakers (spec §6.4–§6.5, for every
 /// ecosystem that processed at least one entry), in memory.
-pub fn apply(
+pub fn apply_results(
     plan: &mut Plan,
     results: &[EntryResult],
     config: &Config,

@@ -184,7 +184,7 @@ pub struct ExecuteOptions<'a> {
 /// transient retried with backoff (`config.retry`, spec §4.4), failures as `generator` reads
 /// them. Returns one result per candidate, in selection order, whatever order they finished
 /// in. No journal, no interruption.
-pub async fn execute(
+pub async fn execute_plan(
     plan: &Plan,
     config: &Config,
     generator: &dyn Generator,
@@ -192,7 +192,7 @@ pub async fn execute(
     clock: &dyn Clock,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<EntryResult> {
-    execute_with(
+    execute_plan_with(
         plan,
         config,
         generator,
@@ -210,7 +210,7 @@ pub async fn execute(
 /// # Errors
 /// [`RunError::Journal`] when a journal append fails: nothing new starts, running candidates
 /// finish, and the error is returned; the journal keeps every outcome appended before it.
-pub async fn execute_with(
+pub async fn execute_plan_with(
     plan: &Plan,
     config: &Config,
     generator: &dyn Generator,

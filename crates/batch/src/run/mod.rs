@@ -18,15 +18,16 @@ pub mod plan;
 pub mod ratelimit;
 pub mod recover;
 
-pub use apply::{RunReport, apply};
+pub use apply::{RunReport, apply_results};
 pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};
 pub use execute::{
-    BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute, execute_with,
+    BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute_plan,
+    execute_plan_with,
 };
 pub use hooks::{Hooks, NoHooks, Notice};
-pub use persist::{persist, persist_with};
-pub use plan::{Plan, plan, plan_excluding, plan_from};
-pub use recover::{Recovery, recover};
+pub use persist::{save_run, save_run_with};
+pub use plan::{Plan, load_plan, plan_excluding, plan_from};
+pub use recover::{Recovery, recover_journal};
 
 #[cfg(test)]
 mod budget_tests;

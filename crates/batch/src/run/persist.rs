@@ -88,13 +88,13 @@ pub(crate) fn save(
 ///
 /// # Errors
 /// The first write that fails, naming its file; files written before it stay written.
-pub fn persist(
+pub fn save_run(
     plan: &mut Plan,
     report: &mut RunReport,
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<(), RunError> {
-    persist_with(plan, report, config, clock, None)
+    save_run_with(plan, report, config, clock, None)
 }
 
 /// [`persist`] with the journal protocol (issue #4): the changed breakers are journaled first,
@@ -103,7 +103,7 @@ pub fn persist(
 ///
 /// # Errors
 /// As [`persist`], plus journal errors; the journal is kept on any error.
-pub fn persist_with(
+pub fn save_run_with(
     plan: &mut Plan,
     report: &mut RunReport,
     config: &Config,

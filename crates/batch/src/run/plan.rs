@@ -51,7 +51,7 @@ impl Plan {
 /// [`RunError::Queue`] or [`RunError::Control`] for unreadable or invalid input (a missing
 /// queue unless [`Config::missing_queue`] allows it), [`RunError::UnknownEcosystem`] for a
 /// misspelt ecosystem; nothing is written in any case.
-pub fn plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
+pub fn load_plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
     plan_excluding(config, clock, &BTreeSet::new())
 }
 
@@ -104,7 +104,7 @@ pub fn plan_from(
 
 /// The selection a run makes (spec §3) from `queue` with `control` as it stands (the caller
 /// has applied due recoveries, [`ControlFile::apply_due_recoveries`]): nothing when the kill
-/// switch is off; otherwise [`select::select`] with the control file's disabled ecosystems
+/// switch is off; otherwise [`select::select_candidates`] with the control file's disabled ecosystems
 /// and the queue indices in `exclude` never selected. `queue status` uses it to show what the
 /// next batch would select.
 pub fn select_with_control(
@@ -121,7 +121,7 @@ pub fn select_with_control(
     opts.disabled
         .extend(control.disabled_ecosystems.iter().cloned());
     opts.exclude.extend(exclude.iter().copied());
-    select::select(&queue.entries, &control.states(), &opts, now)
+    select::select_candidates(&queue.entries, &control.states(), &opts, now)
 }
 
 /// Refuses a filter, rate-limit or in-flight-cap ecosystem that neither the queue nor tsuku
@@ -194,12 +194,12 @@ mod tests {
     fn a_missing_queue_is_an_error_unless_asked_to_start_empty() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::rooted(dir.path());
-        match plan(&config, &clock()) {
+        match load_plan(&config, &clock()) {
             Err(RunError::Queue(QueueError::Missing { path })) => assert_eq!(path, config.queue),
             other => panic!("{other:?}"),
         }
         config.missing_queue = MissingQueue::Empty;
-        let p = plan(&config, &clock()).unwrap();
+        let p = load_plan(&config, &clock()).unwrap();
         assert!(!p.queue_existed && p.queue.entries.is_empty());
         assert!(
             std::fs::read_dir(dir.path()).unwrap().next().is_none(),
@@ -216,10 +216,10 @@ mod tests {
         // Known to tsuku (not in the queue) or in the queue (unknown to tsuku): accepted.
         config.select.ecosystems = ["nix".to_owned(), "custom".to_owned()].into();
         config.rate_limit.set("custom", Duration::ZERO);
-        plan(&config, &clock()).unwrap();
+        load_plan(&config, &clock()).unwrap();
 
         config.select.ecosystems = ["homebrew".to_owned(), "hombrew".to_owned()].into();
-        let err = plan(&config, &clock()).unwrap_err();
+        let err = load_plan(&config, &clock()).unwrap_err();
         // The usage condition is its own type, the wrapper's source (the binary's exit 2).
         let cause = std::error::Error::source(&err)
             .and_then(|s| s.downcast_ref::<UnknownEcosystem>())
@@ -239,7 +239,7 @@ mod tests {
 
         config.select.ecosystems.clear();
         config.rate_limit.set("npn", Duration::from_millis(100));
-        match plan(&config, &clock()) {
+        match load_plan(&config, &clock()) {
             Err(RunError::UnknownEcosystem(UnknownEcosystem {
                 setting: EcosystemSetting::RateLimit,
                 ecosystem,
@@ -250,7 +250,7 @@ mod tests {
 
         config.rate_limit = crate::config::RateLimit::default();
         config.max_in_flight.insert("homebrw".to_owned(), 2);
-        match plan(&config, &clock()) {
+        match load_plan(&config, &clock()) {
             Err(RunError::UnknownEcosystem(UnknownEcosystem {
                 setting: EcosystemSetting::MaxInFlight,
                 ecosystem,
@@ -260,6 +260,6 @@ mod tests {
         }
         config.max_in_flight.clear();
         config.max_in_flight.insert("homebrew".to_owned(), 2);
-        plan(&config, &clock()).unwrap();
+        load_plan(&config, &clock()).unwrap();
     }
 }

@@ -8,7 +8,7 @@ use batch_base::clock::Clock;
 use super::apply::{RunReport, apply_outcome_line, update_breakers};
 use super::error::RunError;
 use super::journal::{self, Journal, Line, OutcomeLine};
-use super::persist::persist_with;
+use super::persist::save_run_with;
 use super::plan::Plan;
 use crate::config::Config;
 use crate::control::ControlFile;
@@ -37,7 +37,7 @@ pub struct Recovery {
 ///
 /// # Errors
 /// Unreadable or corrupt journal, queue or control file; write errors (the journal is kept).
-pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, RunError> {
+pub fn recover_journal(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, RunError> {
     let path = journal::path_for(&config.queue);
     // A torn last line is cut now, so the breakers line appended by the save starts on a
     // line of its own.
@@ -113,6 +113,6 @@ pub fn recover(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, R
             update_breakers(&mut plan.control, &mut rec.report, config, now);
         }
     }
-    persist_with(&mut plan, &mut rec.report, config, clock, Some(&mut j))?;
+    save_run_with(&mut plan, &mut rec.report, config, clock, Some(&mut j))?;
     Ok(Some(rec))
 }

@@ -14,7 +14,7 @@
 //!   batch is reported as already merged and nothing is written; otherwise the merge is
 //!   refused.
 //! - The files are saved by the main run's one persistence function
-//!   ([`crate::run::persist`]), whose queue comes last: a merge that dies before it leaves the
+//!   ([`crate::run::save_run`]), whose queue comes last: a merge that dies before it leaves the
 //!   starting queue, and running it again rewrites the other files with the same bytes.
 //! - Breakers: each ecosystem the batch touched is first set to the state the shards started
 //!   from (the lowest shard's copy when they differ), then the batch-level update (spec §6.4,
@@ -145,7 +145,7 @@ pub fn merge_under_lock(
         return Err(MergeError::JournalPending { path });
     }
     remove_stale_temp_files(config, hooks);
-    merge(config, set, allow_missing)
+    merge_fragments(config, set, allow_missing)
 }
 
 /// Merges `set` into the files of `config` (queue, control file, failures directory,
@@ -155,7 +155,7 @@ pub fn merge_under_lock(
 /// # Errors
 /// [`MergeError::Missing`], [`MergeError::QueueChanged`], [`MergeError::Mismatch`], bad
 /// queue or control file, and write errors (see the module rules for what a rerun does).
-pub fn merge(
+pub fn merge_fragments(
     config: &Config,
     set: &FragmentSet,
     allow_missing: bool,

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::queue::Queue;
 use crate::queue::{QueueEntry, Status};
 use crate::run::{self, RunReport};
-use crate::run::{Event, apply, execute, persist, plan_from};
+use crate::run::{Event, apply_results, execute_plan, plan_from, save_run};
 use crate::runner::fake::{Reply, ScriptedRunner};
 use crate::shard::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, assign};
@@ -167,8 +167,8 @@ fn noop(_: Event<'_>) {}
 async fn unsharded(env: &mut Env) -> RunReport {
     env.config.batch_id = Some(BATCH.into());
     let clock = FixedClock::new(t());
-    let mut plan = run::plan(&env.config, &clock).unwrap();
-    let results = execute(
+    let mut plan = run::load_plan(&env.config, &clock).unwrap();
+    let results = execute_plan(
         &plan,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -177,8 +177,8 @@ async fn unsharded(env: &mut Env) -> RunReport {
         &noop,
     )
     .await;
-    let mut report = apply(&mut plan, &results, &env.config, &clock);
-    persist(&mut plan, &mut report, &env.config, &clock).unwrap();
+    let mut report = apply_results(&mut plan, &results, &env.config, &clock);
+    save_run(&mut plan, &mut report, &env.config, &clock).unwrap();
     report
 }
 
@@ -189,7 +189,7 @@ async fn shard(env: &Env, k: u32, n: u32) -> (PathBuf, ShardPlan) {
         Queue::load_hashed(&env.config.queue, env.config.missing_queue).unwrap();
     let mut plan = plan_from(&env.config, &clock, queue, existed, &Default::default()).unwrap();
     let sp = split(&mut plan, Shard { index: k, count: n });
-    let results = execute(
+    let results = execute_plan(
         &plan,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -221,7 +221,7 @@ async fn all_shards(env: &Env, n: u32) {
 
 fn merged(env: &Env) -> Result<MergeReport, MergeError> {
     let set = FragmentSet::collect(&env.fragments(), None)?;
-    merge(&env.config, &set, false)
+    merge_fragments(&env.config, &set, false)
 }
 
 #[tokio::test(start_paused = true)]
@@ -287,7 +287,7 @@ async fn three_shards_merged_write_the_same_files_as_one_unsharded_run() {
 async fn shards_partition_the_selection_round_robin_per_ecosystem() {
     let env = Env::new();
     let clock = FixedClock::new(t());
-    let whole = run::plan(&env.config, &clock).unwrap();
+    let whole = run::load_plan(&env.config, &clock).unwrap();
     let names: Vec<&str> = whole
         .selection
         .candidates
@@ -303,7 +303,7 @@ async fn shards_partition_the_selection_round_robin_per_ecosystem() {
     let expected_shard = assign(&ecos, 4);
     let mut seen = vec![false; names.len()];
     for k in 1..=4 {
-        let mut plan = run::plan(&env.config, &clock).unwrap();
+        let mut plan = run::load_plan(&env.config, &clock).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 4 });
         assert!(sp.positions.windows(2).all(|w| w[0] < w[1]), "order kept");
         assert_eq!(sp.batch_ecosystems, ecos);
@@ -391,14 +391,14 @@ async fn a_missing_shard_is_refused_unless_allowed() {
     assert_eq!(env.snapshot(), before, "nothing written");
 
     let set = FragmentSet::collect(&env.fragments(), None).unwrap();
-    let m = merge(&env.config, &set, true).unwrap();
+    let m = merge_fragments(&env.config, &set, true).unwrap();
     assert_eq!(m.missing, vec![2]);
     let queue = Queue::load(&env.config.queue).unwrap();
     let start: BTreeMap<String, Status> = entries()
         .into_iter()
         .map(|e| (e.name.clone(), e.status))
         .collect();
-    let mut missing_plan = run::plan(&env.config, &FixedClock::new(t())).unwrap();
+    let mut missing_plan = run::load_plan(&env.config, &FixedClock::new(t())).unwrap();
     split(&mut missing_plan, Shard { index: 2, count: 3 });
     let missing_names: Vec<&str> = missing_plan
         .selection

@@ -12,9 +12,9 @@ pub mod set;
 pub mod settings;
 
 pub use fragment::{Fragment, FragmentError, InvalidBatchId, NotRunLine, ShardRun};
-pub use merge::{MergeError, MergeReport, MergeStatus, merge, merge_under_lock};
+pub use merge::{MergeError, MergeReport, MergeStatus, merge_fragments, merge_under_lock};
 pub use partition::{Shard, ShardError, ShardPlan, assign, shard_of, split};
-pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, preflight};
+pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, plan_batch};
 pub use set::FragmentSet;
 pub use settings::ShardSettings;
 

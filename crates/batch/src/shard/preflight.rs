@@ -16,7 +16,7 @@ use crate::control::RecoveryNote;
 use crate::control::budget::{BudgetLimits, BudgetState, BudgetUse, assess};
 use crate::lock::RunLock;
 use crate::records::timestamp::{Rfc3339, utc_date};
-use crate::run::{RunError, plan};
+use crate::run::{RunError, load_plan};
 
 /// What the preflight needs besides the run configuration.
 #[derive(Debug, Clone)]
@@ -104,20 +104,20 @@ impl BatchPlan {
 /// # Errors
 /// Bad queue or control file (before the lock: nothing written), another run holding the lock
 /// ([`RunError::Lock`]), and a control-file write error.
-pub fn preflight(
+pub fn plan_batch(
     config: &Config,
     clock: &dyn Clock,
     opts: &PreflightOptions,
 ) -> Result<BatchPlan, RunError> {
     // Validate before locking, as the main job does, so bad input writes nothing at all. A
     // dry run writes nothing, so it needs no lock and one plan.
-    let first = plan(config, clock)?;
+    let first = load_plan(config, clock)?;
     let (_lock, mut plan) = if opts.dry_run {
         (None, first)
     } else {
         drop(first);
         let lock = RunLock::acquire(&config.queue)?;
-        (Some(lock), plan(config, clock)?)
+        (Some(lock), load_plan(config, clock)?)
     };
 
     let budget = assess(

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::util::{
     QUEUE_UPDATED_AT, RUN_LIMIT, Sandbox, cmdline, created_names, isolated, queue_text, read_lines,
-    snapshot, wait_until,
+    snapshot_tree, wait_until,
 };
 
 /// Entries taken from the real queue.
@@ -351,7 +351,7 @@ fn trial(seed: u64, n: usize, r: &Reference) -> Phase {
 
 /// `.batch-tmp-*` files (atomic-write temporaries) anywhere below `root`.
 fn leftover_temp_files(root: &Path) -> Vec<String> {
-    snapshot(root)
+    snapshot_tree(root)
         .into_iter()
         .filter(|(rel, content)| {
             content.is_some()

@@ -41,8 +41,8 @@ async fn run_removes_its_journal_and_writes_what_a_journal_free_run_writes() {
 
     let without = mixed_env();
     let runner = mixed_runner();
-    let mut planned = super::plan(&without.config, &clock).unwrap();
-    let results = execute(
+    let mut planned = super::load_plan(&without.config, &clock).unwrap();
+    let results = execute_plan(
         &planned,
         &without.config,
         &Tsuku::for_run(&without.config),
@@ -51,8 +51,8 @@ async fn run_removes_its_journal_and_writes_what_a_journal_free_run_writes() {
         &noop,
     )
     .await;
-    let mut report2 = apply(&mut planned, &results, &without.config, &clock);
-    persist(&mut planned, &mut report2, &without.config, &clock).unwrap();
+    let mut report2 = apply_results(&mut planned, &results, &without.config, &clock);
+    save_run(&mut planned, &mut report2, &without.config, &clock).unwrap();
     assert!(!journal_path(&without.config).exists());
 
     let a = snapshot(&with.config);
@@ -157,7 +157,9 @@ async fn recover_applies_a_crashed_runs_journal() {
 
     // Recovery, one and a half hours later.
     let later = FixedClock::new(ts(T1));
-    let rec = recover(c, &later).unwrap().expect("a journal to recover");
+    let rec = recover_journal(c, &later)
+        .unwrap()
+        .expect("a journal to recover");
     assert_eq!(rec.applied, 4);
     assert_eq!(rec.indices, BTreeSet::from([0, 1, 2, 3]));
     assert!(rec.missing.is_empty());
@@ -294,7 +296,7 @@ async fn recover_applies_a_crashed_runs_journal() {
 
     // Nothing left to recover.
     let after = snapshot(c);
-    assert!(recover(c, &later).unwrap().is_none());
+    assert!(recover_journal(c, &later).unwrap().is_none());
     assert_eq!(snapshot(c), after, "no journal, nothing written");
 }
 
@@ -312,10 +314,10 @@ async fn replaying_the_same_journal_gives_the_same_queue_and_failure_files() {
     let copy = std::fs::read(journal_path(c)).unwrap();
     let later = FixedClock::new(ts(T1));
 
-    let first = recover(c, &later).unwrap().unwrap();
+    let first = recover_journal(c, &later).unwrap().unwrap();
     let s1 = snapshot(c);
     std::fs::write(journal_path(c), &copy).unwrap();
-    let second = recover(c, &later).unwrap().unwrap();
+    let second = recover_journal(c, &later).unwrap().unwrap();
     let s2 = snapshot(c);
 
     assert_eq!(
@@ -354,7 +356,7 @@ async fn breakers_line_sets_exact_states_and_replays_idempotently() {
     let copy = std::fs::read(journal_path(c)).unwrap();
     let later = FixedClock::new(ts(T1));
 
-    recover(c, &later).unwrap().unwrap();
+    recover_journal(c, &later).unwrap().unwrap();
     let doc = read_json(&c.control_file);
     let cb = &doc["circuit_breaker"];
     assert_eq!(
@@ -378,7 +380,7 @@ async fn breakers_line_sets_exact_states_and_replays_idempotently() {
     let s1 = snapshot(c);
 
     std::fs::write(journal_path(c), &copy).unwrap();
-    recover(c, &later).unwrap().unwrap();
+    recover_journal(c, &later).unwrap().unwrap();
     let s2 = snapshot(c);
     assert_eq!(s1, s2, "every file identical after the replay");
     assert_eq!(
@@ -399,14 +401,14 @@ async fn recovery_interrupted_by_a_write_error_is_finished_by_the_next_one() {
     // Reference: an uninterrupted recovery.
     let reference = mixed_env();
     crash(&reference, &mixed_runner(), &clock, None).await;
-    recover(&reference.config, &later).unwrap().unwrap();
+    recover_journal(&reference.config, &later).unwrap().unwrap();
 
     let env = mixed_env();
     let c = &env.config;
     crash(&env, &mixed_runner(), &clock, None).await;
     let before = snapshot(c);
     std::fs::create_dir_all(c.results.join("in-the-way")).unwrap();
-    let err = recover(c, &later).unwrap_err();
+    let err = recover_journal(c, &later).unwrap_err();
     assert!(
         matches!(&err, RunError::Write { path, .. } if path == &c.results),
         "{err:?}"
@@ -422,7 +424,7 @@ async fn recovery_interrupted_by_a_write_error_is_finished_by_the_next_one() {
     assert_eq!(failure_files(c).len(), 3, "failure files come first");
 
     std::fs::remove_dir_all(&c.results).unwrap();
-    recover(c, &later).unwrap().unwrap();
+    recover_journal(c, &later).unwrap().unwrap();
     assert!(!journal_path(c).exists());
     assert_eq!(
         read_json(&c.control_file)["circuit_breaker"]["cargo"]["failures"],

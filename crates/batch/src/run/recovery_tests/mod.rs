@@ -204,7 +204,7 @@ async fn crash(
     cut: Option<Duration>,
 ) -> Vec<Line> {
     let queue_before = std::fs::read(&env.config.queue).unwrap();
-    let planned = super::plan(&env.config, clock).unwrap();
+    let planned = super::load_plan(&env.config, clock).unwrap();
     let mut journal =
         Journal::create(&journal_path(&env.config), Rfc3339::utc(planned.started)).unwrap();
     {
@@ -214,7 +214,7 @@ async fn crash(
             deadline: None,
         };
         let tsuku = Tsuku::for_run(&env.config);
-        let fut = execute_with(&planned, &env.config, &tsuku, runner, clock, &noop, opts);
+        let fut = execute_plan_with(&planned, &env.config, &tsuku, runner, clock, &noop, opts);
         tokio::pin!(fut);
         match cut {
             None => {

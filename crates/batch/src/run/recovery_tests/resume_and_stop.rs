@@ -64,7 +64,7 @@ async fn resumed_run_does_not_rerun_recovered_entries() {
     );
 
     // a really is eligible now: only the journal kept the resumed run from re-running it.
-    let again = super::plan(c, &later).unwrap();
+    let again = super::load_plan(c, &later).unwrap();
     assert!(
         again.selection.candidates.iter().any(|x| x.index == 0),
         "{:?}",
@@ -88,7 +88,7 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
         ("b", "create") => Act::Hang,
         _ => exit0(),
     });
-    let planned = super::plan(c, &clock).unwrap();
+    let planned = super::load_plan(c, &clock).unwrap();
     let mut journal = Journal::create(&journal_path(c), Rfc3339::utc(planned.started)).unwrap();
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
@@ -96,7 +96,7 @@ async fn outcome_is_journaled_while_other_candidates_still_run() {
         deadline: None,
     };
     let tsuku = Tsuku::for_run(c);
-    let fut = execute_with(&planned, c, &tsuku, &runner, &clock, &noop, opts);
+    let fut = execute_plan_with(&planned, c, &tsuku, &runner, &clock, &noop, opts);
     tokio::pin!(fut);
     tokio::select! {
         r = &mut fut => panic!("b never finishes, got {r:?}"),
@@ -192,7 +192,7 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
             tx.send_replace(Stop::Graceful);
         }
     };
-    let mut planned = super::plan(c, &clock).unwrap();
+    let mut planned = super::load_plan(c, &clock).unwrap();
     assert_eq!(planned.selection.candidates.len(), 4);
     let mut journal = Journal::create(&journal_path(c), Rfc3339::utc(planned.started)).unwrap();
     let opts = ExecuteOptions {
@@ -200,7 +200,7 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(
+    let results = execute_plan_with(
         &planned,
         c,
         &Tsuku::for_run(c),
@@ -245,10 +245,10 @@ async fn graceful_stop_finishes_running_step_and_leaves_the_rest_unchanged() {
         ["p0"]
     );
 
-    let mut report = apply(&mut planned, &results, c, &clock);
+    let mut report = apply_results(&mut planned, &results, c, &clock);
     assert_eq!(report.results.total, 1);
     assert_eq!(report.not_run.len(), 3);
-    persist_with(&mut planned, &mut report, c, &clock, Some(&mut journal)).unwrap();
+    save_run_with(&mut planned, &mut report, c, &clock, Some(&mut journal)).unwrap();
     check_interrupted_save(c, &before, &results);
 }
 
@@ -268,14 +268,14 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
         tx.send_replace(Stop::Graceful);
     });
     let t0 = Instant::now();
-    let mut planned = super::plan(c, &clock).unwrap();
+    let mut planned = super::load_plan(c, &clock).unwrap();
     let mut journal = Journal::create(&journal_path(c), Rfc3339::utc(planned.started)).unwrap();
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(
+    let results = execute_plan_with(
         &planned,
         c,
         &Tsuku::for_run(c),
@@ -317,8 +317,8 @@ async fn graceful_stop_at_a_time_stops_dispatching() {
         .collect();
     assert_eq!(done.len(), results.len() - interrupted);
 
-    let mut report = apply(&mut planned, &results, c, &clock);
-    persist_with(&mut planned, &mut report, c, &clock, Some(&mut journal)).unwrap();
+    let mut report = apply_results(&mut planned, &results, c, &clock);
+    save_run_with(&mut planned, &mut report, c, &clock, Some(&mut journal)).unwrap();
     check_interrupted_save(c, &before, &results);
 }
 
@@ -344,13 +344,13 @@ async fn stop_cuts_retry_backoff_short() {
         }
     };
     let t0 = Instant::now();
-    let mut planned = super::plan(c, &clock).unwrap();
+    let mut planned = super::load_plan(c, &clock).unwrap();
     let opts = ExecuteOptions {
         journal: None,
         stop: Some(rx),
         deadline: None,
     };
-    let results = execute_with(
+    let results = execute_plan_with(
         &planned,
         c,
         &Tsuku::for_run(c),
@@ -370,8 +370,8 @@ async fn stop_cuts_retry_backoff_short() {
     assert_eq!(t0.elapsed(), ms(500), "backoff cut short by the stop");
     assert_eq!(runner.calls().len(), 1);
     assert_eq!(retries.into_inner().unwrap(), [(1, secs(1))]);
-    let mut report = apply(&mut planned, &results, c, &clock);
-    persist(&mut planned, &mut report, c, &clock).unwrap();
+    let mut report = apply_results(&mut planned, &results, c, &clock);
+    save_run(&mut planned, &mut report, c, &clock).unwrap();
     assert_eq!(entry_json(c), before);
     assert!(failure_files(c).is_empty());
 }
@@ -400,14 +400,14 @@ async fn journal_append_failure_halts_the_run() {
     let c = &env.config;
     let clock = FixedClock::new(ts(T0));
     let runner = ScriptedRunner::ok();
-    let planned = super::plan(c, &clock).unwrap();
+    let planned = super::load_plan(c, &clock).unwrap();
     let mut journal = Journal::open(dev_full).unwrap();
     let opts = ExecuteOptions {
         journal: Some(&mut journal),
         stop: None,
         deadline: None,
     };
-    let err = execute_with(
+    let err = execute_plan_with(
         &planned,
         c,
         &Tsuku::for_run(c),

@@ -56,7 +56,7 @@ async fn torn_last_line_is_ignored() {
         bytes.extend_from_slice(torn);
         std::fs::write(journal_path(c), &bytes).unwrap();
 
-        let rec = recover(c, &FixedClock::new(ts(T1)))
+        let rec = recover_journal(c, &FixedClock::new(ts(T1)))
             .unwrap()
             .expect("journal");
         assert_eq!(rec.applied, 1, "{torn_len:?}");
@@ -82,7 +82,7 @@ async fn corrupt_middle_line_is_an_error_and_writes_nothing() {
     std::fs::write(journal_path(c), &bad).unwrap();
     let before = snapshot(c);
 
-    let err = recover(c, &FixedClock::new(ts(T1))).unwrap_err();
+    let err = recover_journal(c, &FixedClock::new(ts(T1))).unwrap_err();
     assert!(
         matches!(
             &err,
@@ -144,7 +144,9 @@ async fn missing_entries_are_reported_and_moved_ones_found_by_name_and_source() 
             entry("a", "cargo:a"),
         ],
     );
-    let rec = recover(c, &FixedClock::new(ts(T1))).unwrap().unwrap();
+    let rec = recover_journal(c, &FixedClock::new(ts(T1)))
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.missing, [("a".to_owned(), "npm:a".to_owned())]);
     assert_eq!(rec.applied, 1);
     assert_eq!(rec.indices, BTreeSet::from([1]));

@@ -42,9 +42,9 @@ async fn a_burst_of_exit_5_slows_down_and_successes_recover() {
         }
     };
     let c = clock();
-    let planned = super::plan(&env.config, &c).unwrap();
+    let planned = super::load_plan(&env.config, &c).unwrap();
     let t0 = Instant::now();
-    execute(
+    execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -122,8 +122,8 @@ async fn off_keeps_the_configured_period() {
         }
     };
     let c = clock();
-    let planned = super::plan(&env.config, &c).unwrap();
-    execute(
+    let planned = super::load_plan(&env.config, &c).unwrap();
+    execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),

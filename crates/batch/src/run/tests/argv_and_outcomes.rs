@@ -105,7 +105,7 @@ async fn success_resets_tracking_and_reports_the_recipe() {
     );
     assert_eq!(report.results.per_ecosystem["cargo"].succeeded, 1);
     check_totals(&report.results);
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert!(
         env.root.join("recipes/r/ripgrep.toml").exists(),
         "the recipe is kept"

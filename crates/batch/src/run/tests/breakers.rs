@@ -73,7 +73,7 @@ async fn spawn_failure_marks_the_rest_not_run() {
         .collect();
     assert_eq!(not_run, [(1, "b"), (2, "c"), (3, "d")]);
     assert!(report.failures.is_empty());
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert_eq!(load_queue(&env.config).entries[1..], original[1..]);
 }
 
@@ -156,7 +156,7 @@ async fn apply_updates_breakers_per_ecosystem() {
     ]);
     write_control(&env.config, CONTROL);
     let c = clock();
-    let mut planned = super::plan(&env.config, &c).unwrap();
+    let mut planned = super::load_plan(&env.config, &c).unwrap();
     let names: Vec<String> = planned
         .selection
         .candidates
@@ -194,7 +194,7 @@ async fn apply_updates_breakers_per_ecosystem() {
             reason: "halted".into(),
         },
     ];
-    let mut report = apply(&mut planned, &results, &env.config, &c);
+    let mut report = apply_results(&mut planned, &results, &env.config, &c);
     check_totals(&report.results);
     assert_eq!(
         (
@@ -272,7 +272,7 @@ async fn apply_updates_breakers_per_ecosystem() {
         }
     );
 
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert!(report.files_written.contains(&env.config.control_file));
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&env.config.control_file).unwrap()).unwrap();

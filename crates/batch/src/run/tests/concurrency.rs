@@ -183,10 +183,10 @@ async fn six_rubygems_and_twenty_homebrew_finish_in_about_32_seconds() {
     assert_eq!(env.config.jobs, 4);
     let runner = ScriptedRunner::ok_after(secs(1));
     let c = clock();
-    let planned = super::plan(&env.config, &c).unwrap();
+    let planned = super::load_plan(&env.config, &c).unwrap();
     assert_eq!(planned.selection.candidates.len(), 26);
     let t0 = Instant::now();
-    let results = execute(
+    let results = execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -269,8 +269,8 @@ async fn jobs_one_and_eight_give_identical_records() {
         let events = Mutex::new(Vec::new());
         let on = |e: Event<'_>| events.lock().unwrap().extend(own(e));
         let c = clock();
-        let mut planned = super::plan(&env.config, &c).unwrap();
-        let results = execute(
+        let mut planned = super::load_plan(&env.config, &c).unwrap();
+        let results = execute_plan(
             &planned,
             &env.config,
             &Tsuku::for_run(&env.config),
@@ -279,7 +279,7 @@ async fn jobs_one_and_eight_give_identical_records() {
             &on,
         )
         .await;
-        let mut report = apply(&mut planned, &results, &env.config, &c);
+        let mut report = apply_results(&mut planned, &results, &env.config, &c);
         check_totals(&report.results);
         let finished: Vec<usize> = events
             .lock()
@@ -299,7 +299,7 @@ async fn jobs_one_and_eight_give_identical_records() {
                 "entries finish out of selection order with jobs 8"
             );
         }
-        persist(&mut planned, &mut report, &env.config, &c).unwrap();
+        save_run(&mut planned, &mut report, &env.config, &c).unwrap();
         let failure_files: BTreeMap<String, Vec<u8>> = std::fs::read_dir(&env.config.failures_dir)
             .unwrap()
             .map(|d| {

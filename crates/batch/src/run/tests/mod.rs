@@ -152,8 +152,8 @@ async fn exec(
     runner: &dyn Runner,
     clock: &FixedClock,
 ) -> (Plan, Vec<EntryResult>, RunReport) {
-    let mut planned = super::plan(&env.config, clock).unwrap();
-    let results = execute(
+    let mut planned = super::load_plan(&env.config, clock).unwrap();
+    let results = execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -162,7 +162,7 @@ async fn exec(
         &noop,
     )
     .await;
-    let report = apply(&mut planned, &results, &env.config, clock);
+    let report = apply_results(&mut planned, &results, &env.config, clock);
     (planned, results, report)
 }
 

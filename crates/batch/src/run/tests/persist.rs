@@ -37,7 +37,7 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     let runner = persist_runner();
     let c = FixedClock::new(ts("2026-06-01T12:00:00.75Z"));
     let (mut planned, _, mut report) = exec(&env, &runner, &c).await;
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
 
     let fd = &env.config.failures_dir;
     let stamp = "2026-06-01T12-00-00Z";
@@ -147,7 +147,7 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     // control file is not rewritten (nothing changed since).
     let control_before = std::fs::read(&env.config.control_file).unwrap();
     report.files_written.clear();
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert_eq!(
         std::fs::read(&hb).unwrap(),
         hb_bytes,
@@ -164,7 +164,7 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
     // Different records under the same stamp never overwrite the first file: they get `-2`,
     // then `-3`.
     report.failures.retain(|r| r.package_id != "homebrew:jq");
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert_eq!(
         std::fs::read(&hb).unwrap(),
         hb_bytes,
@@ -182,7 +182,7 @@ async fn persist_writes_every_file_and_never_overwrites_failures() {
         "cargo and odd were identical"
     );
     report.failures.retain(|r| r.package_id != "homebrew:guile");
-    persist(&mut planned, &mut report, &env.config, &c).unwrap();
+    save_run(&mut planned, &mut report, &env.config, &c).unwrap();
     assert!(fd.join(format!("homebrew-{stamp}-3.jsonl")).exists());
 }
 
@@ -220,7 +220,7 @@ async fn a_failed_write_keeps_the_earlier_files_and_the_journal() {
         }
         let jpath = journal::path_for(&cfg.queue);
         let mut j = Journal::create(&jpath, Rfc3339::utc(planned.started)).unwrap();
-        let err = persist_with(&mut planned, &mut report, cfg, &c, Some(&mut j));
+        let err = save_run_with(&mut planned, &mut report, cfg, &c, Some(&mut j));
         assert!(err.is_err(), "{step}: the write must fail");
 
         let written = |s: &str| match s {
@@ -556,8 +556,8 @@ async fn every_process_is_reported_with_its_exit_and_duration() {
         }
     };
     let c = clock();
-    let planned = super::plan(&env.config, &c).unwrap();
-    execute(
+    let planned = super::load_plan(&env.config, &c).unwrap();
+    execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),

@@ -25,9 +25,9 @@ async fn generation_network_exhaustion_after_four_attempts() {
     let events = Mutex::new(Vec::new());
     let on = |e: Event<'_>| events.lock().unwrap().extend(own(e));
     let c = clock();
-    let mut planned = super::plan(&env.config, &c).unwrap();
+    let mut planned = super::load_plan(&env.config, &c).unwrap();
     let t0 = Instant::now();
-    let results = execute(
+    let results = execute_plan(
         &planned,
         &env.config,
         &Tsuku::for_run(&env.config),
@@ -36,7 +36,7 @@ async fn generation_network_exhaustion_after_four_attempts() {
         &on,
     )
     .await;
-    let report = apply(&mut planned, &results, &env.config, &c);
+    let report = apply_results(&mut planned, &results, &env.config, &c);
 
     let r = only_record(&report);
     assert_eq!(r.category, Category::NetworkError);
@@ -386,9 +386,9 @@ async fn backoff_sequence_through_apply() {
             .times(1)
             .returning(|_| Ok(out(6, "boom", "")));
         let c = FixedClock::new(classified);
-        let mut planned = super::plan(&env.config, &c).unwrap();
+        let mut planned = super::load_plan(&env.config, &c).unwrap();
         assert_eq!(planned.selection.candidates.len(), 1);
-        let results = execute(
+        let results = execute_plan(
             &planned,
             &env.config,
             &Tsuku::for_run(&env.config),
@@ -398,7 +398,7 @@ async fn backoff_sequence_through_apply() {
         )
         .await;
         c.set(ts("2026-06-01T13:30:00Z"));
-        let report = apply(&mut planned, &results, &env.config, &c);
+        let report = apply_results(&mut planned, &results, &env.config, &c);
         let e = &planned.queue.entries[0];
         assert_eq!(e.failure_count, before + 1);
         assert_eq!(e.status, Status::Failed);

@@ -75,7 +75,7 @@ fn breakers(states: &[(&str, EffectiveState)]) -> BTreeMap<String, EffectiveStat
 }
 
 fn run(entries: &[QueueEntry], states: &[(&str, EffectiveState)], o: &SelectOptions) -> Selection {
-    select(entries, &breakers(states), o, now())
+    select_candidates(entries, &breakers(states), o, now())
 }
 
 /// Names of the selected entries, in processing order.

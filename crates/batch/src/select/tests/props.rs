@@ -184,7 +184,7 @@ proptest! {
     #[test]
     fn prop_invariants(c in arb_case()) {
         let n = now();
-        let s = select(&c.entries, &c.breakers, &c.opts, n);
+        let s = select_candidates(&c.entries, &c.breakers, &c.opts, n);
 
         prop_assert!(s.candidates.len() <= c.opts.batch_size);
 
@@ -253,7 +253,7 @@ proptest! {
 
     #[test]
     fn prop_matches_reference(c in arb_case()) {
-        let s = select(&c.entries, &c.breakers, &c.opts, now());
+        let s = select_candidates(&c.entries, &c.breakers, &c.opts, now());
         prop_assert_eq!(s, reference(&c));
     }
 
@@ -261,7 +261,7 @@ proptest! {
     fn prop_large_batch_takes_every_eligible_normal_entry(c in arb_case()) {
         let c = Case { opts: SelectOptions { batch_size: 1000, ..c.opts.clone() }, ..c };
         let n = now();
-        let s = select(&c.entries, &c.breakers, &c.opts, n);
+        let s = select_candidates(&c.entries, &c.breakers, &c.opts, n);
         let want: Vec<usize> = c.entries.iter().enumerate()
             .filter(|(_, e)| {
                 matches!(e.status, Status::Pending | Status::Failed)

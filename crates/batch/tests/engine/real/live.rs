@@ -102,12 +102,12 @@ fn real_queue_selection_under_real_breakers() {
     // Before recovery every real ecosystem is open: only the keys without a breaker run
     // (the live queue has no pending entry there), so nothing is selected.
     assert!(
-        select::select(&q.entries, &c.states(), &opts, now)
+        select::select_candidates(&q.entries, &c.states(), &opts, now)
             .candidates
             .is_empty()
     );
     c.apply_due_recoveries(now);
-    let sel = select::select(&q.entries, &c.states(), &opts, now);
+    let sel = select::select_candidates(&q.entries, &c.states(), &opts, now);
     let ecos: BTreeMap<&str, Reason> = sel
         .candidates
         .iter()
@@ -122,7 +122,7 @@ fn real_queue_selection_under_real_breakers() {
     );
     // With every breaker closed, the first ten eligible entries in file order.
     let closed: BTreeMap<String, EffectiveState> = BTreeMap::new();
-    let sel = select::select(&q.entries, &closed, &opts, now);
+    let sel = select::select_candidates(&q.entries, &closed, &opts, now);
     assert_eq!(sel.candidates.len(), 10);
     assert!(sel.candidates.windows(2).all(|w| w[0].index < w[1].index));
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 use batch::Config;
 use batch::control::ControlFile;
 use batch::inventory::recipes::{self, canonical_source, recipe_source};
-use batch::inventory::reconcile::reconcile;
-use batch::inventory::status::{Probe, StatusOptions, status};
+use batch::inventory::reconcile::reconcile_queue;
+use batch::inventory::status::{Probe, StatusOptions, queue_status};
 use batch::maintain::{FailureLog, Reason};
 use batch::{Queue, Status};
 use serde_json::Value;
@@ -33,7 +33,7 @@ fn status_of_the_live_queue_matches_counts_from_the_raw_json() {
         select: Config::new().select,
         top: 10,
     };
-    let s = status(&q, &control, &log, &opts, now);
+    let s = queue_status(&q, &control, &log, &opts, now);
 
     // Independent counts: ecosystem (text before the first `:`) × status from the raw JSON.
     let entries = raw["entries"].as_array().unwrap();
@@ -135,7 +135,7 @@ fn reconcile_marks_every_live_entry_with_a_sample_recipe() {
         .map(|e| e.name.as_str())
         .collect();
     let want: BTreeSet<String> = want.into_iter().map(str::to_owned).collect();
-    let r = reconcile(&mut q, &files, &mut |rel| {
+    let r = reconcile_queue(&mut q, &files, &mut |rel| {
         std::fs::read_to_string(dir.join(rel))
     });
     let got: BTreeSet<String> = r.changes.iter().map(|c| c.entry.clone()).collect();
@@ -163,7 +163,7 @@ fn reconcile_marks_every_live_entry_with_a_sample_recipe() {
     assert_eq!(curated("diskus"), Some(false));
     assert_eq!(curated("jq"), Some(false));
     // A second run changes nothing.
-    let again = reconcile(&mut q, &files, &mut |rel| {
+    let again = reconcile_queue(&mut q, &files, &mut |rel| {
         std::fs::read_to_string(dir.join(rel))
     });
     assert!(!again.changed());

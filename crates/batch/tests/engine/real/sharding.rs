@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use batch::run::{self, Event};
 use batch::runner::fake::{Reply, ScriptedRunner};
-use batch::shard::merge::{MergeStatus, merge};
+use batch::shard::merge::{MergeStatus, merge_fragments};
 use batch::shard::{Fragment, FragmentSet, ShardRun, split};
 use batch::shard::{Shard, ShardSettings, shard_of};
 use batch::tsuku::Tsuku;
@@ -112,7 +112,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
 
     let mut whole = env();
     whole.config.batch_id = Some(BATCH.into());
-    let mut plan = run::plan(&whole.config, &clock).unwrap();
+    let mut plan = run::load_plan(&whole.config, &clock).unwrap();
     assert_eq!(plan.selection.candidates.len(), 400);
     let probes: BTreeSet<&str> = plan
         .selection
@@ -123,7 +123,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         .collect();
     // The batch fills before the queue reaches a pypi entry, so rubygems alone is probed.
     assert_eq!(probes, BTreeSet::from(["rubygems"]));
-    let results = run::execute(
+    let results = run::execute_plan(
         &plan,
         &whole.config,
         &Tsuku::for_run(&whole.config),
@@ -132,8 +132,8 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         &noop,
     )
     .await;
-    let mut report = run::apply(&mut plan, &results, &whole.config, &clock);
-    run::persist(&mut plan, &mut report, &whole.config, &clock).unwrap();
+    let mut report = run::apply_results(&mut plan, &results, &whole.config, &clock);
+    run::save_run(&mut plan, &mut report, &whole.config, &clock).unwrap();
     let r = &report.results;
     assert!(r.succeeded > 0 && r.failed > 0 && r.blocked > 0, "{r:?}");
 
@@ -145,7 +145,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
         let mut plan =
             run::plan_from(&sharded.config, &clock, queue, existed, &BTreeSet::new()).unwrap();
         let sp = split(&mut plan, Shard { index: k, count: 5 });
-        let results = run::execute(
+        let results = run::execute_plan(
             &plan,
             &sharded.config,
             &Tsuku::for_run(&sharded.config),
@@ -168,7 +168,7 @@ async fn five_shards_merged_equal_one_unsharded_run_on_the_real_queue() {
     }
     let set = FragmentSet::collect(&fragments, Some(BATCH)).unwrap();
     assert_eq!(set.fragments.len(), 5);
-    let m = merge(&sharded.config, &set, false).unwrap();
+    let m = merge_fragments(&sharded.config, &set, false).unwrap();
     assert_eq!(m.status, MergeStatus::Merged);
 
     let (a, b) = (files(&whole), files(&sharded));
@@ -192,7 +192,7 @@ fn balanced_shards_never_exceed_the_unsharded_bound_on_the_real_queue() {
     e.config.select.batch_size = 200;
     e.config.rate_limit = RateLimit::default();
     let clock = FixedClock::new(t(NOW));
-    let whole = run::plan(&e.config, &clock).unwrap();
+    let whole = run::load_plan(&e.config, &clock).unwrap();
     let ecos: Vec<&str> = whole
         .selection
         .candidates
