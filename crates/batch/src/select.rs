@@ -22,7 +22,7 @@ pub struct SelectOptions {
     /// Queue indices never selected: entries a resumed run already finished (issue #4).
     pub exclude: BTreeSet<usize>,
     /// `--name`: run exactly these entries (issue #12), whatever their tier, backoff and the
-    /// batch size; see [`select`].
+    /// batch size; see [`select_candidates`].
     pub names: BTreeSet<String>,
     /// `--retry-failed`: only failed entries, their backoff ignored (issue #12).
     pub retry_failed: bool,

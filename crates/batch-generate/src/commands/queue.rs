@@ -23,7 +23,7 @@ use crate::render::reconcile::{self, ReconcileDoc};
 /// Runs a `queue` subcommand.
 ///
 /// # Errors
-/// As [`maintain`], [`reconcile`] and [`status`].
+/// As [`maintain`], [`reconcile()`] and [`status`].
 pub fn run(args: &QueueCmdArgs) -> anyhow::Result<Ending> {
     match &args.command {
         QueueCommand::Maintain(a) => maintain(a),

@@ -1,4 +1,4 @@
-//! Writing what [`super::plan()`] decided (issue #13). Each file is replaced atomically
+//! Writing what [`super::plan_aggregate`] decided (issue #13). Each file is replaced atomically
 //! (`batch_base::fs`); the order makes an interrupted run safe to repeat: constraint edits,
 //! failure records, metrics, the queue, the PR texts, and last the deletion of excluded
 //! recipes (a rerun finds the recipe still there, decides the same, and does not move its
@@ -98,12 +98,12 @@ pub fn apply_plan(plan: &Plan) -> Result<Applied, AggregateError> {
 }
 
 /// The whole `aggregate`: under the queue's run lock (`<queue>.lock`, as every writer of the
-/// queue), [`plan`] then, unless `dry_run`, [`apply`]. A dry run takes no lock and writes
+/// queue), [`plan_aggregate`] then, unless `dry_run`, [`apply_plan`]. A dry run takes no lock and writes
 /// nothing.
 ///
 /// # Errors
 /// [`AggregateError::Lock`] when another run holds the lock (nothing read or written), then
-/// any error of [`plan`] (nothing written) or [`apply`].
+/// any error of [`plan_aggregate`] (nothing written) or [`apply_plan`].
 pub fn run(
     options: &Options,
     dry_run: bool,

@@ -10,7 +10,7 @@
 //! - [`verdict`]: include, constrain or exclude from the validation rows;
 //! - [`constraint`]: spec §7.3.3's derivation;
 //! - [`insert`](mod@insert): the `toml_edit` insertion into `[metadata]`;
-//! - [`records`]: per-recipe failure records (spec §1.3.2);
+//! - [`recipe_failures`]: per-recipe failure records (spec §1.3.2);
 //! - [`metrics`]: the metrics record (spec §1.5);
 //! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
 

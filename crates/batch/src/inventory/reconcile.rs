@@ -166,7 +166,7 @@ pub enum ReconcileError {
     },
 }
 
-/// Runs [`reconcile`] on disk, as `queue maintain` does ([`crate::maintain::maintain_files`]): under the
+/// Runs [`reconcile_queue`] on disk, as `queue maintain` does ([`crate::maintain::maintain_files`]): under the
 /// queue's lock (none for a dry run, which writes nothing), the output replaced atomically
 /// ([`Queue::save`]) unless nothing changed and it is the queue itself.
 ///

@@ -1,5 +1,5 @@
 //! `queue status` (issue #14): the state of the queue between batches as one pure model
-//! ([`status`]): counts per ecosystem × status, retries due now and in the next 24 h, the top
+//! ([`queue_status`]): counts per ecosystem × status, retries due now and in the next 24 h, the top
 //! blockers by blocking score, the breakers with their next probe, the kill switch, and how
 //! many entries the next batch would select. No I/O; the caller loads the files.
 
@@ -31,7 +31,7 @@ pub const STATUS_ORDER: [&str; 6] = [
 /// The window of "due soon" retries: 24 hours (issue #14).
 pub const SOON: SignedDuration = SignedDuration::from_hours(24);
 
-/// What [`status`] looks at.
+/// What [`queue_status`] looks at.
 #[derive(Debug, Clone)]
 pub struct StatusOptions {
     /// Only this ecosystem (`--ecosystem`): counts, retries, blockers, breakers and the next

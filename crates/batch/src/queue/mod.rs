@@ -1,5 +1,5 @@
 //! The unified priority queue (spec §1.1): entries and their validation ([`entry`]), the
-//! ecosystems tsuku knows ([`ecosystem`]), the file's load and save ([`file`]), its wire
+//! ecosystems tsuku knows ([`ecosystem`]), the file's load and save ([`file`](mod@file)), its wire
 //! format (`wire`) and the state transitions an outcome applies to an entry ([`transition`],
 //! spec §4.7). Selection lives in [`crate::select`].
 

@@ -72,7 +72,7 @@ pub struct RunReport {
     pub invalid: usize,
     /// Breaker changes by ecosystem.
     pub breaker_changes: Vec<(String, Change)>,
-    /// Files written by [`persist`].
+    /// Files written by [`save_run`](super::save_run).
     pub files_written: Vec<PathBuf>,
     /// Non-fatal problems (summary write failure).
     pub warnings: Vec<String>,

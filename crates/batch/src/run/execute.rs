@@ -163,7 +163,7 @@ enum StepError {
     Interrupted,
 }
 
-/// Optional parts of [`execute_with`].
+/// Optional parts of [`execute_plan_with`].
 #[derive(Default)]
 pub struct ExecuteOptions<'a> {
     /// Each finished candidate is appended (and synced) here before the next result is taken.
@@ -205,7 +205,7 @@ pub async fn execute_plan(
     .expect("without a journal nothing can fail")
 }
 
-/// [`execute`] with a journal and an interruption channel (issue #4).
+/// [`execute_plan`] with a journal and an interruption channel (issue #4).
 ///
 /// # Errors
 /// [`RunError::Journal`] when a journal append fails: nothing new starts, running candidates

@@ -43,7 +43,7 @@ impl<F: Fn(Event<'_>) + Sync> Hooks for F {
     }
 }
 
-/// Log-worthy findings of a [`MainRun`] that are not errors.
+/// Log-worthy findings of a [`MainRun`](crate::sequence::MainRun) that are not errors.
 #[derive(Debug)]
 pub enum Notice<'a> {
     /// A temporary file a killed run left beside an output was removed (under the lock).

@@ -1,7 +1,8 @@
-//! The main job, stage by stage: [`plan`] (load, recover breakers, select), [`execute`]
-//! (rate-limited, concurrent create → install with retries, journaled), [`report`] (queue
+//! The main job, stage by stage: [`plan`] (load, recover breakers, select), `execute`
+//! (rate-limited, concurrent create → install with retries, journaled), [`apply`] (queue
 //! transitions, counts, breaker update in memory), [`persist`] (atomic writes) and
-//! [`recover`] (finishing an interrupted run from its [`journal`]) under the run [`lock`];
+//! [`recover`] (finishing an interrupted run from its [`journal`]) under the run
+//! [`lock`](crate::lock);
 //! [`ratelimit`] holds the per-ecosystem limiters and [`hooks`] the observer interface.
 //! `crate::sequence` composes the stages once.
 

@@ -97,12 +97,12 @@ pub fn save_run(
     save_run_with(plan, report, config, clock, None)
 }
 
-/// [`persist`] with the journal protocol (issue #4): the changed breakers are journaled first,
+/// [`save_run`] with the journal protocol (issue #4): the changed breakers are journaled first,
 /// then every file is written, then the journal is removed. A crash at any point leaves a
 /// journal whose replay produces the same files.
 ///
 /// # Errors
-/// As [`persist`], plus journal errors; the journal is kept on any error.
+/// As [`save_run`], plus journal errors; the journal is kept on any error.
 pub fn save_run_with(
     plan: &mut Plan,
     report: &mut RunReport,

@@ -55,11 +55,11 @@ pub fn load_plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
     plan_excluding(config, clock, &BTreeSet::new())
 }
 
-/// [`plan`], never selecting the queue indices in `exclude` (the entries a resumed run already
+/// [`load_plan`], never selecting the queue indices in `exclude` (the entries a resumed run already
 /// finished, issue #4).
 ///
 /// # Errors
-/// As [`plan`].
+/// As [`load_plan`].
 pub fn plan_excluding(
     config: &Config,
     clock: &dyn Clock,

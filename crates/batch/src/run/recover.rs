@@ -17,7 +17,7 @@ use crate::records::BatchResults;
 use crate::records::timestamp::Rfc3339;
 use crate::select::Selection;
 
-/// What [`recover`] did.
+/// What [`recover_journal`] did.
 #[derive(Debug, Clone, Default)]
 pub struct Recovery {
     /// Outcomes applied from the journal.

@@ -26,7 +26,7 @@ use crate::shard::partition::assign;
 use crate::shard::settings::ShardSettings;
 use batch_base::fs as fsutil;
 
-/// Version of the fragment format; [`FragmentSet::collect`] refuses any other. Version 2 added
+/// Version of the fragment format; [`FragmentSet::collect`](super::FragmentSet::collect) refuses any other. Version 2 added
 /// `settings` (issue #12).
 pub const SCHEMA_VERSION: u32 = 2;
 

@@ -37,7 +37,7 @@ use crate::run::{RunError, RunReport};
 use crate::shard::fragment::{FragmentError, NotRunLine};
 use crate::shard::set::FragmentSet;
 
-/// Errors of [`merge`].
+/// Errors of [`merge_fragments`].
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     /// Reading or checking the fragments failed.
@@ -94,7 +94,7 @@ pub enum MergeError {
     },
 }
 
-/// Whether [`merge`] wrote the batch or found it already merged.
+/// Whether [`merge_fragments`] wrote the batch or found it already merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MergeStatus {
     /// The files were written.
@@ -104,7 +104,7 @@ pub enum MergeStatus {
     AlreadyMerged,
 }
 
-/// What [`merge`] did.
+/// What [`merge_fragments`] did.
 #[derive(Debug, Clone)]
 pub struct MergeReport {
     /// Written or already there.
@@ -117,13 +117,13 @@ pub struct MergeReport {
     pub not_run: Vec<NotRunLine>,
 }
 
-/// [`merge`] as the CLI runs it: takes the queue's run lock, refuses while an interrupted
+/// [`merge_fragments`] as the CLI runs it: takes the queue's run lock, refuses while an interrupted
 /// run's journal is pending (its outcomes would be lost), removes temporary files a killed run
 /// left (reported through `hooks`), then merges.
 ///
 /// # Errors
 /// [`MergeError::Lock`] (nothing written), [`MergeError::JournalPending`], and those of
-/// [`merge`].
+/// [`merge_fragments`].
 pub fn merge_under_lock(
     config: &Config,
     set: &FragmentSet,
