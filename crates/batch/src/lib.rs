@@ -4,8 +4,8 @@
 //! - [`queue`]: the priority queue, its entries and their state transitions;
 //! - [`control`]: `batch-control.json`, circuit breakers and the CI budget;
 //! - [`select`]: which entries run this batch;
-//! - [`run`]: the stages of the main job, plan → execute → report → persist, with journal,
-//!   recovery and the run lock;
+//! - [`run`]: the stages of the main job, plan → execute → apply → persist, with its journal
+//!   lines and recovery;
 //! - [`generator`]: the [`Generator`](generator::Generator) seam: what the engine asks of
 //!   the program that writes recipes, and how it reads what that program left;
 //! - [`tsuku`]: tsuku behind that seam (argv, exit codes, `--json` output, network retries);
@@ -13,6 +13,9 @@
 //! - [`records`]: outcomes, failure records, results, summary and their formats;
 //! - [`shard`]: partition, fragments, merge, batch IDs and the preflight of sharded batches;
 //! - [`maintain`]: queue maintenance between batches (mark-failures, requeue, reorder);
+//! - [`inventory`]: read-mostly views of the queue against the disk (`queue status`,
+//!   `queue reconcile`, the recipe file → entry rule);
+//! - [`history`]: the metrics history (`report`) and rollback plans;
 //! - [`dashboard`]: tsuku's pipeline `dashboard.json`, replacing its Go `queue-analytics`
 //!   (issue #23);
 //! - [`validate`]: platforms of the validation matrix and the results files (issue #13);
@@ -21,6 +24,7 @@
 //! - [`aggregate`]: the security gate, constraints, failure records, metrics and PR text of
 //!   the validation results (issue #13);
 //! - [`journal`]: the crash-safe JSONL journal the main run and `validate` append to;
+//! - [`lock`]: the run lock on `<queue>.lock` that every stage writing the queue takes;
 //! - [`sequence`]: [`sequence::MainRun`], the one composition of the stages that the binary's
 //!   main run, its shards and the tests all run.
 //!

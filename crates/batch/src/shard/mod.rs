@@ -1,7 +1,7 @@
-//! Sharded batches (issue #6): the FNV-1a [`partition`] of a selection into shards, the
-//! [`fragment`] file each shard writes, the [`merge`] that consolidates a batch's fragments
-//! into the files an unsharded run writes, unique [`batchid`]s, and the nightly
-//! [`preflight`] that plans a sharded batch.
+//! Sharded batches (issue #6): the [`partition`] of a selection into shards (each ecosystem
+//! dealt round-robin), the [`fragment`] file each shard writes, the [`merge`](mod@merge) that
+//! consolidates a batch's fragments into the files an unsharded run writes, unique
+//! [`batchid`]s, and the nightly [`preflight`](mod@preflight) that plans a sharded batch.
 
 pub mod batchid;
 pub mod fragment;
