@@ -39,7 +39,7 @@ pub fn corpus(rel: &str, test: &str) -> Option<PathBuf> {
     let Some(dir) = std::env::var_os(DATA_ENV).filter(|d| !d.is_empty()) else {
         let msg = format!(
             "{DATA_ENV} is not set (point it at tsuku's data, e.g. {DATA_ENV}=../shared/data/tsuku; \
-             see README, \"Tests\")"
+             see README, \"Quick start\")"
         );
         if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
             panic!("{msg}; {REQUIRE_ENV}=1 makes this a failure");
@@ -53,7 +53,7 @@ pub fn corpus(rel: &str, test: &str) -> Option<PathBuf> {
     assert!(
         path.exists(),
         "{} does not exist: {DATA_ENV} must name a directory laid out like tsuku's data \
-         (see README, \"Tests\")",
+         (see README, \"Quick start\")",
         path.display()
     );
     Some(path)
