@@ -139,3 +139,6 @@ fn last_key_indent(meta: &dyn TableLike) -> String {
         String::new()
     }
 }
+
+#[cfg(test)]
+mod tests;

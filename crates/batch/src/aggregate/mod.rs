@@ -25,11 +25,6 @@ pub mod pr;
 pub mod recipe_failures;
 pub mod verdict;
 
-#[cfg(test)]
-mod insert_tests;
-#[cfg(test)]
-mod plan_tests;
-
 pub use crate::gate::GateFailure;
 pub use apply::{Applied, apply_plan, run};
 pub use constraint::{Constraint, ConstraintKey, derive};

@@ -463,3 +463,6 @@ pub fn recipe_file(options: &Options, rel: &str) -> PathBuf {
     p.extend(rel.split('/'));
     p
 }
+
+#[cfg(test)]
+mod tests;

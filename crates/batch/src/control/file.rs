@@ -450,3 +450,6 @@ fn parse_breaker(key: &str, v: &Value) -> Result<Breaker, BreakerProblem> {
         opens_at: text("opens_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests;

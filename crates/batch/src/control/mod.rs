@@ -9,6 +9,3 @@ pub mod file;
 
 pub use breaker::{BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState};
 pub use file::{ControlError, ControlFile, RecoveryNote};
-
-#[cfg(test)]
-mod file_tests;

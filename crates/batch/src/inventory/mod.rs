@@ -7,9 +7,6 @@ pub mod recipes;
 pub mod reconcile;
 pub mod status;
 
-#[cfg(test)]
-mod status_tests;
-
 pub use reconcile::{
     ReconcileError, ReconcileFiles, ReconcileOutcome, ReconcileReport, reconcile_files,
 };

@@ -349,3 +349,6 @@ fn retries(entries: &[&QueueEntry], now: Timestamp) -> Retries {
         later,
     }
 }
+
+#[cfg(test)]
+mod tests;

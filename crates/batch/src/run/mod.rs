@@ -31,10 +31,6 @@ pub use plan::{Plan, load_plan, plan_excluding, plan_from};
 pub use recover::{Recovery, recover_journal};
 
 #[cfg(test)]
-mod budget_tests;
-#[cfg(test)]
-mod recovery_tests;
-#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

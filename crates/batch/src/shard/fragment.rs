@@ -458,3 +458,6 @@ fn breaker_line(plan: &Plan, eco: &str) -> BreakerLine {
 fn count(map: &mut BTreeMap<String, EcosystemCounts>, eco: &str, ended: OutcomeKind) {
     map.entry(eco.to_owned()).or_default().add(ended);
 }
+
+#[cfg(test)]
+mod tests;

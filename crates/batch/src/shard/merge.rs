@@ -321,3 +321,6 @@ fn results_batch_id(config: &Config) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("batch_id")?.as_str().map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,8 +17,3 @@ pub use partition::{Shard, ShardError, ShardPlan, assign, shard_of, split};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, plan_batch};
 pub use set::FragmentSet;
 pub use settings::ShardSettings;
-
-#[cfg(test)]
-mod fragment_tests;
-#[cfg(test)]
-mod merge_tests;

@@ -277,6 +277,8 @@ fn create_starts(calls: &[Call], t0: Instant) -> BTreeMap<String, Vec<Duration>>
 mod adaptive;
 mod argv_and_outcomes;
 mod breakers;
+mod budget;
 mod concurrency;
 mod persist;
+mod recovery;
 mod retries_and_install;

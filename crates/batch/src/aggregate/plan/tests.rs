@@ -1,4 +1,4 @@
-//! End-to-end tests of [`super::plan()`] and [`super::apply()`] on temporary directories:
+//! End-to-end tests of [`crate::aggregate::plan()`] and [`crate::aggregate::apply()`] on temporary directories:
 //! every fate, the queue kept consistent with the PR, idempotence, and bad inputs that must
 //! write nothing.
 
@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use super::error::AggregateError;
-use super::plan::{ExcludeCause, Fate, Options, plan_aggregate};
-use super::{Applied, apply_plan};
+use crate::aggregate::error::AggregateError;
+use crate::aggregate::plan::{ExcludeCause, Fate, Options, plan_aggregate};
+use crate::aggregate::{Applied, apply_plan};
 use crate::clock::FixedClock;
 use crate::queue::{Queue, QueueEntry, Status};
 use crate::validate::{Environment, ResultsFile, RowPlatform, RowStatus, ValidationRow};

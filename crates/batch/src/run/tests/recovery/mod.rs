@@ -19,11 +19,11 @@ use std::sync::Mutex;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::test_support::run;
-use super::*;
 use crate::queue::{Status, recipe_relative_path};
 use crate::records::timestamp::Rfc3339;
 use crate::run::journal::BreakerLine;
+use crate::run::test_support::run;
+use crate::run::*;
 use crate::runner::fake::{Reply, ScriptedRunner};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -204,7 +204,7 @@ async fn crash(
     cut: Option<Duration>,
 ) -> Vec<Line> {
     let queue_before = std::fs::read(&env.config.queue).unwrap();
-    let planned = super::load_plan(&env.config, clock).unwrap();
+    let planned = crate::run::load_plan(&env.config, clock).unwrap();
     let mut journal =
         Journal::create(&journal_path(&env.config), Rfc3339::utc(planned.started)).unwrap();
     {

@@ -6,10 +6,10 @@ use std::time::Duration;
 use batch_base::clock::FixedClock;
 use tokio::time::Instant;
 
-use super::execute::{BUDGET_REACHED, percentile_90};
-use super::test_support::homebrew_batch;
 use crate::config::Config;
 use crate::queue::{Queue, QueueEntry, Status};
+use crate::run::execute::{BUDGET_REACHED, percentile_90};
+use crate::run::test_support::homebrew_batch;
 use crate::runner::fake::ScriptedRunner;
 use crate::sequence::{Finished, MainRun};
 use crate::tsuku::Tsuku;

@@ -1,10 +1,10 @@
-//! Tests of [`super::insert`]: hand-made edge cases, insta snapshots on real tsuku recipes,
+//! Tests of [`crate::aggregate::insert`]: hand-made edge cases, insta snapshots on real tsuku recipes,
 //! and every constraint kind over all of tsuku's 74 sample recipes (`testdata/tsuku/recipes-sample`).
 
 use std::path::PathBuf;
 
-use super::constraint::{Constraint, ConstraintKey};
-use super::insert::{InsertError, Insertion, insert_constraint};
+use crate::aggregate::constraint::{Constraint, ConstraintKey};
+use crate::aggregate::insert::{InsertError, Insertion, insert_constraint};
 
 fn c(key: ConstraintKey, values: &[&str]) -> Constraint {
     Constraint {

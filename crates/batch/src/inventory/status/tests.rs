@@ -8,10 +8,10 @@ use serde_json::json;
 
 use jiff::Timestamp;
 
-use super::status::*;
 use crate::Config;
 use crate::Queue;
 use crate::control::ControlFile;
+use crate::inventory::status::*;
 use crate::records::failure_log::FailureLog;
 
 fn ts(s: &str) -> Timestamp {

@@ -1,15 +1,15 @@
 //! Unit tests of the fragment format (issue #6): names, the internal rules a fragment must
-//! keep, and hostile files. Merge behaviour is tested in `merge_tests.rs`.
+//! keep, and hostile files. Merge behaviour is tested in `shard/merge/tests.rs`.
 
 use proptest::prelude::*;
 
-use super::fragment::*;
-use super::settings::ShardSettings;
-use super::*;
 use crate::records::EcosystemCounts;
 use crate::records::OutcomeKind;
 use crate::records::timestamp::Rfc3339;
 use crate::run::journal::OutcomeLine;
+use crate::shard::fragment::*;
+use crate::shard::settings::ShardSettings;
+use crate::shard::*;
 use std::collections::BTreeMap;
 
 fn ts(s: &str) -> Rfc3339 {

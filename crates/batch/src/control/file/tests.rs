@@ -6,8 +6,8 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::breaker::{BatchOutcome, BreakerPolicy, BreakerState, Change, EffectiveState};
-use super::file::{ControlError, ControlFile, RecoveryNote};
+use crate::control::breaker::{BatchOutcome, BreakerPolicy, BreakerState, Change, EffectiveState};
+use crate::control::file::{ControlError, ControlFile, RecoveryNote};
 
 const DOC: &str = r#"{
   "enabled": true,

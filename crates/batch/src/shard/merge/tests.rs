@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::*;
 use crate::config::Config;
 use crate::queue::Queue;
 use crate::queue::{QueueEntry, Status};
 use crate::run::{self, RunReport};
 use crate::run::{Event, apply_results, execute_plan, plan_from, save_run};
 use crate::runner::fake::{Reply, ScriptedRunner};
+use crate::shard::*;
 use crate::shard::{Fragment, ShardPlan, ShardRun, split};
 use crate::shard::{Shard, assign};
 use crate::tsuku::Tsuku;
