@@ -335,6 +335,29 @@ impl Sandbox {
         cmd
     }
 
+    /// `merge --fragments <fragments>` over this sandbox's files: its queue, control file,
+    /// recipes (`--output-dir`), failures, results and summary. The caller adds anything else
+    /// (`--json`, `--allow-missing`).
+    pub fn merge_cmd(&self, fragments: &Path) -> assert_cmd::Command {
+        let mut cmd = self.bare_cmd();
+        cmd.arg("merge")
+            .arg("--queue")
+            .arg(&self.queue)
+            .arg("--control-file")
+            .arg(&self.control)
+            .arg("--output-dir")
+            .arg(&self.output)
+            .arg("--failures-dir")
+            .arg(&self.failures)
+            .arg("--results")
+            .arg(&self.results)
+            .arg("--summary")
+            .arg(&self.summary)
+            .arg("--fragments")
+            .arg(fragments);
+        cmd
+    }
+
     /// `aggregate --validation <validation>` over this sandbox's files: its queue, recipes
     /// (`--output-dir`) and failures, metrics in `<root>/metrics` and the PR text in
     /// `<root>/pr`. The caller adds `--batch-id`, `--planned-at` and anything else.

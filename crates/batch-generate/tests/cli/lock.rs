@@ -69,22 +69,7 @@ fn fragments(sb: &Sandbox) -> PathBuf {
 }
 
 fn merge(sb: &Sandbox) -> Out {
-    let mut cmd = sb.bare_cmd();
-    cmd.arg("merge")
-        .arg("--queue")
-        .arg(&sb.queue)
-        .arg("--control-file")
-        .arg(&sb.control)
-        .arg("--output-dir")
-        .arg(&sb.output)
-        .arg("--failures-dir")
-        .arg(&sb.failures)
-        .arg("--results")
-        .arg(&sb.results)
-        .arg("--summary")
-        .arg(&sb.summary)
-        .arg("--fragments")
-        .arg(fragments(sb));
+    let mut cmd = sb.merge_cmd(&fragments(sb));
     run_cmd(&mut cmd)
 }
 

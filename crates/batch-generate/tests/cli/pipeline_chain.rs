@@ -134,23 +134,8 @@ pub(crate) fn generate(rules: &[(&str, &str)]) -> Chain {
     gen_names.sort();
     assert_eq!(gen_names, GENERATED);
 
-    let mut cmd = sb.bare_cmd();
-    cmd.arg("merge")
-        .arg("--queue")
-        .arg(&sb.queue)
-        .arg("--control-file")
-        .arg(&sb.control)
-        .arg("--output-dir")
-        .arg(&sb.output)
-        .arg("--failures-dir")
-        .arg(&sb.failures)
-        .arg("--results")
-        .arg(&sb.results)
-        .arg("--summary")
-        .arg(&sb.summary)
-        .arg("--fragments")
-        .arg(&fragments)
-        .args(["--batch-id", &batch_id, "--json"]);
+    let mut cmd = sb.merge_cmd(&fragments);
+    cmd.args(["--batch-id", &batch_id, "--json"]);
     let out = run_cmd(&mut cmd);
     out.ok();
     assert_eq!(out.json()["status"], "merged", "{}", out.ctx());
