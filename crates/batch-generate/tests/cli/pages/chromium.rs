@@ -85,6 +85,7 @@ pub fn load(browser: &Path, scratch: &Path, url: &str, action: &[&str]) -> Load 
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
+            "--disable-dev-shm-usage",
             "--enable-logging=stderr",
             "--v=0",
             "--virtual-time-budget=10000",
