@@ -16,7 +16,9 @@ use std::time::Duration;
 /// One request the server answered: the path as asked (query included) and the status sent.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The request target, e.g. `/pipeline/package.html?id=npm%3Aa`.
     pub path: String,
+    /// The status sent: 200, or 404 for a path not served.
     pub status: u16,
 }
 
