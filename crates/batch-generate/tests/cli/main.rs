@@ -18,6 +18,7 @@ mod github;
 mod joblog;
 mod lock;
 mod pacing;
+mod pages;
 mod pick;
 mod pipeline;
 mod pipeline_chain;
