@@ -26,9 +26,9 @@ pub mod recipe_failures;
 pub mod verdict;
 
 pub use crate::gate::GateFailure;
-pub use apply::{Applied, apply_plan, run};
-pub use constraint::{Constraint, ConstraintKey, derive};
+#[cfg(test)]
+pub(crate) use apply::apply_plan;
+pub use apply::{Applied, run};
 pub use error::AggregateError;
-pub use insert::{InsertError, Insertion, insert_constraint};
+pub use insert::InsertError;
 pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan_aggregate};
-pub use verdict::{PlatformResults, Verdict};

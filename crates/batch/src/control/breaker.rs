@@ -204,7 +204,7 @@ pub enum Change {
 
 /// Applies one batch-level outcome (spec §6.4 `update_breaker.sh`). Returns the new breaker
 /// and what changed. `last_failure` and `opens_at` are kept on success, as in the shell.
-pub fn apply(
+pub(crate) fn apply(
     b: &Breaker,
     outcome: BatchOutcome,
     now: Timestamp,

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::wire::{FailureLine, LineFailure};
 
 /// Longest message kept, in bytes (`failures.go` `maxMessageLength`).
-pub const MAX_MESSAGE_BYTES: usize = 500;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 500;
 
 /// Old category names and the canonical ones they count as (`failures.go` `categoryRemap`);
 /// any other category passes through unchanged.
-pub const CATEGORY_REMAP: [(&str, &str); 6] = [
+pub(crate) const CATEGORY_REMAP: [(&str, &str); 6] = [
     ("api_error", "network_error"),
     ("validation_failed", "install_failed"),
     ("deterministic_insufficient", "generation_failed"),
@@ -23,7 +23,7 @@ pub const CATEGORY_REMAP: [(&str, &str); 6] = [
 ];
 
 /// The canonical name of a category (`failures.go` `remapCategory`).
-pub fn remap_category(category: &str) -> &str {
+pub(crate) fn remap_category(category: &str) -> &str {
     CATEGORY_REMAP
         .iter()
         .find(|(old, _)| *old == category)
@@ -61,7 +61,7 @@ pub struct RawFailure {
     pub category: String,
     /// Recorded subcategory (may be empty).
     pub subcategory: String,
-    /// Message cut at [`MAX_MESSAGE_BYTES`].
+    /// Message cut at `MAX_MESSAGE_BYTES`.
     pub message: String,
     /// Exit code (per-recipe records; 0 otherwise).
     pub exit_code: i64,
@@ -93,7 +93,7 @@ pub struct FailureScan {
 /// `parseFailureFilename`): `homebrew-2026-02-08T02-33-27Z.jsonl` gives `homebrew` and
 /// `2026-02-08T02-33-27Z`; `homebrew.jsonl` gives `homebrew` and no stamp; the stamp is what
 /// follows the first `-` when it starts with four digits.
-pub fn parse_file_name(file_name: &str) -> (&str, &str) {
+pub(crate) fn parse_file_name(file_name: &str) -> (&str, &str) {
     let name = file_name.strip_suffix(".jsonl").unwrap_or(file_name);
     let Some((eco, rest)) = name.split_once('-') else {
         return (name, "");
@@ -108,7 +108,7 @@ pub fn parse_file_name(file_name: &str) -> (&str, &str) {
 
 /// `s` cut at [`MAX_MESSAGE_BYTES`] bytes. A character the cut splits becomes one U+FFFD per
 /// byte kept, as Go's JSON encoder writes the invalid bytes `msg[:500]` leaves.
-pub fn truncate_message(s: &str) -> String {
+pub(crate) fn truncate_message(s: &str) -> String {
     if s.len() <= MAX_MESSAGE_BYTES {
         return s.to_owned();
     }

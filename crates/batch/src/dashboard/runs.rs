@@ -1,6 +1,6 @@
 //! Runs and health (issue #23; `dashboard.go` `loadMetricsFromDir`, `Generate`, `loadHealth`,
 //! `metricsToRunInfo`): the metrics records of every `batch-runs*.jsonl` file, read by
-//! [`crate::history::metrics::parse_records`] (both shapes), and the breakers of the control
+//! `crate::history::metrics::parse_records` (both shapes), and the breakers of the control
 //! file.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use crate::control::Breaker;
 use crate::history::metrics::{MetricsRecord, Shape};
 
 /// Most entries of `runs` (`Generate`: "Take last 10").
-pub const MAX_RUNS: usize = 10;
+pub(crate) const MAX_RUNS: usize = 10;
 
 /// The control file as the dashboard sees it (`loadHealth`).
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +27,7 @@ pub enum ControlInput<'a> {
 /// The records in the dashboard's order: those with a `batch_id`, sorted by `timestamp` as
 /// text, ties in reading order (files by name, records in file order). Nothing is
 /// deduplicated: a record in two files counts twice, as in Go.
-pub fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
+pub(crate) fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
     records.retain(|r| !r.batch_id.is_empty());
     records.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
     records
@@ -35,13 +35,13 @@ pub fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
 
 /// A run's batch ID on the dashboard (`batchIDFromTimestamp`): the timestamp with `:`
 /// replaced by `-`.
-pub fn batch_id_of(timestamp: &str) -> String {
+pub(crate) fn batch_id_of(timestamp: &str) -> String {
     timestamp.replace(':', "-")
 }
 
 /// Candidates by ecosystem (`resolveEcosystems`): the new shape's map when not empty, else
 /// `{ecosystem: total}` for the old shape, else nothing.
-pub fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
+pub(crate) fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
     match (&r.candidates, r.shape) {
         (Some(map), _) if !map.is_empty() => map.clone(),
         (_, Shape::Old) => r
@@ -56,7 +56,7 @@ pub fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
 
 /// The runs list: of `ordered` records, those with `total > 0`, the newest [`MAX_RUNS`],
 /// newest first; `rate` is `merged / total`.
-pub fn runs(ordered: &[MetricsRecord]) -> Vec<RunSummary> {
+pub(crate) fn runs(ordered: &[MetricsRecord]) -> Vec<RunSummary> {
     let with_work: Vec<&MetricsRecord> = ordered.iter().filter(|r| r.total > 0).collect();
     let start = with_work.len().saturating_sub(MAX_RUNS);
     with_work[start..]

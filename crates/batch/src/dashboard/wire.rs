@@ -2,7 +2,7 @@
 //! `FailureRecord` and `PackageFailure`): both formats (spec §1.3.1 batch, §1.3.2 per-recipe)
 //! in one struct, every field Go declares, `null` or absent read as empty. A field of the
 //! wrong type makes the line malformed, as Go's `json.Unmarshal` error does; unknown keys are
-//! ignored. The lines come from [`crate::records::failure_log::read_lines`].
+//! ignored. The lines come from `crate::records::failure_log::read_lines`.
 
 use serde::Deserialize;
 
@@ -81,7 +81,7 @@ pub struct LineFailure {
 
 /// One line of a disambiguations file (`dashboard.go` `DisambiguationFile`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct DisambiguationLine {
+pub(crate) struct DisambiguationLine {
     /// `schema_version` (typed as in Go).
     #[serde(default)]
     pub schema_version: Option<i64>,

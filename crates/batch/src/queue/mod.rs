@@ -9,7 +9,8 @@ pub mod file;
 pub mod transition;
 mod wire;
 
-pub use entry::{QueueEntry, Status, UnsafeName, ecosystem_of, recipe_relative_path};
+pub(crate) use entry::ecosystem_of;
+pub use entry::{QueueEntry, Status, UnsafeName, recipe_relative_path};
 pub use file::{Lookalike, MissingQueue, Queue, QueueError, QueueParseError};
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub fn backoff(new_failure_count: i64) -> Option<Duration> {
 
 /// Applies an outcome to its entry (spec §4.7 table). `name`, `source`, `priority`,
 /// `confidence` and `disambiguated_at` are never touched.
-pub fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
+pub(crate) fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
     match outcome {
         Outcome::Succeeded { .. } => {
             entry.status = Status::Success;

@@ -11,7 +11,9 @@ pub mod results;
 pub mod summary;
 pub mod timestamp;
 
-pub use failure::{ENVIRONMENT, FailureFile, FailureRecord, failure_files, safe_file_component};
+#[cfg(test)]
+pub(crate) use failure::safe_file_component;
+pub use failure::{FailureFile, FailureRecord, failure_files};
 pub use outcome::{Outcome, OutcomeKind};
 pub use results::{BatchResults, EcosystemCounts, NotRunEntry};
 pub use summary::render_summary;

@@ -21,14 +21,19 @@ pub mod recover;
 
 pub use apply::{RunReport, apply_results};
 pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};
-pub use execute::{
-    BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, ExecuteOptions, execute_plan,
-    execute_plan_with,
-};
-pub use hooks::{Hooks, NoHooks, Notice};
-pub use persist::{save_run, save_run_with};
-pub use plan::{Plan, load_plan, plan_excluding, plan_from};
-pub use recover::{Recovery, recover_journal};
+pub use execute::{BUDGET_REACHED, BUDGET_STOPPED, EntryResult, Event, execute_plan};
+#[cfg(test)]
+pub(crate) use execute::{ExecuteOptions, execute_plan_with};
+#[cfg(test)]
+pub(crate) use hooks::NoHooks;
+pub use hooks::{Hooks, Notice};
+pub use persist::save_run;
+#[cfg(test)]
+pub(crate) use persist::save_run_with;
+pub use plan::{Plan, load_plan, plan_from};
+pub use recover::Recovery;
+#[cfg(test)]
+pub(crate) use recover::recover_journal;
 
 #[cfg(test)]
 mod test_support;

@@ -28,15 +28,15 @@ use batch_base::fs as fsutil;
 
 /// Version of the fragment format; [`FragmentSet::collect`](super::FragmentSet::collect) refuses any other. Version 2 added
 /// `settings` (issue #12).
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// Longest accepted batch ID, in bytes.
-pub const MAX_BATCH_ID_LEN: usize = 100;
+pub(crate) const MAX_BATCH_ID_LEN: usize = 100;
 
 /// One shard's results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fragment {
-    /// [`SCHEMA_VERSION`].
+    /// `SCHEMA_VERSION`.
     pub schema_version: u32,
     /// The batch ID the preflight assigned (`--batch-id`).
     pub batch_id: String,
@@ -187,7 +187,7 @@ pub struct InvalidBatchId {
 }
 
 /// Checks that `id` is usable as a batch ID and a file-name component: 1 to
-/// [`MAX_BATCH_ID_LEN`] bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
+/// `MAX_BATCH_ID_LEN` bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
 ///
 /// # Errors
 /// [`InvalidBatchId`].
@@ -211,7 +211,7 @@ pub fn file_name(batch_id: &str, shard: Shard) -> String {
 }
 
 /// Splits a fragment file name into batch ID, K and N; `None` for other names.
-pub fn parse_file_name(name: &str) -> Option<(&str, u32, u32)> {
+pub(crate) fn parse_file_name(name: &str) -> Option<(&str, u32, u32)> {
     let stem = name.strip_suffix(".json")?;
     let (head, n) = stem.rsplit_once("-of-")?;
     let (id, k) = head.rsplit_once("-shard-")?;
@@ -244,7 +244,7 @@ impl Fragment {
     /// remaining candidate, in order.
     ///
     /// # Panics
-    /// Never for inputs from [`crate::shard::split`] and [`crate::run::execute_plan_with`]: `results` has one
+    /// Never for inputs from [`crate::shard::split`] and `crate::run::execute_plan_with`: `results` has one
     /// entry per candidate.
     pub fn build(plan: &Plan, run: &ShardRun<'_>, results: &[EntryResult]) -> Self {
         let mut outcomes = Vec::new();

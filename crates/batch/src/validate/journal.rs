@@ -154,7 +154,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
 ///
 /// # Errors
 /// [`JournalError::Log`] naming the path.
-pub fn remove(path: &Path) -> Result<(), JournalError> {
+pub(crate) fn remove(path: &Path) -> Result<(), JournalError> {
     Ok(crate::journal::remove::<Line>(path)?)
 }
 

@@ -23,12 +23,15 @@ pub mod recipes;
 pub mod results;
 mod run;
 
-pub use generation::{GenerationRowsError, generation_rows, host_generation_rows, host_platform};
+pub use generation::GenerationRowsError;
+pub(crate) use generation::host_generation_rows;
+#[cfg(test)]
+pub(crate) use generation::host_platform;
 #[cfg(test)]
 mod tests;
 
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
 pub use platform::{Arch, DEFAULT_ROW_NAMES, Family, JobPlatform, Libc, Os, RowPlatform};
-pub use recipes::{Recipe, RejectReason, Rejected};
+pub use recipes::{RejectReason, Rejected};
 pub use results::{Environment, ResultsError, ResultsFile, RowStatus, ValidationRow};
 pub use run::ValidateConfig;
