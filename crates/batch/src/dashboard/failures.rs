@@ -2,7 +2,7 @@
 //! pass over both formats: the count per category and the last category and blockers filed
 //! under each package ID (`dashboard.go` `loadFailures`, `loadFailuresFromDir`), and the
 //! individual failures behind `failure_details` (`failures.go` `loadFailureDetailsFromFile`),
-//! which [`super::details`] turns into the list.
+//! which `super::details` turns into the list.
 
 use std::collections::{BTreeMap, HashMap};
 

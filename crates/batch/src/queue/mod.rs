@@ -1,12 +1,12 @@
-//! The unified priority queue (spec §1.1): entries and their validation ([`entry`]), the
-//! ecosystems tsuku knows ([`ecosystem`]), the file's load and save ([`file`](mod@file)), its wire
-//! format (`wire`) and the state transitions an outcome applies to an entry ([`transition`],
+//! The unified priority queue (spec §1.1): entries and their validation (`entry`), the
+//! ecosystems tsuku knows ([`ecosystem`]), the file's load and save (`file`), its wire
+//! format (`wire`) and the state transitions an outcome applies to an entry (`transition`,
 //! spec §4.7). Selection lives in [`crate::select`].
 
 pub mod ecosystem;
-pub mod entry;
-pub mod file;
-pub mod transition;
+pub(crate) mod entry;
+pub(crate) mod file;
+pub(crate) mod transition;
 mod wire;
 
 pub(crate) use entry::ecosystem_of;

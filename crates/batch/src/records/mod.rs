@@ -3,12 +3,12 @@
 //! Go-compatible JSON and timestamp formatting every file shares ([`jsonfmt`],
 //! [`timestamp`]). Everything here renders bytes; the run decides when and where they go.
 
-pub mod failure;
+pub(crate) mod failure;
 pub mod failure_log;
 pub mod jsonfmt;
-pub mod outcome;
-pub mod results;
-pub mod summary;
+pub(crate) mod outcome;
+pub(crate) mod results;
+pub(crate) mod summary;
 pub mod timestamp;
 
 #[cfg(test)]

@@ -1,23 +1,23 @@
-//! The main job, stage by stage: [`plan`] (load, recover breakers, select), `execute`
-//! (rate-limited, concurrent create → install with retries, journaled), [`apply`] (queue
-//! transitions, counts, breaker update in memory), [`persist`] (atomic writes) and
-//! [`recover`] (finishing an interrupted run from its [`journal`]) under the run
+//! The main job, stage by stage: `plan` (load, recover breakers, select), `execute`
+//! (rate-limited, concurrent create → install with retries, journaled), `apply` (queue
+//! transitions, counts, breaker update in memory), `persist` (atomic writes) and
+//! `recover` (finishing an interrupted run from its [`journal`]) under the run
 //! [`lock`](crate::lock);
-//! [`ratelimit`] holds the per-ecosystem limiters and [`hooks`] the observer interface.
+//! `ratelimit` holds the per-ecosystem limiters and `hooks` the observer interface.
 //! `crate::sequence` composes the stages once.
 
 pub mod adaptive;
-pub mod apply;
-pub mod deadline;
-pub mod error;
+pub(crate) mod apply;
+pub(crate) mod deadline;
+pub(crate) mod error;
 pub(crate) mod execute;
-pub mod hooks;
+pub(crate) mod hooks;
 pub mod journal;
 pub mod orphans;
-pub mod persist;
-pub mod plan;
-pub mod ratelimit;
-pub mod recover;
+pub(crate) mod persist;
+pub(crate) mod plan;
+pub(crate) mod ratelimit;
+pub(crate) mod recover;
 
 pub use apply::{RunReport, apply_results};
 pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};

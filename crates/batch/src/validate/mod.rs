@@ -3,8 +3,8 @@
 //!
 //! - [`platform`]: job platforms (`linux-x86_64`, ...), Linux families, and the row platform
 //!   names `linux-<family>-<libc>-<arch>` / `darwin-<arch>` with their parser;
-//! - [`generation`]: the generation environment's own `pass` rows (`--validation-out`);
-//! - [`results`]: one result row per (recipe, environment) and the
+//! - `generation`: the generation environment's own `pass` rows (`--validation-out`);
+//! - `results`: one result row per (recipe, environment) and the
 //!   `validation-results-<platform>.json` file (serde-written, replaced atomically);
 //! - [`recipes`]: the batch's recipes under `--recipes DIR` (one level, no symlinks, no `..`);
 //! - [`exclusions`]: tsuku's execution exclusions (`skipped` rows);
@@ -15,12 +15,12 @@
 //! - [`job`]: one job from files to the results file.
 
 pub mod exclusions;
-pub mod generation;
+pub(crate) mod generation;
 pub mod job;
 pub mod journal;
 pub mod platform;
 pub mod recipes;
-pub mod results;
+pub(crate) mod results;
 mod run;
 
 pub use generation::GenerationRowsError;
