@@ -189,7 +189,7 @@ pub(crate) fn line_bytes<T: Serialize>(line: &T) -> Vec<u8> {
 /// # Errors
 /// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
 /// the last does not parse.
-pub fn read<T: JournalLine>(path: &Path) -> Result<Option<Vec<T>>, JournalError> {
+pub(crate) fn read<T: JournalLine>(path: &Path) -> Result<Option<Vec<T>>, JournalError> {
     Ok(read_with_len(path)?.map(|(lines, _)| lines))
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn failure_lines<'a>(
 }
 
 /// The file name: `batch-<YYYY-MM-DDTHH-MM-SSZ>.jsonl` (spec §1.3.2).
-pub fn file_name(stamp: Timestamp) -> String {
+pub(crate) fn file_name(stamp: Timestamp) -> String {
     format!("batch-{}.jsonl", file_stamp(stamp))
 }
 

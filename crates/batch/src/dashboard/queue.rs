@@ -22,7 +22,10 @@ pub(crate) fn next_retry_text(t: &Rfc3339) -> String {
 /// The queue status: counts, and every entry as a [`PackageInfo`] under its status, sorted by
 /// priority then name. An entry's `category` is that of the last failure filed under its
 /// source; `blocked_by` is copied for blocked entries only.
-pub fn queue_status(queue: &Queue, failures: &HashMap<String, PackageFailure>) -> QueueStatus {
+pub(crate) fn queue_status(
+    queue: &Queue,
+    failures: &HashMap<String, PackageFailure>,
+) -> QueueStatus {
     let mut status = QueueStatus {
         total: queue.entries.len() as u64,
         ..QueueStatus::default()

@@ -90,7 +90,7 @@ fn run_info(r: &MetricsRecord) -> RunInfo {
 /// Health: the breakers, the newest record (`last_run`, any total), the newest with
 /// `merged > 0` and how many records came after it (all of them when none merged). `None`
 /// when the control file is unusable, or missing while there are no records.
-pub fn health(control: ControlInput<'_>, ordered: &[MetricsRecord]) -> Option<HealthStatus> {
+pub(crate) fn health(control: ControlInput<'_>, ordered: &[MetricsRecord]) -> Option<HealthStatus> {
     let ecosystems = match control {
         ControlInput::Unusable => return None,
         ControlInput::Missing if ordered.is_empty() => return None,

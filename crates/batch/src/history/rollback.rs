@@ -407,7 +407,7 @@ pub(crate) fn shell_quote(s: &str) -> String {
 /// The commands of `rollback-batch.sh` (spec §7.8) for the files that exist: a branch, one
 /// `git rm`, and the commit with the `batch_id` and `rollback_reason` trailers. Pushing and
 /// the PR are left to the operator.
-pub fn commands(batch_id: &str, recipes: &[RecipeFile]) -> Vec<String> {
+pub(crate) fn commands(batch_id: &str, recipes: &[RecipeFile]) -> Vec<String> {
     let present: Vec<String> = recipes
         .iter()
         .filter(|r| r.exists)

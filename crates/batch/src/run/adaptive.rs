@@ -51,7 +51,7 @@ impl Default for Adaptive {
 
 /// What a finished `create` process says about its registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// It exited with the network code (tsuku's 5): push-back.
     Network,
     /// Any other exit: the registry answered.

@@ -152,7 +152,7 @@ pub fn path_for(queue: &Path) -> PathBuf {
 /// # Errors
 /// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
 /// the last does not parse.
-pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
     crate::journal::read(path)
 }
 

@@ -206,7 +206,7 @@ pub fn check_batch_id(id: &str) -> Result<(), InvalidBatchId> {
 }
 
 /// `<batch_id>-shard-<K>-of-<N>.json`.
-pub fn file_name(batch_id: &str, shard: Shard) -> String {
+pub(crate) fn file_name(batch_id: &str, shard: Shard) -> String {
     format!("{batch_id}-shard-{}-of-{}.json", shard.index, shard.count)
 }
 

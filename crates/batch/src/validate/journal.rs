@@ -146,7 +146,8 @@ impl Journal {
 ///
 /// # Errors
 /// [`JournalError::Log`] for an i/o error or a bad line before the last.
-pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
+#[cfg(test)]
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
     Ok(crate::journal::read(path)?)
 }
 
