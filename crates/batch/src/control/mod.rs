@@ -7,5 +7,5 @@ pub mod breaker;
 pub mod budget;
 pub(crate) mod file;
 
-pub use breaker::{BatchOutcome, Breaker, BreakerPolicy, BreakerState, Change, EffectiveState};
+pub use breaker::{BatchOutcome, Breaker, BreakerState, Change};
 pub use file::{ControlError, ControlFile, RecoveryNote};

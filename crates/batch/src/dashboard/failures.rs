@@ -33,7 +33,7 @@ pub(crate) fn remap_category(category: &str) -> &str {
 /// The last failure filed under a package ID (`dashboard.go` `FailureDetails`): later files
 /// and later lines replace earlier ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PackageFailure {
+pub(crate) struct PackageFailure {
     /// Remapped category.
     pub category: String,
     /// Its `blocked_by`.
@@ -42,7 +42,7 @@ pub struct PackageFailure {
 
 /// Who a failure belongs to, before the queue resolves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageRef {
+pub(crate) enum PackageRef {
     /// A batch-format `package_id`; the package is the name of the first queue entry with
     /// that source, else the ID's name part (`failures.go` `resolvePackageName`).
     Id(String),
@@ -52,7 +52,7 @@ pub enum PackageRef {
 
 /// One failure as read, before deduplication (`failures.go` `FailureDetail` without `id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFailure {
+pub(crate) struct RawFailure {
     /// Whose failure it is.
     pub package: PackageRef,
     /// Its ecosystem.
@@ -78,7 +78,7 @@ pub struct RawFailure {
 /// Everything the dashboard takes from the failures directory. Feed it the lines of each
 /// file, files in name order ([`FailureScan::add`]); no I/O here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FailureScan {
+pub(crate) struct FailureScan {
     /// Failures per remapped category: every batch-format failure (even without a category)
     /// and every per-recipe record with a recipe and a category.
     pub categories: BTreeMap<String, u64>,

@@ -5,7 +5,7 @@
 //! limits and omissions. Each module cites the Go function its rules come from; the
 //! deliberate differences are listed in the README ("Differences from the Go tool").
 //!
-//! [`model`] is the output, [`build()`] makes it from in-memory inputs, `load` reads them from
+//! [`model`] is the output, `build()` makes it from in-memory inputs, `load` reads them from
 //! disk with the project's readers (queue, failure lines, metrics, control file).
 
 pub(crate) mod blockers;
@@ -22,8 +22,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use build::{Inputs, build};
-pub use failures::FailureScan;
+#[cfg(test)]
+pub(crate) use build::{Inputs, build};
 pub use load::{DashboardError, LoadReport, SkippedFile, Sources, generate};
 pub use model::Dashboard;
-pub use runs::ControlInput;

@@ -14,7 +14,7 @@ pub(crate) const MAX_RUNS: usize = 10;
 
 /// The control file as the dashboard sees it (`loadHealth`).
 #[derive(Debug, Clone, Copy)]
-pub enum ControlInput<'a> {
+pub(crate) enum ControlInput<'a> {
     /// No control file: `health.ecosystems` is `{}`, and health is left out when there are no
     /// metrics records either.
     Missing,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// One JSONL line of either format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct FailureLine {
+pub(crate) struct FailureLine {
     /// `schema_version` (read only so a non-integer makes the line malformed, as in Go).
     #[serde(default)]
     pub schema_version: Option<i64>,
@@ -55,7 +55,7 @@ pub struct FailureLine {
 
 /// One failure of a batch-format line (`dashboard.go` `PackageFailure`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct LineFailure {
+pub(crate) struct LineFailure {
     /// The entry's source.
     #[serde(default)]
     pub package_id: Option<String>,

@@ -2,7 +2,7 @@
 //! `<fragment-dir>/<batch_id>-shard-<K>-of-<N>.json`, holding every outcome of its shard as
 //! the entry's *resulting* state (the run journal's [`OutcomeLine`]), the failure records, the
 //! per-ecosystem counts, the breakers it started from and the SHA-256 of the queue it
-//! started from. [`crate::shard::merge_fragments`] consolidates the fragments of one batch.
+//! started from. [`crate::shard::merge::merge_fragments`] consolidates the fragments of one batch.
 //!
 //! A fragment is pretty JSON (2-space indent, keys in the order of [`Fragment`]'s fields),
 //! written atomically, so a crashed shard leaves no fragment rather than half of one.

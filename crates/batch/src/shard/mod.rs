@@ -12,7 +12,9 @@ pub(crate) mod set;
 pub(crate) mod settings;
 
 pub use fragment::{Fragment, FragmentError, InvalidBatchId, NotRunLine, ShardRun};
-pub use merge::{MergeError, MergeReport, MergeStatus, merge_fragments, merge_under_lock};
+#[cfg(test)]
+pub(crate) use merge::merge_fragments;
+pub use merge::{MergeError, MergeReport, MergeStatus, merge_under_lock};
 pub use partition::{Shard, ShardError, ShardPlan, assign, shard_of, split};
 pub use preflight::{BatchPlan, PlannedEntry, PreflightOptions, plan_batch};
 pub use set::FragmentSet;

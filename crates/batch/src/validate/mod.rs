@@ -31,7 +31,7 @@ pub(crate) use generation::host_platform;
 mod tests;
 
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
-pub use platform::{Arch, DEFAULT_ROW_NAMES, Family, JobPlatform, Libc, Os, RowPlatform};
+pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
 pub use recipes::{RejectReason, Rejected};
 pub use results::{Environment, ResultsError, ResultsFile, RowStatus, ValidationRow};
 pub use run::ValidateConfig;
