@@ -12,12 +12,12 @@ pub(crate) mod blockers;
 pub(crate) mod build;
 pub(crate) mod details;
 pub(crate) mod disambiguations;
-pub mod failures;
+pub(crate) mod failures;
 pub(crate) mod load;
 pub mod model;
 pub(crate) mod queue;
 pub(crate) mod runs;
-pub mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;
