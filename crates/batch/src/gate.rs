@@ -14,7 +14,7 @@ use std::fmt;
 use toml_edit::{DocumentMut, Item, Value};
 
 /// The action the gate refuses.
-pub const FORBIDDEN_ACTION: &str = "run_command";
+pub(crate) const FORBIDDEN_ACTION: &str = "run_command";
 
 /// Why the gate rejected a recipe.
 #[derive(Debug, Clone, PartialEq, Eq)]

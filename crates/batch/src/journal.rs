@@ -10,7 +10,7 @@
 //!   and ignored; a bad line before it is corruption ([`JournalError::Corrupt`]).
 //! - [`Journal::resume`] cuts a torn tail before appending, so new lines start on a fresh line.
 //! - The journal lives beside the file it protects (`<file>.journal`, [`path_for`]) and is
-//!   removed ([`remove`]) only once everything it describes has been saved.
+//!   removed (`remove`) only once everything it describes has been saved.
 //!
 //! Users: the main run's journal ([`crate::run::journal`]) and `validate`'s
 //! ([`crate::validate::journal`]).
@@ -176,7 +176,7 @@ impl<T: JournalLine> Journal<T> {
 }
 
 /// One line's bytes, newline included (written with one `write_all`).
-pub fn line_bytes<T: Serialize>(line: &T) -> Vec<u8> {
+pub(crate) fn line_bytes<T: Serialize>(line: &T) -> Vec<u8> {
     let mut bytes =
         serde_json::to_vec(line).expect("journal lines are plain data and always serialise");
     bytes.push(b'\n');
@@ -189,7 +189,7 @@ pub fn line_bytes<T: Serialize>(line: &T) -> Vec<u8> {
 /// # Errors
 /// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
 /// the last does not parse.
-pub fn read<T: JournalLine>(path: &Path) -> Result<Option<Vec<T>>, JournalError> {
+pub(crate) fn read<T: JournalLine>(path: &Path) -> Result<Option<Vec<T>>, JournalError> {
     Ok(read_with_len(path)?.map(|(lines, _)| lines))
 }
 
@@ -244,7 +244,7 @@ fn read_with_len<T: JournalLine>(path: &Path) -> Result<Option<(Vec<T>, u64)>, J
 ///
 /// # Errors
 /// [`JournalError::Io`] naming the path.
-pub fn remove<T: JournalLine>(path: &Path) -> Result<(), JournalError> {
+pub(crate) fn remove<T: JournalLine>(path: &Path) -> Result<(), JournalError> {
     batch_base::fs::remove_if_exists(path).map_err(io_err::<T>("remove", path))
 }
 

@@ -30,7 +30,7 @@ pub enum LockError {
 }
 
 /// The lock path for a queue: `<queue>.lock`.
-pub fn path_for(queue: &Path) -> PathBuf {
+pub(crate) fn path_for(queue: &Path) -> PathBuf {
     let mut p = queue.as_os_str().to_owned();
     p.push(".lock");
     PathBuf::from(p)

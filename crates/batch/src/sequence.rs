@@ -135,7 +135,7 @@ impl Finished {
     /// The generation environment's result rows that `--validation-out` writes (issue #13):
     /// one `pass` row per entry this batch or shard generated and installed, in selection
     /// order, named with the batch ID and this host's platform
-    /// ([`crate::validate::host_generation_rows`]). `None` when the kill switch stopped the
+    /// (`crate::validate::host_generation_rows`). `None` when the kill switch stopped the
     /// run (nothing is written then).
     ///
     /// # Errors
@@ -229,9 +229,9 @@ impl<'a> MainRun<'a> {
     }
 
     /// The deadline of `--max-duration` (tokio's clock): a candidate starts only if it can
-    /// finish before it (see [`ExecuteOptions::deadline`]), and [`MainRun::run`] moves the
+    /// finish before it (see `ExecuteOptions::deadline`), and [`MainRun::run`] moves the
     /// [`MainRun::stop`] channel to [`Stop::Graceful`] at the deadline
-    /// ([`crate::run::deadline::stop_at`]), so what still runs then is stopped as on SIGTERM.
+    /// (`crate::run::deadline::stop_at`), so what still runs then is stopped as on SIGTERM.
     /// Without a stop channel only the first half applies.
     pub fn deadline(mut self, deadline: tokio::time::Instant) -> Self {
         self.deadline = Some(deadline);

@@ -15,11 +15,11 @@ use crate::clock::Clock;
 use crate::lock::RunLock;
 
 /// Names of the PR files under `--pr-dir`.
-pub const PR_TITLE_FILE: &str = "pr-title.txt";
+pub(crate) const PR_TITLE_FILE: &str = "pr-title.txt";
 /// See [`PR_TITLE_FILE`].
-pub const PR_BODY_FILE: &str = "pr-body.md";
+pub(crate) const PR_BODY_FILE: &str = "pr-body.md";
 /// See [`PR_TITLE_FILE`].
-pub const COMMIT_MESSAGE_FILE: &str = "commit-message.txt";
+pub(crate) const COMMIT_MESSAGE_FILE: &str = "commit-message.txt";
 
 /// What the apply step changed on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct Applied {
 /// # Errors
 /// [`AggregateError::Write`], [`AggregateError::Queue`] or [`AggregateError::Delete`] naming
 /// the file; files written before the error stay written (each one whole).
-pub fn apply_plan(plan: &Plan) -> Result<Applied, AggregateError> {
+pub(crate) fn apply_plan(plan: &Plan) -> Result<Applied, AggregateError> {
     let mut done = Applied::default();
     let write = |path: PathBuf, bytes: &[u8], done: &mut Applied| {
         write_atomic(&path, bytes, true).map_err(|source| AggregateError::Write {
@@ -98,12 +98,12 @@ pub fn apply_plan(plan: &Plan) -> Result<Applied, AggregateError> {
 }
 
 /// The whole `aggregate`: under the queue's run lock (`<queue>.lock`, as every writer of the
-/// queue), [`plan_aggregate`] then, unless `dry_run`, [`apply_plan`]. A dry run takes no lock and writes
+/// queue), [`plan_aggregate`] then, unless `dry_run`, `apply_plan`. A dry run takes no lock and writes
 /// nothing.
 ///
 /// # Errors
 /// [`AggregateError::Lock`] when another run holds the lock (nothing read or written), then
-/// any error of [`plan_aggregate`] (nothing written) or [`apply_plan`].
+/// any error of [`plan_aggregate`] (nothing written) or `apply_plan`.
 pub fn run(
     options: &Options,
     dry_run: bool,

@@ -23,7 +23,7 @@ use crate::validate::{Arch, Family, Libc, Os, RowPlatform};
 
 /// The `[metadata]` key a constraint is written to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConstraintKey {
+pub(crate) enum ConstraintKey {
     /// `supported_os`: the OSes the recipe works on.
     SupportedOs,
     /// `supported_libc`: the C libraries the recipe works with.
@@ -45,7 +45,7 @@ impl ConstraintKey {
 
 /// A derived constraint: one key and its string list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Constraint {
+pub(crate) struct Constraint {
     /// The key.
     pub key: ConstraintKey,
     /// The values, in spec §7.3.3's order.
@@ -69,7 +69,7 @@ impl fmt::Display for Constraint {
 
 /// Derives the constraint for a recipe (spec §7.3.3); `None` when both lists are empty or
 /// nothing failed.
-pub fn derive(passed: &[RowPlatform], failed: &[RowPlatform]) -> Option<Constraint> {
+pub(crate) fn derive(passed: &[RowPlatform], failed: &[RowPlatform]) -> Option<Constraint> {
     if failed.is_empty() {
         return None;
     }

@@ -22,7 +22,7 @@ use crate::validate::{Environment, ResultsFile, ValidationRow};
 
 /// The rows of the validation directory, grouped by recipe path.
 #[derive(Debug, Clone, Default)]
-pub struct BatchRows {
+pub(crate) struct BatchRows {
     /// The results files read, in order.
     pub files: Vec<PathBuf>,
     /// Recipe path (relative, `/`-separated) → (recipe name, its rows in file order).
@@ -37,7 +37,7 @@ pub struct BatchRows {
 /// [`AggregateError::ListDir`], [`AggregateError::NoResults`], [`AggregateError::Results`],
 /// [`AggregateError::OtherBatch`], [`AggregateError::BadPath`],
 /// [`AggregateError::NotInBatch`].
-pub fn read_rows(dir: &Path, batch_id: &str) -> Result<BatchRows, AggregateError> {
+pub(crate) fn read_rows(dir: &Path, batch_id: &str) -> Result<BatchRows, AggregateError> {
     let list_err = |source| AggregateError::ListDir {
         path: dir.to_owned(),
         source,
@@ -114,7 +114,7 @@ pub fn read_rows(dir: &Path, batch_id: &str) -> Result<BatchRows, AggregateError
 }
 
 /// Checks a row's `path` (see the module docs); the error says which rule it broke.
-pub fn check_path(path: &str, recipe: &str) -> Result<(), &'static str> {
+pub(crate) fn check_path(path: &str, recipe: &str) -> Result<(), &'static str> {
     if path.is_empty() || path.starts_with('/') {
         return Err("it must be relative to the output directory");
     }
@@ -140,7 +140,7 @@ pub fn check_path(path: &str, recipe: &str) -> Result<(), &'static str> {
 /// # Errors
 /// [`AggregateError::NotARegularFile`] when the file or a directory below `output_dir` on the
 /// way is a symlink, or the file is not a regular file.
-pub fn locate(output_dir: &Path, rel: &str) -> Result<Option<PathBuf>, AggregateError> {
+pub(crate) fn locate(output_dir: &Path, rel: &str) -> Result<Option<PathBuf>, AggregateError> {
     let mut path = output_dir.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
     for (i, part) in parts.iter().enumerate() {

@@ -19,7 +19,7 @@ use super::constraint::Constraint;
 
 /// What inserting a constraint did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Insertion {
+pub(crate) enum Insertion {
     /// The key was added; `text` is the whole new recipe.
     Inserted {
         /// The new recipe text.
@@ -53,7 +53,10 @@ pub enum InsertError {
 /// # Errors
 /// [`InsertError::Parse`] when `text` is not TOML, [`InsertError::MetadataNotTable`] when
 /// `metadata` is a non-table value.
-pub fn insert_constraint(text: &str, constraint: &Constraint) -> Result<Insertion, InsertError> {
+pub(crate) fn insert_constraint(
+    text: &str,
+    constraint: &Constraint,
+) -> Result<Insertion, InsertError> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|source| InsertError::Parse { source })?;

@@ -2,33 +2,33 @@
 //! issue #13): the `run_command` security gate, include/constrain/exclude, constraints
 //! written into `[metadata]`, per-recipe failure records, the metrics record and the PR text.
 //!
-//! - [`inputs`]: the results files, batch membership and recipe paths;
-//! - [`plan`](mod@plan): every decision, computed without writing; [`apply`](mod@apply)
+//! - `inputs`: the results files, batch membership and recipe paths;
+//! - `plan`: every decision, computed without writing; `apply`
 //!   then writes it;
-//! - [`error`]: the typed errors ([`AggregateError`]);
+//! - `error`: the typed errors ([`AggregateError`]);
 //! - the security gate over the parsed TOML is [`crate::gate`] (validate applies it too);
-//! - [`verdict`]: include, constrain or exclude from the validation rows;
-//! - [`constraint`]: spec §7.3.3's derivation;
-//! - [`insert`](mod@insert): the `toml_edit` insertion into `[metadata]`;
+//! - `verdict`: include, constrain or exclude from the validation rows;
+//! - `constraint`: spec §7.3.3's derivation;
+//! - `insert`: the `toml_edit` insertion into `[metadata]`;
 //! - [`recipe_failures`]: per-recipe failure records (spec §1.3.2);
 //! - [`metrics`]: the metrics record (spec §1.5);
 //! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
 
-pub mod apply;
-pub mod constraint;
-pub mod error;
-pub mod inputs;
-pub mod insert;
+pub(crate) mod apply;
+pub(crate) mod constraint;
+pub(crate) mod error;
+pub(crate) mod inputs;
+pub(crate) mod insert;
 pub mod metrics;
-pub mod plan;
+pub(crate) mod plan;
 pub mod pr;
 pub mod recipe_failures;
-pub mod verdict;
+pub(crate) mod verdict;
 
 pub use crate::gate::GateFailure;
-pub use apply::{Applied, apply_plan, run};
-pub use constraint::{Constraint, ConstraintKey, derive};
+#[cfg(test)]
+pub(crate) use apply::apply_plan;
+pub use apply::{Applied, run};
 pub use error::AggregateError;
-pub use insert::{InsertError, Insertion, insert_constraint};
+pub use insert::InsertError;
 pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan_aggregate};
-pub use verdict::{PlatformResults, Verdict};

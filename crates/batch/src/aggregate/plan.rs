@@ -1,7 +1,7 @@
 //! `aggregate`'s decisions, computed without writing anything (issue #13): per recipe the
 //! security gate, then include / constrain / exclude (spec §7.3.2 with the generation-row
 //! fix), the constraint text, failure records, queue changes, metrics and PR text.
-//! [`super::apply_plan`] then writes them.
+//! `super::apply_plan` then writes them.
 //!
 //! Idempotence: a recipe whose file is gone while its queue entry is `excluded` (gate) or
 //! `failed` (failed everywhere) was excluded by an earlier `aggregate` of the same batch; it
@@ -458,7 +458,7 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
 }
 
 /// The path of a recipe under the output directory.
-pub fn recipe_file(options: &Options, rel: &str) -> PathBuf {
+pub(crate) fn recipe_file(options: &Options, rel: &str) -> PathBuf {
     let mut p = options.output_dir.clone();
     p.extend(rel.split('/'));
     p

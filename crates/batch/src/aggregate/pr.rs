@@ -12,7 +12,7 @@ use crate::validate::{JobPlatform, Os, RowPlatform};
 
 /// A constrained recipe in the PR text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConstrainedNote {
+pub(crate) struct ConstrainedNote {
     /// Recipe name.
     pub name: String,
     /// The constraint line (`supported_os = ["linux"]`), or the existing key's line.
@@ -23,7 +23,7 @@ pub struct ConstrainedNote {
 
 /// An excluded recipe in the PR text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExcludedNote {
+pub(crate) struct ExcludedNote {
     /// Recipe name.
     pub name: String,
     /// Why (gate reason, "failed on all platforms", ...).
@@ -32,7 +32,7 @@ pub struct ExcludedNote {
 
 /// What the PR text is made from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrInput {
+pub(crate) struct PrInput {
     /// The batch ID.
     pub batch_id: String,
     /// Recipes of the batch per ecosystem (`ECO_SUMMARY`).
@@ -101,7 +101,7 @@ fn environments_line(envs: &[RowPlatform]) -> String {
 }
 
 /// Renders the title, body and commit message (spec §7.3.5 wording, computed counts).
-pub fn render(input: &PrInput) -> PrText {
+pub(crate) fn render(input: &PrInput) -> PrText {
     let included = input.included;
     let excluded = input.excluded.len() as u64;
     let total = included + excluded;

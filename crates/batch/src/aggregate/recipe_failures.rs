@@ -36,7 +36,7 @@ pub struct RecipeFailure {
     pub platform: String,
     /// The row's exit code (1 when a fail row has none).
     pub exit_code: i32,
-    /// [`category_of`] the exit code.
+    /// `category_of` the exit code.
     pub category: Category,
     /// Missing recipes; only on exit 8 with a non-empty list.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +47,7 @@ pub struct RecipeFailure {
 
 /// Spec §1.3.2's category mapping: 8 → `missing_dep`; 5, 124 (timeout) or 137 (killed) →
 /// `network_error`; any other exit → `generation_failed`.
-pub fn category_of(exit_code: i32) -> Category {
+pub(crate) fn category_of(exit_code: i32) -> Category {
     match exit_code {
         8 => Category::MissingDep,
         5 | 124 | 137 => Category::NetworkError,
@@ -58,7 +58,7 @@ pub fn category_of(exit_code: i32) -> Category {
 /// The failure lines of one recipe: one per validation `fail` row, in row order (generation
 /// rows never count, issue #13). `source` is the queue entry's `source`; `stamp` the run's
 /// time.
-pub fn failure_lines<'a>(
+pub(crate) fn failure_lines<'a>(
     rows: impl IntoIterator<Item = &'a ValidationRow>,
     source: &str,
     stamp: Timestamp,
@@ -87,12 +87,12 @@ pub fn failure_lines<'a>(
 }
 
 /// The file name: `batch-<YYYY-MM-DDTHH-MM-SSZ>.jsonl` (spec §1.3.2).
-pub fn file_name(stamp: Timestamp) -> String {
+pub(crate) fn file_name(stamp: Timestamp) -> String {
     format!("batch-{}.jsonl", file_stamp(stamp))
 }
 
 /// The file's bytes: one compact line per record (Go's escaping of `<`, `>`, `&`).
-pub fn to_bytes(lines: &[RecipeFailure]) -> Vec<u8> {
+pub(crate) fn to_bytes(lines: &[RecipeFailure]) -> Vec<u8> {
     let mut out = Vec::new();
     for line in lines {
         out.extend(jsonfmt::to_compact(line).expect("records always serialize"));

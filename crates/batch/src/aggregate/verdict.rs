@@ -11,7 +11,7 @@ use crate::validate::{Environment, RowPlatform, RowStatus, ValidationRow};
 /// The validation rows of one recipe, split by status; each list in row order, without
 /// duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlatformResults {
+pub(crate) struct PlatformResults {
     /// Platforms with a `pass` row.
     pub passed: Vec<RowPlatform>,
     /// Platforms with a `fail` row.
@@ -46,7 +46,7 @@ impl PlatformResults {
 
 /// The fate of a recipe that passed the security gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every validation row passed or was skipped: include with no constraint.
     Include,
     /// No validation row at all (no platform job reported this recipe). Decision: the recipe
@@ -74,11 +74,6 @@ impl Verdict {
         } else {
             Verdict::Constrain
         }
-    }
-
-    /// Whether the recipe stays in the PR.
-    pub fn is_included(self) -> bool {
-        self != Verdict::Exclude
     }
 }
 

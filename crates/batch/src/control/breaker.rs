@@ -131,7 +131,7 @@ impl Default for BreakerPolicy {
 
 /// Whether an open breaker may turn half-open now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recovery {
+pub(crate) enum Recovery {
     /// Not open; nothing to do.
     NotOpen,
     /// `opens_at` has passed (or equals now): turn half-open.
@@ -148,7 +148,7 @@ pub enum Recovery {
 /// Decides recovery of an open breaker (spec §6.2). Deliberate fixes over Go: any RFC 3339
 /// `opens_at` is accepted (Go needs the exact `…Z` layout) and `now == opens_at` counts as due
 /// (the shell's `>=`; Go used `>`).
-pub fn recovery(b: &Breaker, now: Timestamp) -> Recovery {
+pub(crate) fn recovery(b: &Breaker, now: Timestamp) -> Recovery {
     if b.state != BreakerState::Open {
         return Recovery::NotOpen;
     }
@@ -204,7 +204,7 @@ pub enum Change {
 
 /// Applies one batch-level outcome (spec §6.4 `update_breaker.sh`). Returns the new breaker
 /// and what changed. `last_failure` and `opens_at` are kept on success, as in the shell.
-pub fn apply(
+pub(crate) fn apply(
     b: &Breaker,
     outcome: BatchOutcome,
     now: Timestamp,

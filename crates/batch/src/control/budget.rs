@@ -30,7 +30,7 @@ impl Default for BudgetLimits {
 
 /// Minutes used this week, as read from `budget`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BudgetUse {
+pub(crate) struct BudgetUse {
     /// `budget.macos_minutes_used`.
     pub macos_minutes: u64,
     /// `budget.linux_minutes_used`.
@@ -73,7 +73,7 @@ pub enum BudgetState {
 
 /// Assesses `used` against `limits`, using the more consumed platform. A zero limit counts as
 /// fully used.
-pub fn assess(used: BudgetUse, limits: &BudgetLimits) -> BudgetState {
+pub(crate) fn assess(used: BudgetUse, limits: &BudgetLimits) -> BudgetState {
     let frac = |u: u64, l: u64| {
         if l == 0 {
             f64::INFINITY

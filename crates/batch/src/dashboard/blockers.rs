@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::model::{Blocker, PackageInfo};
 
 /// Most entries of `blockers` (`dashboard.go`: `computeTopBlockers(…, 10)`).
-pub const TOP_BLOCKERS: usize = 10;
+pub(crate) const TOP_BLOCKERS: usize = 10;
 
 /// Package IDs listed per blocker (`computeTopBlockers`: "first 5").
-pub const PACKAGES_PER_BLOCKER: usize = 5;
+pub(crate) const PACKAGES_PER_BLOCKER: usize = 5;
 
 /// Dependency → IDs of the blocked entries naming it, in the order given.
-pub fn blocker_map(blocked: &[PackageInfo]) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn blocker_map(blocked: &[PackageInfo]) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pkg in blocked {
         for dep in &pkg.blocked_by {
@@ -30,7 +30,7 @@ pub fn blocker_map(blocked: &[PackageInfo]) -> BTreeMap<String, Vec<String>> {
 /// again while it is being counted adds 0, which breaks cycles. Go walks the dependencies in
 /// random map order, so on a cycle its counts can change from run to run; here they are
 /// walked in name order (README "Differences").
-pub fn top_blockers(blockers: &BTreeMap<String, Vec<String>>, limit: usize) -> Vec<Blocker> {
+pub(crate) fn top_blockers(blockers: &BTreeMap<String, Vec<String>>, limit: usize) -> Vec<Blocker> {
     let mut memo: HashMap<&str, u64> = HashMap::new();
     let mut out: Vec<Blocker> = blockers
         .iter()

@@ -15,7 +15,7 @@ use crate::records::timestamp::whole_seconds_utc;
 
 /// Everything the dashboard is built from.
 #[derive(Debug, Clone)]
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     /// `generated_at`.
     pub now: Timestamp,
     /// The queue.
@@ -32,7 +32,7 @@ pub struct Inputs<'a> {
 
 /// Builds `dashboard.json`'s content. The blockers come from the queue's blocked entries
 /// (their `blocked_by` as the failure records filed it), not from the whole failure history.
-pub fn build(inputs: Inputs<'_>) -> Dashboard {
+pub(crate) fn build(inputs: Inputs<'_>) -> Dashboard {
     let queue = queue_status(inputs.queue, &inputs.failures.packages);
     let blocked = queue
         .packages

@@ -1,7 +1,7 @@
 //! `failure_details` (issue #23; `failures.go` `loadFailureDetailRecords`): the failures of
 //! [`super::failures::FailureScan`] with per-platform records of one recipe and batch merged
 //! into one, a subcategory derived where none was recorded, an ID each, newest first, at most
-//! [`MAX_FAILURE_DETAILS`].
+//! `MAX_FAILURE_DETAILS`.
 
 use std::collections::HashMap;
 
@@ -10,10 +10,10 @@ use super::model::FailureDetail;
 use crate::records::timestamp::{Rfc3339, file_stamp};
 
 /// Most entries of `failure_details` (`failures.go` `maxFailureDetails`).
-pub const MAX_FAILURE_DETAILS: usize = 200;
+pub(crate) const MAX_FAILURE_DETAILS: usize = 200;
 
 /// Bracketed tags taken as a subcategory (`failures.go` `knownSubcategories`).
-pub const KNOWN_SUBCATEGORIES: [&str; 9] = [
+pub(crate) const KNOWN_SUBCATEGORIES: [&str; 9] = [
     "api_error",
     "no_bottles",
     "complex_archive",
@@ -47,7 +47,7 @@ const PHRASES: [(&[&str], &str); 7] = [
 /// the first `[tag]` of the message when it is a known tag; else the first phrase of the
 /// message that names one; else, for an empty message only, exit code 6 `install_failed`,
 /// 7 `verify_failed`, 9 `deterministic_failed`; else none (`""`).
-pub fn extract_subcategory(message: &str, exit_code: i64) -> &'static str {
+pub(crate) fn extract_subcategory(message: &str, exit_code: i64) -> &'static str {
     if let Some(open) = message.find('[')
         && let Some(len) = message[open..].find(']')
         && len > 1
@@ -77,7 +77,7 @@ pub fn extract_subcategory(message: &str, exit_code: i64) -> &'static str {
 /// A timestamp as it appears in a failure ID (`failures.go` `formatTimestampForID`): an RFC
 /// 3339 time in UTC as `YYYY-MM-DDTHH-MM-SSZ` (fraction dropped); anything else with `:`
 /// replaced by `-`.
-pub fn id_stamp(timestamp: &str) -> String {
+pub(crate) fn id_stamp(timestamp: &str) -> String {
     match timestamp.parse::<Rfc3339>() {
         Ok(t) => file_stamp(t.instant()),
         Err(_) => timestamp.replace(':', "-"),
@@ -86,7 +86,7 @@ pub fn id_stamp(timestamp: &str) -> String {
 
 /// The package name of a batch-format `package_id` without a queue entry (`failures.go`
 /// `resolvePackageName` fallback): after the first `:`, and after the last `/` of that.
-pub fn name_of_id(package_id: &str) -> &str {
+pub(crate) fn name_of_id(package_id: &str) -> &str {
     match package_id.split_once(':') {
         Some((_, name)) => name.rsplit('/').next().unwrap_or(name),
         None => package_id,
@@ -102,7 +102,10 @@ pub fn name_of_id(package_id: &str) -> &str {
 /// sorts by timestamp with an unstable sort; here groups sit where their first record was
 /// read and the sort is stable, so records with equal timestamps keep reading order
 /// (README "Differences").
-pub fn failure_details(raw: &[RawFailure], names: &HashMap<&str, &str>) -> Vec<FailureDetail> {
+pub(crate) fn failure_details(
+    raw: &[RawFailure],
+    names: &HashMap<&str, &str>,
+) -> Vec<FailureDetail> {
     let package = |r: &RawFailure| match &r.package {
         PackageRef::Id(id) => names
             .get(id.as_str())

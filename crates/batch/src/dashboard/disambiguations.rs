@@ -10,7 +10,7 @@ use super::model::{DisambiguationRecord, DisambiguationStatus};
 /// the first record of each tool counts, later ones are ignored; entries sorted by tool,
 /// `need_review` (tools with `high_risk`) sorted. `None` when the summary is empty (Go leaves
 /// `disambiguations` out when its total is 0).
-pub fn summarize(records: Vec<DisambiguationRecord>) -> Option<DisambiguationStatus> {
+pub(crate) fn summarize(records: Vec<DisambiguationRecord>) -> Option<DisambiguationStatus> {
     let mut status = DisambiguationStatus {
         total: 0,
         by_reason: Default::default(),

@@ -2,18 +2,18 @@
 //! pass over both formats: the count per category and the last category and blockers filed
 //! under each package ID (`dashboard.go` `loadFailures`, `loadFailuresFromDir`), and the
 //! individual failures behind `failure_details` (`failures.go` `loadFailureDetailsFromFile`),
-//! which [`super::details`] turns into the list.
+//! which `super::details` turns into the list.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::wire::{FailureLine, LineFailure};
 
 /// Longest message kept, in bytes (`failures.go` `maxMessageLength`).
-pub const MAX_MESSAGE_BYTES: usize = 500;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 500;
 
 /// Old category names and the canonical ones they count as (`failures.go` `categoryRemap`);
 /// any other category passes through unchanged.
-pub const CATEGORY_REMAP: [(&str, &str); 6] = [
+pub(crate) const CATEGORY_REMAP: [(&str, &str); 6] = [
     ("api_error", "network_error"),
     ("validation_failed", "install_failed"),
     ("deterministic_insufficient", "generation_failed"),
@@ -23,7 +23,7 @@ pub const CATEGORY_REMAP: [(&str, &str); 6] = [
 ];
 
 /// The canonical name of a category (`failures.go` `remapCategory`).
-pub fn remap_category(category: &str) -> &str {
+pub(crate) fn remap_category(category: &str) -> &str {
     CATEGORY_REMAP
         .iter()
         .find(|(old, _)| *old == category)
@@ -33,7 +33,7 @@ pub fn remap_category(category: &str) -> &str {
 /// The last failure filed under a package ID (`dashboard.go` `FailureDetails`): later files
 /// and later lines replace earlier ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PackageFailure {
+pub(crate) struct PackageFailure {
     /// Remapped category.
     pub category: String,
     /// Its `blocked_by`.
@@ -42,7 +42,7 @@ pub struct PackageFailure {
 
 /// Who a failure belongs to, before the queue resolves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageRef {
+pub(crate) enum PackageRef {
     /// A batch-format `package_id`; the package is the name of the first queue entry with
     /// that source, else the ID's name part (`failures.go` `resolvePackageName`).
     Id(String),
@@ -52,7 +52,7 @@ pub enum PackageRef {
 
 /// One failure as read, before deduplication (`failures.go` `FailureDetail` without `id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFailure {
+pub(crate) struct RawFailure {
     /// Whose failure it is.
     pub package: PackageRef,
     /// Its ecosystem.
@@ -61,7 +61,7 @@ pub struct RawFailure {
     pub category: String,
     /// Recorded subcategory (may be empty).
     pub subcategory: String,
-    /// Message cut at [`MAX_MESSAGE_BYTES`].
+    /// Message cut at `MAX_MESSAGE_BYTES`.
     pub message: String,
     /// Exit code (per-recipe records; 0 otherwise).
     pub exit_code: i64,
@@ -78,7 +78,7 @@ pub struct RawFailure {
 /// Everything the dashboard takes from the failures directory. Feed it the lines of each
 /// file, files in name order ([`FailureScan::add`]); no I/O here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FailureScan {
+pub(crate) struct FailureScan {
     /// Failures per remapped category: every batch-format failure (even without a category)
     /// and every per-recipe record with a recipe and a category.
     pub categories: BTreeMap<String, u64>,
@@ -93,7 +93,7 @@ pub struct FailureScan {
 /// `parseFailureFilename`): `homebrew-2026-02-08T02-33-27Z.jsonl` gives `homebrew` and
 /// `2026-02-08T02-33-27Z`; `homebrew.jsonl` gives `homebrew` and no stamp; the stamp is what
 /// follows the first `-` when it starts with four digits.
-pub fn parse_file_name(file_name: &str) -> (&str, &str) {
+pub(crate) fn parse_file_name(file_name: &str) -> (&str, &str) {
     let name = file_name.strip_suffix(".jsonl").unwrap_or(file_name);
     let Some((eco, rest)) = name.split_once('-') else {
         return (name, "");
@@ -108,7 +108,7 @@ pub fn parse_file_name(file_name: &str) -> (&str, &str) {
 
 /// `s` cut at [`MAX_MESSAGE_BYTES`] bytes. A character the cut splits becomes one U+FFFD per
 /// byte kept, as Go's JSON encoder writes the invalid bytes `msg[:500]` leaves.
-pub fn truncate_message(s: &str) -> String {
+pub(crate) fn truncate_message(s: &str) -> String {
     if s.len() <= MAX_MESSAGE_BYTES {
         return s.to_owned();
     }

@@ -5,25 +5,24 @@
 //! limits and omissions. Each module cites the Go function its rules come from; the
 //! deliberate differences are listed in the README ("Differences from the Go tool").
 //!
-//! [`model`] is the output, [`build()`] makes it from in-memory inputs, [`load`] reads them from
+//! [`model`] is the output, `build()` makes it from in-memory inputs, `load` reads them from
 //! disk with the project's readers (queue, failure lines, metrics, control file).
 
-pub mod blockers;
-pub mod build;
-pub mod details;
-pub mod disambiguations;
-pub mod failures;
-pub mod load;
+pub(crate) mod blockers;
+pub(crate) mod build;
+pub(crate) mod details;
+pub(crate) mod disambiguations;
+pub(crate) mod failures;
+pub(crate) mod load;
 pub mod model;
-pub mod queue;
-pub mod runs;
-pub mod wire;
+pub(crate) mod queue;
+pub(crate) mod runs;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;
 
-pub use build::{Inputs, build};
-pub use failures::FailureScan;
+#[cfg(test)]
+pub(crate) use build::{Inputs, build};
 pub use load::{DashboardError, LoadReport, SkippedFile, Sources, generate};
 pub use model::Dashboard;
-pub use runs::ControlInput;

@@ -14,12 +14,12 @@ pub struct Dashboard {
     pub generated_at: String,
     /// The queue's totals and packages.
     pub queue: QueueStatus,
-    /// Top dependencies blocking queue entries, at most [`super::blockers::TOP_BLOCKERS`];
+    /// Top dependencies blocking queue entries, at most `super::blockers::TOP_BLOCKERS`;
     /// always written, `[]` when none.
     pub blockers: Vec<Blocker>,
     /// Failure count by (remapped) category over every failure file; always written.
     pub failures: BTreeMap<String, u64>,
-    /// The newest failures, at most [`super::details::MAX_FAILURE_DETAILS`] (`omitempty`).
+    /// The newest failures, at most `super::details::MAX_FAILURE_DETAILS` (`omitempty`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failure_details: Vec<FailureDetail>,
     /// Breakers and run tracking (`omitempty`: absent without control file and metrics, or
@@ -27,7 +27,7 @@ pub struct Dashboard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthStatus>,
     /// The newest runs that processed something, newest first, at most
-    /// [`super::runs::MAX_RUNS`] (`omitempty`).
+    /// `super::runs::MAX_RUNS` (`omitempty`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<RunSummary>,
     /// Disambiguation decisions (`omitempty`: absent when there are none).
@@ -263,7 +263,7 @@ pub struct CuratedOverride {
 ///
 /// # Errors
 /// Those of the serializer.
-pub fn go_float<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn go_float<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     // 2^53: every whole f64 below it is exactly an i64.
     const EXACT: f64 = 9_007_199_254_740_992.0;
     if v.is_finite() && v.fract() == 0.0 && v.abs() < EXACT {

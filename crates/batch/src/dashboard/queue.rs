@@ -12,7 +12,7 @@ use crate::records::timestamp::Rfc3339;
 /// `next_retry_at` as the dashboard writes it (`dashboard.go`: Go's layout
 /// `2006-01-02T15:04:05Z`): the wall clock in the offset the queue stored, whole seconds, then
 /// a literal `Z`. A `+02:00` time therefore reads two hours off; the pages only display it.
-pub fn next_retry_text(t: &Rfc3339) -> String {
+pub(crate) fn next_retry_text(t: &Rfc3339) -> String {
     t.offset()
         .to_datetime(t.instant())
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -22,7 +22,10 @@ pub fn next_retry_text(t: &Rfc3339) -> String {
 /// The queue status: counts, and every entry as a [`PackageInfo`] under its status, sorted by
 /// priority then name. An entry's `category` is that of the last failure filed under its
 /// source; `blocked_by` is copied for blocked entries only.
-pub fn queue_status(queue: &Queue, failures: &HashMap<String, PackageFailure>) -> QueueStatus {
+pub(crate) fn queue_status(
+    queue: &Queue,
+    failures: &HashMap<String, PackageFailure>,
+) -> QueueStatus {
     let mut status = QueueStatus {
         total: queue.entries.len() as u64,
         ..QueueStatus::default()
@@ -77,7 +80,7 @@ fn package_info(entry: &QueueEntry, failures: &HashMap<String, PackageFailure>) 
 
 /// The entries with `curated` confidence, in queue order, with `validation_status` `valid`
 /// for success and pending, `invalid` for failed and `unknown` otherwise.
-pub fn curated(queue: &Queue) -> Vec<CuratedOverride> {
+pub(crate) fn curated(queue: &Queue) -> Vec<CuratedOverride> {
     queue
         .entries
         .iter()
@@ -98,7 +101,7 @@ pub fn curated(queue: &Queue) -> Vec<CuratedOverride> {
 
 /// Source → name of the first entry with that source (`failures.go` `resolvePackageName`
 /// scans the queue for the first match).
-pub fn names_by_source(queue: &Queue) -> HashMap<&str, &str> {
+pub(crate) fn names_by_source(queue: &Queue) -> HashMap<&str, &str> {
     let mut names = HashMap::with_capacity(queue.entries.len());
     for e in &queue.entries {
         names.entry(e.source.as_str()).or_insert(e.name.as_str());

@@ -1,6 +1,6 @@
 //! Runs and health (issue #23; `dashboard.go` `loadMetricsFromDir`, `Generate`, `loadHealth`,
 //! `metricsToRunInfo`): the metrics records of every `batch-runs*.jsonl` file, read by
-//! [`crate::history::metrics::parse_records`] (both shapes), and the breakers of the control
+//! `crate::history::metrics::parse_records` (both shapes), and the breakers of the control
 //! file.
 
 use std::collections::BTreeMap;
@@ -10,11 +10,11 @@ use crate::control::Breaker;
 use crate::history::metrics::{MetricsRecord, Shape};
 
 /// Most entries of `runs` (`Generate`: "Take last 10").
-pub const MAX_RUNS: usize = 10;
+pub(crate) const MAX_RUNS: usize = 10;
 
 /// The control file as the dashboard sees it (`loadHealth`).
 #[derive(Debug, Clone, Copy)]
-pub enum ControlInput<'a> {
+pub(crate) enum ControlInput<'a> {
     /// No control file: `health.ecosystems` is `{}`, and health is left out when there are no
     /// metrics records either.
     Missing,
@@ -27,7 +27,7 @@ pub enum ControlInput<'a> {
 /// The records in the dashboard's order: those with a `batch_id`, sorted by `timestamp` as
 /// text, ties in reading order (files by name, records in file order). Nothing is
 /// deduplicated: a record in two files counts twice, as in Go.
-pub fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
+pub(crate) fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
     records.retain(|r| !r.batch_id.is_empty());
     records.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
     records
@@ -35,13 +35,13 @@ pub fn ordered(mut records: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
 
 /// A run's batch ID on the dashboard (`batchIDFromTimestamp`): the timestamp with `:`
 /// replaced by `-`.
-pub fn batch_id_of(timestamp: &str) -> String {
+pub(crate) fn batch_id_of(timestamp: &str) -> String {
     timestamp.replace(':', "-")
 }
 
 /// Candidates by ecosystem (`resolveEcosystems`): the new shape's map when not empty, else
 /// `{ecosystem: total}` for the old shape, else nothing.
-pub fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
+pub(crate) fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
     match (&r.candidates, r.shape) {
         (Some(map), _) if !map.is_empty() => map.clone(),
         (_, Shape::Old) => r
@@ -56,7 +56,7 @@ pub fn ecosystems_of(r: &MetricsRecord) -> BTreeMap<String, u64> {
 
 /// The runs list: of `ordered` records, those with `total > 0`, the newest [`MAX_RUNS`],
 /// newest first; `rate` is `merged / total`.
-pub fn runs(ordered: &[MetricsRecord]) -> Vec<RunSummary> {
+pub(crate) fn runs(ordered: &[MetricsRecord]) -> Vec<RunSummary> {
     let with_work: Vec<&MetricsRecord> = ordered.iter().filter(|r| r.total > 0).collect();
     let start = with_work.len().saturating_sub(MAX_RUNS);
     with_work[start..]
@@ -90,7 +90,7 @@ fn run_info(r: &MetricsRecord) -> RunInfo {
 /// Health: the breakers, the newest record (`last_run`, any total), the newest with
 /// `merged > 0` and how many records came after it (all of them when none merged). `None`
 /// when the control file is unusable, or missing while there are no records.
-pub fn health(control: ControlInput<'_>, ordered: &[MetricsRecord]) -> Option<HealthStatus> {
+pub(crate) fn health(control: ControlInput<'_>, ordered: &[MetricsRecord]) -> Option<HealthStatus> {
     let ecosystems = match control {
         ControlInput::Unusable => return None,
         ControlInput::Missing if ordered.is_empty() => return None,

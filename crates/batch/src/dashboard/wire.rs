@@ -2,13 +2,13 @@
 //! `FailureRecord` and `PackageFailure`): both formats (spec §1.3.1 batch, §1.3.2 per-recipe)
 //! in one struct, every field Go declares, `null` or absent read as empty. A field of the
 //! wrong type makes the line malformed, as Go's `json.Unmarshal` error does; unknown keys are
-//! ignored. The lines come from [`crate::records::failure_log::read_lines`].
+//! ignored. The lines come from `crate::records::failure_log::read_lines`.
 
 use serde::Deserialize;
 
 /// One JSONL line of either format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct FailureLine {
+pub(crate) struct FailureLine {
     /// `schema_version` (read only so a non-integer makes the line malformed, as in Go).
     #[serde(default)]
     pub schema_version: Option<i64>,
@@ -55,7 +55,7 @@ pub struct FailureLine {
 
 /// One failure of a batch-format line (`dashboard.go` `PackageFailure`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct LineFailure {
+pub(crate) struct LineFailure {
     /// The entry's source.
     #[serde(default)]
     pub package_id: Option<String>,
@@ -81,7 +81,7 @@ pub struct LineFailure {
 
 /// One line of a disambiguations file (`dashboard.go` `DisambiguationFile`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct DisambiguationLine {
+pub(crate) struct DisambiguationLine {
     /// `schema_version` (typed as in Go).
     #[serde(default)]
     pub schema_version: Option<i64>,

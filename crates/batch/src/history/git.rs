@@ -33,13 +33,13 @@ pub enum GitLookup {
 /// The extended regex matching exactly the line `batch_id: <id>` (the script's substring
 /// match also found `<id>-002`; this one does not). `id` is a checked batch ID, so `.` is the
 /// only metacharacter it can hold.
-pub fn trailer_pattern(id: &str) -> String {
+pub(crate) fn trailer_pattern(id: &str) -> String {
     format!("^batch_id: {}$", id.replace('.', "\\."))
 }
 
 /// Searches every ref of the repository at `repo` for commits with the `batch_id: <id>`
 /// trailer and the files under `recipes/` they added (`--diff-filter=A`).
-pub fn lookup(repo: &Path, id: &str) -> GitLookup {
+pub(crate) fn lookup(repo: &Path, id: &str) -> GitLookup {
     let out = Command::new("git")
         .arg("-C")
         .arg(repo)
@@ -67,7 +67,7 @@ pub fn lookup(repo: &Path, id: &str) -> GitLookup {
 
 /// Parses `git log --name-only --format=%x00%H` output: a line `\0<hash>` starts a commit, the
 /// non-empty lines after it are its files; only `recipes/` files are kept.
-pub fn parse_log(text: &str) -> GitLookup {
+pub(crate) fn parse_log(text: &str) -> GitLookup {
     let mut commits = Vec::new();
     let mut files: Vec<(String, String)> = Vec::new();
     let mut current: Option<String> = None;

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// Prefix of every batch-generation metrics file: `batch-runs-<stamp>.jsonl` and the legacy
 /// aggregate `batch-runs.jsonl` (spec §1.5).
-pub const FILE_PREFIX: &str = "batch-runs";
+pub(crate) const FILE_PREFIX: &str = "batch-runs";
 /// Extension of every metrics file (spec §1.5; the content is pretty JSON regardless).
-pub const FILE_SUFFIX: &str = ".jsonl";
+pub(crate) const FILE_SUFFIX: &str = ".jsonl";
 
 /// Errors that stop reading the metrics directory as a whole (a single bad file does not:
 /// it becomes a [`BadFile`]).
@@ -172,7 +172,7 @@ impl Wire {
 }
 
 /// Whether `name` is a batch-generation metrics file (`batch-runs*.jsonl`, spec §1.5).
-pub fn is_metrics_file(name: &str) -> bool {
+pub(crate) fn is_metrics_file(name: &str) -> bool {
     name.starts_with(FILE_PREFIX) && name.ends_with(FILE_SUFFIX)
 }
 
@@ -181,7 +181,7 @@ pub fn is_metrics_file(name: &str) -> bool {
 /// # Errors
 /// The first value that is not JSON or not a metrics record, as a [`BadFile`] with its
 /// 1-based line and column.
-pub fn parse_records(file: &str, bytes: &[u8]) -> Result<Vec<MetricsRecord>, BadFile> {
+pub(crate) fn parse_records(file: &str, bytes: &[u8]) -> Result<Vec<MetricsRecord>, BadFile> {
     let bad = |line, column, message| BadFile {
         file: file.to_owned(),
         line,

@@ -1,10 +1,10 @@
-//! The batches' history (issue #14): the metrics records of every merge run ([`metrics`]),
+//! The batches' history (issue #14): the metrics records of every merge run (`metrics`),
 //! the operators' report over them ([`report`], replacing `batch-metrics.sh`, spec §7.8), and
 //! the rollback plan of one batch ([`rollback`], replacing `rollback-batch.sh`) with its
 //! optional `git log` lookup ([`git`]).
 
 pub mod git;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod report;
 pub mod rollback;
 

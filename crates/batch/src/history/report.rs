@@ -17,7 +17,7 @@ use super::metrics::{History, MetricsRecord, PlatformCounts};
 use crate::queue::ecosystem::is_known;
 
 /// The platform families of the metrics (spec §1.5), in the script's order (spec §7.8).
-pub const PLATFORMS: [&str; 4] = [
+pub(crate) const PLATFORMS: [&str; 4] = [
     "linux-x86_64",
     "linux-arm64",
     "darwin-arm64",
@@ -25,7 +25,7 @@ pub const PLATFORMS: [&str; 4] = [
 ];
 
 /// Length of each of the trend's two windows, days.
-pub const TREND_DAYS: i64 = 7;
+pub(crate) const TREND_DAYS: i64 = 7;
 
 /// Which records the report covers (`report` options, issue #14). Applied in this order:
 /// `since`, `ecosystem`, `platform`, then `last`.
@@ -50,7 +50,7 @@ pub enum FilterError {
     UnknownPlatform {
         /// The value given.
         platform: String,
-        /// Platform families of [`PLATFORMS`] and of the records, sorted.
+        /// Platform families of `PLATFORMS` and of the records, sorted.
         known: Vec<String>,
     },
     /// `--ecosystem` is neither an ecosystem tsuku knows nor one of any record.
@@ -135,7 +135,7 @@ pub struct Summary {
     pub first: Option<String>,
     /// Newest selected timestamp.
     pub last: Option<String>,
-    /// Pass rates: the four families of [`PLATFORMS`] then any other family seen, sorted; or
+    /// Pass rates: the four families of `PLATFORMS` then any other family seen, sorted; or
     /// only the `--platform` one.
     pub platforms: Vec<PlatformRate>,
 }
@@ -171,8 +171,8 @@ pub enum Direction {
     Unknown,
 }
 
-/// The success rate of the [`TREND_DAYS`] days ending at the newest selected record against
-/// the [`TREND_DAYS`] days before.
+/// The success rate of the `TREND_DAYS` days ending at the newest selected record against
+/// the `TREND_DAYS` days before.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trend {
     /// Window length, days.
@@ -199,7 +199,7 @@ pub struct Report {
 /// The records of `history` that `filter` keeps, oldest first.
 ///
 /// # Errors
-/// [`FilterError`] when `platform` names no platform family of [`PLATFORMS`] or of the
+/// [`FilterError`] when `platform` names no platform family of `PLATFORMS` or of the
 /// records, or `ecosystem` is neither known to tsuku nor in any record.
 pub fn select<'a>(
     history: &'a History,

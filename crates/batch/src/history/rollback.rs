@@ -29,7 +29,7 @@ use crate::shard::fragment::{InvalidBatchId, check_batch_id, parse_file_name};
 
 /// Slack added before a metrics record's merge-job window: its timestamp and the job's start
 /// are whole seconds taken at different moments.
-pub const WINDOW_SLACK_SECONDS: i64 = 2;
+pub(crate) const WINDOW_SLACK_SECONDS: i64 = 2;
 
 /// Where `rollback-plan` looks. `None` directories are not searched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,7 +349,7 @@ fn read_fragments(
 }
 
 /// The instant of a per-recipe failure file name `batch-<YYYY-MM-DD>T<HH-MM-SS>Z.jsonl`.
-pub fn failure_file_time(name: &str) -> Option<Timestamp> {
+pub(crate) fn failure_file_time(name: &str) -> Option<Timestamp> {
     let stamp = name.strip_prefix("batch-")?.strip_suffix("Z.jsonl")?;
     let (date, time) = stamp.split_once('T')?;
     format!("{date}T{}Z", time.replace('-', ":")).parse().ok()
@@ -393,7 +393,7 @@ fn read_failures(
 }
 
 /// Quotes `s` for a POSIX shell when it holds anything but `[A-Za-z0-9._/+@:=-]`.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._/+@:=-".contains(&b));
@@ -407,7 +407,7 @@ pub fn shell_quote(s: &str) -> String {
 /// The commands of `rollback-batch.sh` (spec §7.8) for the files that exist: a branch, one
 /// `git rm`, and the commit with the `batch_id` and `rollback_reason` trailers. Pushing and
 /// the PR are left to the operator.
-pub fn commands(batch_id: &str, recipes: &[RecipeFile]) -> Vec<String> {
+pub(crate) fn commands(batch_id: &str, recipes: &[RecipeFile]) -> Vec<String> {
     let present: Vec<String> = recipes
         .iter()
         .filter(|r| r.exists)

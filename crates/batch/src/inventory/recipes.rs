@@ -1,5 +1,5 @@
 //! Recipes on disk for `queue reconcile` (spec §7.6, issue #14): which queue name a recipe
-//! file belongs to ([`name_of_path`]), and the source a recipe installs from, read from its
+//! file belongs to (`name_of_path`), and the source a recipe installs from, read from its
 //! parsed TOML ([`recipe_source`]).
 //!
 //! **Mapping a file to an entry.** A file belongs to the entry whose recipe path
@@ -21,7 +21,7 @@ use crate::queue::recipe_relative_path;
 /// The queue name a recipe file at `rel` (relative to the recipes directory) belongs to:
 /// `rel` without its first (letter) directory and its `.toml` extension, with `/` between
 /// nested directories. `None` when `rel` is not the recipe path of that name (misplaced).
-pub fn name_of_path(rel: &Path) -> Option<String> {
+pub(crate) fn name_of_path(rel: &Path) -> Option<String> {
     let mut parts = Vec::new();
     for c in rel.components() {
         match c {
@@ -98,7 +98,7 @@ pub fn recipe_source(recipe: &Table, name: &str) -> Option<String> {
     text(version, key).map(|id| format!("{}:{id}", canonical(&eco)))
 }
 
-/// The source `s` with its ecosystem in the queue's spelling ([`canonical`]), for comparing a
+/// The source `s` with its ecosystem in the queue's spelling (`canonical`), for comparing a
 /// recipe's source with an entry's: `cargo:x` and `crates.io:x` are the same package.
 pub fn canonical_source(s: &str) -> String {
     match s.split_once(':') {
@@ -112,7 +112,7 @@ pub fn canonical_source(s: &str) -> String {
 pub struct RecipeFile {
     /// Path relative to the recipes directory.
     pub rel: PathBuf,
-    /// The queue name it belongs to ([`name_of_path`]); `None` when misplaced.
+    /// The queue name it belongs to (`name_of_path`); `None` when misplaced.
     pub name: Option<String>,
 }
 

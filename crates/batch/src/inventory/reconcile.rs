@@ -47,7 +47,7 @@ impl ReconcileReport {
 }
 
 /// How a recipe is read: its text by relative path (tests pass a map, the run reads files).
-pub type ReadRecipe<'a> = dyn FnMut(&Path) -> std::io::Result<String> + 'a;
+pub(crate) type ReadRecipe<'a> = dyn FnMut(&Path) -> std::io::Result<String> + 'a;
 
 /// Marks every entry that is neither `success` nor `excluded` and has a recipe in `files`
 /// `success`; when the recipe's source ([`recipe_source`]) is known and differs from the

@@ -19,7 +19,7 @@ use crate::run::plan::select_with_control;
 use crate::select::{Reason, SelectOptions};
 
 /// The statuses of spec §1.1 in the order columns show them; other strings follow, sorted.
-pub const STATUS_ORDER: [&str; 6] = [
+pub(crate) const STATUS_ORDER: [&str; 6] = [
     "pending",
     "failed",
     "blocked",
@@ -29,7 +29,7 @@ pub const STATUS_ORDER: [&str; 6] = [
 ];
 
 /// The window of "due soon" retries: 24 hours (issue #14).
-pub const SOON: SignedDuration = SignedDuration::from_hours(24);
+pub(crate) const SOON: SignedDuration = SignedDuration::from_hours(24);
 
 /// What [`queue_status`] looks at.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ pub struct QueueStatus {
     pub ecosystem: Option<String>,
     /// Entries counted.
     pub total: usize,
-    /// The status columns present, in [`STATUS_ORDER`], then other strings sorted.
+    /// The status columns present, in `STATUS_ORDER`, then other strings sorted.
     pub statuses: Vec<String>,
     /// Entries per status over all ecosystems.
     pub by_status: BTreeMap<String, usize>,

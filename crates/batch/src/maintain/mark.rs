@@ -16,7 +16,11 @@ use crate::{Queue, QueueEntry, Status};
 /// fixed point (a second run with the same records and `now` changes nothing); Go reads the
 /// status once and can need two runs. The retry time is the main run's schedule
 /// ([`backoff`], spec §4.7), capped for any count (Go's float schedule overflows, §9.3.2).
-pub fn mark_failures(queue: &mut Queue, summaries: &Summaries, now: Timestamp) -> MarkReport {
+pub(crate) fn mark_failures(
+    queue: &mut Queue,
+    summaries: &Summaries,
+    now: Timestamp,
+) -> MarkReport {
     let mut report = MarkReport::default();
     for entry in &mut queue.entries {
         mark_one(entry, summaries, now, &mut report);

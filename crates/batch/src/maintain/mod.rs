@@ -6,12 +6,12 @@
 //! views of the queue (`queue status`, `queue reconcile`) live in [`crate::inventory`].
 
 pub mod changes;
-pub mod file;
-pub mod mark;
+pub(crate) mod file;
+pub(crate) mod mark;
 pub mod reorder;
-pub mod requeue;
-pub mod steps;
-pub mod summary;
+pub(crate) mod requeue;
+pub(crate) mod steps;
+pub(crate) mod summary;
 
 #[cfg(test)]
 mod tests;

@@ -123,7 +123,7 @@ impl BlockerGraph {
 ///
 /// The entries are permuted in place, so no second entry vector exists; the extra memory is
 /// the order and one score per entry, plus the moves.
-pub fn reorder_by_score(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
+pub(crate) fn reorder_by_score(queue: &mut Queue, graph: &BlockerGraph) -> ReorderReport {
     let scores = graph.scores(queue);
     let keys: Vec<u64> = queue
         .entries
@@ -195,7 +195,7 @@ fn permute<T>(entries: &mut [T], mut order: Vec<usize>) {
 /// The `n` entries of `entries` with the highest non-zero `scores` (from
 /// [`BlockerGraph::scores`]), highest first, name order on ties; a repeated name counts once
 /// (its first entry's priority). Used by reorder's report and `queue status`.
-pub fn top_scores<'a>(
+pub(crate) fn top_scores<'a>(
     entries: impl IntoIterator<Item = &'a crate::QueueEntry>,
     scores: &HashMap<String, u64>,
     n: usize,

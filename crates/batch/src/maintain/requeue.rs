@@ -10,7 +10,8 @@ use crate::{Queue, Status};
 
 /// Applies requeue to every blocked entry, in queue order. The `success` names are taken
 /// before any change (a released entry is `pending`, never `success`, so order is irrelevant).
-pub fn requeue_unblocked(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
+#[cfg(test)]
+pub(crate) fn requeue_unblocked(queue: &mut Queue, summaries: &Summaries) -> RequeueReport {
     requeue_indexed(queue, summaries).0
 }
 

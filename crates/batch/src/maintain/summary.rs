@@ -56,7 +56,7 @@ impl Summary {
 /// map nested by name, so that looking an entry up hashes without copying its name and
 /// source (mark-failures asks once per entry and round; 1M-entry queues, issue #14).
 #[derive(Debug, Default)]
-pub struct Summaries {
+pub(crate) struct Summaries {
     by_source: FxHashMap<String, Summary>,
     by_name: FxHashMap<String, Summary>,
     by_name_and_source: FxHashMap<String, FxHashMap<String, Summary>>,

@@ -1,6 +1,6 @@
 //! The ecosystems tsuku knows ([`KNOWN_ECOSYSTEMS`]) and the check that an ecosystem a run is
 //! told about (filter, rate limit) exists in the queue or in tsuku (issue #12). The ecosystem
-//! of one entry is [`super::ecosystem_of`].
+//! of one entry is `super::ecosystem_of`.
 
 use std::collections::BTreeSet;
 
@@ -34,7 +34,7 @@ pub const KNOWN_ECOSYSTEMS: [&str; 12] = [
 /// → `rubygems`, `brew` → `homebrew`, `golang` → `go`; every other name unchanged. The live
 /// queue spells crates `crates.io` (spec §0), and spec §9.3.5 is the defect of mapping them
 /// to `cargo`. Every alias maps into [`KNOWN_ECOSYSTEMS`].
-pub fn canonical(ecosystem: &str) -> &str {
+pub(crate) fn canonical(ecosystem: &str) -> &str {
     match ecosystem {
         "cargo" | "cargo_install" | "crates" => "crates.io",
         "pipx" | "pip" => "pypi",
@@ -46,7 +46,7 @@ pub fn canonical(ecosystem: &str) -> &str {
 }
 
 /// Whether tsuku knows `ecosystem` ([`KNOWN_ECOSYSTEMS`]; exact, case-sensitive match).
-pub fn is_known(ecosystem: &str) -> bool {
+pub(crate) fn is_known(ecosystem: &str) -> bool {
     KNOWN_ECOSYSTEMS.binary_search(&ecosystem).is_ok()
 }
 

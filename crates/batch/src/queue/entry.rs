@@ -196,7 +196,7 @@ impl fmt::Display for Problem<'_> {
 }
 
 /// The ecosystem of a `source` string: text before the first `:`, `""` without a colon.
-pub fn ecosystem_of(source: &str) -> &str {
+pub(crate) fn ecosystem_of(source: &str) -> &str {
     source.split_once(':').map_or("", |(eco, _)| eco)
 }
 

@@ -11,7 +11,7 @@ use crate::records::timestamp::Rfc3339;
 
 /// Backoff before the next retry as a function of the **new** `failure_count` (spec §4.7):
 /// none for ≤ 1, then 24 h, 72 h, 144 h, and 168 h from 5 on (the cap).
-pub fn backoff(new_failure_count: i64) -> Option<Duration> {
+pub(crate) fn backoff(new_failure_count: i64) -> Option<Duration> {
     let hours = match new_failure_count {
         i64::MIN..=1 => return None,
         2 => 24,
@@ -24,7 +24,7 @@ pub fn backoff(new_failure_count: i64) -> Option<Duration> {
 
 /// Applies an outcome to its entry (spec §4.7 table). `name`, `source`, `priority`,
 /// `confidence` and `disambiguated_at` are never touched.
-pub fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
+pub(crate) fn apply(entry: &mut QueueEntry, outcome: &Outcome, now: Timestamp) {
     match outcome {
         Outcome::Succeeded { .. } => {
             entry.status = Status::Success;

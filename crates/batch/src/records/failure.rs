@@ -13,7 +13,7 @@ use super::timestamp::file_stamp;
 use crate::generator::Category;
 
 /// Environment string of every failure file (hard-coded in Go, spec §1.3.1).
-pub const ENVIRONMENT: &str = "linux-glibc-x86_64";
+pub(crate) const ENVIRONMENT: &str = "linux-glibc-x86_64";
 
 /// One failure (or blocked) record, keys in spec §1.3.1 order; `subcategory` and `blocked_by`
 /// are omitted when empty.
@@ -83,7 +83,7 @@ impl FailureRecord {
 /// `[A-Za-z0-9._@+-]` become `%XX`, as does a leading `.`, and an empty string becomes `%`
 /// (issue #3: an unsafe ecosystem never reaches a file name unescaped). Real keys such as
 /// `crates.io` pass through unchanged.
-pub fn safe_file_component(eco: &str) -> String {
+pub(crate) fn safe_file_component(eco: &str) -> String {
     if eco.is_empty() {
         return "%".to_owned();
     }

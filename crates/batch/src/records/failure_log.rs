@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// Longest line read, in bytes (spec §1.3: Go's scanner limit, 1 MiB). Longer lines are
 /// skipped and counted; unlike Go, the rest of the file is still read.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Which queue entry a failure belongs to (spec §4.9, with the §9.3.1 identity fix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct Skipped {
     pub blank: u64,
     /// Lines that are not a JSON object of either format.
     pub malformed: u64,
-    /// Lines longer than [`MAX_LINE_BYTES`].
+    /// Lines longer than `MAX_LINE_BYTES`.
     pub oversized: u64,
 }
 
@@ -167,7 +167,7 @@ impl FailureLog {
     }
 
     /// Adds the records of one JSONL stream, line by line; never holds more than
-    /// [`MAX_LINE_BYTES`] of a line.
+    /// `MAX_LINE_BYTES` of a line.
     ///
     /// # Errors
     /// Read errors of `reader`.
@@ -227,7 +227,7 @@ impl FailureLog {
 ///
 /// # Errors
 /// [`RecordsError::Dir`] when `dir` cannot be listed.
-pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, RecordsError> {
+pub(crate) fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, RecordsError> {
     let dir_err = |source| RecordsError::Dir {
         path: dir.to_owned(),
         source,
@@ -260,7 +260,7 @@ pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, RecordsError> {
 ///
 /// # Errors
 /// Read errors of `reader`.
-pub fn read_lines(
+pub(crate) fn read_lines(
     mut reader: impl BufRead,
     skipped: &mut Skipped,
     mut parse: impl FnMut(&[u8]) -> bool,

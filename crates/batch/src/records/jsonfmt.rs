@@ -2,7 +2,7 @@
 //!
 //! Go escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings; tsuku's consumers and the
 //! real failure files carry those escapes, so every JSON file this crate writes goes through
-//! [`to_pretty`] (2-space indentation, trailing newline) or [`to_compact`] (no spaces, trailing
+//! [`to_pretty`] (2-space indentation, trailing newline) or `to_compact` (no spaces, trailing
 //! newline).
 
 use std::io::{self, Write};
@@ -83,7 +83,7 @@ pub fn to_pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>
 ///
 /// # Errors
 /// Only a `Serialize` impl that fails.
-pub fn to_compact<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+pub(crate) fn to_compact<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     write_with(value, GoEscapes(CompactFormatter))
 }
 
@@ -99,7 +99,10 @@ fn write_with<T: Serialize + ?Sized, F: Formatter>(value: &T, f: F) -> serde_jso
 ///
 /// # Errors
 /// Write errors of `w` (as `io::Error`), or a failing `Serialize` impl.
-pub fn write_pretty<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
+pub(crate) fn write_pretty<W: Write, T: Serialize + ?Sized>(
+    w: &mut W,
+    value: &T,
+) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(
         &mut *w,
         GoEscapes(PrettyFormatter::with_indent(b"  ")),

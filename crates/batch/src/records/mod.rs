@@ -3,15 +3,17 @@
 //! Go-compatible JSON and timestamp formatting every file shares ([`jsonfmt`],
 //! [`timestamp`]). Everything here renders bytes; the run decides when and where they go.
 
-pub mod failure;
+pub(crate) mod failure;
 pub mod failure_log;
 pub mod jsonfmt;
-pub mod outcome;
-pub mod results;
-pub mod summary;
+pub(crate) mod outcome;
+pub(crate) mod results;
+pub(crate) mod summary;
 pub mod timestamp;
 
-pub use failure::{ENVIRONMENT, FailureFile, FailureRecord, failure_files, safe_file_component};
+#[cfg(test)]
+pub(crate) use failure::safe_file_component;
+pub use failure::{FailureFile, FailureRecord, failure_files};
 pub use outcome::{Outcome, OutcomeKind};
 pub use results::{BatchResults, EcosystemCounts, NotRunEntry};
 pub use summary::render_summary;

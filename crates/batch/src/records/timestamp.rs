@@ -153,23 +153,23 @@ impl<'de> serde::Deserialize<'de> for Rfc3339 {
 
 /// Formats an instant as UTC whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (queue `updated_at`,
 /// breaker `last_failure`/`opens_at`; spec §1.1, §6.4).
-pub fn whole_seconds_utc(t: Timestamp) -> String {
+pub(crate) fn whole_seconds_utc(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Formats an instant as the hyphenated stamp of failure-file names, `YYYY-MM-DDTHH-MM-SSZ`
 /// (spec §1.3.1).
-pub fn file_stamp(t: Timestamp) -> String {
+pub(crate) fn file_stamp(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H-%M-%SZ").to_string()
 }
 
 /// Formats an instant as UTC RFC 3339 with nanoseconds trimmed (Go `RFC3339Nano`, spec §1.10).
-pub fn rfc3339_nano_utc(t: Timestamp) -> String {
+pub(crate) fn rfc3339_nano_utc(t: Timestamp) -> String {
     Rfc3339::utc(t).to_string()
 }
 
 /// The UTC calendar date `YYYY-MM-DD` of an instant (batch ID, summary date; spec §1.4, §1.6).
-pub fn utc_date(t: Timestamp) -> String {
+pub(crate) fn utc_date(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d").to_string()
 }
 

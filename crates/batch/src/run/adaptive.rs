@@ -9,7 +9,7 @@
 //! An ecosystem configured without a limit (period 0) slows down from [`Adaptive::floor`]
 //! (1 s by default) and returns to "no limit" once fully recovered.
 //!
-//! [`Pace`] is the state machine of one ecosystem; it takes the time as an argument, so tests
+//! `Pace` is the state machine of one ecosystem; it takes the time as an argument, so tests
 //! drive it with any clock. The limiter (`run/ratelimit.rs`) applies a new period by replacing
 //! the ecosystem's governor limiter with one built from a new quota.
 
@@ -51,7 +51,7 @@ impl Default for Adaptive {
 
 /// What a finished `create` process says about its registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// It exited with the network code (tsuku's 5): push-back.
     Network,
     /// Any other exit: the registry answered.
@@ -103,7 +103,7 @@ pub struct PaceChange {
 
 /// The adaptive state of one ecosystem. `I` is the clock's instant type.
 #[derive(Debug, Clone)]
-pub struct Pace<I> {
+pub(crate) struct Pace<I> {
     settings: Adaptive,
     configured: Duration,
     /// Steps of slowdown: the period is `base × 2^level`, capped.
@@ -125,11 +125,6 @@ where
             recent: VecDeque::new(),
             answers: 0,
         }
-    }
-
-    /// The configured period.
-    pub fn configured(&self) -> Duration {
-        self.configured
     }
 
     /// The period in force: the configured one at level 0, else

@@ -1,6 +1,6 @@
 //! The stop at the deadline of `--max-duration` (issue #15). The executor starts only what is
 //! expected to finish in time (`execute.rs`, `fits_budget`); what still runs at the deadline
-//! (an estimate can be wrong) is stopped by [`stop_at`], as SIGTERM would stop it, and is
+//! (an estimate can be wrong) is stopped by `stop_at`, as SIGTERM would stop it, and is
 //! reported with [`super::BUDGET_STOPPED`]. [`crate::sequence::MainRun`] spawns it from its
 //! one `deadline` setting and aborts it when the run ends.
 
@@ -12,7 +12,7 @@ use crate::runner::Stop;
 /// [`Stop::Graceful`]: nothing new starts, and the runner SIGTERMs running generators and
 /// SIGKILLs them after the grace period. A stop already under way (a signal came first) is
 /// left as it is. Spawn it next to the run and abort it when the run ends.
-pub async fn stop_at(deadline: tokio::time::Instant, stop: watch::Sender<Stop>) {
+pub(crate) async fn stop_at(deadline: tokio::time::Instant, stop: watch::Sender<Stop>) {
     tokio::time::sleep_until(deadline).await;
     stop.send_if_modified(|s| {
         let running = *s == Stop::Running;

@@ -165,7 +165,7 @@ enum StepError {
 
 /// Optional parts of [`execute_plan_with`].
 #[derive(Default)]
-pub struct ExecuteOptions<'a> {
+pub(crate) struct ExecuteOptions<'a> {
     /// Each finished candidate is appended (and synced) here before the next result is taken.
     pub journal: Option<&'a mut Journal>,
     /// Interruption requests: from [`Stop::Graceful`] on nothing new starts and the runner
@@ -210,7 +210,7 @@ pub async fn execute_plan(
 /// # Errors
 /// [`RunError::Journal`] when a journal append fails: nothing new starts, running candidates
 /// finish, and the error is returned; the journal keeps every outcome appended before it.
-pub async fn execute_plan_with(
+pub(crate) async fn execute_plan_with(
     plan: &Plan,
     config: &Config,
     generator: &dyn Generator,

@@ -32,7 +32,7 @@ pub trait Hooks: Sync {
 
 /// Hooks that ignore everything.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoHooks;
+pub(crate) struct NoHooks;
 
 impl Hooks for NoHooks {}
 

@@ -27,7 +27,7 @@ use crate::records::timestamp::Rfc3339;
 use crate::records::{FailureRecord, OutcomeKind};
 
 /// Journal format version written in the first line.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// One finished candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ pub fn path_for(queue: &Path) -> PathBuf {
 /// # Errors
 /// [`JournalError::Io`] when it cannot be read, [`JournalError::Corrupt`] when a line before
 /// the last does not parse.
-pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
     crate::journal::read(path)
 }
 
@@ -160,7 +160,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
 ///
 /// # Errors
 /// [`JournalError::Io`] naming the path.
-pub fn remove(path: &Path) -> Result<(), JournalError> {
+pub(crate) fn remove(path: &Path) -> Result<(), JournalError> {
     crate::journal::remove::<Line>(path)
 }
 

@@ -1,6 +1,6 @@
 //! No orphans (issue #15): the generator processes of a run are recorded in its journal
 //! ([`ProcessLog`]), and a run that finds the journal of a killed run stops every recorded
-//! process group still alive before it starts anything ([`stop_leftovers`]).
+//! process group still alive before it starts anything (`stop_leftovers`).
 //!
 //! Process lines are written but not synced: they only matter when the orchestrator dies and
 //! the machine does not (the page cache keeps a write of a killed process), and after a power
@@ -75,7 +75,7 @@ impl ProcessLog {
 }
 
 /// The processes `lines` record as started and not ended.
-pub fn recorded_running(lines: &[Line]) -> Vec<ProcessId> {
+pub(crate) fn recorded_running(lines: &[Line]) -> Vec<ProcessId> {
     let ended: BTreeSet<(u32, Option<u64>)> = lines
         .iter()
         .filter_map(|l| match l {
@@ -94,7 +94,7 @@ pub fn recorded_running(lines: &[Line]) -> Vec<ProcessId> {
 
 /// Whether the group `p` recorded still has a live (not zombie) process: see the module
 /// documentation. Never true without a recorded start time.
-pub fn group_alive(p: &ProcessId) -> bool {
+pub(crate) fn group_alive(p: &ProcessId) -> bool {
     let Some(started) = p.start_time else {
         return false;
     };
@@ -133,7 +133,7 @@ const AFTER_KILL: Duration = Duration::from_secs(5);
 ///
 /// # Errors
 /// [`JournalError`] when the journal cannot be read or is corrupt.
-pub async fn stop_leftovers(
+pub(crate) async fn stop_leftovers(
     path: &Path,
     kill_grace: Duration,
 ) -> Result<Vec<ProcessId>, JournalError> {

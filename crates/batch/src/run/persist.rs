@@ -103,7 +103,7 @@ pub fn save_run(
 ///
 /// # Errors
 /// As [`save_run`], plus journal errors; the journal is kept on any error.
-pub fn save_run_with(
+pub(crate) fn save_run_with(
     plan: &mut Plan,
     report: &mut RunReport,
     config: &Config,
@@ -214,7 +214,7 @@ fn write(path: &Path, bytes: &[u8], create_parent: bool) -> Result<(), RunError>
 /// control file, results, summary, failure records), reporting each through `hooks`. Call it
 /// only while holding the run lock, so no other run is writing them. Failures are only
 /// notices.
-pub fn remove_stale_temp_files(config: &Config, hooks: &dyn Hooks) {
+pub(crate) fn remove_stale_temp_files(config: &Config, hooks: &dyn Hooks) {
     let dirs: BTreeSet<&Path> = [
         config.queue.parent(),
         config.control_file.parent(),

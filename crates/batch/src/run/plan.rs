@@ -60,7 +60,7 @@ pub fn load_plan(config: &Config, clock: &dyn Clock) -> Result<Plan, RunError> {
 ///
 /// # Errors
 /// As [`load_plan`].
-pub fn plan_excluding(
+pub(crate) fn plan_excluding(
     config: &Config,
     clock: &dyn Clock,
     exclude: &BTreeSet<usize>,
@@ -69,7 +69,7 @@ pub fn plan_excluding(
     plan_from(config, clock, queue, queue_existed, exclude)
 }
 
-/// [`plan_excluding`] on a queue the caller loaded (a sharded run loads it with its hash,
+/// `plan_excluding` on a queue the caller loaded (a sharded run loads it with its hash,
 /// [`Queue::load_hashed`]). `clock` decides due breaker recoveries and retry times, and is the
 /// plan's start; the shards of one batch pass the same plan time so they all select the same
 /// candidates (issue #6).
@@ -107,7 +107,7 @@ pub fn plan_from(
 /// switch is off; otherwise [`select::select_candidates`] with the control file's disabled ecosystems
 /// and the queue indices in `exclude` never selected. `queue status` uses it to show what the
 /// next batch would select.
-pub fn select_with_control(
+pub(crate) fn select_with_control(
     select: &select::SelectOptions,
     control: &ControlFile,
     queue: &Queue,

@@ -6,7 +6,7 @@
 //! (FIFO) waits for its limiter, then takes a job slot, and takes the permit only once it holds
 //! the slot, so a permit always turns into a start at once.
 //!
-//! With the adaptive slowdown (`run/adaptive.rs`), [`EcosystemLimiters::observe`] may change an
+//! With the adaptive slowdown (`run/adaptive.rs`), `EcosystemLimiters::observe` may change an
 //! ecosystem's period: its limiter is then replaced by one built from the new governor quota,
 //! with its first cell taken at once, so the next start is one new period after the change.
 
@@ -28,13 +28,13 @@ use crate::config::RateLimit;
 /// A governor clock reading `tokio::time::Instant`, in nanoseconds since the limiter set was
 /// created.
 #[derive(Debug, Clone)]
-pub struct TokioClock {
+pub(crate) struct TokioClock {
     start: tokio::time::Instant,
 }
 
 /// An instant of [`TokioClock`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TokioInstant(u64);
+pub(crate) struct TokioInstant(u64);
 
 impl Add<Nanos> for TokioInstant {
     type Output = Self;
@@ -92,7 +92,7 @@ impl GateState {
 }
 
 /// The per-ecosystem limiters of one run.
-pub struct EcosystemLimiters {
+pub(crate) struct EcosystemLimiters {
     rate: RateLimit,
     adaptive: Adaptive,
     clock: TokioClock,
@@ -147,6 +147,7 @@ impl EcosystemLimiters {
     }
 
     /// The period in force for `eco` (zero: no limit).
+    #[cfg(test)]
     pub fn period(&self, eco: &str) -> std::time::Duration {
         let gate = self.gate(eco);
         let state = gate.state.lock().unwrap_or_else(|p| p.into_inner());

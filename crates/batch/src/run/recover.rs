@@ -17,7 +17,7 @@ use crate::records::BatchResults;
 use crate::records::timestamp::Rfc3339;
 use crate::select::Selection;
 
-/// What [`recover_journal`] did.
+/// What `recover_journal` did.
 #[derive(Debug, Clone, Default)]
 pub struct Recovery {
     /// Outcomes applied from the journal.
@@ -37,7 +37,10 @@ pub struct Recovery {
 ///
 /// # Errors
 /// Unreadable or corrupt journal, queue or control file; write errors (the journal is kept).
-pub fn recover_journal(config: &Config, clock: &dyn Clock) -> Result<Option<Recovery>, RunError> {
+pub(crate) fn recover_journal(
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<Option<Recovery>, RunError> {
     let path = journal::path_for(&config.queue);
     // A torn last line is cut now, so the breakers line appended by the save starts on a
     // line of its own.

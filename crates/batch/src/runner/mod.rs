@@ -17,4 +17,4 @@ pub use process::{
 };
 
 #[cfg(test)]
-pub use process::MockRunner;
+pub(crate) use process::MockRunner;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 /// The label of a batch: the ecosystem when exactly one is selected, else `all`.
-pub fn label<'a>(ecosystems: impl IntoIterator<Item = &'a String>) -> String {
+pub(crate) fn label<'a>(ecosystems: impl IntoIterator<Item = &'a String>) -> String {
     let mut it = ecosystems.into_iter();
     match (it.next(), it.next()) {
         (Some(one), None) => one.clone(),
@@ -17,7 +17,7 @@ pub fn label<'a>(ecosystems: impl IntoIterator<Item = &'a String>) -> String {
 }
 
 /// The next ID for `date` (`YYYY-MM-DD`) and `label` given the IDs already used.
-pub fn next<'a>(date: &str, label: &str, used: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn next<'a>(date: &str, label: &str, used: impl IntoIterator<Item = &'a str>) -> String {
     let base = format!("{date}-{label}");
     let mut highest = 0u32;
     for id in used {

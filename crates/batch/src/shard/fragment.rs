@@ -2,7 +2,7 @@
 //! `<fragment-dir>/<batch_id>-shard-<K>-of-<N>.json`, holding every outcome of its shard as
 //! the entry's *resulting* state (the run journal's [`OutcomeLine`]), the failure records, the
 //! per-ecosystem counts, the breakers it started from and the SHA-256 of the queue it
-//! started from. [`crate::shard::merge_fragments`] consolidates the fragments of one batch.
+//! started from. [`crate::shard::merge::merge_fragments`] consolidates the fragments of one batch.
 //!
 //! A fragment is pretty JSON (2-space indent, keys in the order of [`Fragment`]'s fields),
 //! written atomically, so a crashed shard leaves no fragment rather than half of one.
@@ -28,15 +28,15 @@ use batch_base::fs as fsutil;
 
 /// Version of the fragment format; [`FragmentSet::collect`](super::FragmentSet::collect) refuses any other. Version 2 added
 /// `settings` (issue #12).
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// Longest accepted batch ID, in bytes.
-pub const MAX_BATCH_ID_LEN: usize = 100;
+pub(crate) const MAX_BATCH_ID_LEN: usize = 100;
 
 /// One shard's results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fragment {
-    /// [`SCHEMA_VERSION`].
+    /// `SCHEMA_VERSION`.
     pub schema_version: u32,
     /// The batch ID the preflight assigned (`--batch-id`).
     pub batch_id: String,
@@ -187,7 +187,7 @@ pub struct InvalidBatchId {
 }
 
 /// Checks that `id` is usable as a batch ID and a file-name component: 1 to
-/// [`MAX_BATCH_ID_LEN`] bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
+/// `MAX_BATCH_ID_LEN` bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
 ///
 /// # Errors
 /// [`InvalidBatchId`].
@@ -206,12 +206,12 @@ pub fn check_batch_id(id: &str) -> Result<(), InvalidBatchId> {
 }
 
 /// `<batch_id>-shard-<K>-of-<N>.json`.
-pub fn file_name(batch_id: &str, shard: Shard) -> String {
+pub(crate) fn file_name(batch_id: &str, shard: Shard) -> String {
     format!("{batch_id}-shard-{}-of-{}.json", shard.index, shard.count)
 }
 
 /// Splits a fragment file name into batch ID, K and N; `None` for other names.
-pub fn parse_file_name(name: &str) -> Option<(&str, u32, u32)> {
+pub(crate) fn parse_file_name(name: &str) -> Option<(&str, u32, u32)> {
     let stem = name.strip_suffix(".json")?;
     let (head, n) = stem.rsplit_once("-of-")?;
     let (id, k) = head.rsplit_once("-shard-")?;
@@ -244,7 +244,7 @@ impl Fragment {
     /// remaining candidate, in order.
     ///
     /// # Panics
-    /// Never for inputs from [`crate::shard::split`] and [`crate::run::execute_plan_with`]: `results` has one
+    /// Never for inputs from [`crate::shard::split`] and `crate::run::execute_plan_with`: `results` has one
     /// entry per candidate.
     pub fn build(plan: &Plan, run: &ShardRun<'_>, results: &[EntryResult]) -> Self {
         let mut outcomes = Vec::new();

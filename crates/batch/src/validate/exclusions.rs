@@ -52,7 +52,7 @@ struct Item {
 /// # Errors
 /// [`ExclusionsError::Parse`] when `exclusions` is missing, is not an array, or an item has
 /// no string `recipe`.
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<String>, ExclusionsError> {
+pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<String>, ExclusionsError> {
     let doc: Doc = serde_json::from_slice(bytes).map_err(|e| ExclusionsError::Parse {
         path: path.to_path_buf(),
         line: e.line(),
@@ -66,7 +66,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<String>, ExclusionsEr
 ///
 /// # Errors
 /// [`ExclusionsError::Io`] when it cannot be read; [`ExclusionsError::Parse`] as [`parse`].
-pub fn load(path: &Path) -> Result<BTreeSet<String>, ExclusionsError> {
+pub(crate) fn load(path: &Path) -> Result<BTreeSet<String>, ExclusionsError> {
     let bytes = std::fs::read(path).map_err(|source| ExclusionsError::Io {
         path: path.to_path_buf(),
         source,

@@ -9,7 +9,7 @@ use crate::queue::{UnsafeName, recipe_relative_path};
 
 /// The platform this binary runs on, without a Linux family (`linux-x86_64`, `darwin-arm64`);
 /// `None` on any other OS or architecture.
-pub fn host_platform() -> Option<RowPlatform> {
+pub(crate) fn host_platform() -> Option<RowPlatform> {
     let os = match std::env::consts::OS {
         "linux" => Os::Linux,
         "macos" => Os::Darwin,
@@ -35,7 +35,7 @@ pub fn host_platform() -> Option<RowPlatform> {
 /// # Errors
 /// [`UnsafeName`] for a name that is not a safe recipe path (never the case for a name that
 /// was generated).
-pub fn generation_rows<'a>(
+pub(crate) fn generation_rows<'a>(
     names: impl IntoIterator<Item = &'a str>,
     batch_id: &str,
     platform: RowPlatform,
@@ -72,7 +72,7 @@ pub fn generation_rows<'a>(
 /// Why the generation rows of a run could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerationRowsError {
-    /// This OS or architecture has no platform name ([`host_platform`]).
+    /// This OS or architecture has no platform name (`host_platform`).
     #[error("cannot name this platform ({os} {arch}) in generation rows")]
     UnknownHost {
         /// `std::env::consts::OS`.
@@ -92,7 +92,7 @@ pub enum GenerationRowsError {
 /// # Errors
 /// [`GenerationRowsError::UnknownHost`] off Linux and macOS on x86_64 and arm64,
 /// [`GenerationRowsError::Name`] for an unsafe name.
-pub fn host_generation_rows<'a>(
+pub(crate) fn host_generation_rows<'a>(
     names: impl IntoIterator<Item = &'a str>,
     batch_id: &str,
 ) -> Result<ResultsFile, GenerationRowsError> {

@@ -105,7 +105,7 @@ impl ValidateOutcome {
 }
 
 /// Sorts rows by (recipe, platform name, path): the results file's order.
-pub fn sort_rows(rows: &mut [ValidationRow]) {
+pub(crate) fn sort_rows(rows: &mut [ValidationRow]) {
     rows.sort_by_cached_key(|r| (r.recipe.clone(), r.platform.to_string(), r.path.clone()));
 }
 

@@ -146,7 +146,8 @@ impl Journal {
 ///
 /// # Errors
 /// [`JournalError::Log`] for an i/o error or a bad line before the last.
-pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
+#[cfg(test)]
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
     Ok(crate::journal::read(path)?)
 }
 
@@ -154,7 +155,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<Line>>, JournalError> {
 ///
 /// # Errors
 /// [`JournalError::Log`] naming the path.
-pub fn remove(path: &Path) -> Result<(), JournalError> {
+pub(crate) fn remove(path: &Path) -> Result<(), JournalError> {
     Ok(crate::journal::remove::<Line>(path)?)
 }
 

@@ -3,8 +3,8 @@
 //!
 //! - [`platform`]: job platforms (`linux-x86_64`, ...), Linux families, and the row platform
 //!   names `linux-<family>-<libc>-<arch>` / `darwin-<arch>` with their parser;
-//! - [`generation`]: the generation environment's own `pass` rows (`--validation-out`);
-//! - [`results`]: one result row per (recipe, environment) and the
+//! - `generation`: the generation environment's own `pass` rows (`--validation-out`);
+//! - `results`: one result row per (recipe, environment) and the
 //!   `validation-results-<platform>.json` file (serde-written, replaced atomically);
 //! - [`recipes`]: the batch's recipes under `--recipes DIR` (one level, no symlinks, no `..`);
 //! - [`exclusions`]: tsuku's execution exclusions (`skipped` rows);
@@ -15,20 +15,23 @@
 //! - [`job`]: one job from files to the results file.
 
 pub mod exclusions;
-pub mod generation;
+pub(crate) mod generation;
 pub mod job;
 pub mod journal;
 pub mod platform;
 pub mod recipes;
-pub mod results;
+pub(crate) mod results;
 mod run;
 
-pub use generation::{GenerationRowsError, generation_rows, host_generation_rows, host_platform};
+pub use generation::GenerationRowsError;
+pub(crate) use generation::host_generation_rows;
+#[cfg(test)]
+pub(crate) use generation::host_platform;
 #[cfg(test)]
 mod tests;
 
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
-pub use platform::{Arch, DEFAULT_ROW_NAMES, Family, JobPlatform, Libc, Os, RowPlatform};
-pub use recipes::{Recipe, RejectReason, Rejected};
+pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
+pub use recipes::{RejectReason, Rejected};
 pub use results::{Environment, ResultsError, ResultsFile, RowStatus, ValidationRow};
 pub use run::ValidateConfig;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// One recipe to validate.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Recipe {
+pub(crate) struct Recipe {
     /// Path relative to the recipes directory, `/`-separated (`b/bat.toml`).
     pub rel: String,
     /// Recipe name: the file name without `.toml`.
@@ -78,7 +78,7 @@ impl RejectReason {
 
 /// What [`discover`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     /// Recipes to validate, sorted by relative path.
     pub recipes: Vec<Recipe>,
     /// Entries skipped, sorted by relative path.
@@ -128,7 +128,7 @@ fn check_name(name: &std::ffi::OsStr) -> Result<&str, RejectReason> {
 /// # Errors
 /// [`RecipesError`] when `dir` or one of its letter directories cannot be read (missing, not a
 /// directory, no permission).
-pub fn discover(dir: &Path) -> Result<Discovery, RecipesError> {
+pub(crate) fn discover(dir: &Path) -> Result<Discovery, RecipesError> {
     let mut found = Discovery::default();
     for (letter, ft) in read_dir(dir)? {
         let lossy = letter.to_string_lossy().into_owned();

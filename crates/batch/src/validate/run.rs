@@ -214,7 +214,7 @@ pub(crate) struct Executed {
 
 /// Errors of [`execute`].
 #[derive(Debug, thiserror::Error)]
-pub enum ExecuteError {
+pub(crate) enum ExecuteError {
     /// The generator could not be started.
     #[error("cannot run the generator")]
     Runner(#[from] RunnerError),
