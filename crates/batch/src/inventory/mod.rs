@@ -13,6 +13,8 @@ pub mod reconcile;
 pub mod status;
 
 #[cfg(test)]
+mod explain_tests;
+#[cfg(test)]
 mod status_tests;
 
 pub use reconcile::{
