@@ -538,11 +538,12 @@ impl Context<'_> {
         while let Some((name, depth, via)) = stack.pop() {
             let dep = self.by_name.get(name.as_str()).copied();
             let repeated = !seen.insert(name.clone());
-            if !repeated && depth < MAX_DEPTH {
-                if let Some(d) = dep {
-                    for next in self.summaries.of(d).blockers.iter().rev() {
-                        stack.push((next.clone(), depth + 1, Some(name.clone())));
-                    }
+            if !repeated
+                && depth < MAX_DEPTH
+                && let Some(d) = dep
+            {
+                for next in self.summaries.of(d).blockers.iter().rev() {
+                    stack.push((next.clone(), depth + 1, Some(name.clone())));
                 }
             }
             out.push(Dependency {
