@@ -6,6 +6,7 @@
 
 pub mod explain;
 mod explain_lookup;
+mod explain_report;
 mod explain_rules;
 pub mod failure_notes;
 pub mod recipes;
