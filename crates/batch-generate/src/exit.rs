@@ -222,6 +222,13 @@ mod tests {
             known: vec![],
         };
         assert_eq!(code(&err(filter)), USAGE);
+        let unknown_entry = UnknownEntries {
+            unknown: vec![batch::inventory::explain::UnknownEntry {
+                query: "jqq".into(),
+                suggestions: vec!["jq".into()],
+            }],
+        };
+        assert_eq!(code(&err(unknown_entry)), USAGE);
         let bad_id = || InvalidBatchId { id: "../x".into() };
         assert_eq!(
             code(&err(batch::history::RollbackError::from(bad_id()))),

@@ -120,6 +120,8 @@ fn the_selection_flags_are_the_runs() {
     assert!(verdict(&out.stdout, "a").contains("ecosystem homebrew is not in --ecosystem npm"));
     explain(&sb, &["a", "--ecosystem", "hombrew"]).code(exit::USAGE);
     explain(&sb, &["a", "--tier", "4"]).code(exit::USAGE);
+    // At least one name is required (clap).
+    explain(&sb, &[]).code(exit::USAGE);
 }
 
 #[test]
