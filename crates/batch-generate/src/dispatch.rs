@@ -45,6 +45,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             Some(Command::Queue(args)) => commands::queue::run(args),
             Some(Command::Report(args)) => commands::report::run(args),
             Some(Command::Dashboard(args)) => commands::dashboard::run(args),
+            Some(Command::Explain(args)) => commands::explain::run(args),
             Some(Command::RollbackPlan(args)) => commands::rollback::run(args),
             Some(Command::Publish(args)) => commands::store::publish(args).await,
             Some(Command::Fetch(args)) => commands::store::fetch(args).await,

@@ -3,6 +3,7 @@
 //! error that stopped it to its number.
 
 use batch::history::FilterError;
+use batch::inventory::explain::UnknownEntries;
 use batch::lock::LockError;
 use batch::run::{NamedEntries, UnknownEcosystem};
 use batch::shard::InvalidBatchId;
@@ -23,7 +24,8 @@ pub const SUCCESS: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// Usage error: unknown flag, malformed value (such as `--tier` outside 1–3), or an
 /// ecosystem in `--ecosystem` or `--rate-limit` that neither the queue nor tsuku has; for
-/// `report`, an `--ecosystem` or `--platform` the metrics do not have (issue #14).
+/// `report`, an `--ecosystem` or `--platform` the metrics do not have (issue #14); for
+/// `explain`, a name that no queue entry has (issue #23).
 pub const USAGE: i32 = 2;
 /// Another run holds the queue's lock; nothing was written.
 pub const LOCKED: i32 = 3;
@@ -46,7 +48,7 @@ Exit codes:
      without a valid queue) or a write error
   2  usage error (bad flag value, --tier outside 1-3, unknown ecosystem in --ecosystem,
      --rate-limit or --max-in-flight, validate --family on macOS, report
-     --ecosystem/--platform the metrics do not have)
+     --ecosystem/--platform the metrics do not have, explain of a name no entry has)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
@@ -87,13 +89,15 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
 /// a [`UsageError`] of the binary, or one of the library's usage conditions: an unknown
 /// ecosystem in a setting ([`UnknownEcosystem`]), `--name` selecting nothing
 /// ([`NamedEntries`]), an invalid batch ID ([`InvalidBatchId`]), a `report` filter the metrics
-/// do not have ([`FilterError`]).
+/// do not have ([`FilterError`]), an `explain` argument that names no entry
+/// ([`UnknownEntries`]).
 pub fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
     cause.is::<UsageError>()
         || cause.is::<UnknownEcosystem>()
         || cause.is::<NamedEntries>()
         || cause.is::<InvalidBatchId>()
         || cause.is::<FilterError>()
+        || cause.is::<UnknownEntries>()
 }
 
 /// Whether `cause` (one link of an error chain) is another run holding the queue's lock.
@@ -218,6 +222,13 @@ mod tests {
             known: vec![],
         };
         assert_eq!(code(&err(filter)), USAGE);
+        let unknown_entry = UnknownEntries {
+            unknown: vec![batch::inventory::explain::UnknownEntry {
+                query: "jqq".into(),
+                suggestions: vec!["jq".into()],
+            }],
+        };
+        assert_eq!(code(&err(unknown_entry)), USAGE);
         let bad_id = || InvalidBatchId { id: "../x".into() };
         assert_eq!(
             code(&err(batch::history::RollbackError::from(bad_id()))),

@@ -16,6 +16,7 @@ pub mod common;
 pub mod completions;
 pub mod dashboard;
 pub mod demo;
+pub mod explain;
 pub mod goflags;
 pub mod merge;
 pub mod parse;

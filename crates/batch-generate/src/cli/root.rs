@@ -100,6 +100,11 @@ pub enum Command {
     /// packages, top blockers, failure counts and the newest failures, breakers and runs,
     /// disambiguations and curated entries. Reads only its inputs.
     Dashboard(super::dashboard::DashboardArgs),
+    /// Why the next run, with the same selection flags, would or would not select each named
+    /// entry (by name or source): every selection rule in its own words, the breaker, the
+    /// entry's place in the batch (and shard), its blockers, last failures and recipe. Writes
+    /// nothing; an unknown name exits 2 with the closest names.
+    Explain(Box<super::explain::ExplainArgs>),
     /// The recipe files a batch added (from its fragments, metrics and failure records, and
     /// `git log` trailers) and the git commands that would remove them. Prints only: never
     /// runs git commands that change anything, never pushes or deletes.

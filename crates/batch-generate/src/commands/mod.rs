@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod completions;
 pub mod dashboard;
 pub mod demo;
+pub mod explain;
 pub mod generate;
 pub mod merge;
 pub mod preflight;

@@ -3,6 +3,7 @@
 //! built from a library result; nothing here decides anything.
 
 pub mod aggregate;
+pub mod explain;
 pub mod history;
 pub mod json;
 pub mod log;

@@ -12,6 +12,7 @@ mod dashboard;
 mod demo;
 mod determinism;
 mod dry_run;
+mod explain;
 mod faults;
 mod flags;
 mod github;

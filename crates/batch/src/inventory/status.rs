@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::Queue;
 use crate::control::ControlFile;
-use crate::control::breaker::{BreakerState, Recovery, recovery};
+use crate::control::breaker::{Breaker, BreakerState, Recovery, recovery};
 use crate::maintain::reorder::{BlockerGraph, top_scores};
 use crate::queue::{QueueEntry, Status};
 use crate::records::failure_log::FailureLog;
@@ -250,15 +250,7 @@ pub fn queue_status(
             state: b.state.as_str().to_owned(),
             failures: b.failures,
             last_failure: b.last_failure.clone(),
-            probe: match (b.state, recovery(b, now)) {
-                (BreakerState::Closed, _) => Probe::NotNeeded,
-                (BreakerState::HalfOpen, _) | (_, Recovery::Due) => Probe::NextRun,
-                (_, Recovery::NotYet(_)) => Probe::At {
-                    at: b.opens_at.clone().unwrap_or_default(),
-                },
-                (_, Recovery::Unparseable(opens_at)) => Probe::Unparseable { opens_at },
-                (_, Recovery::NoRecoveryTime | Recovery::NotOpen) => Probe::Never,
-            },
+            probe: next_probe(b, now),
         })
         .collect();
 
@@ -308,6 +300,19 @@ pub fn queue_status(
             disabled_ecosystems: control.disabled_ecosystems.iter().cloned().collect(),
         },
         next_batch,
+    }
+}
+
+/// When `b` next lets a probe through, as of `now` (spec §6.2; `queue status` and `explain`).
+pub fn next_probe(b: &Breaker, now: Timestamp) -> Probe {
+    match (b.state, recovery(b, now)) {
+        (BreakerState::Closed, _) => Probe::NotNeeded,
+        (BreakerState::HalfOpen, _) | (_, Recovery::Due) => Probe::NextRun,
+        (_, Recovery::NotYet(_)) => Probe::At {
+            at: b.opens_at.clone().unwrap_or_default(),
+        },
+        (_, Recovery::Unparseable(opens_at)) => Probe::Unparseable { opens_at },
+        (_, Recovery::NoRecoveryTime | Recovery::NotOpen) => Probe::Never,
     }
 }
 
