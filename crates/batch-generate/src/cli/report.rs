@@ -37,6 +37,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "P")]
     pub platform: Option<String>,
 
+    /// Also write the selected history as charts to FILE: one self-contained HTML page
+    /// (inline SVG and CSS, no script, no request to anywhere), written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// `--json`.
     #[command(flatten)]
     pub report: JsonArgs,

@@ -1,7 +1,8 @@
 //! `batch-generate report` (issue #14): reads the metrics history
 //! ([`batch::history::read_dir`]), applies the filter and prints the report. Files that do not
 //! parse are warned about on stderr and skipped; an unknown `--ecosystem` or `--platform` is a
-//! usage error (exit 2).
+//! usage error (exit 2). `--html FILE` also writes the charts page
+//! ([`crate::render::html::page`]).
 
 use anyhow::Context as _;
 use batch::history::{build, read_dir, select};
@@ -35,6 +36,25 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
         "check the spelling of --ecosystem / --platform; the error lists the values the metrics have",
     ))?;
     let report = build(&records, filter.platform.as_deref());
+    if let Some(file) = &args.html {
+        let scope = format!(
+            "{} ({} files){}{}",
+            args.metrics_dir.display(),
+            history.files_read,
+            args.ecosystem
+                .as_deref()
+                .map(|e| format!(", ecosystem {e}"))
+                .unwrap_or_default(),
+            args.platform
+                .as_deref()
+                .map(|p| format!(", platform {p}"))
+                .unwrap_or_default(),
+        );
+        let page = crate::render::html::page(&report, &records, &scope)?;
+        batch_base::fs::write_atomic(file, page.as_bytes(), true)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        crate::errln!("wrote {}", file.display());
+    }
     if args.report.json {
         print_json(&ReportDoc {
             metrics_dir: &args.metrics_dir,

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod explain;
 pub mod history;
+pub mod html;
 pub mod json;
 pub mod log;
 pub mod maintain;
