@@ -42,6 +42,24 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
+    /// With `--html`: the queue whose current state (by ecosystem and status, top blockers)
+    /// the page shows; a missing file is a note on the page.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "data/queues/priority-queue.json"
+    )]
+    pub queue: PathBuf,
+
+    /// With `--html`: the failure records (both formats) whose categories over time the page
+    /// shows; a missing directory is a note on the page.
+    #[arg(long, value_name = "DIR", default_value = "data/failures")]
+    pub failures_dir: PathBuf,
+
+    /// With `--html`: the control file (breakers, kill switch) for the queue's state.
+    #[arg(long, value_name = "FILE", default_value = "batch-control.json")]
+    pub control_file: PathBuf,
+
     /// `--json`.
     #[command(flatten)]
     pub report: JsonArgs,

@@ -37,23 +37,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
     ))?;
     let report = build(&records, filter.platform.as_deref());
     if let Some(file) = &args.html {
-        let scope = format!(
-            "{} ({} files){}{}",
-            args.metrics_dir.display(),
-            history.files_read,
-            args.ecosystem
-                .as_deref()
-                .map(|e| format!(", ecosystem {e}"))
-                .unwrap_or_default(),
-            args.platform
-                .as_deref()
-                .map(|p| format!(", platform {p}"))
-                .unwrap_or_default(),
-        );
-        let page = crate::render::html::page(&report, &records, &scope)?;
-        batch_base::fs::write_atomic(file, page.as_bytes(), true)
-            .with_context(|| format!("cannot write {}", file.display()))?;
-        crate::errln!("wrote {}", file.display());
+        write_html(args, file, &history, &records, &report)?;
     }
     if args.report.json {
         print_json(&ReportDoc {
@@ -82,4 +66,66 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Ending> {
         );
     }
     Ok(Ending::Success)
+}
+
+/// Writes the `--html` page: the charts of `report` plus the failure timeline and the queue's
+/// state, each replaced by a note on the page when its input cannot be read.
+///
+/// # Errors
+/// A chart that cannot be drawn or a file that cannot be written (exit 1).
+fn write_html(
+    args: &ReportArgs,
+    file: &std::path::Path,
+    history: &batch::history::History,
+    records: &[&batch::history::MetricsRecord],
+    report: &batch::history::Report,
+) -> anyhow::Result<()> {
+    let since = records.first().map(|r| r.timestamp.get(..10).unwrap_or(""));
+    let failures = batch::dashboard::failure_timeline(&args.failures_dir, since)
+        .map(|(t, _)| t)
+        .map_err(|e| format!("no failure chart: {e}"));
+    let queue = queue_now(args).map_err(|e| format!("no queue chart: {e:#}"));
+    let scope = format!(
+        "{} ({} files){}{}",
+        args.metrics_dir.display(),
+        history.files_read,
+        args.ecosystem
+            .as_deref()
+            .map(|e| format!(", ecosystem {e}"))
+            .unwrap_or_default(),
+        args.platform
+            .as_deref()
+            .map(|p| format!(", platform {p}"))
+            .unwrap_or_default(),
+    );
+    let extras = crate::render::html::Extras {
+        failures: failures.as_ref().map_err(Clone::clone),
+        queue: queue.as_ref().map_err(Clone::clone),
+    };
+    let page = crate::render::html::page(report, records, &extras, &scope)?;
+    batch_base::fs::write_atomic(file, page.as_bytes(), true)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    crate::errln!("wrote {}", file.display());
+    Ok(())
+}
+
+/// The queue's status now, as `queue status` computes it (top 10 blockers).
+fn queue_now(args: &ReportArgs) -> anyhow::Result<batch::inventory::status::QueueStatus> {
+    use batch::clock::Clock as _;
+    let queue = batch::Queue::load(&args.queue)?;
+    let control = batch::control::ControlFile::load(&args.control_file)?;
+    let log = if args.failures_dir.exists() {
+        batch::maintain::FailureLog::read_dir(&args.failures_dir)?
+    } else {
+        batch::maintain::FailureLog::default()
+    };
+    let opts = batch::inventory::status::StatusOptions {
+        ecosystem: args.ecosystem.clone(),
+        select: batch::Config::new().select,
+        top: 10,
+    };
+    let now = batch::clock::SystemClock.now();
+    Ok(batch::inventory::status::queue_status(
+        &queue, &control, &log, &opts, now,
+    ))
 }

@@ -190,6 +190,26 @@ fn base_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The failure categories (remapped as the dashboard does) per day of every failure record
+/// under `dir`, both formats, from `since` (`YYYY-MM-DD`) on when given (issue #23,
+/// `report --html`), with what was read or skipped.
+///
+/// # Errors
+/// [`DashboardError::Dir`] when `dir` exists but cannot be listed.
+pub fn failure_timeline(
+    dir: &Path,
+    since: Option<&str>,
+) -> Result<(crate::history::FailureTimeline, LoadReport), DashboardError> {
+    let (scan, report) = read_failures(dir)?;
+    let timeline = crate::history::FailureTimeline::build(
+        scan.failures
+            .iter()
+            .map(|f| (f.timestamp.as_str(), f.category.as_str())),
+        since,
+    );
+    Ok((timeline, report))
+}
+
 fn read_failures(dir: &Path) -> Result<(FailureScan, LoadReport), DashboardError> {
     let mut scan = FailureScan::default();
     let mut report = LoadReport::default();

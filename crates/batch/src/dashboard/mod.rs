@@ -24,5 +24,5 @@ mod tests;
 
 #[cfg(test)]
 pub(crate) use build::{Inputs, build};
-pub use load::{DashboardError, LoadReport, SkippedFile, Sources, generate};
+pub use load::{DashboardError, LoadReport, SkippedFile, Sources, failure_timeline, generate};
 pub use model::Dashboard;

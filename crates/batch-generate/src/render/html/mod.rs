@@ -6,13 +6,16 @@
 //! Every chart's x axis is the selected batches in order, oldest first (one slot per batch,
 //! labelled with the batch's date), since batch IDs repeat and timestamps bunch up.
 
+mod failures;
 mod platforms;
+mod queue;
 mod success;
 mod volume;
 
 use std::fmt::Write as _;
 
-use batch::history::{MetricsRecord, Report};
+use batch::history::{FailureTimeline, MetricsRecord, Report};
+use batch::inventory::status::QueueStatus;
 use plotters::prelude::*;
 
 /// Width of every chart, pixels.
@@ -23,10 +26,12 @@ pub(crate) const HEIGHT: u32 = 360;
 /// The CSS of the page: a light, readable layout without external fonts.
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em auto;max-width:1140px;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\
-section svg{display:block;max-width:100%;height:auto}p.note{color:#555;font-size:.9em}";
+section svg{display:block;max-width:100%;height:auto}p.note{color:#555;font-size:.9em}\
+h3{font-size:1em}table.blockers{border-collapse:collapse;font-size:.9em}\
+table.blockers td,table.blockers th{border:1px solid #ccc;padding:.2em .6em;text-align:left}";
 
 /// The headings of the charts, in page order (also the sections' ids).
-pub const CHARTS: [(&str, &str); 4] = [
+pub const CHARTS: [(&str, &str); 6] = [
     ("success-rate", "Success rate per ecosystem per batch"),
     ("platforms", "Validation pass rate per platform per batch"),
     (
@@ -34,19 +39,44 @@ pub const CHARTS: [(&str, &str); 4] = [
         "Batch size, merged, constrained and excluded per batch",
     ),
     ("duration", "Merge-job duration per batch"),
+    ("failures", "Failure categories over time"),
+    ("queue", "Current queue by ecosystem and status"),
 ];
+
+/// The inputs beyond the metrics, each `Err(note)` when it could not be read (the section
+/// then shows the note instead of a chart).
+pub struct Extras<'a> {
+    /// Failure records per day and category.
+    pub failures: Result<&'a FailureTimeline, String>,
+    /// The queue's status now.
+    pub queue: Result<&'a QueueStatus, String>,
+}
 
 /// The whole page for `report` over `records` (oldest first, the rows of `report`), with
 /// `scope` a one-line description of the selection (filters and files).
 ///
 /// # Errors
 /// A chart that `plotters` cannot draw (its error's text).
-pub fn page(report: &Report, records: &[&MetricsRecord], scope: &str) -> anyhow::Result<String> {
+pub fn page(
+    report: &Report,
+    records: &[&MetricsRecord],
+    extras: &Extras<'_>,
+    scope: &str,
+) -> anyhow::Result<String> {
+    let note = |n: &str| format!("<p class=\"note\">{}</p>", escape(n));
     let charts = [
         success::svg(report)?,
         platforms::svg(records)?,
         volume::sizes(report)?,
         volume::durations(report)?,
+        match &extras.failures {
+            Ok(t) => failures::svg(t)?,
+            Err(n) => note(n),
+        },
+        match &extras.queue {
+            Ok(q) => queue::html(q)?,
+            Err(n) => note(n),
+        },
     ];
     let mut html = String::with_capacity(charts.iter().map(String::len).sum::<usize>() + 4096);
     let s = &report.summary;

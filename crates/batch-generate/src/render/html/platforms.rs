@@ -31,6 +31,7 @@ pub fn svg(records: &[&MetricsRecord]) -> anyhow::Result<String> {
             .map_err(chart_err)?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
             .x_labels(12)
             .x_label_formatter(&|x| x_label(&dates, *x))
             .y_desc("pass rate, %")

@@ -43,6 +43,7 @@ pub fn svg(report: &Report) -> anyhow::Result<String> {
             .map_err(chart_err)?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
             .x_labels(12)
             .x_label_formatter(&|x| x_label(&dates, *x))
             .y_desc("success rate, %")

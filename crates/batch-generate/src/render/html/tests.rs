@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use batch::history::{MetricsRecord, PlatformCounts, Shape, build};
 
-use super::{CHARTS, page};
+use super::{CHARTS, Extras, page};
 
 fn record(i: u64, ecosystems: &[&str], merged: u64, excluded: u64) -> MetricsRecord {
     let timestamp = format!("2026-03-{:02}T00:00:00Z", i + 1);
@@ -34,6 +34,13 @@ fn record(i: u64, ecosystems: &[&str], merged: u64, excluded: u64) -> MetricsRec
     }
 }
 
+fn extras() -> Extras<'static> {
+    Extras {
+        failures: Err("no failures <here>".to_owned()),
+        queue: Err("no queue".to_owned()),
+    }
+}
+
 fn sample() -> String {
     let records = [
         record(0, &["cargo"], 3, 1),
@@ -42,7 +49,7 @@ fn sample() -> String {
         record(3, &["<npm>"], 5, 0),
     ];
     let refs: Vec<&MetricsRecord> = records.iter().collect();
-    page(&build(&refs, None), &refs, "scope <&>").unwrap()
+    page(&build(&refs, None), &refs, &extras(), "scope <&>").unwrap()
 }
 
 /// The text of the section `id`.
@@ -64,6 +71,7 @@ fn no_script_and_no_url_but_the_svg_namespace() {
         .collect();
     assert!(urls.is_empty(), "{urls:?}");
     assert!(html.contains("scope &lt;&amp;&gt;"));
+    assert!(html.contains("no failures &lt;here&gt;"));
 }
 
 #[test]
@@ -72,7 +80,8 @@ fn one_heading_and_one_svg_per_chart() {
     for (id, title) in CHARTS {
         let s = section(&html, id);
         assert!(s.contains(&format!("<h2>{title}</h2>")), "{id}");
-        assert_eq!(s.matches("<svg").count(), 1, "{id}");
+        let svgs = usize::from(!matches!(id, "failures" | "queue"));
+        assert_eq!(s.matches("<svg").count(), svgs, "{id}");
     }
 }
 
@@ -97,8 +106,8 @@ fn one_mark_per_batch_per_ecosystem_with_a_rate() {
 
 #[test]
 fn an_empty_history_still_draws_every_chart() {
-    let html = page(&build(&[], None), &[], "none").unwrap();
-    for (id, _) in CHARTS {
+    let html = page(&build(&[], None), &[], &extras(), "none").unwrap();
+    for (id, _) in &CHARTS[..4] {
         assert!(section(&html, id).contains("<svg"), "{id}");
     }
     assert!(!html.contains("class=\"mark\""));

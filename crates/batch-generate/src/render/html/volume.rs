@@ -57,6 +57,7 @@ fn lines(report: &Report, series: &[(&str, Vec<u64>)], unit: &str) -> anyhow::Re
             .map_err(chart_err)?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
             .x_labels(12)
             .x_label_formatter(&|x| x_label(&dates, *x))
             .y_desc(unit)
