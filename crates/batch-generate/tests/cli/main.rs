@@ -29,6 +29,7 @@ mod queue;
 mod queue_reconcile;
 mod queue_status;
 mod report;
+mod report_html;
 mod rollback;
 mod run;
 mod selfdoc;

@@ -11,7 +11,7 @@
 //! "Error loading data", "Run not found", …), and show the numbers computed here from our file:
 //! queue totals, runs, breakers, blockers, failures, curated overrides, disambiguations.
 
-mod chromium;
+pub(crate) mod chromium;
 mod serve;
 
 use std::collections::BTreeMap;
