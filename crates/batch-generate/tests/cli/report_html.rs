@@ -116,7 +116,11 @@ fn check_in_browser(test: &str, page: &Path, marks: usize, screenshot: &str) {
         &browser,
         scratch.path(),
         &url,
-        &[&format!("--screenshot={}", shot.display())],
+        // The whole page: six charts (a later --window-size overrides the helper's).
+        &[
+            "--window-size=1280,3000",
+            &format!("--screenshot={}", shot.display()),
+        ],
     );
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
