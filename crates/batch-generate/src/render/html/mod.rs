@@ -7,6 +7,7 @@
 //! labelled with the batch's date), since batch IDs repeat and timestamps bunch up.
 
 mod failures;
+mod lines;
 mod platforms;
 mod queue;
 mod success;

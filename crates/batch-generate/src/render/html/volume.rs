@@ -5,7 +5,7 @@
 use batch::history::Report;
 use plotters::prelude::*;
 
-use super::{HEIGHT, WIDTH, chart_err, colour, dates, f, x_label, x_range};
+use super::{dates, f, lines};
 
 /// The counts chart's SVG.
 ///
@@ -45,43 +45,18 @@ fn lines(report: &Report, series: &[(&str, Vec<u64>)], unit: &str) -> anyhow::Re
         .max()
         .unwrap_or(0)
         .max(1);
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range(rows.len()), 0.0..f(top) * 1.05)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .x_labels(12)
-            .x_label_formatter(&|x| x_label(&dates, *x))
-            .y_desc(unit)
-            .draw()
-            .map_err(chart_err)?;
-        for (n, (name, values)) in series.iter().enumerate() {
-            let colour = colour(n);
+    let axes = lines::Axes {
+        labels: &dates,
+        y_max: f(top) * 1.05,
+        y_desc: unit,
+        legend: SeriesLabelPosition::UpperLeft,
+    };
+    let series = series
+        .iter()
+        .map(|(name, values)| {
             let points = values.iter().enumerate().map(|(i, v)| (f(i), f(*v)));
-            chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                .map_err(chart_err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 12, y + 4)], colour.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(out)
+            ((*name).to_owned(), points.collect())
+        })
+        .collect();
+    lines::svg(axes, series)
 }
