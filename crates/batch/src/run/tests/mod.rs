@@ -282,3 +282,4 @@ mod concurrency;
 mod persist;
 mod recovery;
 mod retries_and_install;
+mod totals;
