@@ -8,11 +8,10 @@ use batch::control::ControlFile;
 use batch::inventory::explain::{ExplainInputs, ExplainOptions, explain, resolve};
 use batch::inventory::failure_notes::FailureNotes;
 use batch::maintain::FailureLog;
-use batch::queue::ecosystem::{KNOWN_ECOSYSTEMS, first_unknown};
 use batch::{Config, Queue, QueueEntry};
 
 use crate::cli::explain::ExplainArgs;
-use crate::error::{Hint, UsageError};
+use crate::error::Hint;
 use crate::exit::Ending;
 use crate::render::explain::{ExplainDoc, text};
 use crate::render::print_json;
@@ -31,18 +30,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Ending> {
     let mut config = Config::new();
     args.selection.apply(&mut config);
     let wanted = config.select.ecosystems.iter().map(String::as_str);
-    if let Some((eco, in_queue)) = first_unknown(wanted, &queue.entries) {
-        let known: std::collections::BTreeSet<&str> = KNOWN_ECOSYSTEMS
-            .into_iter()
-            .chain(in_queue.iter().map(String::as_str))
-            .collect();
-        return Err(anyhow::Error::new(UsageError(format!(
-            "unknown ecosystem `{eco}` in --ecosystem: no entry of queue `{}` has it and tsuku does not know it; known ecosystems: {}",
-            files.queue.display(),
-            known.into_iter().collect::<Vec<_>>().join(", "),
-        )))
-        .context(Hint("check the spelling of --ecosystem")));
-    }
+    super::queue::check_ecosystems(wanted, &queue, &files.queue)?;
     let matches = resolve(&queue, &args.names).map_err(|e| {
         anyhow::Error::new(e).context(Hint(
             "name an entry by its exact name or source (see `batch-generate queue status`)",

@@ -100,19 +100,8 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<Ending> {
     let queue = Queue::load(&args.queue).context(Hint(
         "check the --queue path (BATCH_QUEUE); nothing was written",
     ))?;
-    if let Some(eco) = &args.ecosystem
-        && let Some((eco, in_queue)) = first_unknown([eco.as_str()], &queue.entries)
-    {
-        let known: std::collections::BTreeSet<&str> = KNOWN_ECOSYSTEMS
-            .into_iter()
-            .chain(in_queue.iter().map(String::as_str))
-            .collect();
-        return Err(anyhow::Error::new(UsageError(format!(
-            "unknown ecosystem `{eco}` in --ecosystem: no entry of queue `{}` has it and tsuku does not know it; known ecosystems: {}",
-            args.queue.display(),
-            known.into_iter().collect::<Vec<_>>().join(", "),
-        )))
-        .context(Hint("check the spelling of --ecosystem")));
+    if let Some(eco) = &args.ecosystem {
+        check_ecosystems([eco.as_str()], &queue, &args.queue)?;
     }
     let control = ControlFile::load(&args.control_file)?;
     let log = if args.failures_dir.exists() {
@@ -137,4 +126,29 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<Ending> {
         crate::out!("{}", queue_status::text(&args.queue, &s));
     }
     Ok(Ending::Success)
+}
+
+/// The usage error (exit 2) of an `--ecosystem` that neither `queue` (read from `path`) nor
+/// tsuku has, worded as the main run words it, with every known ecosystem listed.
+///
+/// # Errors
+/// The first such ecosystem of `wanted`, as a [`UsageError`] with a hint.
+pub(crate) fn check_ecosystems<'a>(
+    wanted: impl IntoIterator<Item = &'a str>,
+    queue: &Queue,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let Some((eco, in_queue)) = first_unknown(wanted, &queue.entries) else {
+        return Ok(());
+    };
+    let known: std::collections::BTreeSet<&str> = KNOWN_ECOSYSTEMS
+        .into_iter()
+        .chain(in_queue.iter().map(String::as_str))
+        .collect();
+    Err(anyhow::Error::new(UsageError(format!(
+        "unknown ecosystem `{eco}` in --ecosystem: no entry of queue `{}` has it and tsuku does not know it; known ecosystems: {}",
+        path.display(),
+        known.into_iter().collect::<Vec<_>>().join(", "),
+    )))
+    .context(Hint("check the spelling of --ecosystem")))
 }
