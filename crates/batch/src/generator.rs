@@ -116,14 +116,23 @@ pub struct Reading {
     /// The engine retries it with its own backoff while attempts remain, and counts it
     /// against the ecosystem's pace (issue #15).
     pub transient: bool,
-    /// `None` when the step passed; else what its failure record says.
+    /// `None` when the step passed or said nothing about the recipe; else what its failure
+    /// record says.
     pub failure: Option<Failure>,
+    /// `Some(reason)` when the process says the machine cannot run installs at all, so the
+    /// step says nothing about the recipe (issue #22): for tsuku's validation installs no
+    /// container runtime, a container that could not start, or exit 11, 12 or 14. `failure`
+    /// is then `None`. `validate` stops at the first one and marks its platform incomplete.
+    pub unavailable: Option<String>,
+    /// The verify command's exit code when an install passed and its verify step failed
+    /// (tsuku's sandbox `verify_exit_code`, issue #22); `None` otherwise.
+    pub verify_exit_code: Option<i32>,
 }
 
 impl Reading {
-    /// Whether the step passed.
+    /// Whether the step passed: no failure and a machine that could run it.
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.unavailable.is_none()
     }
 }
 
@@ -139,4 +148,16 @@ pub trait Generator: Send + Sync {
     /// [`Failure`] says so. Never called for [`Exit::Interrupted`](crate::runner::Exit):
     /// the engine handles stops itself.
     fn read(&self, job: &Job<'_>, output: &Output, last: bool) -> Reading;
+
+    /// The line of a failure's `message` that a one-line log shows (the live log,
+    /// `--joblog`, the run summary; issue #22). The record keeps the whole message. The
+    /// default is the first non-blank line; a generator overrides it to skip its own
+    /// notices.
+    fn headline<'m>(&self, message: &'m str) -> &'m str {
+        message
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+    }
 }

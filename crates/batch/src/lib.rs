@@ -83,6 +83,8 @@
 //!                 message: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
 //!                 blocked: false,
 //!             }),
+//!             unavailable: None,
+//!             verify_exit_code: None,
 //!         }
 //!     }
 //! }

@@ -103,6 +103,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             RowStatus::Pass => "pass",
             RowStatus::Fail => "fail",
             RowStatus::Skipped => "skipped",
+            RowStatus::Incomplete => "incomplete",
         };
         tracing::info!(
             "{} on {}: {status} (exit {}, {} attempt(s))",

@@ -36,6 +36,9 @@ fn row(recipe: &str, platform: &str, status: RowStatus) -> ValidationRow {
         path: rel(recipe),
         batch_id: BATCH.into(),
         environment: Environment::Validation,
+        message: None,
+        subcategory: None,
+        verify_exit_code: None,
     }
 }
 
@@ -63,6 +66,9 @@ impl Batch {
             std::fs::write(&p, text.replace("NAME", name)).unwrap();
             gen_rows.push(ValidationRow {
                 environment: Environment::Generation,
+                message: None,
+                subcategory: None,
+                verify_exit_code: None,
                 ..row(name, "linux-debian-glibc-x86_64", RowStatus::Pass)
             });
         }

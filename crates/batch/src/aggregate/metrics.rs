@@ -45,7 +45,7 @@ impl PlatformCounts {
             .map(|p| (p, PlatformCounts::default()))
             .collect();
         for row in rows {
-            if row.environment == Environment::Generation {
+            if row.environment == Environment::Generation || row.status == RowStatus::Incomplete {
                 continue;
             }
             let c = out.entry(JobPlatform::of_row(&row.platform)).or_default();
@@ -53,7 +53,7 @@ impl PlatformCounts {
             match row.status {
                 RowStatus::Pass => c.passed += 1,
                 RowStatus::Fail => c.failed += 1,
-                RowStatus::Skipped => {}
+                RowStatus::Skipped | RowStatus::Incomplete => {}
             }
         }
         out
@@ -135,6 +135,9 @@ mod tests {
             path: "r/r.toml".into(),
             batch_id: "b".into(),
             environment: env,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }
     }
 

@@ -118,6 +118,9 @@ mod tests {
             path: "b/bat.toml".into(),
             batch_id: "2026-12-01-all".into(),
             environment: Environment::Validation,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }
     }
 
@@ -137,6 +140,9 @@ mod tests {
             row("linux-rhel-glibc-arm64", RowStatus::Pass, 0, &[]),
             ValidationRow {
                 environment: Environment::Generation,
+                message: None,
+                subcategory: None,
+                verify_exit_code: None,
                 ..row("linux-debian-glibc-x86_64", RowStatus::Fail, 1, &[])
             },
         ];

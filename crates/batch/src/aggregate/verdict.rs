@@ -27,14 +27,14 @@ impl PlatformResults {
     pub fn of<'a>(rows: impl IntoIterator<Item = &'a ValidationRow>) -> PlatformResults {
         let mut out = PlatformResults::default();
         for row in rows {
-            if row.environment == Environment::Generation {
+            if row.environment == Environment::Generation || row.status == RowStatus::Incomplete {
                 continue;
             }
             out.total += 1;
             let list = match row.status {
                 RowStatus::Pass => &mut out.passed,
                 RowStatus::Fail => &mut out.failed,
-                RowStatus::Skipped => &mut out.skipped,
+                RowStatus::Skipped | RowStatus::Incomplete => &mut out.skipped,
             };
             if !list.contains(&row.platform) {
                 list.push(row.platform);
@@ -94,6 +94,9 @@ mod tests {
             path: "r/r.toml".into(),
             batch_id: "b".into(),
             environment: env,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }
     }
 

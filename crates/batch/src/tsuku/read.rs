@@ -65,6 +65,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
                 transient,
                 failure: (!out.exit.success())
                     .then(|| classify_create(out.exit, &out.stdout, transient && last, t.source)),
+                unavailable: None,
+                verify_exit_code: None,
             }
         }
         Job::Install(_) => {
@@ -75,6 +77,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
                 failure: (!out.exit.success()).then(|| {
                     classify_install(out.exit, &out.stdout, &out.stderr, transient && last)
                 }),
+                unavailable: None,
+                verify_exit_code: None,
             }
         }
         Job::Validate { .. } => read_validation(out, last),
@@ -291,6 +295,8 @@ fn read_validation(out: &Output, last: bool) -> Reading {
                 after,
                 &String::from_utf8_lossy(&out.stderr),
             )),
+            unavailable: None,
+            verify_exit_code: None,
         };
     }
     let json = parse_install_json(&out.stdout);
@@ -321,5 +327,7 @@ fn read_validation(out: &Output, last: bool) -> Reading {
         code,
         transient,
         failure,
+        unavailable: None,
+        verify_exit_code: None,
     }
 }

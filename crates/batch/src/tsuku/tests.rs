@@ -178,7 +178,9 @@ fn reading_marks_the_network_code_transient() {
         Reading {
             code: 0,
             transient: false,
-            failure: None
+            failure: None,
+            unavailable: None,
+            verify_exit_code: None,
         }
     );
     let v = Job::Validate {

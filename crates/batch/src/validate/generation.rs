@@ -63,6 +63,9 @@ pub(crate) fn generation_rows<'a>(
                 path,
                 batch_id: batch_id.to_owned(),
                 environment: Environment::Generation,
+                message: None,
+                subcategory: None,
+                verify_exit_code: None,
             })
         })
         .collect::<Result<Vec<_>, UnsafeName>>()?;

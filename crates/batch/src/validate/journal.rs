@@ -178,6 +178,9 @@ mod tests {
             path: format!("{}/{recipe}.toml", &recipe[..1]),
             batch_id: "b1".into(),
             environment: Environment::Validation,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }
     }
 

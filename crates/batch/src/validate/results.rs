@@ -27,6 +27,12 @@ pub enum RowStatus {
     Fail,
     /// The recipe is in the execution exclusions and was not installed.
     Skipped,
+    /// Not a recipe result: the runner could not run installs (no container runtime, a
+    /// container that could not start, tsuku exit 11, 12 or 14, the generator missing), so
+    /// `validate` stopped here (issue #22). Always the file's last row; `recipe` names the
+    /// recipe whose install showed it and `message` the reason. `aggregate` then treats the
+    /// whole platform as not reported.
+    Incomplete,
 }
 
 /// Where a row was measured.
@@ -68,6 +74,20 @@ pub struct ValidationRow {
     /// empty) on pass and fail rows, absent on skipped rows, as in spec §1.7.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<Vec<String>>,
+    /// Why the row failed, at most 1 KiB (issue #22): tsuku's `message` (host JSON), else its
+    /// `error`, else the tail of `install_output` / `verify_output` (sandbox JSON), else
+    /// stderr. On an `incomplete` row, why the platform stopped. Absent on pass and skipped
+    /// rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// tsuku's `subcategory` (`timeout`, `dns_error`, ...) or ours (`timeout` after a kill),
+    /// when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcategory: Option<String>,
+    /// The verify command's exit code when a sandbox install passed and its verify step
+    /// failed (tsuku's `verify_exit_code`; the row's `exit_code` is then 7, issue #22).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_exit_code: Option<i32>,
     /// The last attempt hit `--timeout` and its process group was killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
@@ -213,6 +233,9 @@ mod tests {
             path: format!("{}/{recipe}.toml", &recipe[..1]),
             batch_id: "2026-12-01".into(),
             environment: Environment::Validation,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }
     }
 
@@ -225,6 +248,9 @@ mod tests {
                 attempts: None,
                 blocked_by: None,
                 environment: Environment::Generation,
+                message: None,
+                subcategory: None,
+                verify_exit_code: None,
                 ..row("gen", RowStatus::Skipped)
             },
         ];

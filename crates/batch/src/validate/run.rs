@@ -125,6 +125,9 @@ pub(crate) fn skipped_row(
         path: recipe.rel.clone(),
         batch_id: config.batch_id.clone(),
         environment: Environment::Validation,
+        message: None,
+        subcategory: None,
+        verify_exit_code: None,
     }
 }
 
@@ -181,6 +184,9 @@ pub(crate) async fn validate_one(
             path: task.recipe.rel.clone(),
             batch_id: config.batch_id.clone(),
             environment: Environment::Validation,
+            message: None,
+            subcategory: None,
+            verify_exit_code: None,
         }));
     }
 }

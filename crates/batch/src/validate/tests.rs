@@ -275,6 +275,9 @@ async fn resume_skips_journaled_rows_and_drops_foreign_ones() {
         path: format!("{}/{name}.toml", &name[..1]),
         batch_id: c.batch_id.clone(),
         environment: Default::default(),
+        message: None,
+        subcategory: None,
+        verify_exit_code: None,
     };
     j.append_row(&done("bat")).unwrap();
     j.append_row(&done("zz")).unwrap();

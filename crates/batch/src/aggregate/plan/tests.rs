@@ -46,6 +46,9 @@ fn row(recipe: &str, platform: &str, status: RowStatus) -> ValidationRow {
         path: format!("{}/{recipe}.toml", &recipe[..1]),
         batch_id: BATCH.into(),
         environment: Environment::Validation,
+        message: None,
+        subcategory: None,
+        verify_exit_code: None,
     }
 }
 
@@ -84,6 +87,9 @@ impl Fixture {
             queue.entries.push(e);
             gen_rows.push(ValidationRow {
                 environment: Environment::Generation,
+                message: None,
+                subcategory: None,
+                verify_exit_code: None,
                 ..row(name, "linux-debian-glibc-x86_64", RowStatus::Pass)
             });
         }
