@@ -8,12 +8,16 @@
 //!   `validation-results-<platform>.json` file (serde-written, replaced atomically);
 //! - [`recipes`]: the batch's recipes under `--recipes DIR` (one level, no symlinks, no `..`);
 //! - [`exclusions`]: tsuku's execution exclusions (`skipped` rows);
+//! - [`defaults`]: the per-platform `--timeout` and the `--jobs` default;
+//! - [`containers`]: removing the sandbox container of a Linux install killed by `--timeout`;
 //! - `run`: the attempts of each (recipe, family) install, retried while the
 //!   [`Generator`](crate::generator::Generator) reads them as transient, and the concurrent
 //!   loop over them (the argv and tsuku's JSON are [`crate::tsuku`]'s);
 //! - [`journal`]: `<out>.journal`, so a killed job resumes without re-running finished rows;
 //! - [`job`]: one job from files to the results file.
 
+pub mod containers;
+pub mod defaults;
 pub mod exclusions;
 pub(crate) mod generation;
 pub mod job;
@@ -30,6 +34,8 @@ pub(crate) use generation::host_platform;
 #[cfg(test)]
 mod tests;
 
+pub use containers::{Cleanup, CleanupOutcome, ContainerCleanup};
+pub use defaults::{DEFAULT_JOBS, default_timeout};
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
 pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
 pub use recipes::{RejectReason, Rejected};

@@ -39,9 +39,12 @@ pub struct ValidateConfig {
     /// The tsuku binary (`--generator`), run by
     /// [`Tsuku::for_validation`](crate::tsuku::Tsuku::for_validation).
     pub generator: PathBuf,
-    /// Wall-time limit of one install attempt (`--timeout`, default 300 s as spec's `gtimeout`).
+    /// Wall-time limit of one install attempt (`--timeout`; default
+    /// [`default_timeout`](super::defaults::default_timeout): 300 s on macOS as the workflow's
+    /// `gtimeout`, 30 min on Linux, above tsuku's own 15-minute container limit).
     pub timeout: Duration,
-    /// Installs in flight at once (`--jobs`, at least 1).
+    /// Installs in flight at once (`--jobs`, at least 1; default
+    /// [`DEFAULT_JOBS`](super::defaults::DEFAULT_JOBS), as tsuku's workflow).
     pub jobs: usize,
     /// The batch ID written into every row (`--batch-id`).
     pub batch_id: String,
@@ -51,14 +54,16 @@ pub struct ValidateConfig {
 }
 
 impl ValidateConfig {
-    /// A configuration with the platform's default families, `tsuku`, 300 s, 2 jobs.
+    /// A configuration with the platform's defaults: its families, `tsuku`, its timeout
+    /// ([`default_timeout`](super::defaults::default_timeout)) and
+    /// [`DEFAULT_JOBS`](super::defaults::DEFAULT_JOBS).
     pub fn new(platform: JobPlatform, batch_id: impl Into<String>) -> Self {
         Self {
             platform,
             families: platform.default_families().to_vec(),
             generator: PathBuf::from("tsuku"),
-            timeout: Duration::from_secs(300),
-            jobs: 2,
+            timeout: super::defaults::default_timeout(platform.os()),
+            jobs: usize::from(super::defaults::DEFAULT_JOBS),
             batch_id: batch_id.into(),
             pass_github_token: false,
         }
