@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use batch::validate::{Family, JobPlatform, ResultsFile};
+use batch::validate::{DEFAULT_JOBS, Family, JobPlatform, ResultsFile, default_timeout};
 use clap::Args;
 
 use super::common::JsonArgs;
@@ -38,15 +38,21 @@ pub struct ValidateArgs {
     #[arg(long, env = "BATCH_EXCLUSIONS", value_name = "FILE")]
     pub exclusions: Option<PathBuf>,
 
-    /// Installs in flight at once (sandboxed installs are heavy; hosted runners have 2-4
-    /// cores).
-    #[arg(long, env = "BATCH_VALIDATE_JOBS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Installs in flight at once [default: 1, as tsuku's workflow]. More is allowed, but
+    /// concurrent installs share the runner's CPUs (each Linux build container asks for 4 CPUs
+    /// and 4 GB; hosted runners have 4 cores), the cargo registry cache (mounted read-write
+    /// into every build container) and, on macOS, the tsuku home (only its state.json is
+    /// locked), so a result can depend on what ran beside it. With more than 1, the container
+    /// of a Linux install killed by --timeout is left to the runner's teardown.
+    #[arg(long, env = "BATCH_VALIDATE_JOBS", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
-    /// Wall-time limit of one install attempt (the spec's `gtimeout 300`); the process group
-    /// is killed and the row records exit 124.
-    #[arg(long, env = "BATCH_VALIDATE_TIMEOUT", default_value = "300s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// Wall-time limit of one install attempt [default: 300s on macOS, the workflow's
+    /// `gtimeout 300`; 30m on Linux, above tsuku's own 15-minute container limit]. The
+    /// process group is killed and the row records exit 124; on Linux the sandbox
+    /// containers are then removed (podman, then docker, whichever is on PATH).
+    #[arg(long, env = "BATCH_VALIDATE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 
     /// The tsuku binary (a path, or a name looked up on PATH).
     #[arg(long, env = "BATCH_GENERATOR", default_value = "tsuku")]
@@ -77,6 +83,13 @@ impl ValidateArgs {
         self.out
             .clone()
             .unwrap_or_else(|| PathBuf::from(ResultsFile::file_name(self.platform)))
+    }
+
+    /// `--timeout`, or the platform's default ([`default_timeout`]: 300 s on macOS, 30 min on
+    /// Linux).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .unwrap_or_else(|| default_timeout(self.platform.os()))
     }
 }
 

@@ -9,12 +9,12 @@
 //! written (a partial file), the journal is kept for a rerun, and the exit code is 0.
 
 use anyhow::Context as _;
-use batch::runner::{ProcessRunner, Stop, find_program, parent_death_helper};
+use batch::runner::{ProcessRunner, Runner, Stop, find_program, parent_death_helper};
 use batch::tsuku::Tsuku;
 use batch::validate::job::write_results;
 use batch::validate::{
-    JobOptions, Os, RowStatus, ValidateConfig, ValidateError, ValidateFiles, ValidationRow,
-    validate_files,
+    Cleanup, CleanupOutcome, ContainerCleanup, JobOptions, Os, RowStatus, ValidateConfig,
+    ValidateError, ValidateFiles, ValidationRow, validate_files,
 };
 use tokio::sync::watch;
 
@@ -58,7 +58,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             families
         },
         generator: args.generator.clone(),
-        timeout: args.timeout,
+        timeout: args.timeout(),
         jobs: usize::from(args.jobs),
         batch_id: args.batch_id.clone(),
         pass_github_token: std::env::var_os(batch::tsuku::TOKEN_VAR).is_some(),
@@ -91,12 +91,21 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             None
         }
     };
-    let runner = ProcessRunner {
+    let process = ProcessRunner {
         kill_grace: args.kill_grace,
         max_output,
         stop: Some(stop_rx.clone()),
         parent_death: parent_death_helper(),
         ..ProcessRunner::default()
+    };
+    // On Linux a timed-out install's sandbox container outlives the killed tsuku client.
+    let cleanup;
+    let runner: &dyn Runner = if platform.os() == Os::Linux {
+        cleanup = ContainerCleanup::new(&process, ContainerCleanup::runtimes_on_path())
+            .on_cleanup(&log_cleanup);
+        &cleanup
+    } else {
+        &process
     };
     let on_row = |r: &ValidationRow| {
         let status = match r.status {
@@ -118,7 +127,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         &config,
         &files,
         &tsuku,
-        &runner,
+        runner,
         JobOptions {
             stop: Some(stop_rx),
             deadline,
@@ -160,6 +169,38 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         return Ok(Ending::Signal(sig));
     }
     Ok(Ending::Success)
+}
+
+/// Logs one step of removing a timed-out install's sandbox containers.
+fn log_cleanup(c: &Cleanup) {
+    let install = &c.install;
+    match &c.outcome {
+        CleanupOutcome::Removed { runtime, ids } if ids.is_empty() => tracing::info!(
+            "{install} timed out; `{} ps` shows no sandbox container left",
+            runtime.display()
+        ),
+        CleanupOutcome::Removed { runtime, ids } => tracing::info!(
+            "{install} timed out; removed its sandbox container(s) with `{} rm -f {}`",
+            runtime.display(),
+            ids.join(" ")
+        ),
+        CleanupOutcome::Shared => tracing::warn!(
+            "{install} timed out while other installs ran (--jobs > 1); its sandbox container \
+             cannot be told apart from theirs and is left to the runner's teardown"
+        ),
+        CleanupOutcome::NoRuntime => tracing::warn!(
+            "{install} timed out; neither podman nor docker is on PATH, so its sandbox \
+             container (if any) was not removed"
+        ),
+        CleanupOutcome::Failed {
+            runtime,
+            step,
+            reason,
+        } => tracing::warn!(
+            "{install} timed out; `{} {step}` of its sandbox containers failed: {reason}",
+            runtime.display()
+        ),
+    }
 }
 
 /// Adds what to do to a library error.

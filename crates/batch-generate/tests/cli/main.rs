@@ -39,3 +39,4 @@ mod summary;
 mod util;
 mod validate;
 mod validate_stop;
+mod validate_timeouts;
