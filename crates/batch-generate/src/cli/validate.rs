@@ -38,12 +38,12 @@ pub struct ValidateArgs {
     #[arg(long, env = "BATCH_EXCLUSIONS", value_name = "FILE")]
     pub exclusions: Option<PathBuf>,
 
-    /// Installs in flight at once [default: 1, as tsuku's workflow]. More is allowed, but
+    /// Installs in flight at once (1 by default, as tsuku's workflow). More is allowed, but
     /// concurrent installs share the runner's CPUs (each Linux build container asks for 4 CPUs
-    /// and 4 GB; hosted runners have 4 cores), the cargo registry cache (mounted read-write
+    /// and 4 GB, as many as a hosted runner has), the cargo registry cache (mounted read-write
     /// into every build container) and, on macOS, the tsuku home (only its state.json is
-    /// locked), so a result can depend on what ran beside it. With more than 1, the container
-    /// of a Linux install killed by --timeout is left to the runner's teardown.
+    /// locked), so a result can depend on what ran beside it. A Linux install killed by
+    /// --timeout while another ran leaves its container to the runner's teardown.
     #[arg(long, env = "BATCH_VALIDATE_JOBS", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
@@ -99,4 +99,72 @@ fn parse_platform(s: &str) -> Result<JobPlatform, String> {
 
 fn parse_family(s: &str) -> Result<Family, String> {
     s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use batch::validate::{JobPlatform, default_timeout};
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::super::Cli;
+    use super::super::root::Command;
+
+    fn args(extra: &[&str]) -> super::ValidateArgs {
+        let mut v = vec![
+            "batch-generate",
+            "validate",
+            "--recipes",
+            "r",
+            "--batch-id",
+            "b-1",
+        ];
+        v.extend_from_slice(extra);
+        match Cli::try_parse_from(v).unwrap().command {
+            Some(Command::Validate(a)) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeout_defaults_per_platform_and_the_flag_overrides_it() {
+        for (platform, secs) in [
+            ("linux-x86_64", 1800),
+            ("linux-arm64", 1800),
+            ("darwin-arm64", 300),
+            ("darwin-x86_64", 300),
+        ] {
+            let a = args(&["--platform", platform]);
+            assert_eq!(a.timeout(), Duration::from_secs(secs), "{platform}");
+            assert_eq!(a.jobs, 1, "{platform}");
+            let a = args(&["--platform", platform, "--timeout", "45m", "--jobs", "3"]);
+            assert_eq!((a.timeout(), a.jobs), (Duration::from_secs(2700), 3));
+        }
+    }
+
+    #[test]
+    fn the_help_quotes_the_library_defaults() {
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("validate")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mac = default_timeout(JobPlatform::DarwinArm64.os()).as_secs();
+        let linux = default_timeout(JobPlatform::LinuxX86_64.os()).as_secs();
+        assert!(
+            help.contains(&format!("[default: {mac}s on macOS")),
+            "{help}"
+        );
+        assert!(
+            help.contains(&format!("; {}m on Linux", linux / 60)),
+            "{help}"
+        );
+        assert!(
+            help.contains(&format!("[default: {}]", batch::validate::DEFAULT_JOBS)),
+            "{help}"
+        );
+    }
 }

@@ -22,11 +22,13 @@ fn help_states_the_per_platform_timeout_and_one_job() {
     // clap wraps the help text; compare it with the line breaks and indents taken out.
     let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     for want in [
-        "--jobs <JOBS> Installs in flight at once [default: 1, as tsuku's workflow]",
+        "--jobs <JOBS> Installs in flight at once (1 by default, as tsuku's workflow)",
+        "[env: BATCH_VALIDATE_JOBS=] [default: 1]",
         "[default: 300s on macOS, the workflow's `gtimeout 300`; 30m on Linux, above tsuku's own 15-minute container limit]",
         "the cargo registry cache",
         "the tsuku home (only its state.json is locked)",
         "4 CPUs and 4 GB",
+        "while another ran leaves its container to the runner's teardown",
     ] {
         assert!(help.contains(want), "missing {want:?}\n{}", out.ctx());
     }
