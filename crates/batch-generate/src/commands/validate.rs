@@ -7,6 +7,10 @@
 //! journal keeps every finished row, no results file is written, and the exit code is
 //! 128 + N. At the `--max-duration` deadline the same stop happens, but the rows finished are
 //! written (a partial file), the journal is kept for a rerun, and the exit code is 0.
+//!
+//! On Linux the runner is wrapped in [`ContainerCleanup`]: an install killed by `--timeout`
+//! has its sandbox containers removed when no other install ran beside it (see
+//! `batch::validate::containers`); each step is logged.
 
 use anyhow::Context as _;
 use batch::runner::{ProcessRunner, Runner, Stop, find_program, parent_death_helper};
