@@ -13,8 +13,11 @@
 //! earlier one, and all are removed. Otherwise they cannot be told apart from a running
 //! sibling's (tsuku names none and labels all alike), so none is removed and
 //! [`CleanupOutcome::Shared`] says so; the runner's teardown removes them (GitHub-hosted
-//! runners are discarded after the job). Installs stopped by a signal are not cleaned: the
-//! runner starts nothing once a stop is asked.
+//! runners are discarded after the job). Installs stopped by a signal or by the
+//! `--max-duration` deadline are not cleaned (the runner starts nothing once a stop is
+//! asked), nor are containers tsuku itself abandons when its own 15-minute limit kills its
+//! `docker run` client: that install is not [`Exit::TimedOut`] here; both are left to the
+//! runner's teardown.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
