@@ -9,8 +9,7 @@ use crate::queue::QueueError;
 use crate::validate::ResultsError;
 
 /// Why `aggregate` stopped. Every variant but [`AggregateError::Write`] and
-/// [`AggregateError::Delete`] is raised while planning, before anything is written (the
-/// aggregate journal's are raised before any recipe is read).
+/// [`AggregateError::Delete`] is raised while planning, before anything is written.
 #[derive(Debug, thiserror::Error)]
 pub enum AggregateError {
     /// The validation directory could not be listed.
