@@ -81,7 +81,19 @@ fn with_hint(e: AggregateError) -> anyhow::Error {
             "another batch-generate run is using this queue: wait for it to finish; nothing was written",
         ),
         AggregateError::Write { .. } | AggregateError::Delete { .. } => Hint(
-            "fix the file system problem and run aggregate again: it is idempotent and finishes what is left",
+            "fix the file system problem and run aggregate again with the same flags: its journal \
+             (<queue>.aggregate-journal) makes it finish as if it had not been interrupted",
+        ),
+        AggregateError::ReadBefore { .. } | AggregateError::JournalEntryMissing { .. } => {
+            Hint("fix the named file and run aggregate again; nothing was written")
+        }
+        AggregateError::JournalRead { .. } | AggregateError::JournalCorrupt { .. } => Hint(
+            "the journal of an interrupted aggregate cannot be used: restore the outputs from git \
+             and delete the journal, then run aggregate again; nothing was written",
+        ),
+        AggregateError::JournalOtherBatch { .. } => Hint(
+            "finish that batch first (run aggregate with its --batch-id and --planned-at), or \
+             restore the outputs from git and delete the journal; nothing was written",
         ),
     };
     anyhow::Error::new(e).context(hint)

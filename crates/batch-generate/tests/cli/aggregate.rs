@@ -15,8 +15,8 @@ const BATCH: &str = "2026-12-01-all";
 const PLANNED_AT: &str = "2026-12-01T08:00:00Z";
 /// The run lock's file: it stays after a run (as for every command that takes the lock) and
 /// holds the last holder's pid, so it is left out of "nothing written" comparisons.
-const LOCK: &str = "queue.json.lock";
-const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction = \"homebrew\"\n";
+pub(crate) const LOCK: &str = "queue.json.lock";
+pub(crate) const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction = \"homebrew\"\n";
 
 use batch::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 
@@ -45,13 +45,13 @@ fn row(recipe: &str, platform: &str, status: RowStatus) -> ValidationRow {
 /// A batch in a sandbox: recipes `(name, text)` with `success` queue entries `npm:<name>`,
 /// a generation results file, and one results file per job platform in which the listed
 /// `(recipe, platform)` pairs fail and all others pass.
-struct Batch {
-    sb: Sandbox,
+pub(crate) struct Batch {
+    pub(crate) sb: Sandbox,
     validation: PathBuf,
 }
 
 impl Batch {
-    fn new(recipes: &[(&str, String)], fails: &[(&str, &str)]) -> Batch {
+    pub(crate) fn new(recipes: &[(&str, String)], fails: &[(&str, &str)]) -> Batch {
         let entries: Vec<Value> = recipes
             .iter()
             .map(|(n, _)| entry(n, &format!("npm:{n}"), 1).with("status", "success"))
@@ -111,7 +111,7 @@ impl Batch {
             .unwrap();
     }
 
-    fn run(&self, extra: &[&str]) -> crate::util::Out {
+    pub(crate) fn run(&self, extra: &[&str]) -> crate::util::Out {
         self.run_env(extra, &[])
     }
 
@@ -140,7 +140,7 @@ impl Batch {
             .clone()
     }
 
-    fn pr_body(&self) -> String {
+    pub(crate) fn pr_body(&self) -> String {
         std::fs::read_to_string(self.sb.root.join("pr/pr-body.md")).unwrap()
     }
 }
@@ -152,7 +152,7 @@ fn matches(p: &str, pattern: &str) -> bool {
     }
 }
 
-fn plain() -> String {
+pub(crate) fn plain() -> String {
     PLAIN.to_owned()
 }
 

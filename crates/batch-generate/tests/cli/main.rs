@@ -5,6 +5,7 @@
 //! failing writes) and [`store`] runs the artifact-store commands against moto.
 
 mod aggregate;
+mod aggregate_resume;
 mod bad_input;
 mod breaker;
 mod budget;

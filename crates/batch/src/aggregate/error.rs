@@ -137,4 +137,56 @@ pub enum AggregateError {
         #[source]
         source: io::Error,
     },
+    /// The aggregate journal (issue #22) could not be read.
+    #[error("failed to read the aggregate journal `{path}`")]
+    JournalRead {
+        /// The journal.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The aggregate journal is not one this version wrote (or was damaged).
+    #[error("the aggregate journal `{path}` cannot be used")]
+    JournalCorrupt {
+        /// The journal.
+        path: PathBuf,
+        /// Why, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The aggregate journal was left by an interrupted `aggregate` of another batch.
+    #[error(
+        "the aggregate journal `{path}` was left by an interrupted aggregate of batch \
+         {batch_id:?} planned at {planned_at}"
+    )]
+    JournalOtherBatch {
+        /// The journal.
+        path: PathBuf,
+        /// Its batch ID.
+        batch_id: String,
+        /// Its plan time.
+        planned_at: String,
+    },
+    /// A queue entry the journal holds is no longer in the queue.
+    #[error(
+        "queue entry {name:?} ({package_id}) of the aggregate journal `{path}` is not in the queue"
+    )]
+    JournalEntryMissing {
+        /// The journal.
+        path: PathBuf,
+        /// The entry's name.
+        name: String,
+        /// The entry's source.
+        package_id: String,
+    },
+    /// A file the batch is about to change could not be read to journal it.
+    #[error("failed to read `{path}` to journal it")]
+    ReadBefore {
+        /// The file.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: io::Error,
+    },
 }

@@ -5,6 +5,8 @@
 //! - `inputs`: the results files, batch membership and recipe paths;
 //! - `plan`: every decision, computed without writing; `apply`
 //!   then writes it;
+//! - `journal`: the state before the batch of what `apply` changes, so that a run after an
+//!   interruption ends as one uninterrupted run (issue #22);
 //! - `error`: the typed errors ([`AggregateError`]);
 //! - the security gate over the parsed TOML is [`crate::gate`] (validate applies it too);
 //! - `verdict`: include, constrain or exclude from the validation rows;
@@ -19,6 +21,7 @@ pub(crate) mod constraint;
 pub(crate) mod error;
 pub(crate) mod inputs;
 pub(crate) mod insert;
+pub(crate) mod journal;
 pub mod metrics;
 pub(crate) mod plan;
 pub mod pr;

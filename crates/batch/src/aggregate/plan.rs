@@ -9,6 +9,12 @@
 //! failure lines are the same as the first time. A constraint already present is left
 //! unchanged. File stamps come from the plan time, so failures and metrics replace their own
 //! files with the same content.
+//!
+//! Interruption (issue #22): an interrupted `aggregate` leaves its journal
+//! ([`super::journal`]); the next plan reads every file and queue entry the interrupted one
+//! changed as the journal says they were before the batch, and takes the journal's clock
+//! reading, so it decides as the interrupted run did. The plan carries the journal `apply`
+//! writes first ([`Plan::journal`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +25,7 @@ use super::constraint::derive;
 use super::error::AggregateError;
 use super::inputs::{BatchRows, locate, read_rows};
 use super::insert::{Insertion, insert_constraint};
+use super::journal::{self, Before};
 use super::metrics::{Metrics, PlatformCounts};
 use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
 use super::recipe_failures::{self, RecipeFailure};
@@ -144,8 +151,12 @@ pub struct Plan {
     pub queue_changes: Vec<QueueChange>,
     /// The PR texts.
     pub pr: PrText,
-    /// When the plan was made (queue `updated_at`, backoff).
+    /// When the plan was made (queue `updated_at`, backoff); an interrupted run's time when
+    /// its journal was found.
     pub now: Timestamp,
+    /// The aggregate journal `apply` writes first: the state before the batch of every file
+    /// and queue entry it changes ([`super::journal`], issue #22).
+    pub(crate) journal: Before,
 }
 
 impl Plan {
@@ -164,17 +175,50 @@ impl Plan {
         }
         c
     }
+
+    /// The files `apply` writes or deletes, apart from the PR texts and the queue: inserted
+    /// constraints, deleted recipes, the failure file (when there are failures) and the metrics
+    /// file (unless kept).
+    pub(crate) fn changed_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .recipes
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.fate,
+                    Fate::Constrained {
+                        new_text: Some(_),
+                        ..
+                    } | Fate::Excluded { already: false, .. }
+                )
+            })
+            .map(|r| recipe_file(&self.options, &r.path))
+            .collect();
+        if !self.failures.is_empty() {
+            out.push(self.failures_file.clone());
+        }
+        if !self.metrics_kept {
+            out.push(self.metrics_file.clone());
+        }
+        out
+    }
 }
 
-/// Reads every input and decides; writes nothing.
+/// Reads every input and decides; writes nothing. When an interrupted `aggregate` of the
+/// batch left its journal, the files and entries it holds are read from it, and its time is
+/// `now` (module docs).
 ///
 /// # Errors
-/// Any [`AggregateError`] of reading: results files, batch IDs, paths, queue entries,
-/// symlinks, missing recipes, recipes whose `metadata` is not a table.
+/// Any [`AggregateError`] of reading: the aggregate journal (unreadable, of another batch, an
+/// entry no longer in the queue), results files, batch IDs, paths, queue entries, symlinks,
+/// missing recipes, recipes whose `metadata` is not a table.
 pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError> {
-    let now = clock.now();
+    let resumed = journal::read(options)?;
+    let now = resumed.as_ref().map_or_else(|| clock.now(), |j| j.now);
     let rows = read_rows(&options.validation_dir, &options.batch_id)?;
     let mut queue = Queue::load(&options.queue)?;
+    let mut undo = resumed.unwrap_or_else(|| Before::new(options, now));
+    undo.restore_entries(&mut queue, &journal::path_for(&options.queue))?;
     let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
     for (i, e) in queue.entries.iter().enumerate() {
         if let Ok(p) = recipe_relative_path(&e.name) {
@@ -198,7 +242,7 @@ pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, Aggr
         let source = entry.source.clone();
         *ecosystems.entry(entry.ecosystem().to_owned()).or_default() += 1;
         let results = PlatformResults::of(recipe_rows);
-        let fate = decide(options, path, &results, &entry.status)?;
+        let fate = decide(options, path, &results, &entry.status, &undo)?;
         if let Fate::Excluded { cause, already, .. } = &fate {
             if *cause == ExcludeCause::FailedEverywhere {
                 failures.extend(recipe_failures::failure_lines(
@@ -212,6 +256,7 @@ pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, Aggr
                 ExcludeCause::FailedEverywhere => Status::Failed,
             };
             if !already && entry.status != target {
+                undo.keep_entry(idx, entry);
                 let from = entry.status.to_string();
                 match cause {
                     ExcludeCause::Gate => entry.status = Status::Excluded,
@@ -247,7 +292,11 @@ pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, Aggr
         queue,
         queue_changes,
     };
-    Ok(finish(options, rows, decided, now))
+    let mut plan = finish(options, rows, decided, now, undo);
+    for file in plan.changed_files() {
+        plan.journal.keep_file(file)?;
+    }
+    Ok(plan)
 }
 
 /// The per-recipe decisions, before the batch-wide ones.
@@ -265,8 +314,24 @@ fn decide(
     path: &str,
     results: &PlatformResults,
     status: &Status,
+    undo: &Before,
 ) -> Result<Fate, AggregateError> {
-    let Some(file) = locate(&options.output_dir, path)? else {
+    // Symlinks are refused even when the journal holds the content.
+    let located = locate(&options.output_dir, path)?;
+    let file = recipe_file(options, path);
+    let bytes = match (undo.file(&file), located) {
+        (Some(before), _) => before.bytes().map(<[u8]>::to_vec),
+        (None, Some(f)) => {
+            Some(
+                std::fs::read(&f).map_err(|source| AggregateError::ReadRecipe {
+                    path: f.clone(),
+                    source,
+                })?,
+            )
+        }
+        (None, None) => None,
+    };
+    let Some(bytes) = bytes else {
         // Only an earlier aggregate of this batch removes a recipe: the gate (entry
         // `excluded`), or failing everywhere, which the rows still say whatever `queue
         // maintain` did to the entry since.
@@ -292,10 +357,6 @@ fn decide(
             already: true,
         });
     };
-    let bytes = std::fs::read(&file).map_err(|source| AggregateError::ReadRecipe {
-        path: file.clone(),
-        source,
-    })?;
     // TOML is UTF-8: other bytes cannot be screened, so the gate fails closed on them.
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -369,7 +430,13 @@ fn failed_everywhere_record(source: &str, failed: &[RowPlatform], now: Timestamp
 }
 
 /// The batch-wide part: platform counts, auto-merge, metrics, PR text.
-fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) -> Plan {
+fn finish(
+    options: &Options,
+    rows: BatchRows,
+    decided: Decided,
+    now: Timestamp,
+    journal: Before,
+) -> Plan {
     let Decided {
         recipes,
         failures,
@@ -432,10 +499,12 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
     let metrics_file = options
         .metrics_dir
         .join(Metrics::file_name(options.planned_at));
-    let metrics_kept = std::fs::read(&metrics_file)
-        .ok()
-        .and_then(|b| Metrics::from_slice(&b))
-        .is_some_and(|old| old.same_counts(&metrics));
+    let metrics_kept = match journal.file(&metrics_file) {
+        Some(before) => before.bytes().map(<[u8]>::to_vec),
+        None => std::fs::read(&metrics_file).ok(),
+    }
+    .and_then(|b| Metrics::from_slice(&b))
+    .is_some_and(|old| old.same_counts(&metrics));
     Plan {
         options: options.clone(),
         results_files: rows.files,
@@ -454,6 +523,7 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
         queue_changes,
         pr: render(&pr_in),
         now,
+        journal,
     }
 }
 
