@@ -21,7 +21,9 @@ use super::inputs::{BatchRows, locate, read_rows};
 use super::insert::{Insertion, insert_constraint};
 use super::metrics::{Metrics, PlatformCounts};
 use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
+use super::reason::reason_lines;
 use super::recipe_failures::{self, RecipeFailure};
+use super::reporting::{NotReported, drop_unreported};
 use super::verdict::{PlatformResults, Verdict};
 use crate::clock::Clock;
 use crate::gate::{self, GateFailure};
@@ -122,8 +124,13 @@ pub struct Plan {
     pub recipes: Vec<RecipeDecision>,
     /// Validation row counts per job platform (all four).
     pub platforms: BTreeMap<JobPlatform, PlatformCounts>,
-    /// Every job platform reported at least one validation row.
+    /// Every job platform reported at least one validation row and none is incomplete
+    /// (`not_reported` is empty).
     pub all_platforms_reported: bool,
+    /// The platforms that did not report: no validation row, or an `incomplete` row (whose
+    /// platform's rows were all set aside before deciding, issue #22); in
+    /// [`JobPlatform::ALL`] order.
+    pub not_reported: Vec<NotReported>,
     /// Auto-merge only when nothing is excluded, every platform reported (spec §7.3.6,
     /// issue #13) and every included recipe has validation rows (decision: an unvalidated
     /// recipe needs a human look).
@@ -173,7 +180,9 @@ impl Plan {
 /// symlinks, missing recipes, recipes whose `metadata` is not a table.
 pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError> {
     let now = clock.now();
-    let rows = read_rows(&options.validation_dir, &options.batch_id)?;
+    let mut rows = read_rows(&options.validation_dir, &options.batch_id)?;
+    // Issue #22: nothing is derived from a platform whose results are incomplete.
+    let not_reported = drop_unreported(&mut rows);
     let mut queue = Queue::load(&options.queue)?;
     let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
     for (i, e) in queue.entries.iter().enumerate() {
@@ -246,6 +255,7 @@ pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, Aggr
         ecosystems,
         queue,
         queue_changes,
+        not_reported,
     };
     Ok(finish(options, rows, decided, now))
 }
@@ -257,6 +267,7 @@ struct Decided {
     ecosystems: BTreeMap<String, u64>,
     queue: Queue,
     queue_changes: Vec<QueueChange>,
+    not_reported: Vec<NotReported>,
 }
 
 /// The fate of one recipe from its file and rows.
@@ -376,20 +387,33 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
         ecosystems,
         queue,
         queue_changes,
+        not_reported,
     } = decided;
     let platforms = PlatformCounts::of(&rows.all);
-    let all_platforms_reported = platforms.values().all(|c| c.tested > 0);
+    let all_platforms_reported = not_reported.is_empty();
     let mut pr_in = PrInput {
         batch_id: options.batch_id.clone(),
         ecosystems: ecosystems.clone(),
         platforms: platforms.clone(),
+        not_reported: not_reported.clone(),
         ..PrInput::default()
+    };
+    // The failing platforms' reasons (issue #22), from the rows that were decided on.
+    let reasons = |r: &RecipeDecision| {
+        rows.recipes
+            .get(&r.path)
+            .map(|(_, rs)| reason_lines(rs))
+            .unwrap_or_default()
     };
     for r in &recipes {
         match &r.fate {
-            Fate::Excluded { reason, .. } => pr_in.excluded.push(ExcludedNote {
+            Fate::Excluded { reason, cause, .. } => pr_in.excluded.push(ExcludedNote {
                 name: r.name.clone(),
                 reason: reason.clone(),
+                reasons: match cause {
+                    ExcludeCause::Gate => Vec::new(),
+                    ExcludeCause::FailedEverywhere => reasons(r),
+                },
             }),
             Fate::Constrained { line, existing, .. } => {
                 pr_in.included += 1;
@@ -397,6 +421,7 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
                     name: r.name.clone(),
                     line: line.clone(),
                     existing: *existing,
+                    reasons: reasons(r),
                 });
             }
             Fate::Unvalidated => {
@@ -441,6 +466,7 @@ fn finish(options: &Options, rows: BatchRows, decided: Decided, now: Timestamp) 
         results_files: rows.files,
         auto_merge: excluded == 0 && all_platforms_reported && pr_in.unvalidated.is_empty(),
         all_platforms_reported,
+        not_reported,
         recipes,
         platforms,
         failures_file: options
