@@ -10,7 +10,7 @@
 //! characters into spaces) so that `<`, `_` or `@name` in it are neither rendered nor acted on,
 //! and cut to [`MAX_LINE_CHARS`].
 
-use crate::validate::{Environment, RowStatus, ValidationRow};
+use crate::validate::{Environment, JobPlatform, RowPlatform, RowStatus, ValidationRow};
 
 /// Longest first line shown, in characters; longer ones are cut and end with `…`.
 pub(crate) const MAX_LINE_CHARS: usize = 200;
@@ -51,6 +51,11 @@ fn reason_of(row: &ValidationRow) -> String {
     out
 }
 
+/// A row platform's place in the matrix: its job platform, then family and arch.
+fn matrix_order(p: &RowPlatform) -> (JobPlatform, RowPlatform) {
+    (JobPlatform::of_row(p), *p)
+}
+
 /// `text` made safe inside a single-backtick Markdown code span.
 fn code_text(text: &str) -> String {
     text.chars()
@@ -63,34 +68,38 @@ fn code_text(text: &str) -> String {
 }
 
 /// The reason lines of one recipe's validation `fail` rows (generation rows never count),
-/// platforms with the same line grouped, in the order of their first row.
+/// platforms with the same line grouped. Platforms are in matrix order (the job platforms of
+/// the PR's validation table, each with its families in order), groups in the order of their
+/// first platform, so the text does not depend on how the results files are named.
 pub(crate) fn reason_lines<'a>(rows: impl IntoIterator<Item = &'a ValidationRow>) -> Vec<String> {
-    let mut groups: Vec<(Vec<String>, String)> = Vec::new();
+    let mut groups: Vec<(Vec<RowPlatform>, String)> = Vec::new();
     for row in rows {
         if row.environment != Environment::Validation || row.status != RowStatus::Fail {
             continue;
         }
         let reason = reason_of(row);
-        let platform = row.platform.to_string();
         match groups.iter_mut().find(|(_, r)| *r == reason) {
-            Some((platforms, _)) => {
-                if !platforms.contains(&platform) {
-                    platforms.push(platform);
-                }
-            }
-            None => groups.push((vec![platform], reason)),
+            Some((platforms, _)) => platforms.push(row.platform),
+            None => groups.push((vec![row.platform], reason)),
         }
     }
+    for (platforms, _) in &mut groups {
+        platforms.sort_unstable_by_key(matrix_order);
+        platforms.dedup();
+    }
+    groups.sort_by_key(|(platforms, _)| platforms.first().map(matrix_order));
     groups
         .into_iter()
-        .map(|(platforms, reason)| format!("{}: {reason}", platforms.join(", ")))
+        .map(|(platforms, reason)| {
+            let names: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+            format!("{}: {reason}", names.join(", "))
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::RowPlatform;
 
     fn fail(platform: &str, exit: i32, message: Option<&str>) -> ValidationRow {
         ValidationRow {
@@ -161,10 +170,10 @@ mod tests {
         assert_eq!(
             reason_lines(&rows),
             [
-                "darwin-arm64, darwin-x86_64: exit 6: `failed to resolve step github_file: 404`",
                 "linux-debian-glibc-x86_64: exit 6: `Warning: x`",
-                "linux-alpine-musl-arm64: exit 7 (verify exit 3, verify'x): `'jq --version' <printed> nothing`",
                 "linux-rhel-glibc-x86_64: exit 124",
+                "linux-alpine-musl-arm64: exit 7 (verify exit 3, verify'x): `'jq --version' <printed> nothing`",
+                "darwin-arm64, darwin-x86_64: exit 6: `failed to resolve step github_file: 404`",
             ]
         );
     }
