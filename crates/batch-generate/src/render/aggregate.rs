@@ -215,15 +215,15 @@ pub fn text(plan: &Plan, applied: Option<&Applied>) -> String {
                 recipe,
                 message,
                 ..
-            } => writeln!(
-                out,
-                "  not reported: {platform}: incomplete at {recipe}: {}",
-                message
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-            ),
+            } => {
+                // The first line of the reason, as in the PR text (200 characters at most).
+                let line = message.lines().map(str::trim).find(|l| !l.is_empty());
+                let line: String = line.unwrap_or("").chars().take(200).collect();
+                writeln!(
+                    out,
+                    "  not reported: {platform}: incomplete at {recipe}: {line}"
+                )
+            }
         };
     }
     for c in &plan.queue_changes {
