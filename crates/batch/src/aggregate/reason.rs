@@ -2,7 +2,7 @@
 //! excluded or constrained recipe, the first line of each failing platform's reason; the
 //! whole reason stays in the per-recipe failure records (`super::recipe_failures`).
 //!
-//! A line reads `<platforms>: exit <code>[ (<details>)][: `<first line>`]`, e.g.
+//! A line reads ``<platforms>: exit <code>[ (<details>)][: `<first line>`]``, e.g.
 //! ``darwin-arm64: exit 6: `failed to resolve step github_file: ...` ``. Details are
 //! `verify exit <n>` and tsuku's `subcategory`. Platforms whose line would be the same are
 //! listed together, in row order, so eleven identical failures make one line. The message is
