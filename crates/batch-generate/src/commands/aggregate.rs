@@ -35,8 +35,9 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<Ending> {
 }
 
 /// The `$GITHUB_OUTPUT` pairs: `included`, `excluded`, `constrained`,
-/// `all_platforms_reported`, `auto_merge` (true only when nothing was excluded, every
-/// platform reported and no included recipe is unvalidated).
+/// `all_platforms_reported` (false when a platform sent no rows or incomplete ones, issue
+/// #22), `auto_merge` (true only when nothing was excluded, every platform reported and no
+/// included recipe is unvalidated).
 pub fn outputs(plan: &Plan) -> Vec<(&'static str, String)> {
     let (i, e, c) = plan.counts();
     vec![

@@ -1,10 +1,11 @@
 //! What `aggregate` prints (issue #13): the `--json` document and the text report, one line
-//! per recipe with its fate, then the counts and the files written.
+//! per recipe with its fate, the platforms that did not report (issue #22), then the counts
+//! and the files written.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use batch::aggregate::{Applied, ExcludeCause, Fate, Plan};
+use batch::aggregate::{Applied, ExcludeCause, Fate, NotReported, Plan};
 use serde::Serialize;
 
 /// One recipe in `aggregate --json`.
@@ -35,6 +36,49 @@ pub struct RecipeDoc<'a> {
     pub already: Option<bool>,
 }
 
+/// A job platform whose results `aggregate` did not use, in `aggregate --json` (issue #22).
+#[derive(Debug, Serialize)]
+pub struct NotReportedDoc<'a> {
+    /// `linux-x86_64`, ...
+    pub platform: &'static str,
+    /// `missing` (no validation row arrived) or `incomplete` (its results end with an
+    /// `incomplete` row; every row of the platform was set aside).
+    pub kind: &'static str,
+    /// The recipe whose install showed the broken runner (incomplete only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<&'a str>,
+    /// Why the platform stopped, the `incomplete` row's message (incomplete only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
+    /// Rows set aside, the `incomplete` row included (incomplete only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_ignored: Option<usize>,
+}
+
+impl<'a> NotReportedDoc<'a> {
+    fn new(n: &'a NotReported) -> Self {
+        let mut doc = NotReportedDoc {
+            platform: n.platform().as_str(),
+            kind: n.kind(),
+            recipe: None,
+            message: None,
+            rows_ignored: None,
+        };
+        if let NotReported::Incomplete {
+            recipe,
+            message,
+            rows_ignored,
+            ..
+        } = n
+        {
+            doc.recipe = Some(recipe);
+            doc.message = Some(message);
+            doc.rows_ignored = Some(*rows_ignored);
+        }
+        doc
+    }
+}
+
 /// `aggregate --json`: counts, the GitHub outputs, every recipe, the queue changes and the
 /// files written (empty on a dry run).
 #[derive(Debug, Serialize)]
@@ -53,6 +97,8 @@ pub struct AggregateDoc<'a> {
     pub all_platforms_reported: bool,
     /// Whether the PR may be auto-merged.
     pub auto_merge: bool,
+    /// The platforms that did not report (issue #22), in matrix order.
+    pub not_reported: Vec<NotReportedDoc<'a>>,
     /// Results files read.
     pub results_files: &'a [PathBuf],
     /// Per recipe, by path.
@@ -79,6 +125,7 @@ impl<'a> AggregateDoc<'a> {
             constrained,
             all_platforms_reported: plan.all_platforms_reported,
             auto_merge: plan.auto_merge,
+            not_reported: plan.not_reported.iter().map(NotReportedDoc::new).collect(),
             results_files: &plan.results_files,
             recipes: plan.recipes.iter().map(recipe_doc).collect(),
             queue_changes: &plan.queue_changes,
@@ -157,6 +204,27 @@ pub fn text(plan: &Plan, applied: Option<&Applied>) -> String {
             Fate::Excluded { reason, .. } => format!(": {reason}"),
         };
         let _ = writeln!(out, "  {:<11} {}{detail}", fate_word(&r.fate), r.path);
+    }
+    for n in &plan.not_reported {
+        let _ = match n {
+            NotReported::Missing { platform } => {
+                writeln!(out, "  not reported: {platform}: no results")
+            }
+            NotReported::Incomplete {
+                platform,
+                recipe,
+                message,
+                ..
+            } => {
+                // The first line of the reason, as in the PR text (200 characters at most).
+                let line = message.lines().map(str::trim).find(|l| !l.is_empty());
+                let line: String = line.unwrap_or("").chars().take(200).collect();
+                writeln!(
+                    out,
+                    "  not reported: {platform}: incomplete at {recipe}: {line}"
+                )
+            }
+        };
     }
     for c in &plan.queue_changes {
         let _ = writeln!(out, "  queue: {} {} -> {}", c.name, c.from, c.to);

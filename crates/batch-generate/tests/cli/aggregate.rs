@@ -20,6 +20,10 @@ pub(crate) const PLAIN: &str = "[metadata]\nname = \"NAME\"\n\n[[steps]]\naction
 
 use batch::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 
+/// Issue #22: incomplete platforms and failure reasons (a child, to share [`Batch`]).
+#[path = "aggregate_incomplete.rs"]
+mod incomplete;
+
 fn rel(name: &str) -> String {
     format!("{}/{name}.toml", &name[..1])
 }

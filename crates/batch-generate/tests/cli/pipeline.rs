@@ -234,7 +234,37 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
              batch_id: {id}\nbatch_size: 7\nsuccess_rate: 0.71\n"
         )
     );
-    let body = chain.pr("pr-body.md");
+    let (body, reasons) = split_reasons(&chain.pr("pr-body.md"));
+    // Issue #22: each constrained or excluded recipe lists its failing platforms' reasons
+    // (`<platforms>: exit <code>...`); which platforms, not the fake's wording, is checked.
+    let reason_platforms = |recipe: &str| {
+        let mut p: Vec<&str> = reasons
+            .iter()
+            .filter(|(r, _)| r == recipe)
+            .flat_map(|(_, l)| {
+                let (platforms, rest) = l.split_once(": exit ").unwrap_or_else(|| panic!("{l}"));
+                assert!(
+                    rest.starts_with(|c: char| c.is_ascii_digit() || c == '-'),
+                    "{l}"
+                );
+                platforms.split(", ")
+            })
+            .collect();
+        p.sort_unstable();
+        p
+    };
+    assert_eq!(reason_platforms("bravo"), ["darwin-arm64", "darwin-x86_64"]);
+    assert_eq!(
+        reason_platforms("charlie"),
+        ["linux-alpine-musl-arm64", "linux-alpine-musl-x86_64"]
+    );
+    let mut all11: Vec<&str> = JOBS.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    all11.sort_unstable();
+    assert_eq!(reason_platforms("delta"), all11);
+    assert!(
+        reason_platforms("echo").is_empty(),
+        "a gate exclusion lists none"
+    );
     let (head, delta_line, tail) = split_delta_line(&body);
     assert_eq!(
         head,
@@ -354,6 +384,25 @@ fn preflight_shards_merge_validate_aggregate_make_the_pr() {
     if next_id[..10] == chain.batch_id[..10] {
         assert_eq!(next_id, format!("{}-002", chain.batch_id));
     }
+}
+
+/// The body without its nested reason lines (`  - ...`, issue #22), and those lines as
+/// (recipe of the line above, text).
+fn split_reasons(body: &str) -> (String, Vec<(String, String)>) {
+    let mut kept = String::new();
+    let mut reasons = Vec::new();
+    let mut recipe = String::new();
+    for line in body.split_inclusive('\n') {
+        if let Some(r) = line.strip_prefix("  - ") {
+            reasons.push((recipe.clone(), r.trim_end().to_owned()));
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("- **") {
+            recipe = rest.split("**").next().unwrap_or_default().to_owned();
+        }
+        kept.push_str(line);
+    }
+    (kept, reasons)
 }
 
 /// Splits the body around delta's line in "Excluded Recipes".

@@ -6,8 +6,9 @@
 //! their queue entries; the shell copied `batch-results.json`'s candidate counts),
 //! `total` (= merged + excluded), `generated` (the batch's recipes), `platforms` (all four
 //! job platforms, always present, counting *validation* rows: `tested` includes skipped
-//! rows; a platform that did not report has zeros), `merged`, `excluded`, `constrained`,
-//! `timestamp` (`YYYY-MM-DDTHH:MM:SSZ`, end of aggregate) and `duration_seconds` (from the
+//! rows; a platform that did not report has zeros, and so has one whose results are
+//! incomplete, issue #22: its rows are set aside, see `super::reporting`), `merged`,
+//! `excluded`, `constrained`, `timestamp` (`YYYY-MM-DDTHH:MM:SSZ`, end of aggregate) and `duration_seconds` (from the
 //! batch's plan time, `--planned-at`, to the end of aggregate: the whole pipeline, not only
 //! the merge job).
 //!
@@ -45,6 +46,8 @@ impl PlatformCounts {
             .map(|p| (p, PlatformCounts::default()))
             .collect();
         for row in rows {
+            // An `incomplete` row is not a recipe result (issue #22); `aggregate` removes the
+            // rows of its platform before counting (`super::reporting`).
             if row.environment == Environment::Generation || row.status == RowStatus::Incomplete {
                 continue;
             }

@@ -10,9 +10,11 @@
 //! - `error`: the typed errors ([`AggregateError`]);
 //! - the security gate over the parsed TOML is [`crate::gate`] (validate applies it too);
 //! - `verdict`: include, constrain or exclude from the validation rows;
+//! - `reporting`: which job platforms reported; an incomplete one is set aside (issue #22);
 //! - `constraint`: spec §7.3.3's derivation;
 //! - `insert`: the `toml_edit` insertion into `[metadata]`;
 //! - [`recipe_failures`]: per-recipe failure records (spec §1.3.2);
+//! - `reason`: a failing platform's reason in one line, for the PR text (issue #22);
 //! - [`metrics`]: the metrics record (spec §1.5);
 //! - [`pr`]: the PR title, body and commit message (spec §7.3.5).
 
@@ -25,7 +27,9 @@ pub(crate) mod journal;
 pub mod metrics;
 pub(crate) mod plan;
 pub mod pr;
+pub(crate) mod reason;
 pub mod recipe_failures;
+pub(crate) mod reporting;
 pub(crate) mod verdict;
 
 pub use crate::gate::GateFailure;
@@ -35,3 +39,4 @@ pub use apply::{Applied, run};
 pub use error::AggregateError;
 pub use insert::InsertError;
 pub use plan::{ExcludeCause, Fate, Options, Plan, QueueChange, RecipeDecision, plan_aggregate};
+pub use reporting::NotReported;

@@ -28,7 +28,9 @@ use super::insert::{Insertion, insert_constraint};
 use super::journal::{self, Before};
 use super::metrics::{Metrics, PlatformCounts};
 use super::pr::{ConstrainedNote, ExcludedNote, PrInput, PrText, render};
+use super::reason::reason_lines;
 use super::recipe_failures::{self, RecipeFailure};
+use super::reporting::{NotReported, drop_unreported};
 use super::verdict::{PlatformResults, Verdict};
 use crate::clock::Clock;
 use crate::gate::{self, GateFailure};
@@ -129,8 +131,13 @@ pub struct Plan {
     pub recipes: Vec<RecipeDecision>,
     /// Validation row counts per job platform (all four).
     pub platforms: BTreeMap<JobPlatform, PlatformCounts>,
-    /// Every job platform reported at least one validation row.
+    /// Every job platform reported at least one validation row and none is incomplete
+    /// (`not_reported` is empty).
     pub all_platforms_reported: bool,
+    /// The platforms that did not report: no validation row, or an `incomplete` row (whose
+    /// platform's rows were all set aside before deciding, issue #22); in
+    /// [`JobPlatform::ALL`] order.
+    pub not_reported: Vec<NotReported>,
     /// Auto-merge only when nothing is excluded, every platform reported (spec §7.3.6,
     /// issue #13) and every included recipe has validation rows (decision: an unvalidated
     /// recipe needs a human look).
@@ -215,7 +222,9 @@ impl Plan {
 pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, AggregateError> {
     let resumed = journal::read(options)?;
     let now = resumed.as_ref().map_or_else(|| clock.now(), |j| j.now);
-    let rows = read_rows(&options.validation_dir, &options.batch_id)?;
+    let mut rows = read_rows(&options.validation_dir, &options.batch_id)?;
+    // Issue #22: nothing is derived from a platform whose results are incomplete.
+    let not_reported = drop_unreported(&mut rows);
     let mut queue = Queue::load(&options.queue)?;
     let mut undo = resumed.unwrap_or_else(|| Before::new(options, now));
     undo.restore_entries(&mut queue, &journal::path_for(&options.queue))?;
@@ -291,6 +300,7 @@ pub fn plan_aggregate(options: &Options, clock: &dyn Clock) -> Result<Plan, Aggr
         ecosystems,
         queue,
         queue_changes,
+        not_reported,
     };
     let mut plan = finish(options, rows, decided, now, undo);
     for file in plan.changed_files() {
@@ -306,6 +316,7 @@ struct Decided {
     ecosystems: BTreeMap<String, u64>,
     queue: Queue,
     queue_changes: Vec<QueueChange>,
+    not_reported: Vec<NotReported>,
 }
 
 /// The fate of one recipe from its file and rows.
@@ -443,20 +454,33 @@ fn finish(
         ecosystems,
         queue,
         queue_changes,
+        not_reported,
     } = decided;
     let platforms = PlatformCounts::of(&rows.all);
-    let all_platforms_reported = platforms.values().all(|c| c.tested > 0);
+    let all_platforms_reported = not_reported.is_empty();
     let mut pr_in = PrInput {
         batch_id: options.batch_id.clone(),
         ecosystems: ecosystems.clone(),
         platforms: platforms.clone(),
+        not_reported: not_reported.clone(),
         ..PrInput::default()
+    };
+    // The failing platforms' reasons (issue #22), from the rows that were decided on.
+    let reasons = |r: &RecipeDecision| {
+        rows.recipes
+            .get(&r.path)
+            .map(|(_, rs)| reason_lines(rs))
+            .unwrap_or_default()
     };
     for r in &recipes {
         match &r.fate {
-            Fate::Excluded { reason, .. } => pr_in.excluded.push(ExcludedNote {
+            Fate::Excluded { reason, cause, .. } => pr_in.excluded.push(ExcludedNote {
                 name: r.name.clone(),
                 reason: reason.clone(),
+                reasons: match cause {
+                    ExcludeCause::Gate => Vec::new(),
+                    ExcludeCause::FailedEverywhere => reasons(r),
+                },
             }),
             Fate::Constrained { line, existing, .. } => {
                 pr_in.included += 1;
@@ -464,6 +488,7 @@ fn finish(
                     name: r.name.clone(),
                     line: line.clone(),
                     existing: *existing,
+                    reasons: reasons(r),
                 });
             }
             Fate::Unvalidated => {
@@ -510,6 +535,7 @@ fn finish(
         results_files: rows.files,
         auto_merge: excluded == 0 && all_platforms_reported && pr_in.unvalidated.is_empty(),
         all_platforms_reported,
+        not_reported,
         recipes,
         platforms,
         failures_file: options

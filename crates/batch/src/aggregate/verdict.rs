@@ -23,19 +23,20 @@ pub(crate) struct PlatformResults {
 }
 
 impl PlatformResults {
-    /// Splits a recipe's rows; generation-environment rows are ignored (issue #13).
+    /// Splits a recipe's rows; generation-environment rows are ignored (issue #13). The rows
+    /// of a platform that did not report are removed before (`super::reporting`); an
+    /// `incomplete` row is a platform's state, not a recipe result, and never counts
+    /// (issue #22).
     pub fn of<'a>(rows: impl IntoIterator<Item = &'a ValidationRow>) -> PlatformResults {
         let mut out = PlatformResults::default();
         for row in rows {
-            if row.environment == Environment::Generation || row.status == RowStatus::Incomplete {
-                continue;
-            }
-            out.total += 1;
-            let list = match row.status {
-                RowStatus::Pass => &mut out.passed,
-                RowStatus::Fail => &mut out.failed,
-                RowStatus::Skipped | RowStatus::Incomplete => &mut out.skipped,
+            let list = match (row.environment, row.status) {
+                (Environment::Generation, _) | (_, RowStatus::Incomplete) => continue,
+                (_, RowStatus::Pass) => &mut out.passed,
+                (_, RowStatus::Fail) => &mut out.failed,
+                (_, RowStatus::Skipped) => &mut out.skipped,
             };
+            out.total += 1;
             if !list.contains(&row.platform) {
                 list.push(row.platform);
             }
