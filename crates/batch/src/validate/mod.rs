@@ -29,6 +29,8 @@ pub(crate) use generation::host_generation_rows;
 pub(crate) use generation::host_platform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unavailable_tests;
 
 pub use job::{JobOptions, ValidateError, ValidateFiles, ValidateOutcome, validate_files};
 pub use platform::{Arch, Family, JobPlatform, Libc, Os, RowPlatform};
