@@ -7,6 +7,10 @@
 //! journal keeps every finished row, no results file is written, and the exit code is
 //! 128 + N. At the `--max-duration` deadline the same stop happens, but the rows finished are
 //! written (a partial file), the journal is kept for a rerun, and the exit code is 0.
+//!
+//! A runner that cannot run installs (issue #22) stops the job at the first such install:
+//! the library writes the rows so far plus a final `incomplete` row and keeps the journal;
+//! the exit code is [`crate::exit::PLATFORM_INCOMPLETE`].
 
 use anyhow::Context as _;
 use batch::runner::{ProcessRunner, Stop, find_program, parent_death_helper};
@@ -26,7 +30,8 @@ use crate::render::validate::{ValidateDoc, step_summary, text};
 use crate::signal::SignalState;
 
 /// Runs `validate`: [`Ending::Success`] when the results file was written (failed installs
-/// are data), [`Ending::Signal`] when stopped by a signal.
+/// are data), [`Ending::Incomplete`] when the runner could not run installs (issue #22),
+/// [`Ending::Signal`] when stopped by a signal.
 ///
 /// # Errors
 /// A family on macOS (usage, exit 2); a missing generator, an unreadable recipes directory,
@@ -98,6 +103,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         parent_death: parent_death_helper(),
         ..ProcessRunner::default()
     };
+    let tsuku = Tsuku::for_validation(&config);
     let on_row = |r: &ValidationRow| {
         let status = match r.status {
             RowStatus::Pass => "pass",
@@ -105,15 +111,28 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             RowStatus::Skipped => "skipped",
             RowStatus::Incomplete => "incomplete",
         };
+        if r.status == RowStatus::Incomplete {
+            tracing::warn!(
+                "{} on {}: this runner cannot run installs: {}",
+                r.recipe,
+                r.platform,
+                r.message.as_deref().unwrap_or("")
+            );
+            return;
+        }
+        let why = r
+            .message
+            .as_deref()
+            .map(|m| format!(": {}", batch::tsuku::headline(m)))
+            .unwrap_or_default();
         tracing::info!(
-            "{} on {}: {status} (exit {}, {} attempt(s))",
+            "{} on {}: {status} (exit {}, {} attempt(s)){why}",
             r.recipe,
             r.platform,
             r.exit_code.unwrap_or(-1),
             r.attempts.unwrap_or(0)
         );
     };
-    let tsuku = Tsuku::for_validation(&config);
     let result = validate_files(
         &config,
         &files,
@@ -134,7 +153,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         tracing::warn!("not validated: {} ({})", r.rel, r.reason.describe());
     }
     let signal = signals.as_ref().and_then(SignalState::received);
-    if signal.is_none() && !outcome.complete() {
+    if signal.is_none() && !outcome.complete() && outcome.unavailable.is_none() {
         // Out of budget: write what finished so aggregate sees this platform, keep the journal.
         write_results(&files.out, &outcome.rows)
             .with_context(|| Hint("check that the directory of --out is writable"))?;
@@ -158,6 +177,13 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             batch::validate::journal::path_for(&files.out).display()
         );
         return Ok(Ending::Signal(sig));
+    }
+    if let Some(why) = &outcome.unavailable {
+        tracing::error!(
+            "{platform} did not finish: this runner cannot run installs ({why}); {} wrote the rows so far and an incomplete row, fix the runner and run again to finish",
+            files.out.display()
+        );
+        return Ok(Ending::Incomplete);
     }
     Ok(Ending::Success)
 }

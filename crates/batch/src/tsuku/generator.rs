@@ -74,9 +74,7 @@ impl Generator for Tsuku {
     /// recipe review`, `Note:`, `warning: `, `Installing …`; issue #22), else the first
     /// non-blank line.
     fn headline<'m>(&self, message: &'m str) -> &'m str {
-        let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
-        let first = lines.clone().next().unwrap_or("");
-        lines.find(|l| !read::is_notice(l)).unwrap_or(first)
+        read::headline(message)
     }
 }
 

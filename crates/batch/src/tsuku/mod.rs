@@ -15,7 +15,7 @@ mod read;
 
 pub use argv::TOKEN_VAR;
 pub use generator::Tsuku;
-pub use read::extract_blocked_by;
+pub use read::{extract_blocked_by, headline};
 
 #[cfg(test)]
 mod tests;
