@@ -157,7 +157,9 @@ pub fn text(platform: JobPlatform, o: &ValidateOutcome) -> String {
             .rows
             .iter()
             .find(|r| r.status == RowStatus::Incomplete)
-            .map_or(String::new(), |r| format!(" at {} on {}", r.recipe, r.platform));
+            .map_or(String::new(), |r| {
+                format!(" at {} on {}", r.recipe, r.platform)
+            });
         let _ = writeln!(
             s,
             "incomplete: this runner cannot run installs{at}: {why}; {} rows not run (the results end with an incomplete row; fix the runner and run again)",

@@ -38,4 +38,5 @@ mod store;
 mod summary;
 mod util;
 mod validate;
+mod validate_reasons;
 mod validate_stop;
