@@ -11,7 +11,7 @@ mod json;
 mod validation;
 
 #[cfg(test)]
-pub(crate) use validation::{MAX_VALIDATION_MESSAGE_BYTES, cut_head, cut_tail};
+pub(crate) use validation::MAX_VALIDATION_MESSAGE_BYTES;
 
 use std::sync::LazyLock;
 use std::time::Duration;

@@ -333,3 +333,38 @@ fn read_host(out: &Output, h: HostJson, last: bool) -> Reading {
     };
     failed(code, h.subcategory, blocked_by, message, last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_keep_characters_whole_and_stay_within_the_limit() {
+        assert_eq!(cut_head("  short \n", 10), "short");
+        assert_eq!(cut_tail("  short \n", 10), "short");
+        // "€" is 3 bytes; no cut may split it.
+        let s = format!("{}€{}", "a".repeat(6), "b".repeat(6));
+        for max in 3..s.len() {
+            let h = cut_head(&s, max);
+            let t = cut_tail(&s, max);
+            assert!(h.len() <= max && h.ends_with("..."), "{max}: {h}");
+            assert!(t.len() <= max && t.starts_with("..."), "{max}: {t}");
+        }
+        assert_eq!(cut_head(&s, 10), "aaaaaa...");
+        assert_eq!(cut_tail(&s, 10), "...bbbbbb");
+        assert_eq!(cut_tail(&s, 12), "...€bbbbbb");
+        // Limits below the ellipsis never panic.
+        assert_eq!(cut_head("abcdef", 1), "...");
+        assert_eq!(cut_tail("abcdef", 0), "...");
+    }
+
+    #[test]
+    fn error_then_as_much_tail_as_fits() {
+        assert_eq!(error_and_tail("e", ""), "e");
+        assert_eq!(error_and_tail("", "out"), "out");
+        let long = format!("{}END", "x".repeat(5000));
+        let m = error_and_tail("installation failed with exit code 2", &long);
+        assert_eq!(m.len(), MAX_VALIDATION_MESSAGE_BYTES);
+        assert!(m.starts_with("installation failed with exit code 2\n...x") && m.ends_with("xEND"));
+    }
+}
