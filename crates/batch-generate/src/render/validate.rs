@@ -253,4 +253,48 @@ mod tests {
         assert!(md.contains("| 3 | 1 | 1 | 1 |"), "{md}");
         assert!(!md.contains("partial"), "{md}");
     }
+
+    /// Issue #22: a failed row shows the first line of its reason (tsuku's notices skipped)
+    /// and its verify step's code; an incomplete job says why and is not counted as a row.
+    #[test]
+    fn reasons_and_an_incomplete_platform() {
+        let mut bat = row("bat", RowStatus::Fail, Some(7));
+        bat.verify_exit_code = Some(2);
+        bat.message =
+            Some("Note: Checksums for 'bat' will be computed\nverification failed with exit code 2\nmore".into());
+        let mut fd = row("fd", RowStatus::Incomplete, None);
+        fd.message = Some("no container runtime available (install Podman or Docker)".into());
+        let o = ValidateOutcome {
+            rows: vec![row("amp", RowStatus::Pass, Some(0)), bat, fd],
+            recipes: 4,
+            unavailable: Some("no container runtime available (install Podman or Docker)".into()),
+            abandoned: 1,
+            written: Some("v.json".into()),
+            ..Default::default()
+        };
+        let t = text(JobPlatform::LinuxArm64, &o);
+        assert!(
+            t.contains("Total: 2  Passed: 1  Failed: 1  Skipped: 0"),
+            "{t}"
+        );
+        assert!(
+            t.contains("failed: bat (b/bat.toml) on linux-alpine-musl-arm64: exit 7 after 3 attempts (verify step exit 2): verification failed with exit code 2\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("incomplete: this runner cannot run installs at fd on linux-alpine-musl-arm64: no container runtime available (install Podman or Docker); 1 rows not run"),
+            "{t}"
+        );
+        let md = step_summary(JobPlatform::LinuxArm64, &o);
+        assert!(
+            md.contains("| 2 | 1 | 1 | 0 |") && md.contains("**Incomplete**"),
+            "{md}"
+        );
+        let doc = serde_json::to_value(ValidateDoc::new(JobPlatform::LinuxArm64, "b", &o)).unwrap();
+        assert_eq!(doc["not_run"], 1);
+        assert_eq!(
+            doc["incomplete"],
+            "no container runtime available (install Podman or Docker)"
+        );
+    }
 }
