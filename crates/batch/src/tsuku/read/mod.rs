@@ -281,9 +281,9 @@ pub(crate) fn is_notice(line: &str) -> bool {
         || l.starts_with("Installing ")
 }
 
-/// The first non-blank line of `message` that is not one of tsuku's notices
-/// ([`is_notice`]), else its first non-blank line (issue #22): what a one-line log shows of a
-/// failure. [`super::Tsuku`]'s [`Generator::headline`](crate::generator::Generator::headline).
+/// The first non-blank line of `message` that is not one of tsuku's notices (`Warning:
+/// Skipping recipe review…`, `Note: …`, `warning: …`, `Installing …`), else its first non-blank
+/// line (issue #22): what a one-line log shows of a failure. [`super::Tsuku`]'s [`Generator::headline`](crate::generator::Generator::headline).
 pub fn headline(message: &str) -> &str {
     let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.clone().next().unwrap_or("");
