@@ -18,6 +18,8 @@ pub use generator::Tsuku;
 pub use read::{extract_blocked_by, headline};
 
 #[cfg(test)]
+mod sandbox_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod transcript_tests;
