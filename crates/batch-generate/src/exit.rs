@@ -32,6 +32,11 @@ pub const LOCKED: i32 = 3;
 /// The artifact store could not be reached (`store health`, or a `publish`/`fetch`/`store`
 /// request that failed or timed out with no cached copy to use) (issue #7).
 pub const STORE_UNREACHABLE: i32 = 4;
+/// `validate` found its runner unable to run installs (issue #22: no container runtime, a
+/// container that could not start, tsuku exit 11, 12 or 14, a generator that cannot be
+/// started): it stopped, wrote the rows so far plus a final `incomplete` row naming the
+/// reason, and kept its journal for a rerun on a fixed runner.
+pub const PLATFORM_INCOMPLETE: i32 = 5;
 /// Stopped by SIGINT: 128 + 2. Everything finished was saved.
 pub const SIGINT: i32 = 130;
 /// Stopped by SIGTERM: 128 + 15. Everything finished was saved.
@@ -51,6 +56,8 @@ Exit codes:
      --ecosystem/--platform the metrics do not have, explain of a name no entry has)
   3  another run holds the queue's lock (nothing was written)
   4  the artifact store is unreachable (store health, publish, fetch without a cached copy)
+  5  validate: the runner cannot run installs (no container runtime, a container that could
+     not start, tsuku exit 11/12/14); rows so far plus an incomplete row were written
   130, 143  stopped by SIGINT / SIGTERM (everything finished was saved)";
 
 /// How a command that did not fail ended.
@@ -65,6 +72,8 @@ pub enum Ending {
     Signal(i32),
     /// `store health` found the store unreachable: [`STORE_UNREACHABLE`].
     StoreUnreachable,
+    /// `validate` stopped because its runner cannot run installs: [`PLATFORM_INCOMPLETE`].
+    Incomplete,
 }
 
 /// The process exit code of a command's result: its [`Ending`], or for an error the typed
@@ -78,6 +87,7 @@ pub fn code(result: &anyhow::Result<Ending>) -> i32 {
         Ok(Ending::NotRun) => FAILURE,
         Ok(Ending::Signal(n)) => 128 + n,
         Ok(Ending::StoreUnreachable) => STORE_UNREACHABLE,
+        Ok(Ending::Incomplete) => PLATFORM_INCOMPLETE,
         Err(e) if e.chain().any(is_usage) => USAGE,
         Err(e) if e.chain().any(is_lock_held) => LOCKED,
         Err(e) if e.chain().any(is_store_unreachable) => STORE_UNREACHABLE,
@@ -162,6 +172,8 @@ mod tests {
         assert_eq!(SIGTERM, 143);
         assert_eq!(code(&Ok(Ending::StoreUnreachable)), STORE_UNREACHABLE);
         assert_eq!(STORE_UNREACHABLE, 4);
+        assert_eq!(code(&Ok(Ending::Incomplete)), PLATFORM_INCOMPLETE);
+        assert_eq!(PLATFORM_INCOMPLETE, 5);
         assert_eq!((USAGE, LOCKED), (2, 3));
     }
 

@@ -100,7 +100,8 @@ pub struct Failure {
     pub subcategory: String,
     /// Missing dependencies, empty when none.
     pub blocked_by: Vec<String>,
-    /// What the generator said, trimmed and cut to 500 bytes (spec §4.5).
+    /// What the generator said, trimmed and cut to 500 bytes (spec §4.5); for a validation
+    /// install at most 1 KiB (issue #22).
     pub message: String,
     /// Blocked (waits on dependencies) rather than failed (spec §4.5 last column).
     pub blocked: bool,

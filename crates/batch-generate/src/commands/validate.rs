@@ -11,6 +11,10 @@
 //! On Linux the runner is wrapped in [`ContainerCleanup`]: an install killed by `--timeout`
 //! has its sandbox containers removed when no other install ran beside it (see
 //! `batch::validate::containers`); each step is logged.
+//!
+//! A runner that cannot run installs (issue #22) stops the job at the first such install:
+//! the library writes the rows so far plus a final `incomplete` row and keeps the journal;
+//! the exit code is [`crate::exit::PLATFORM_INCOMPLETE`].
 
 use anyhow::Context as _;
 use batch::runner::{ProcessRunner, Runner, Stop, find_program, parent_death_helper};
@@ -30,7 +34,8 @@ use crate::render::validate::{ValidateDoc, step_summary, text};
 use crate::signal::SignalState;
 
 /// Runs `validate`: [`Ending::Success`] when the results file was written (failed installs
-/// are data), [`Ending::Signal`] when stopped by a signal.
+/// are data), [`Ending::Incomplete`] when the runner could not run installs (issue #22),
+/// [`Ending::Signal`] when stopped by a signal.
 ///
 /// # Errors
 /// A family on macOS (usage, exit 2); a missing generator, an unreadable recipes directory,
@@ -111,6 +116,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
     } else {
         &process
     };
+    let tsuku = Tsuku::for_validation(&config);
     let on_row = |r: &ValidationRow| {
         let status = match r.status {
             RowStatus::Pass => "pass",
@@ -118,15 +124,28 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             RowStatus::Skipped => "skipped",
             RowStatus::Incomplete => "incomplete",
         };
+        if r.status == RowStatus::Incomplete {
+            tracing::warn!(
+                "{} on {}: this runner cannot run installs: {}",
+                r.recipe,
+                r.platform,
+                r.message.as_deref().unwrap_or("")
+            );
+            return;
+        }
+        let why = r
+            .message
+            .as_deref()
+            .map(|m| format!(": {}", batch::tsuku::headline(m)))
+            .unwrap_or_default();
         tracing::info!(
-            "{} on {}: {status} (exit {}, {} attempt(s))",
+            "{} on {}: {status} (exit {}, {} attempt(s)){why}",
             r.recipe,
             r.platform,
             r.exit_code.unwrap_or(-1),
             r.attempts.unwrap_or(0)
         );
     };
-    let tsuku = Tsuku::for_validation(&config);
     let result = validate_files(
         &config,
         &files,
@@ -147,7 +166,7 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         tracing::warn!("not validated: {} ({})", r.rel, r.reason.describe());
     }
     let signal = signals.as_ref().and_then(SignalState::received);
-    if signal.is_none() && !outcome.complete() {
+    if signal.is_none() && !outcome.complete() && outcome.unavailable.is_none() {
         // Out of budget: write what finished so aggregate sees this platform, keep the journal.
         write_results(&files.out, &outcome.rows)
             .with_context(|| Hint("check that the directory of --out is writable"))?;
@@ -171,6 +190,13 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
             batch::validate::journal::path_for(&files.out).display()
         );
         return Ok(Ending::Signal(sig));
+    }
+    if let Some(why) = &outcome.unavailable {
+        tracing::error!(
+            "{platform} did not finish: this runner cannot run installs ({why}); {} wrote the rows so far and an incomplete row, fix the runner and run again to finish",
+            files.out.display()
+        );
+        return Ok(Ending::Incomplete);
     }
     Ok(Ending::Success)
 }

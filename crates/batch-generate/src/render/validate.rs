@@ -20,11 +20,17 @@ pub struct RowCounts {
     pub skipped: usize,
 }
 
+/// The one-line reason of a row: the first line of its `message` that is not one of tsuku's
+/// notices (issue #22).
+fn reason(message: &str) -> &str {
+    batch::tsuku::headline(message)
+}
+
 impl RowCounts {
-    /// The counts of a job's rows.
+    /// The counts of a job's rows (an `incomplete` row is not a recipe's and not counted).
     pub fn of(o: &ValidateOutcome) -> Self {
         Self {
-            total: o.rows.len(),
+            total: o.rows.len() - o.count(RowStatus::Incomplete),
             passed: o.count(RowStatus::Pass),
             failed: o.count(RowStatus::Fail),
             skipped: o.count(RowStatus::Skipped),
@@ -54,6 +60,11 @@ pub struct ValidateDoc<'a> {
     pub not_started: usize,
     /// Rows stopped by a signal.
     pub interrupted: usize,
+    /// Why this runner could not run installs, or `null` (issue #22); the results file then
+    /// ends with an `incomplete` row.
+    pub incomplete: Option<&'a str>,
+    /// Rows not installed because the runner could not run installs.
+    pub not_run: usize,
     /// The `fail` rows.
     pub failures: Vec<&'a ValidationRow>,
     /// Entries below `--recipes` that were not validated.
@@ -73,6 +84,8 @@ impl<'a> ValidateDoc<'a> {
             resumed: o.resumed,
             not_started: o.not_started,
             interrupted: o.interrupted,
+            incomplete: o.unavailable.as_deref(),
+            not_run: o.abandoned,
             failures: o
                 .rows
                 .iter()
@@ -96,8 +109,14 @@ fn failure_line(r: &ValidationRow) -> String {
             r.exit_code.unwrap_or(-1)
         );
     }
+    if let Some(v) = r.verify_exit_code {
+        let _ = write!(s, " (verify step exit {v})");
+    }
     if let Some(b) = r.blocked_by.as_ref().filter(|b| !b.is_empty()) {
         let _ = write!(s, ", blocked by {}", b.join(", "));
+    }
+    if let Some(m) = r.message.as_deref().map(reason).filter(|m| !m.is_empty()) {
+        let _ = write!(s, ": {m}");
     }
     s
 }
@@ -133,6 +152,20 @@ pub fn text(platform: JobPlatform, o: &ValidateOutcome) -> String {
     if o.interrupted > 0 {
         let _ = writeln!(s, "stopped: {} rows not finished", o.interrupted);
     }
+    if let Some(why) = &o.unavailable {
+        let at = o
+            .rows
+            .iter()
+            .find(|r| r.status == RowStatus::Incomplete)
+            .map_or(String::new(), |r| {
+                format!(" at {} on {}", r.recipe, r.platform)
+            });
+        let _ = writeln!(
+            s,
+            "incomplete: this runner cannot run installs{at}: {why}; {} rows not run (the results end with an incomplete row; fix the runner and run again)",
+            o.abandoned
+        );
+    }
     if let Some(p) = &o.written {
         let _ = writeln!(s, "wrote {}", p.display());
     }
@@ -149,7 +182,13 @@ pub fn step_summary(platform: JobPlatform, o: &ValidateOutcome) -> String {
         "## Validation: {platform}\n\n| Total | Passed | Failed | Skipped |\n|---|---|---|---|\n| {} | {} | {} | {} |\n",
         c.total, c.passed, c.failed, c.skipped
     );
-    if !o.complete() {
+    if let Some(why) = &o.unavailable {
+        let _ = writeln!(
+            s,
+            "\n**Incomplete**: this runner cannot run installs ({why}); {} rows not run. The platform counts as not reported.",
+            o.abandoned
+        );
+    } else if !o.complete() {
         let _ = writeln!(
             s,
             "\n{} rows not finished (budget or signal); the results are partial.",
@@ -213,5 +252,49 @@ mod tests {
         let md = step_summary(JobPlatform::LinuxArm64, &o);
         assert!(md.contains("| 3 | 1 | 1 | 1 |"), "{md}");
         assert!(!md.contains("partial"), "{md}");
+    }
+
+    /// Issue #22: a failed row shows the first line of its reason (tsuku's notices skipped)
+    /// and its verify step's code; an incomplete job says why and is not counted as a row.
+    #[test]
+    fn reasons_and_an_incomplete_platform() {
+        let mut bat = row("bat", RowStatus::Fail, Some(7));
+        bat.verify_exit_code = Some(2);
+        bat.message =
+            Some("Note: Checksums for 'bat' will be computed\nverification failed with exit code 2\nmore".into());
+        let mut fd = row("fd", RowStatus::Incomplete, None);
+        fd.message = Some("no container runtime available (install Podman or Docker)".into());
+        let o = ValidateOutcome {
+            rows: vec![row("amp", RowStatus::Pass, Some(0)), bat, fd],
+            recipes: 4,
+            unavailable: Some("no container runtime available (install Podman or Docker)".into()),
+            abandoned: 1,
+            written: Some("v.json".into()),
+            ..Default::default()
+        };
+        let t = text(JobPlatform::LinuxArm64, &o);
+        assert!(
+            t.contains("Total: 2  Passed: 1  Failed: 1  Skipped: 0"),
+            "{t}"
+        );
+        assert!(
+            t.contains("failed: bat (b/bat.toml) on linux-alpine-musl-arm64: exit 7 after 3 attempts (verify step exit 2): verification failed with exit code 2\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("incomplete: this runner cannot run installs at fd on linux-alpine-musl-arm64: no container runtime available (install Podman or Docker); 1 rows not run"),
+            "{t}"
+        );
+        let md = step_summary(JobPlatform::LinuxArm64, &o);
+        assert!(
+            md.contains("| 2 | 1 | 1 | 0 |") && md.contains("**Incomplete**"),
+            "{md}"
+        );
+        let doc = serde_json::to_value(ValidateDoc::new(JobPlatform::LinuxArm64, "b", &o)).unwrap();
+        assert_eq!(doc["not_run"], 1);
+        assert_eq!(
+            doc["incomplete"],
+            "no container runtime available (install Podman or Docker)"
+        );
     }
 }

@@ -39,5 +39,6 @@ mod store;
 mod summary;
 mod util;
 mod validate;
+mod validate_reasons;
 mod validate_stop;
 mod validate_timeouts;

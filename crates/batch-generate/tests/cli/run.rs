@@ -256,7 +256,11 @@ fn s18_generation_failure() {
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0]["package_id"], "homebrew:testpkg");
     assert_eq!(failures[0]["category"], "install_failed");
-    assert_eq!(failures[0]["message"], "deterministic failed");
+    // The record keeps the whole output, tsuku's `--yes` notice included (issue #22).
+    assert_eq!(
+        failures[0]["message"],
+        "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\ndeterministic failed"
+    );
     assert!(failures[0].get("blocked_by").is_none() && failures[0].get("subcategory").is_none());
     let e = h.entry("testpkg");
     assert_eq!(e["status"], "failed");
@@ -303,7 +307,8 @@ fn s20_missing_dependency_blocks_and_deletes_the_recipe() {
     assert_eq!(f["category"], "missing_dep");
     assert_eq!(strings(&f["blocked_by"]), ["coreutils-dep"]);
     assert_eq!(
-        f["message"], "Error: failed to install dependency 'coreutils-dep'",
+        f["message"],
+        "Failed to generate plan: failed to install dependency coreutils-dep: recipe coreutils-dep not found in registry",
         "stderr only"
     );
     assert!(

@@ -69,4 +69,53 @@ impl Generator for Tsuku {
     fn read(&self, job: &Job<'_>, output: &Output, last: bool) -> Reading {
         read::read(job, output, last)
     }
+
+    /// The first non-blank line that is not one of tsuku's notices (`Warning: Skipping
+    /// recipe review`, `Note:`, `warning: `, `Installing …`; issue #22), else the first
+    /// non-blank line.
+    fn headline<'m>(&self, message: &'m str) -> &'m str {
+        read::headline(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tsuku() -> Tsuku {
+        Tsuku::for_run(&Config::new())
+    }
+
+    /// The stderr texts of `../shared/data/tsuku-cli/transcript.txt`.
+    #[test]
+    fn headline_skips_tsukus_notices() {
+        let cases = [
+            (
+                "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError checking package: failed to fetch crate info: Get \"https://crates.io/api/v1/crates/ripgrep\": dial tcp: lookup crates.io on 192.0.2.53:53: no such host\n",
+                "Error checking package: failed to fetch crate info: Get \"https://crates.io/api/v1/crates/ripgrep\": dial tcp: lookup crates.io on 192.0.2.53:53: no such host",
+            ),
+            (
+                "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError: 'gh' resolved to github (cli/cli), which requires LLM for recipe generation.\nRemove --deterministic-only or wait for a recipe to be contributed.\n",
+                "Error: 'gh' resolved to github (cli/cli), which requires LLM for recipe generation.",
+            ),
+            (
+                "Note: Checksums for 'jq' will be computed during installation.\nwarning: version resolution failed: network unavailable, using 'dev'\nFailed to generate plan: failed to resolve step github_file\n",
+                "Failed to generate plan: failed to resolve step github_file",
+            ),
+            (
+                "Installing eval-time dependencies: [python-standalone]\nInstalling python-standalone...\nwarning: version resolution failed: x, using 'dev'\nFailed to generate plan: failed to resolve step github_archive\n",
+                "Failed to generate plan: failed to resolve step github_archive",
+            ),
+            // Only notices: the first line.
+            (
+                "\n  Warning: Skipping recipe review (--yes). x\nNote: y\n",
+                "Warning: Skipping recipe review (--yes). x",
+            ),
+            ("", ""),
+            ("plain error\nsecond", "plain error"),
+        ];
+        for (message, want) in cases {
+            assert_eq!(tsuku().headline(message), want, "{message:?}");
+        }
+    }
 }

@@ -6,6 +6,12 @@
 //! writes no results file here and keeps its journal, so running it again with the same
 //! flags installs only the rows still missing. Whether a partial file is written anyway is
 //! the caller's choice ([`write_results`]).
+//!
+//! A job whose runner turned out unable to run installs (issue #22: no container runtime, a
+//! container that could not start, tsuku exit 11/12/14, a generator that cannot be spawned)
+//! stops there, writes the rows it has plus a final [`RowStatus::Incomplete`] row naming the
+//! reason, and keeps its journal (which never holds that row), so a rerun on a fixed runner
+//! installs the recipe that showed it and every row not yet done.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -86,6 +92,11 @@ pub struct ValidateOutcome {
     pub not_started: usize,
     /// Rows stopped by a signal (not recorded; a rerun installs them).
     pub interrupted: usize,
+    /// Why the runner could not run installs (the [`RowStatus::Incomplete`] row's `message`),
+    /// when it could not (issue #22); that row is then the last of `rows`.
+    pub unavailable: Option<String>,
+    /// Rows not installed because the runner could not run installs.
+    pub abandoned: usize,
     /// The results file, when it was written (every row finished).
     pub written: Option<PathBuf>,
     /// The journal, when it was kept (some row did not finish).
@@ -93,9 +104,9 @@ pub struct ValidateOutcome {
 }
 
 impl ValidateOutcome {
-    /// Whether every row finished.
+    /// Whether every row finished (and the runner could run them all).
     pub fn complete(&self) -> bool {
-        self.not_started == 0 && self.interrupted == 0
+        self.not_started == 0 && self.interrupted == 0 && self.unavailable.is_none()
     }
 
     /// Rows with this status.
@@ -104,9 +115,17 @@ impl ValidateOutcome {
     }
 }
 
-/// Sorts rows by (recipe, platform name, path): the results file's order.
+/// Sorts rows by (recipe, platform name, path): the results file's order; an
+/// [`RowStatus::Incomplete`] row stays last (issue #22).
 pub(crate) fn sort_rows(rows: &mut [ValidationRow]) {
-    rows.sort_by_cached_key(|r| (r.recipe.clone(), r.platform.to_string(), r.path.clone()));
+    rows.sort_by_cached_key(|r| {
+        (
+            r.status == RowStatus::Incomplete,
+            r.recipe.clone(),
+            r.platform.to_string(),
+            r.path.clone(),
+        )
+    });
 }
 
 /// Writes `rows` (sorted) to `out` atomically.
@@ -185,6 +204,10 @@ pub async fn validate_files(
         .collect();
     let mut have: HashSet<(String, String)> = HashSet::new();
     for r in journaled {
+        if r.status == RowStatus::Incomplete {
+            // Never journaled by this version; never a finished row either (issue #22).
+            continue;
+        }
         let k = key(&r.path, r.platform.to_string());
         // Rows of recipes or families this run does not validate are dropped.
         if wanted.contains(&k) && have.insert(k) {
@@ -216,6 +239,11 @@ pub async fn validate_files(
     )
     .await?;
     rows.extend(done.rows);
+    let unavailable = done
+        .incomplete
+        .as_ref()
+        .map(|r| r.message.clone().unwrap_or_default());
+    rows.extend(done.incomplete);
     sort_rows(&mut rows);
     let mut outcome = ValidateOutcome {
         rows,
@@ -224,11 +252,21 @@ pub async fn validate_files(
         resumed,
         not_started: done.not_started,
         interrupted: done.interrupted,
+        unavailable,
+        abandoned: done.abandoned,
         written: None,
         journal_kept: None,
     };
     drop(journal);
-    if outcome.complete() {
+    if outcome.unavailable.is_some() {
+        // The rows so far and the incomplete row; the journal stays so a rerun redoes the rest.
+        ResultsFile {
+            rows: outcome.rows.clone(),
+        }
+        .write(&files.out)?;
+        outcome.written = Some(files.out.clone());
+        outcome.journal_kept = Some(jpath);
+    } else if outcome.complete() {
         ResultsFile {
             rows: outcome.rows.clone(),
         }

@@ -33,6 +33,8 @@ pub(crate) use generation::host_generation_rows;
 pub(crate) use generation::host_platform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unavailable_tests;
 
 pub use containers::{Cleanup, CleanupOutcome, ContainerCleanup};
 pub use defaults::{DEFAULT_JOBS, default_timeout};

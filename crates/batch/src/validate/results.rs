@@ -61,10 +61,11 @@ pub struct ValidationRow {
     /// Row platform, e.g. `linux-alpine-musl-arm64` or `darwin-x86_64`.
     #[serde(serialize_with = "ser_platform", deserialize_with = "de_platform")]
     pub platform: RowPlatform,
-    /// Pass, fail or skipped.
+    /// Pass, fail, skipped or incomplete.
     pub status: RowStatus,
-    /// Exit code of the last attempt (spec §7.3: `install_exit_code`, else `exit_code` from the
-    /// JSON output, else the process's). Absent on skipped rows; 124 after a timeout.
+    /// Exit code of the last attempt (spec §7.3, issue #22: tsuku's `install_exit_code`, else
+    /// the process's; 7 for a sandbox verify failure). Absent on skipped and incomplete rows;
+    /// 124 after a timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// Install attempts made (1–3; exit 5 is retried after 2 s, then 4 s). Absent on skipped rows.

@@ -20,7 +20,7 @@ use super::journal::{Journal, JournalError};
 use super::platform::{Family, JobPlatform, RowPlatform};
 use super::recipes::Recipe;
 use super::results::{Environment, RowStatus, ValidationRow};
-use crate::generator::{Generator, Job};
+use crate::generator::{Failure, Generator, Job};
 use crate::run::execute::percentile_90;
 use crate::runner::{Exit, Runner, RunnerError, Stop, stop_reached};
 
@@ -136,14 +136,25 @@ pub(crate) fn skipped_row(
     }
 }
 
+/// `e` and its sources, joined by `: `.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(e), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 /// Runs one task to its row: up to [`MAX_ATTEMPTS`] installs, a transient failure (tsuku's
-/// exit 5) retried after 2 s then 4 s (tokio sleeps); the row's exit code and `blocked_by`
-/// are the generator's reading of the last attempt, `timed_out` when it ran past the
-/// timeout (tsuku's reading records exit 124 and does not retry it). `Ok(None)` when the run
-/// was stopped before the row was finished (nothing to record).
+/// exit 5) retried after 2 s then 4 s (tokio sleeps); the row's exit code, `blocked_by`,
+/// `message`, `subcategory` and `verify_exit_code` are the generator's reading of the last
+/// attempt, `timed_out` when it ran past the timeout (tsuku's reading records exit 124 and
+/// does not retry it). A reading that says the machine cannot run installs, or a generator
+/// that cannot be spawned, gives an [`RowStatus::Incomplete`] row whose `message` is the
+/// reason (issue #22). `Ok(None)` when the run was stopped before the row was finished
+/// (nothing to record).
 ///
 /// # Errors
-/// [`RunnerError`] when the generator could not be started at all.
+/// [`RunnerError::Io`] when waiting for the generator failed.
 pub(crate) async fn validate_one(
     generator: &dyn Generator,
     runner: &dyn Runner,
@@ -156,10 +167,34 @@ pub(crate) async fn validate_one(
         family: task.family,
     };
     let cmd = generator.command(&job);
+    let row = |status, exit_code, attempts| ValidationRow {
+        recipe: task.recipe.name.clone(),
+        platform: row_platform(config, task.family),
+        status,
+        exit_code,
+        attempts: Some(attempts),
+        blocked_by: None,
+        timed_out: false,
+        path: task.recipe.rel.clone(),
+        batch_id: config.batch_id.clone(),
+        environment: Environment::Validation,
+        message: None,
+        subcategory: None,
+        verify_exit_code: None,
+    };
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
-        let out = runner.run(cmd.clone()).await?;
+        let out = match runner.run(cmd.clone()).await {
+            Ok(out) => out,
+            Err(e @ RunnerError::Spawn { .. }) => {
+                return Ok(Some(ValidationRow {
+                    message: Some(error_chain(&e)),
+                    ..row(RowStatus::Incomplete, None, attempts)
+                }));
+            }
+            Err(e) => return Err(e),
+        };
         if out.exit == Exit::Interrupted {
             return Ok(None);
         }
@@ -172,26 +207,36 @@ pub(crate) async fn validate_one(
                 () = stop_reached(stop, Stop::Graceful) => return Ok(None),
             }
         }
+        if let Some(reason) = reading.unavailable {
+            return Ok(Some(ValidationRow {
+                message: Some(reason),
+                ..row(RowStatus::Incomplete, None, attempts)
+            }));
+        }
         let passed = reading.passed();
-        let blocked_by = reading.failure.map(|f| f.blocked_by).unwrap_or_default();
+        let failure = reading.failure.unwrap_or_else(|| Failure {
+            category: crate::generator::Category::GenerationFailed,
+            subcategory: String::new(),
+            blocked_by: Vec::new(),
+            message: String::new(),
+            blocked: false,
+        });
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
         return Ok(Some(ValidationRow {
-            recipe: task.recipe.name.clone(),
-            platform: row_platform(config, task.family),
-            status: if passed {
-                RowStatus::Pass
-            } else {
-                RowStatus::Fail
-            },
-            exit_code: Some(reading.code),
-            attempts: Some(attempts),
-            blocked_by: Some(blocked_by),
+            blocked_by: Some(failure.blocked_by),
             timed_out: matches!(out.exit, Exit::TimedOut(_)),
-            path: task.recipe.rel.clone(),
-            batch_id: config.batch_id.clone(),
-            environment: Environment::Validation,
-            message: None,
-            subcategory: None,
-            verify_exit_code: None,
+            message: non_empty(failure.message),
+            subcategory: non_empty(failure.subcategory),
+            verify_exit_code: reading.verify_exit_code,
+            ..row(
+                if passed {
+                    RowStatus::Pass
+                } else {
+                    RowStatus::Fail
+                },
+                Some(reading.code),
+                attempts,
+            )
         }));
     }
 }
@@ -221,6 +266,12 @@ pub(crate) struct Executed {
     pub not_started: usize,
     /// Tasks stopped (or never started) because the run was stopped.
     pub interrupted: usize,
+    /// The first [`RowStatus::Incomplete`] row: the runner cannot run installs (issue #22).
+    /// Never journaled, so a rerun installs its recipe again.
+    pub incomplete: Option<ValidationRow>,
+    /// Tasks not started (or whose reading was dropped) after the runner was found unable
+    /// to run installs.
+    pub abandoned: usize,
 }
 
 /// Errors of [`execute`].
@@ -238,12 +289,15 @@ enum TaskEnd {
     Row(ValidationRow),
     NotStarted,
     Interrupted,
+    Abandoned,
     Failed(RunnerError),
 }
 
 /// Runs every task, at most `config.jobs` at once; every finished row goes to the journal
 /// (if any) before the next result is taken. On a runner or journal error nothing new starts,
-/// running tasks finish, and the first error is returned.
+/// running tasks finish, and the first error is returned. On the first
+/// [`RowStatus::Incomplete`] row (issue #22) nothing new starts either, running tasks finish
+/// (their rows are kept), and that row is returned apart, unjournaled.
 ///
 /// # Errors
 /// [`ExecuteError`] as above.
@@ -257,6 +311,7 @@ pub(crate) async fn execute(
     let slots = Semaphore::new(config.jobs.max(1));
     let durations: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
     let halted = std::sync::atomic::AtomicBool::new(false);
+    let unavailable = std::sync::atomic::AtomicBool::new(false);
     let stop = opts.stop.take();
     let stopped = || {
         stop.as_ref().is_some_and(|s| *s.borrow() != Stop::Running)
@@ -273,8 +328,14 @@ pub(crate) async fn execute(
     let mut running: FuturesUnordered<_> = tasks
         .iter()
         .map(|task| {
-            let (slots, stop, stopped, fits, durations) =
-                (&slots, stop.as_ref(), &stopped, &fits, &durations);
+            let (slots, stop, stopped, fits, durations, unavailable) = (
+                &slots,
+                stop.as_ref(),
+                &stopped,
+                &fits,
+                &durations,
+                &unavailable,
+            );
             async move {
                 let slot = tokio::select! {
                     s = slots.acquire() => s.expect("the job semaphore is never closed"),
@@ -282,6 +343,9 @@ pub(crate) async fn execute(
                 };
                 if stopped() {
                     return TaskEnd::Interrupted;
+                }
+                if unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+                    return TaskEnd::Abandoned;
                 }
                 if !fits() {
                     return TaskEnd::NotStarted;
@@ -296,6 +360,12 @@ pub(crate) async fn execute(
                         .unwrap_or_else(|p| p.into_inner())
                         .push(t0.elapsed());
                 }
+                if let Ok(Some(row)) = &r
+                    && row.status == RowStatus::Incomplete
+                {
+                    // Before the slot is freed, so no other task starts on this runner.
+                    unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 drop(slot);
                 match r {
                     Ok(Some(row)) => TaskEnd::Row(row),
@@ -309,6 +379,16 @@ pub(crate) async fn execute(
     let mut first_error: Option<ExecuteError> = None;
     while let Some(end) = running.next().await {
         match end {
+            TaskEnd::Row(row) if row.status == RowStatus::Incomplete => {
+                if done.incomplete.is_none() {
+                    if let Some(f) = opts.on_row {
+                        f(&row);
+                    }
+                    done.incomplete = Some(row);
+                } else {
+                    done.abandoned += 1;
+                }
+            }
             TaskEnd::Row(row) => {
                 if first_error.is_none()
                     && let Some(j) = opts.journal.as_deref_mut()
@@ -324,6 +404,7 @@ pub(crate) async fn execute(
             }
             TaskEnd::NotStarted => done.not_started += 1,
             TaskEnd::Interrupted => done.interrupted += 1,
+            TaskEnd::Abandoned => done.abandoned += 1,
             TaskEnd::Failed(e) => {
                 halted.store(true, std::sync::atomic::Ordering::SeqCst);
                 if first_error.is_none() {

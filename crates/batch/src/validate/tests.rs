@@ -458,6 +458,8 @@ fn families_are_deduplicated_and_darwin_has_one_row() {
     assert_eq!(d.row_families(), [None]);
 }
 
+/// Issue #22: a generator that cannot be spawned is the runner's problem, not the recipe's:
+/// the job stops (one call), writes an `incomplete` row naming the cause and keeps the journal.
 #[tokio::test(start_paused = true)]
 async fn a_generator_that_cannot_start_stops_the_job_and_keeps_the_journal() {
     let (_tmp, files) = tree(&["bat", "fd", "rg"]);
@@ -476,10 +478,20 @@ async fn a_generator_that_cannot_start_stops_the_job_and_keeps_the_journal() {
             })
         });
     let tsuku = Tsuku::for_validation(&c);
-    let err = validate_files(&c, &files, &tsuku, &mock, JobOptions::default())
+    let o = validate_files(&c, &files, &tsuku, &mock, JobOptions::default())
         .await
-        .unwrap_err();
-    assert!(matches!(err, super::job::ValidateError::Runner(_)), "{err}");
-    assert!(!files.out.exists());
+        .unwrap();
+    assert_eq!((o.abandoned, o.rows.len()), (2, 1), "{o:?}");
+    let why = o.unavailable.as_deref().unwrap();
+    assert!(
+        why.starts_with("failed to start generator `tsuku`"),
+        "{why}"
+    );
+    let file = ResultsFile::read(&files.out).unwrap();
+    assert_eq!(file.rows.len(), 1);
+    assert_eq!(
+        (file.rows[0].status, file.rows[0].recipe.as_str()),
+        (RowStatus::Incomplete, "bat")
+    );
     assert!(journal::path_for(&files.out).exists());
 }

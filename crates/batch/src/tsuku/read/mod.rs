@@ -1,7 +1,17 @@
-//! The one reader of what a tsuku process left (spec §4.2–§4.6, §7.3): exit codes →
-//! categories, `blocked_by` extraction with sanitising, `tsuku install --json` output,
-//! message truncation, the blocked-versus-failed decision and the network code that is
-//! retried. Pure functions; [`super::Tsuku`] calls [`read`] for every job.
+//! The one reader of what a tsuku process left (spec §4.2–§4.6, §7.3, issue #22): exit codes
+//! → categories, `blocked_by` extraction with sanitising, `tsuku install --json` output,
+//! message truncation, the blocked-versus-failed decision, the network code that is retried
+//! and tsuku's notices. Pure functions; [`super::Tsuku`] calls [`read`] for every job.
+//!
+//! - this module: the main run's `create` and `install` (spec §4.5);
+//! - `json`: the two objects `install --json` prints (host error, sandbox result);
+//! - `validation`: the verdict of a validation install, sandboxed or not.
+
+mod json;
+mod validation;
+
+#[cfg(test)]
+pub(crate) use validation::MAX_VALIDATION_MESSAGE_BYTES;
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -25,6 +35,10 @@ pub(crate) const MISSING_DEP_EXIT_CODE: i32 = 8;
 
 /// Maps a tsuku exit code to a category (spec §4.4 table): 3, 5, 6, 7, 8 have their own,
 /// every other code (and −1 for a signal) is `generation_failed`.
+///
+/// tsuku 7b4eba1 never exits 7 from `create` or `install` (only `tsuku verify` does,
+/// `cmd/tsuku/verify.go`); the arm stays for spec §4.4's table and for validation rows, whose
+/// sandbox verify failure is recorded as code 7 (issue #22).
 pub(crate) fn category(code: i32) -> Category {
     match code {
         3 => Category::RecipeNotFound,
@@ -51,9 +65,8 @@ pub(crate) fn timeout_category(step: Step) -> Category {
 ///   from the combined output;
 /// - `install` (rows 3–4): passed on exit 0; category from the exit code, subcategory and
 ///   `missing_recipes` from the stdout JSON, message from stderr;
-/// - a validation install (§7.3): the code is the JSON's `install_exit_code`, else its
-///   `exit_code`, else the process's (128 + N for signal N, 124 for a timeout); passed on
-///   code 0; `blocked_by` only on code 8.
+/// - a validation install (§7.3, issue #22): `validation`'s verdict, which also says when
+///   the machine cannot run installs ([`Reading::unavailable`]).
 ///
 /// Transient means exit 5 (the JSON's code for a validation install; a timeout never is).
 pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
@@ -81,7 +94,7 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
                 verify_exit_code: None,
             }
         }
-        Job::Validate { .. } => read_validation(out, last),
+        Job::Validate { .. } => validation::read_validation(out, last),
     }
 }
 
@@ -143,21 +156,18 @@ pub(crate) fn truncate_message(text: &str) -> String {
     format!("{}...", &t[..end])
 }
 
-/// The fields of `tsuku install --json` output this crate reads (spec §4.5, §7.3).
+/// The fields of `tsuku install --json` output the main run reads (spec §4.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct InstallJson {
     /// `.subcategory`, empty when absent.
     pub(crate) subcategory: String,
     /// `.missing_recipes`, sanitised like generation output.
     pub(crate) missing_recipes: Vec<String>,
-    /// `.install_exit_code`, else `.exit_code`; `None` when neither is an integer.
-    pub(crate) exit_code: Option<i32>,
 }
 
 /// Parses install stdout. The whole stdout must be one JSON object; anything else (empty,
-/// extra text) yields the empty default, as in Go. The two field groups are read as Go read
-/// them, each on its own: a wrong type in `subcategory`/`missing_recipes` empties both of
-/// them, and one in `install_exit_code`/`exit_code` leaves `exit_code` `None`.
+/// extra text) yields the empty default, as in Go: a wrong type in `subcategory` or
+/// `missing_recipes` empties both. The exit code comes from the process (spec §4.5).
 pub(crate) fn parse_install_json(stdout: &[u8]) -> InstallJson {
     #[derive(serde::Deserialize)]
     struct Record {
@@ -166,25 +176,13 @@ pub(crate) fn parse_install_json(stdout: &[u8]) -> InstallJson {
         #[serde(default)]
         missing_recipes: Option<Vec<String>>,
     }
-    #[derive(serde::Deserialize)]
-    struct Codes {
-        #[serde(default)]
-        install_exit_code: Option<i32>,
-        #[serde(default)]
-        exit_code: Option<i32>,
-    }
-    let mut json = match serde_json::from_slice::<Record>(stdout) {
+    match serde_json::from_slice::<Record>(stdout) {
         Ok(r) => InstallJson {
             subcategory: r.subcategory.unwrap_or_default(),
             missing_recipes: sanitize_names(r.missing_recipes.unwrap_or_default()),
-            exit_code: None,
         },
         Err(_) => InstallJson::default(),
-    };
-    if let Ok(c) = serde_json::from_slice::<Codes>(stdout) {
-        json.exit_code = c.install_exit_code.or(c.exit_code);
     }
-    json
 }
 
 fn timed_out(step: Step, after: Duration, output: &str) -> Failure {
@@ -271,63 +269,23 @@ pub(crate) fn classify_install(
     }
 }
 
-/// The code of a process that reported none: 128 + N for signal N, 124 for a timeout.
-fn process_code(exit: Exit) -> i32 {
-    match exit {
-        Exit::Code(c) => c,
-        Exit::Signal(n) => 128 + n,
-        Exit::TimedOut(_) => TIMEOUT_EXIT_CODE,
-        Exit::Interrupted => -1,
-    }
+/// Whether `line` is one of tsuku's notices rather than its error (issue #22): `Warning:
+/// Skipping recipe review (--yes)…` (`cmd/tsuku/create.go`, before every error of `create
+/// --yes`), `Note: …`, lowercase `warning: …` (version resolution), and `Installing …`
+/// progress lines (eval-time dependencies), as in `../shared/data/tsuku-cli/transcript.txt`.
+pub(crate) fn is_notice(line: &str) -> bool {
+    let l = line.trim_start();
+    l.starts_with("Warning: Skipping recipe review")
+        || l.starts_with("Note:")
+        || l.starts_with("warning: ")
+        || l.starts_with("Installing ")
 }
 
-/// A validation install's [`Reading`] (spec §7.3, issue #13): the code is the stdout JSON's
-/// `install_exit_code`, else its `exit_code`, else the process's own (128 + N for a signal,
-/// 124 for a timeout whatever the output says), transient on code 5 unless timed out, and a failure on any
-/// other code but 0, whose `blocked_by` is the JSON's `missing_recipes` on code 8 only.
-fn read_validation(out: &Output, last: bool) -> Reading {
-    if let Exit::TimedOut(after) = out.exit {
-        return Reading {
-            code: TIMEOUT_EXIT_CODE,
-            transient: false,
-            failure: Some(timed_out(
-                Step::Install,
-                after,
-                &String::from_utf8_lossy(&out.stderr),
-            )),
-            unavailable: None,
-            verify_exit_code: None,
-        };
-    }
-    let json = parse_install_json(&out.stdout);
-    let code = json.exit_code.unwrap_or_else(|| process_code(out.exit));
-    let transient = code == NETWORK_EXIT_CODE;
-    let failure = (code != 0).then(|| {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let exhausted = transient && last;
-        let category = if exhausted {
-            Category::NetworkError
-        } else {
-            category(code)
-        };
-        Failure {
-            category,
-            subcategory: json.subcategory,
-            blocked_by: if code == MISSING_DEP_EXIT_CODE {
-                json.missing_recipes
-            } else {
-                Vec::new()
-            },
-            message: truncate_message(&err),
-            blocked: !exhausted
-                && matches!(category, Category::MissingDep | Category::RecipeNotFound),
-        }
-    });
-    Reading {
-        code,
-        transient,
-        failure,
-        unavailable: None,
-        verify_exit_code: None,
-    }
+/// The first non-blank line of `message` that is not one of tsuku's notices (`Warning:
+/// Skipping recipe review…`, `Note: …`, `warning: …`, `Installing …`), else its first non-blank
+/// line (issue #22): what a one-line log shows of a failure. [`super::Tsuku`]'s [`Generator::headline`](crate::generator::Generator::headline).
+pub fn headline(message: &str) -> &str {
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or("");
+    lines.find(|l| !is_notice(l)).unwrap_or(first)
 }
