@@ -22,6 +22,7 @@ use super::error::RunError;
 use super::journal::{Journal, Line};
 use super::plan::Plan;
 use super::ratelimit::EcosystemLimiters;
+use super::unreachable::{Ending, Unreachable, unreachable_reason};
 use crate::config::Config;
 use crate::generator::{Failure, Generator, Job, Reading, Step, Target};
 use crate::queue::{QueueEntry, recipe_relative_path};
@@ -86,6 +87,15 @@ pub enum Event<'a> {
         /// From, to and why.
         change: PaceChange,
     },
+    /// An ecosystem's upstream is taken as down (issue #22): `after` of its entries in a row
+    /// exhausted their retries on the network code. No `create` of it starts any more; its
+    /// entries still waiting end [`EntryResult::NotRun`] with `<ecosystem> unreachable`.
+    Unreachable {
+        /// The ecosystem.
+        ecosystem: &'a str,
+        /// K, the streak that declared it.
+        after: u32,
+    },
     /// The candidate is done.
     Finished {
         /// Candidate position.
@@ -132,6 +142,8 @@ struct Ctx<'a> {
     deadline: Option<tokio::time::Instant>,
     /// Durations of the candidates finished so far (for the budget's estimate).
     durations: Mutex<Vec<Duration>>,
+    /// Ecosystems whose upstream is taken as down (`--unreachable-after`).
+    unreachable: Unreachable,
 }
 
 /// What one generator process holds while it runs: a job slot and, when its ecosystem is
@@ -161,6 +173,8 @@ enum StepError {
     Runner(RunnerError),
     Halted,
     Interrupted,
+    /// The entry's ecosystem was declared unreachable before this `create` could start.
+    Unreachable,
 }
 
 /// Optional parts of [`execute_plan_with`].
@@ -236,6 +250,7 @@ pub(crate) async fn execute_plan_with(
         on_event,
         deadline: opts.deadline,
         durations: Mutex::new(Vec::new()),
+        unreachable: Unreachable::new(config.unreachable_after),
     };
     let n = plan.selection.candidates.len();
     let mut results: Vec<Option<EntryResult>> = vec![None; n];
@@ -267,7 +282,7 @@ pub(crate) async fn execute_plan_with(
                         }
                         r
                     }
-                    Err(e) => not_run(ctx, e, false),
+                    Err(e) => not_run(ctx, entry.ecosystem(), e, false),
                 };
                 (ctx.on_event)(Event::Finished {
                     position: pos,
@@ -302,7 +317,7 @@ pub(crate) async fn execute_plan_with(
 }
 
 /// Why a candidate did not run; `started` when one of its processes had run.
-fn not_run(ctx: &Ctx<'_>, e: StepError, started: bool) -> EntryResult {
+fn not_run(ctx: &Ctx<'_>, eco: &str, e: StepError, started: bool) -> EntryResult {
     EntryResult::NotRun {
         reason: match e {
             // Stopped at the deadline (the caller's stop, as on SIGTERM).
@@ -323,6 +338,7 @@ fn not_run(ctx: &Ctx<'_>, e: StepError, started: bool) -> EntryResult {
                 "not started: the run halted after a generator could not be started".into()
             }
             StepError::Interrupted => "interrupted".into(),
+            StepError::Unreachable => unreachable_reason(eco),
         },
     }
 }
@@ -352,13 +368,16 @@ async fn process(
     let reading = match run_step(ctx, pos, entry, Step::Create, target, Some(first_slot)).await {
         Ok(v) => v,
         Err(e) => {
-            if matches!(e, StepError::Interrupted) {
-                // A create cut short may have left a partial recipe.
+            if matches!(e, StepError::Interrupted | StepError::Unreachable) {
+                // A create cut short (or not retried) may have left a partial recipe.
                 let _ = fsutil::remove_if_exists(&recipe);
             }
-            return not_run(ctx, e, true);
+            return not_run(ctx, entry.ecosystem(), e, true);
         }
     };
+    if reading.failure.is_some() {
+        ctx.ended(entry, &reading);
+    }
     if let Some(f) = reading.failure {
         return ctx.failure(entry, f);
     }
@@ -367,9 +386,10 @@ async fn process(
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
             let _ = fsutil::remove_if_exists(&recipe);
-            return not_run(ctx, e, true);
+            return not_run(ctx, entry.ecosystem(), e, true);
         }
     };
+    ctx.ended(entry, &reading);
     if let Some(f) = reading.failure {
         // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
         // not fatal: the record still says the install failed.
@@ -456,18 +476,27 @@ async fn run_step(
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+            () = ctx.unreachable.wait(entry.ecosystem()), if step == Step::Create => {
+                return Err(StepError::Unreachable);
+            }
         }
     }
 }
 
 /// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit) of the next
-/// step of `entry`; gives up when the run is stopped or halted.
+/// step of `entry`; gives up when the run is stopped or halted, and a `create` gives up when
+/// its ecosystem is declared unreachable (nothing of it waits for permits any more).
 async fn acquire_slot<'c>(
     ctx: &'c Ctx<'_>,
     entry: &QueueEntry,
     step: Step,
 ) -> Result<Slot<'c>, StepError> {
+    let eco = entry.ecosystem();
+    let create = step == Step::Create;
     ctx.check()?;
+    if create && ctx.unreachable.is_down(eco) {
+        return Err(StepError::Unreachable);
+    }
     let acquire = async {
         // The ecosystem's cap first: a process that may not run yet takes no rate-limit
         // permit and no job slot from the others.
@@ -495,8 +524,12 @@ async fn acquire_slot<'c>(
     let slot = tokio::select! {
         slot = acquire => slot,
         () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+        () = ctx.unreachable.wait(eco), if create => return Err(StepError::Unreachable),
     };
     ctx.check()?;
+    if create && ctx.unreachable.is_down(eco) {
+        return Err(StepError::Unreachable);
+    }
     Ok(slot)
 }
 
@@ -511,6 +544,21 @@ impl Ctx<'_> {
         };
         if let Some(change) = self.limiters.observe(ecosystem, signal) {
             (self.on_event)(Event::PaceChanged { ecosystem, change });
+        }
+    }
+
+    /// Feeds how `entry` ended to the unreachable detection: a final reading that is still
+    /// transient exhausted its retries on the network code; any other answered. Reports the
+    /// ecosystem when this entry declares it unreachable.
+    fn ended(&self, entry: &QueueEntry, last: &Reading) {
+        let ending = if last.transient && last.failure.is_some() {
+            Ending::NetworkExhausted
+        } else {
+            Ending::Answered
+        };
+        let ecosystem = entry.ecosystem();
+        if let Some(after) = self.unreachable.record(ecosystem, ending) {
+            (self.on_event)(Event::Unreachable { ecosystem, after });
         }
     }
 

@@ -3,7 +3,8 @@
 //! transitions, counts, breaker update in memory), `persist` (atomic writes) and
 //! `recover` (finishing an interrupted run from its [`journal`]) under the run
 //! [`lock`](crate::lock);
-//! `ratelimit` holds the per-ecosystem limiters and `hooks` the observer interface.
+//! `ratelimit` holds the per-ecosystem limiters, `unreachable` the early end of an ecosystem
+//! whose upstream is down, and `hooks` the observer interface.
 //! `crate::sequence` composes the stages once.
 
 pub mod adaptive;
@@ -18,6 +19,7 @@ pub(crate) mod persist;
 pub(crate) mod plan;
 pub(crate) mod ratelimit;
 pub(crate) mod recover;
+pub mod unreachable;
 
 pub use apply::{RunReport, apply_results};
 pub use error::{EcosystemSetting, NamedEntries, RunError, UnknownEcosystem};
@@ -32,6 +34,7 @@ pub use persist::save_run;
 pub(crate) use persist::save_run_with;
 pub use plan::{Plan, load_plan, plan_from};
 pub use recover::Recovery;
+pub use unreachable::{unreachable_ecosystem, unreachable_reason};
 #[cfg(test)]
 pub(crate) use recover::recover_journal;
 
