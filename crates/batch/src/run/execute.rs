@@ -267,13 +267,14 @@ pub(crate) async fn execute_plan_with(
                 // A waiting candidate is only this small future; the processing state is
                 // allocated once its first create may start, so memory does not grow with the
                 // number of candidates still waiting (issue #5).
-                let r = match acquire_slot(ctx, entry, Step::Create).await {
+                let mut ending = None;
+                let r = match acquire_slot(ctx, entry, Step::Create, false).await {
                     Ok(_slot) if !ctx.fits_budget() => EntryResult::NotRun {
                         reason: BUDGET_REACHED.into(),
                     },
                     Ok(slot) => {
                         let t0 = tokio::time::Instant::now();
-                        let r = Box::pin(process(ctx, pos, entry, slot)).await;
+                        let r = Box::pin(process(ctx, pos, entry, slot, &mut ending)).await;
                         if matches!(r, EntryResult::Done { .. }) {
                             ctx.durations
                                 .lock()
@@ -290,6 +291,9 @@ pub(crate) async fn execute_plan_with(
                     ecosystem: entry.ecosystem(),
                     result: &r,
                 });
+                if let Some(ending) = ending {
+                    ctx.ended(entry.ecosystem(), ending);
+                }
                 (pos, r)
             }
         })
@@ -344,12 +348,14 @@ fn not_run(ctx: &Ctx<'_>, eco: &str, e: StepError, started: bool) -> EntryResult
 }
 
 /// Processes one candidate whose first `create` may start now (`first_slot` holds its job
-/// slot and its rate-limit permit is taken).
+/// slot and its rate-limit permit is taken). Sets `ending` to what the entry's last reading
+/// says of its upstream when the entry ran to an outcome.
 async fn process(
     ctx: &Ctx<'_>,
     pos: usize,
     entry: &QueueEntry,
     first_slot: Slot<'_>,
+    ending: &mut Option<Ending>,
 ) -> EntryResult {
     let rel = match recipe_relative_path(&entry.name) {
         Ok(p) => p,
@@ -376,7 +382,7 @@ async fn process(
         }
     };
     if reading.failure.is_some() {
-        ctx.ended(entry, &reading);
+        *ending = Some(ending_of(&reading));
     }
     if let Some(f) = reading.failure {
         return ctx.failure(entry, f);
@@ -389,7 +395,7 @@ async fn process(
             return not_run(ctx, entry.ecosystem(), e, true);
         }
     };
-    ctx.ended(entry, &reading);
+    *ending = Some(ending_of(&reading));
     if let Some(f) = reading.failure {
         // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
         // not fatal: the record still says the install failed.
@@ -423,7 +429,7 @@ async fn run_step(
     loop {
         let slot = match first_slot.take() {
             Some(slot) => slot,
-            None => acquire_slot(ctx, entry, step).await?,
+            None => acquire_slot(ctx, entry, step, retry > 0).await?,
         };
         (ctx.on_event)(Event::StepStarted {
             position: pos,
@@ -483,13 +489,14 @@ async fn run_step(
     }
 }
 
-/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit) of the next
-/// step of `entry`; gives up when the run is stopped or halted, and a `create` gives up when
+/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit, a `retry`
+/// before the first attempts) of the next step of `entry`; gives up when the run is stopped or halted, and a `create` gives up when
 /// its ecosystem is declared unreachable (nothing of it waits for permits any more).
 async fn acquire_slot<'c>(
     ctx: &'c Ctx<'_>,
     entry: &QueueEntry,
     step: Step,
+    retry: bool,
 ) -> Result<Slot<'c>, StepError> {
     let eco = entry.ecosystem();
     let create = step == Step::Create;
@@ -509,7 +516,11 @@ async fn acquire_slot<'c>(
             None => None,
         };
         let job = match step {
-            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+            Step::Create => {
+                ctx.limiters
+                    .acquire(entry.ecosystem(), &ctx.slots, retry)
+                    .await
+            }
             Step::Install => ctx
                 .slots
                 .acquire()
@@ -547,16 +558,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// Feeds how `entry` ended to the unreachable detection: a final reading that is still
-    /// transient exhausted its retries on the network code; any other answered. Reports the
-    /// ecosystem when this entry declares it unreachable.
-    fn ended(&self, entry: &QueueEntry, last: &Reading) {
-        let ending = if last.transient && last.failure.is_some() {
-            Ending::NetworkExhausted
-        } else {
-            Ending::Answered
-        };
-        let ecosystem = entry.ecosystem();
+    /// Feeds how an entry of `ecosystem` ended to the unreachable detection (after its
+    /// `Finished` event); reports the ecosystem when this entry declares it unreachable.
+    fn ended(&self, ecosystem: &str, ending: Ending) {
         if let Some(after) = self.unreachable.record(ecosystem, ending) {
             (self.on_event)(Event::Unreachable { ecosystem, after });
         }
@@ -603,6 +607,17 @@ impl Ctx<'_> {
             Outcome::Failed(record)
         };
         EntryResult::Done { outcome, at }
+    }
+}
+
+/// What the last reading of an entry that ran to an outcome says of its upstream: a reading
+/// still transient exhausted its retries on the network code (`run_step` returns one only on
+/// the last attempt); any other reading is an answer.
+fn ending_of(last: &Reading) -> Ending {
+    if last.transient && last.failure.is_some() {
+        Ending::NetworkExhausted
+    } else {
+        Ending::Answered
     }
 }
 

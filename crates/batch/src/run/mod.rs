@@ -34,9 +34,9 @@ pub use persist::save_run;
 pub(crate) use persist::save_run_with;
 pub use plan::{Plan, load_plan, plan_from};
 pub use recover::Recovery;
-pub use unreachable::{unreachable_ecosystem, unreachable_reason};
 #[cfg(test)]
 pub(crate) use recover::recover_journal;
+pub use unreachable::{unreachable_ecosystem, unreachable_reason};
 
 #[cfg(test)]
 mod test_support;

@@ -9,7 +9,9 @@ use crate::run::unreachable_reason;
 /// Every homebrew `create` exits 5; everything else (pypi's creates, installs) exits 0.
 fn homebrew_down(call: &Call) -> Reply {
     if call.step() == "create" && call.ecosystem() == "homebrew" {
-        Reply::code(5).stderr("Error: failed to fetch formula: dial tcp: lookup formulae.brew.sh: no such host\n")
+        Reply::code(5).stderr(
+            "Error: failed to fetch formula: dial tcp: lookup formulae.brew.sh: no such host\n",
+        )
     } else {
         Reply::code(0)
     }
@@ -22,8 +24,8 @@ fn queue_of(homebrew: usize, pypi: usize) -> Vec<QueueEntry> {
         .collect()
 }
 
-/// K = 3, one job. h0, h1, h2 each make 4 `create` attempts (1 + 3 retries) and fail; then
-/// homebrew is unreachable: h3..h5 never start, are reported `homebrew unreachable` and stay
+/// K = 3, one job, homebrew's default 1 s period. h0, h1, h2 each make 4 `create` attempts
+/// (1 + 3 retries, which go before new entries) and fail; then homebrew is unreachable: h3..h5 never start, are reported `homebrew unreachable` and stay
 /// pending with no failure count or backoff. pypi finishes. The breaker records homebrew's
 /// failed batch as before (3 failed, 0 succeeded), and the event is emitted once.
 #[tokio::test(start_paused = true)]
@@ -40,13 +42,20 @@ async fn k_exhausted_entries_in_a_row_stop_the_ecosystem_and_others_go_on() {
     };
     let (_, report) = run(&env.config, &runner, &clock(), &on).await.unwrap();
 
+    assert_eq!(declared.into_inner().unwrap(), [("homebrew".to_owned(), 3)]);
+    // Retries go before new entries, so h3 never got its turn (each of h0..h2: 4 attempts).
+    let mut homebrew: Vec<String> = runner
+        .names("create")
+        .into_iter()
+        .filter(|n| n.starts_with('h'))
+        .collect();
+    homebrew.sort();
     assert_eq!(
-        declared.into_inner().unwrap(),
-        [("homebrew".to_owned(), 3)]
+        homebrew,
+        [
+            "h0", "h0", "h0", "h0", "h1", "h1", "h1", "h1", "h2", "h2", "h2", "h2"
+        ]
     );
-    let creates = runner.names("create");
-    let homebrew: Vec<&String> = creates.iter().filter(|n| n.starts_with('h')).collect();
-    assert_eq!(homebrew, ["h0", "h0", "h0", "h0", "h1", "h1", "h1", "h1", "h2", "h2", "h2", "h2"]);
     assert_eq!(report.results.per_ecosystem["homebrew"].failed, 3);
     assert_eq!(report.results.per_ecosystem["pypi"].succeeded, 2);
     let reason = unreachable_reason("homebrew");
@@ -76,27 +85,61 @@ async fn k_exhausted_entries_in_a_row_stop_the_ecosystem_and_others_go_on() {
     assert_eq!(control.breakers["homebrew"].failures, 1, "one failed batch");
 }
 
-/// The streak is in a row: an entry that fails for another reason (exit 6) or succeeds in
-/// between starts it again. K = 2: h0 net, h1 exit 6, h2 net, h3 net → declared; h4, h5 not
-/// run.
+/// The streak is in a row, in the order entries finish: an entry that fails for another
+/// reason in between starts it again. K = 2; h1 meets the network code 3 times, then exits 6
+/// (an answer). The declaration comes right after the first point where the last two
+/// homebrew entries to finish both exhausted their retries, and not before; h1's answer
+/// made it come later than the second exhausted entry.
 #[tokio::test(start_paused = true)]
 async fn an_answer_in_between_restarts_the_streak() {
-    let mut env = env(queue_of(6, 0));
+    let mut env = env(queue_of(8, 0));
     env.config.jobs = 1;
     env.config.unreachable_after = 2;
     let runner = ScriptedRunner::new(|call| {
-        if call.step() == "create" && call.name() == "h1" {
+        if call.step() == "create" && call.name() == "h1" && call.attempt >= 3 {
             Reply::code(6).stderr("Error: no bottle for this platform\n")
         } else {
             homebrew_down(call)
         }
     });
-    let (_, report) = run(&env.config, &runner, &clock(), &|_| {}).await.unwrap();
-    let mut started = runner.names("create");
-    started.dedup();
-    assert_eq!(started, ["h0", "h1", "h2", "h3"]);
-    let not_run: Vec<&str> = report.not_run.iter().map(|(_, n, _)| n.as_str()).collect();
-    assert_eq!(not_run, ["h4", "h5"]);
+    // (name, exhausted on the network code) per finished entry, and `None` for the event.
+    let seen = Mutex::new(Vec::new());
+    let on = |e: Event<'_>| match e {
+        Event::Finished {
+            name,
+            result: EntryResult::Done { outcome, .. },
+            ..
+        } => {
+            let net = outcome
+                .record()
+                .is_some_and(|r| r.category == Category::NetworkError);
+            seen.lock().unwrap().push(Some((name.to_owned(), net)));
+        }
+        Event::Unreachable { .. } => seen.lock().unwrap().push(None),
+        _ => {}
+    };
+    let (_, report) = run(&env.config, &runner, &clock(), &on).await.unwrap();
+    let seen = seen.into_inner().unwrap();
+    let declared = seen.iter().position(Option::is_none).expect("declared");
+    let before: Vec<&(String, bool)> = seen[..declared].iter().flatten().collect();
+    let first_pair = before
+        .windows(2)
+        .position(|w| w[0].1 && w[1].1)
+        .expect("two in a row");
+    assert_eq!(
+        first_pair + 2,
+        before.len(),
+        "declared at the first pair: {seen:?}"
+    );
+    assert!(
+        before.iter().any(|(n, net)| n == "h1" && !net),
+        "h1 answered before the declaration: {seen:?}"
+    );
+    assert!(
+        before.iter().filter(|(_, net)| *net).count() > 2,
+        "h1's answer broke a streak: {seen:?}"
+    );
+    assert!(!report.not_run.is_empty());
 }
 
 /// 0 disables the stop: every entry runs its four attempts.
@@ -133,7 +176,10 @@ async fn nothing_waits_for_permits_after_the_stop() {
     let declared_at = declared_at.into_inner().unwrap().expect("declared");
     assert_eq!(Instant::now(), declared_at, "nothing waited after the stop");
     assert!(runner.calls().iter().all(|c| c.at <= declared_at));
-    assert_eq!(report.results.failed, 2, "only the K entries that exhausted their retries");
+    assert_eq!(
+        report.results.failed, 2,
+        "only the K entries that exhausted their retries"
+    );
     assert_eq!(report.not_run.len(), 6);
     let cut: Vec<&str> = report
         .not_run
@@ -143,15 +189,26 @@ async fn nothing_waits_for_permits_after_the_stop() {
         .collect();
     assert!(!cut.is_empty(), "some entries were cut between retries");
     let q = load_queue(&env.config);
-    let failed = q.entries.iter().filter(|e| e.status == Status::Failed).count();
+    let failed = q
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Failed)
+        .count();
     let untouched = q
         .entries
         .iter()
-        .filter(|e| e.status == Status::Pending && e.failure_count == 0 && e.next_retry_at.is_none())
+        .filter(|e| {
+            e.status == Status::Pending && e.failure_count == 0 && e.next_retry_at.is_none()
+        })
         .count();
     assert_eq!((failed, untouched), (2, 6));
     // A create cut between retries leaves no partial recipe behind.
     for n in cut {
-        assert!(!env.root.join(format!("recipes/{}/{n}.toml", &n[..1])).exists(), "{n}");
+        assert!(
+            !env.root
+                .join(format!("recipes/{}/{n}.toml", &n[..1]))
+                .exists(),
+            "{n}"
+        );
     }
 }
