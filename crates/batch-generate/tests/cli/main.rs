@@ -36,6 +36,7 @@ mod selfdoc;
 mod sharding;
 mod store;
 mod summary;
+mod unreachable;
 mod util;
 mod validate;
 mod validate_stop;
