@@ -128,7 +128,15 @@ fn zero_turns_the_stop_off() {
         .collect();
     let h = sandbox().queue(&entries).mode("net");
     let mut cmd = h.cmd();
-    cmd.args(["--unreachable-after", "0", "--retry-delay", "1ms", "--json"]);
+    cmd.args([
+        "--unreachable-after",
+        "0",
+        "--retry-delay",
+        "1ms",
+        "--adaptive",
+        "off",
+        "--json",
+    ]);
     let out = run_cmd(&mut cmd);
     out.code(exit::SUCCESS);
     let doc = out.json();
