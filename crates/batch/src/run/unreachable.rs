@@ -12,10 +12,12 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
-/// The default of `--unreachable-after`: 5 entries in a row (20 `create` processes with the
-/// default 3 retries, at least 35 s of backoff) that all exhausted their retries on the
-/// network code.
-pub const DEFAULT_UNREACHABLE_AFTER: u32 = 5;
+/// The default of `--unreachable-after`: 3 entries in a row (12 `create` processes with the
+/// default 3 retries, at least 21 s of backoff plus the slowed-down periods) that all
+/// exhausted their retries on the network code. Small on purpose: an entry left out this way
+/// is unchanged and simply runs in the next batch, while each further entry of a dead
+/// upstream costs 4 permits at the adaptive slowdown's slowest period (8 s by default).
+pub const DEFAULT_UNREACHABLE_AFTER: u32 = 3;
 
 /// The suffix of the [`EntryResult::NotRun`](super::EntryResult::NotRun) reason of an entry
 /// left out because its ecosystem was declared unreachable: `<eco> unreachable`.
