@@ -86,7 +86,8 @@ pub struct ExecutionArgs {
     /// Time budget of the run (e.g. 5h50m): an entry starts only if it is expected to finish
     /// before the deadline (the 90th percentile of the entry durations so far, or --timeout
     /// before there are any); at the deadline running generators are stopped as on SIGTERM.
-    /// Exit 0 with `budget reached: N entries not started`.
+    /// Exit 0 with `budget reached: N entries not started`. A budget not longer than --timeout
+    /// is refused (exit 2): no entry could be expected to finish.
     #[arg(long, env = "BATCH_MAX_DURATION", value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
 

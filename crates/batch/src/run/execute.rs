@@ -2,7 +2,7 @@
 //! `create` attempt behind its ecosystem's rate limiter, transient failures retried with
 //! backoff (spec §4.4). The [`Generator`] builds each step's command and reads its output;
 //! this module only schedules. Finished candidates are journaled as they arrive. Progress is
-//! reported through [`Event`]s; nothing here prints.
+//! reported through [`Event`]s (`event.rs`); nothing here prints.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,12 +13,12 @@ use batch_base::clock::Clock;
 use batch_base::fs as fsutil;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use jiff::Timestamp;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::adaptive::{PaceChange, Signal};
+use super::adaptive::Signal;
 use super::apply::outcome_line;
 use super::error::RunError;
+pub use super::event::{EntryResult, Event};
 use super::journal::{Journal, Line};
 use super::plan::Plan;
 use super::ratelimit::EcosystemLimiters;
@@ -28,104 +28,7 @@ use crate::generator::{Failure, Generator, Job, Reading, Step, Target};
 use crate::queue::{QueueEntry, recipe_relative_path};
 use crate::records::timestamp::rfc3339_nano_utc;
 use crate::records::{FailureRecord, Outcome};
-use crate::runner::{Command, Exit, Runner, RunnerError, Stop, stop_reached};
-
-/// Progress of a run, for logs and progress bars. `position` is the candidate's place in
-/// selection order (0-based).
-#[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
-    /// A generator step is about to start (after its rate-limit permit and job slot).
-    StepStarted {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Which step.
-        step: Step,
-        /// 0 for the first attempt.
-        retry: u32,
-    },
-    /// A generator process ended (or could not be started): one per attempt, for job logs.
-    StepFinished {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Its ecosystem.
-        ecosystem: &'a str,
-        /// Which step.
-        step: Step,
-        /// 0 for the first attempt.
-        retry: u32,
-        /// When the process was started (the run's wall clock).
-        started: Timestamp,
-        /// How long it ran (tokio's clock).
-        took: Duration,
-        /// How it ended; `None` when it could not be started.
-        exit: Option<Exit>,
-        /// What was run.
-        command: &'a Command,
-    },
-    /// A step failed in a way the generator reads as transient (tsuku: the network code)
-    /// and will be retried after `delay`.
-    Retrying {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Which step.
-        step: Step,
-        /// Retry number, 1-based.
-        retry: u32,
-        /// Backoff before the retry.
-        delay: Duration,
-    },
-    /// An ecosystem's start period changed (adaptive slowdown, issue #15).
-    PaceChanged {
-        /// The ecosystem.
-        ecosystem: &'a str,
-        /// From, to and why.
-        change: PaceChange,
-    },
-    /// An ecosystem's upstream is taken as down (issue #22): `after` of its entries in a row
-    /// exhausted their retries on the network code. No `create` of it starts any more; its
-    /// entries still waiting end [`EntryResult::NotRun`] with `<ecosystem> unreachable`.
-    Unreachable {
-        /// The ecosystem.
-        ecosystem: &'a str,
-        /// K, the streak that declared it.
-        after: u32,
-    },
-    /// The candidate is done.
-    Finished {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Its ecosystem.
-        ecosystem: &'a str,
-        /// What happened.
-        result: &'a EntryResult,
-    },
-}
-
-/// The result of one candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryResult {
-    /// Processed; `at` is when the outcome was classified.
-    Done {
-        /// The outcome.
-        outcome: Outcome,
-        /// Classification time (backoff is counted from it).
-        at: Timestamp,
-    },
-    /// Not run: the generator could not be started (so the run halted), or the run was
-    /// interrupted; the entry is left unchanged and does not count in the totals.
-    NotRun {
-        /// Why.
-        reason: String,
-    },
-}
+use crate::runner::{Exit, Runner, RunnerError, Stop, stop_reached};
 
 struct Ctx<'a> {
     config: &'a Config,

@@ -11,6 +11,7 @@ pub mod adaptive;
 pub(crate) mod apply;
 pub(crate) mod deadline;
 pub(crate) mod error;
+pub(crate) mod event;
 pub(crate) mod execute;
 pub(crate) mod hooks;
 pub mod journal;
