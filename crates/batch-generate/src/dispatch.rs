@@ -63,7 +63,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                     joblog: cli.run.output.joblog.clone(),
                     validation_out: cli.run.output.validation_out.clone(),
                 };
-                match cli.run.sharding.target(opts.dry_run) {
+                match cli
+                    .run
+                    .execution
+                    .check_budget()
+                    .and_then(|()| cli.run.sharding.target(opts.dry_run))
+                {
                     Ok(shard) => commands::generate::run(&cli.run.to_config(), opts, shard).await,
                     Err(e) => Err(e),
                 }

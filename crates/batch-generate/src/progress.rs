@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use batch::RateLimit;
-use batch::generator::Step;
+use batch::generator::{Generator, Step};
 use batch::records::Outcome;
 use batch::run::{EntryResult, Event};
 use batch::runner::Exit;
@@ -103,8 +103,9 @@ impl Progress {
         }
     }
 
-    /// Handles one event.
-    pub fn on_event(&self, ev: Event<'_>) {
+    /// Handles one event; `generator` picks the line of a failure's message the log shows
+    /// ([`Generator::headline`]).
+    pub fn on_event(&self, ev: Event<'_>, generator: &dyn Generator) {
         if let Some(live) = &self.live {
             live.status
                 .lock()
@@ -142,6 +143,12 @@ impl Progress {
             }
             // Logged by `crate::pacing`.
             Event::StepFinished { exit: None, .. } | Event::PaceChanged { .. } => {}
+            Event::Unreachable { ecosystem, after } => {
+                tracing::warn!(
+                    "{}: {after} entries in a row exhausted their retries on the network code; no more {ecosystem} entries start in this run",
+                    batch::run::unreachable_reason(ecosystem)
+                );
+            }
             Event::Finished {
                 position,
                 name,
@@ -157,7 +164,7 @@ impl Progress {
                 let line = format!(
                     "[{k}/{}] {ecosystem} {name}: {}",
                     self.total,
-                    describe(result, exit)
+                    describe(result, exit, generator)
                 );
                 match &self.live {
                     Some(live) => {
@@ -196,8 +203,13 @@ fn retry_note(retry: u32) -> String {
 }
 
 /// One-line description of a candidate's result; a failure names the last process's exit and
-/// the first line of its message (issue #12).
-pub fn describe(result: &EntryResult, last_exit: Option<Exit>) -> String {
+/// the line of its message `generator` picks ([`Generator::headline`]: tsuku skips its
+/// `--yes` warning and notes, issue #22; issue #12).
+pub fn describe(
+    result: &EntryResult,
+    last_exit: Option<Exit>,
+    generator: &dyn Generator,
+) -> String {
     match result {
         EntryResult::Done { outcome, .. } => match outcome {
             Outcome::Succeeded { .. } => "succeeded".to_owned(),
@@ -208,11 +220,11 @@ pub fn describe(result: &EntryResult, last_exit: Option<Exit>) -> String {
                     format!("/{}", r.subcategory)
                 };
                 let exit = last_exit.map(exit_note).unwrap_or_default();
-                let first = r.message.lines().next().unwrap_or_default().trim();
-                let message = if first.is_empty() {
+                let headline = generator.headline(&r.message).trim();
+                let message = if headline.is_empty() {
                     String::new()
                 } else {
-                    format!(": {first}")
+                    format!(": {headline}")
                 };
                 format!("failed ({}{sub}{exit}){message}", r.category.as_str())
             }
@@ -235,10 +247,59 @@ fn exit_note(exit: Exit) -> String {
 
 #[cfg(test)]
 mod tests {
-    use batch::generator::Category;
+    use batch::Config;
+    use batch::generator::{Category, Job, Reading};
     use batch::records::FailureRecord;
+    use batch::runner::{Command, Output};
+    use batch::tsuku::Tsuku;
 
     use super::*;
+
+    /// A generator whose headline skips lines starting with `Warning:`, as tsuku's does.
+    struct SkipsWarnings;
+
+    impl Generator for SkipsWarnings {
+        fn command(&self, _: &Job<'_>) -> Command {
+            unimplemented!("describe never runs anything")
+        }
+        fn read(&self, _: &Job<'_>, _: &Output, _: bool) -> Reading {
+            unimplemented!("describe never reads anything")
+        }
+        fn headline<'m>(&self, message: &'m str) -> &'m str {
+            message
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("Warning:"))
+                .unwrap_or("")
+        }
+    }
+
+    /// The live line shows the generator's headline of the message, not its first line
+    /// (issue #22): a `--yes` warning first is skipped.
+    #[test]
+    fn a_failure_shows_the_generators_headline() {
+        let failed = EntryResult::Done {
+            outcome: Outcome::Failed(FailureRecord {
+                package_id: "homebrew:jq".into(),
+                category: Category::GenerationFailed,
+                subcategory: String::new(),
+                blocked_by: Vec::new(),
+                message: "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError: formula not found\n".into(),
+                timestamp: String::new(),
+            }),
+            at: "2026-12-01T00:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            describe(&failed, Some(Exit::Code(6)), &SkipsWarnings),
+            "failed (generation_failed, exit 6): Error: formula not found"
+        );
+        let not_run = EntryResult::NotRun {
+            reason: batch::run::unreachable_reason("homebrew"),
+        };
+        assert_eq!(
+            describe(&not_run, None, &SkipsWarnings),
+            "not run: homebrew unreachable"
+        );
+    }
 
     #[test]
     fn a_failure_names_its_exit_and_first_message_line() {
@@ -254,12 +315,16 @@ mod tests {
             at: "2026-12-01T00:00:00Z".parse().unwrap(),
         };
         assert_eq!(
-            describe(&failed, Some(Exit::Code(6))),
+            describe(&failed, Some(Exit::Code(6)), &tsuku()),
             "failed (generation_failed, exit 6): no release assets found"
         );
         assert_eq!(
-            describe(&failed, None),
+            describe(&failed, None, &tsuku()),
             "failed (generation_failed): no release assets found"
         );
+    }
+
+    fn tsuku() -> Tsuku {
+        Tsuku::for_run(&Config::new())
     }
 }

@@ -169,6 +169,11 @@ pub struct Config {
     pub adaptive: Adaptive,
     /// Breaker threshold and recovery time.
     pub breaker: BreakerPolicy,
+    /// K of `--unreachable-after` (issue #22): after K entries of one ecosystem in a row
+    /// exhausted their retries on the network code, no `create` of that ecosystem starts any
+    /// more in this run (`run/unreachable.rs`). 0 disables it; default
+    /// [`DEFAULT_UNREACHABLE_AFTER`](crate::run::unreachable::DEFAULT_UNREACHABLE_AFTER).
+    pub unreachable_after: u32,
     /// The `batch_id` written to `batch-results.json` (`--batch-id`, issue #6). `None` writes
     /// the UTC date of the run start, as the Go tool did (spec §1.4).
     pub batch_id: Option<String>,
@@ -203,6 +208,7 @@ impl Config {
             rate_limit: RateLimit::default(),
             adaptive: Adaptive::default(),
             breaker: BreakerPolicy::default(),
+            unreachable_after: crate::run::unreachable::DEFAULT_UNREACHABLE_AFTER,
             batch_id: None,
         }
     }

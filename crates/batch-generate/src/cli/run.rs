@@ -86,7 +86,8 @@ pub struct ExecutionArgs {
     /// Time budget of the run (e.g. 5h50m): an entry starts only if it is expected to finish
     /// before the deadline (the 90th percentile of the entry durations so far, or --timeout
     /// before there are any); at the deadline running generators are stopped as on SIGTERM.
-    /// Exit 0 with `budget reached: N entries not started`.
+    /// Exit 0 with `budget reached: N entries not started`. A budget not longer than --timeout
+    /// is refused (exit 2): no entry could be expected to finish.
     #[arg(long, env = "BATCH_MAX_DURATION", value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
 
@@ -97,6 +98,18 @@ pub struct ExecutionArgs {
     /// Bytes of stdout and of stderr kept per generator process (head and tail).
     #[arg(long, env = "BATCH_MAX_OUTPUT", default_value_t = 1 << 20)]
     pub max_output: usize,
+
+    /// Backoff before the first retry of a step that exited with the network code (5); it
+    /// doubles for each later retry (3 retries: 1 s, 2 s, 4 s by default, spec §4.4).
+    #[arg(long, env = "BATCH_RETRY_DELAY", value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+
+    /// K: after K entries of one ecosystem in a row exhausted their retries on the network
+    /// code (5), with none of them succeeding or failing otherwise in between, its upstream is
+    /// taken as down and no more of its entries start in this run (reported as `not run:
+    /// <eco> unreachable`, left unchanged in the queue). 0 disables it.
+    #[arg(long, env = "BATCH_UNREACHABLE_AFTER", value_name = "K", default_value_t = batch::run::unreachable::DEFAULT_UNREACHABLE_AFTER)]
+    pub unreachable_after: u32,
 
     /// Circuit-breaker policy.
     #[command(flatten)]
@@ -229,6 +242,8 @@ impl RunArgs {
         c.kill_grace = e.kill_grace;
         c.breaker = e.breaker.policy();
         c.adaptive = e.adaptive.settings();
+        c.unreachable_after = e.unreachable_after;
+        c.retry.base_delay = e.retry_delay;
         c.batch_id.clone_from(&self.sharding.batch_id);
         c.select.names = self
             .pick
@@ -241,6 +256,37 @@ impl RunArgs {
         c.select.force = self.pick.force;
         c
     }
+}
+
+impl ExecutionArgs {
+    /// Refuses a `--max-duration` no longer than `--timeout` (issue #22): before any entry has
+    /// finished, the budget expects each to take `--timeout` from the moment it would start,
+    /// so none could start and the run would end at once with every entry `budget reached`,
+    /// reading as an empty success.
+    ///
+    /// # Errors
+    /// A [`UsageError`] (exit 2) naming both values, with a hint.
+    pub fn check_budget(&self) -> anyhow::Result<()> {
+        let Some(budget) = self.max_duration else {
+            return Ok(());
+        };
+        if budget > self.timeout {
+            return Ok(());
+        }
+        Err(anyhow::Error::new(UsageError(format!(
+            "--max-duration {} is not longer than --timeout {}: the first entries are expected to take --timeout, so none could start before the deadline",
+            duration_words(budget),
+            duration_words(self.timeout)
+        )))
+        .context(Hint(
+            "pass a --timeout shorter than --max-duration (e.g. --timeout 5m), or a longer --max-duration; nothing was run",
+        )))
+    }
+}
+
+/// A duration as `10m`, `1h 30m`, `90s` or `1.5s` (jiff's friendly format).
+fn duration_words(d: Duration) -> String {
+    jiff::SignedDuration::try_from(d).map_or_else(|_| format!("{d:?}"), |d| format!("{d:#}"))
 }
 
 impl ShardArgs {

@@ -20,7 +20,7 @@ use crate::github;
 use crate::joblog::JobLog;
 use crate::pacing::{Pacing, summary_line};
 use crate::progress::Progress;
-use crate::render::json::{Budget, KillSwitchDoc, PlanDoc, RunDoc, ShardDoc};
+use crate::render::json::{Budget, KillSwitchDoc, PlanDoc, RunDoc, ShardDoc, unreachable_counts};
 use crate::render::{log, print_json, text};
 use crate::signal::SignalState;
 
@@ -62,7 +62,9 @@ pub async fn run(
     let wall = std::time::Instant::now();
     let deadline = config.max_duration.map(|d| tokio::time::Instant::now() + d);
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    let tsuku = Tsuku::for_run(config);
     let hooks = CliHooks {
+        generator: &tsuku,
         config,
         shard: shard.is_some(),
         rate_scale: shard.as_ref().map_or(1, |t| t.shard.count),
@@ -87,7 +89,6 @@ pub async fn run(
     let clock = SystemClock;
     // The run records the runner's processes in its journal, and stops what still runs at
     // the deadline of --max-duration as on SIGTERM.
-    let tsuku = Tsuku::for_run(config);
     let mut main = MainRun::with_processes(config, &tsuku, &runner, &clock)
         .hooks(&hooks)
         .stop(stop_tx)
@@ -136,9 +137,10 @@ pub async fn run(
                 print_json(&RunDoc::new(report, wall.elapsed()).rates(rates));
             }
             let budget = Budget::of(report.not_run.iter().map(|(_, _, r)| r.as_str()));
+            let unreachable = unreachable_counts(report.not_run.iter().map(|(_, _, r)| r.as_str()));
             // With --max-duration, `budget_reached=N` and `budget_stopped=M` (0 too) join the
-            // outputs.
-            let extra = match config.max_duration {
+            // outputs; `unreachable=ECO,…` when an ecosystem was declared unreachable.
+            let mut extra = match config.max_duration {
                 Some(_) => {
                     let b = budget.unwrap_or_default();
                     vec![
@@ -148,10 +150,15 @@ pub async fn run(
                 }
                 None => Vec::new(),
             };
+            if !unreachable.is_empty() {
+                let ecos: Vec<&str> = unreachable.keys().map(String::as_str).collect();
+                extra.push(("unreachable", ecos.join(",")));
+            }
             github::report_run(report, extra, github::in_actions())?;
             Ok(ending(
                 signal,
                 budget,
+                &unreachable,
                 report.not_run.len(),
                 "are unchanged in the queue; everything finished was saved",
             ))
@@ -183,6 +190,7 @@ pub async fn run(
             Ok(ending(
                 signal,
                 Budget::of(fragment.not_run.iter().map(|n| n.reason.as_str())),
+                &unreachable_counts(fragment.not_run.iter().map(|n| n.reason.as_str())),
                 fragment.not_run.len(),
                 "are listed in the fragment and stay unchanged",
             ))
@@ -223,10 +231,17 @@ fn print_rates(rates: &[crate::pacing::EcosystemRate]) {
 
 /// How a run or shard that finished ends: by the first signal received, else success with
 /// `budget reached: N entries not started[, M stopped at the deadline]` when `--max-duration`
-/// left `budget` entries out,
+/// left `budget` entries out and `not run: ECO unreachable (N entries)` per ecosystem declared
+/// unreachable (issue #22),
 /// else [`Ending::NotRun`] when candidates could not run (the generator could not be
 /// started), else success. `where_kept` ends the log line about the candidates not run.
-fn ending(signal: Option<i32>, budget: Option<Budget>, not_run: usize, where_kept: &str) -> Ending {
+fn ending(
+    signal: Option<i32>,
+    budget: Option<Budget>,
+    unreachable: &std::collections::BTreeMap<String, usize>,
+    not_run: usize,
+    where_kept: &str,
+) -> Ending {
     if let Some(sig) = signal {
         tracing::warn!(
             "stopped by {}: {not_run} candidate(s) not run {where_kept}",
@@ -244,13 +259,21 @@ fn ending(signal: Option<i32>, budget: Option<Budget>, not_run: usize, where_kep
             "budget reached: {} entries not started{stopped}",
             b.not_started
         );
-        if not_run == b.total() {
-            return Ending::Success;
-        }
     }
-    if not_run == 0 {
+    // Entries of an unreachable ecosystem are data, as budget ones: they stay as they were.
+    let mut unreached = 0;
+    for (eco, n) in unreachable {
+        crate::errln!(
+            "not run: {} ({n} entries)",
+            batch::run::unreachable_reason(eco)
+        );
+        unreached += n;
+    }
+    let explained = budget.map_or(0, Budget::total) + unreached;
+    if not_run == explained {
         Ending::Success
     } else {
+        let not_run = not_run - unreached;
         tracing::error!(
             "{not_run} candidate(s) were not run because the generator could not be started; they {where_kept}"
         );
@@ -315,6 +338,8 @@ struct CliHooks<'a> {
     signals: OnceLock<SignalState>,
     joblog: Option<JobLog>,
     pacing: Pacing,
+    /// The run's generator: picks the line of a failure's message the log shows.
+    generator: &'a dyn batch::generator::Generator,
 }
 
 impl Hooks for CliHooks<'_> {
@@ -365,7 +390,7 @@ impl Hooks for CliHooks<'_> {
         }
         self.pacing.record(&event);
         if let Some(p) = self.progress.get() {
-            p.on_event(event);
+            p.on_event(event, self.generator);
         }
     }
 

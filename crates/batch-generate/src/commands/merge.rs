@@ -33,14 +33,19 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Ending> {
         .map_err(with_merge_hint)?;
     report(&config, &set, &merged, args);
     if merged.status == MergeStatus::Merged {
-        github::report_run(
-            &merged.report,
-            vec![
-                ("status", "merged".to_owned()),
-                ("batch_id", set.batch_id.clone()),
-            ],
-            args.annotations,
-        )?;
+        let mut extra = vec![
+            ("status", "merged".to_owned()),
+            ("batch_id", set.batch_id.clone()),
+        ];
+        // The ecosystems a shard stopped as unreachable (issue #22), when there are any.
+        let unreachable = crate::render::json::unreachable_counts(
+            merged.not_run.iter().map(|n| n.reason.as_str()),
+        );
+        if !unreachable.is_empty() {
+            let ecos: Vec<&str> = unreachable.keys().map(String::as_str).collect();
+            extra.push(("unreachable", ecos.join(",")));
+        }
+        github::report_run(&merged.report, extra, args.annotations)?;
     } else {
         github::write_output([
             ("status", "already_merged".to_owned()),

@@ -232,6 +232,10 @@ pub struct RunDoc<'a> {
     /// Entries stopped while running at the deadline; omitted when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     budget_stopped: Option<usize>,
+    /// Ecosystem → entries not run because it was declared unreachable (issue #22); omitted
+    /// when none was.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    unreachable: BTreeMap<String, usize>,
     /// Each ecosystem's start rate over the run and the adaptive slowdown's changes (issue #15).
     rates: Vec<EcosystemRate>,
     cpu_seconds: Option<f64>,
@@ -257,6 +261,7 @@ impl<'a> RunDoc<'a> {
             stopped_processes: &report.stopped_processes,
             budget_reached: budget.map(|b| b.not_started),
             budget_stopped: budget.map(|b| b.stopped).filter(|n| *n > 0),
+            unreachable: unreachable_counts(report.not_run.iter().map(|(_, _, r)| r.as_str())),
             rates: Vec::new(),
             cpu_seconds: own_cpu_seconds(),
             wall_seconds: wall.as_secs_f64(),
@@ -281,6 +286,10 @@ pub struct ShardDoc<'a> {
     /// Entries stopped while running at the deadline; omitted when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     budget_stopped: Option<usize>,
+    /// Ecosystem → entries not run because it was declared unreachable (issue #22); omitted
+    /// when none was.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    unreachable: BTreeMap<String, usize>,
     per_ecosystem: &'a BTreeMap<String, EcosystemCounts>,
     files_written: [&'a Path; 1],
     /// Each ecosystem's start rate over the shard's run (issue #15).
@@ -311,6 +320,7 @@ impl<'a> ShardDoc<'a> {
             not_run: fragment.not_run.len(),
             budget_reached: budget.map(|b| b.not_started),
             budget_stopped: budget.map(|b| b.stopped).filter(|n| *n > 0),
+            unreachable: unreachable_counts(fragment.not_run.iter().map(|n| n.reason.as_str())),
             per_ecosystem: &fragment.per_ecosystem,
             files_written: [path],
             rates: Vec::new(),
@@ -318,6 +328,16 @@ impl<'a> ShardDoc<'a> {
             wall_seconds: wall.as_secs_f64(),
         }
     }
+}
+
+/// Entries not run because their ecosystem was declared unreachable (`--unreachable-after`,
+/// issue #22), counted per ecosystem from the not-run `reasons`.
+pub fn unreachable_counts<'r>(reasons: impl Iterator<Item = &'r str>) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for eco in reasons.filter_map(batch::run::unreachable_ecosystem) {
+        *m.entry(eco.to_owned()).or_insert(0) += 1;
+    }
+    m
 }
 
 /// What `--max-duration` left out of a run: entries not started ([`batch::run::BUDGET_REACHED`])

@@ -37,6 +37,7 @@ mod selfdoc;
 mod sharding;
 mod store;
 mod summary;
+mod unreachable;
 mod util;
 mod validate;
 mod validate_reasons;

@@ -9,7 +9,8 @@ use crate::generator::Category;
 /// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table
 /// is sorted by ecosystem (Go's order was random), an `Invalid` row follows `Blocked` when
 /// entries were skipped as invalid, and a `Not run` row and section list the selected entries
-/// that did not run (issue #12). `recipes` are file basenames in processing order.
+/// that did not run (issue #12); a `not run: ECO unreachable (N entries)` line follows for each
+/// ecosystem declared unreachable (issue #22). `recipes` are file basenames in processing order.
 pub fn render_summary(
     results: &BatchResults,
     recipes: &[String],
@@ -68,6 +69,18 @@ pub fn render_summary(
             let _ = write!(s, ", {stopped} stopped at the deadline");
         }
         s.push('\n');
+    }
+    // Ecosystems declared unreachable (issue #22), one line each, as the run's final lines.
+    let mut unreachable: std::collections::BTreeMap<&str, usize> = Default::default();
+    for eco in results
+        .not_run
+        .iter()
+        .filter_map(|n| crate::run::unreachable_ecosystem(&n.reason))
+    {
+        *unreachable.entry(eco).or_default() += 1;
+    }
+    for (eco, n) in unreachable {
+        let _ = writeln!(s, "\nnot run: {eco} unreachable ({n} entries)");
     }
     if !recipes.is_empty() {
         s.push_str("\n### Recipes added\n\n");

@@ -2,7 +2,7 @@
 //! `create` attempt behind its ecosystem's rate limiter, transient failures retried with
 //! backoff (spec §4.4). The [`Generator`] builds each step's command and reads its output;
 //! this module only schedules. Finished candidates are journaled as they arrive. Progress is
-//! reported through [`Event`]s; nothing here prints.
+//! reported through [`Event`]s (`event.rs`); nothing here prints.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,109 +13,22 @@ use batch_base::clock::Clock;
 use batch_base::fs as fsutil;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use jiff::Timestamp;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::adaptive::{PaceChange, Signal};
+use super::adaptive::Signal;
 use super::apply::outcome_line;
 use super::error::RunError;
+pub use super::event::{EntryResult, Event};
 use super::journal::{Journal, Line};
 use super::plan::Plan;
 use super::ratelimit::EcosystemLimiters;
+use super::unreachable::{Ending, Unreachable, unreachable_reason};
 use crate::config::Config;
 use crate::generator::{Failure, Generator, Job, Reading, Step, Target};
 use crate::queue::{QueueEntry, recipe_relative_path};
 use crate::records::timestamp::rfc3339_nano_utc;
 use crate::records::{FailureRecord, Outcome};
-use crate::runner::{Command, Exit, Runner, RunnerError, Stop, stop_reached};
-
-/// Progress of a run, for logs and progress bars. `position` is the candidate's place in
-/// selection order (0-based).
-#[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
-    /// A generator step is about to start (after its rate-limit permit and job slot).
-    StepStarted {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Which step.
-        step: Step,
-        /// 0 for the first attempt.
-        retry: u32,
-    },
-    /// A generator process ended (or could not be started): one per attempt, for job logs.
-    StepFinished {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Its ecosystem.
-        ecosystem: &'a str,
-        /// Which step.
-        step: Step,
-        /// 0 for the first attempt.
-        retry: u32,
-        /// When the process was started (the run's wall clock).
-        started: Timestamp,
-        /// How long it ran (tokio's clock).
-        took: Duration,
-        /// How it ended; `None` when it could not be started.
-        exit: Option<Exit>,
-        /// What was run.
-        command: &'a Command,
-    },
-    /// A step failed in a way the generator reads as transient (tsuku: the network code)
-    /// and will be retried after `delay`.
-    Retrying {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Which step.
-        step: Step,
-        /// Retry number, 1-based.
-        retry: u32,
-        /// Backoff before the retry.
-        delay: Duration,
-    },
-    /// An ecosystem's start period changed (adaptive slowdown, issue #15).
-    PaceChanged {
-        /// The ecosystem.
-        ecosystem: &'a str,
-        /// From, to and why.
-        change: PaceChange,
-    },
-    /// The candidate is done.
-    Finished {
-        /// Candidate position.
-        position: usize,
-        /// Entry name.
-        name: &'a str,
-        /// Its ecosystem.
-        ecosystem: &'a str,
-        /// What happened.
-        result: &'a EntryResult,
-    },
-}
-
-/// The result of one candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryResult {
-    /// Processed; `at` is when the outcome was classified.
-    Done {
-        /// The outcome.
-        outcome: Outcome,
-        /// Classification time (backoff is counted from it).
-        at: Timestamp,
-    },
-    /// Not run: the generator could not be started (so the run halted), or the run was
-    /// interrupted; the entry is left unchanged and does not count in the totals.
-    NotRun {
-        /// Why.
-        reason: String,
-    },
-}
+use crate::runner::{Exit, Runner, RunnerError, Stop, stop_reached};
 
 struct Ctx<'a> {
     config: &'a Config,
@@ -132,6 +45,8 @@ struct Ctx<'a> {
     deadline: Option<tokio::time::Instant>,
     /// Durations of the candidates finished so far (for the budget's estimate).
     durations: Mutex<Vec<Duration>>,
+    /// Ecosystems whose upstream is taken as down (`--unreachable-after`).
+    unreachable: Unreachable,
 }
 
 /// What one generator process holds while it runs: a job slot and, when its ecosystem is
@@ -161,6 +76,8 @@ enum StepError {
     Runner(RunnerError),
     Halted,
     Interrupted,
+    /// The entry's ecosystem was declared unreachable before this `create` could start.
+    Unreachable,
 }
 
 /// Optional parts of [`execute_plan_with`].
@@ -236,6 +153,7 @@ pub(crate) async fn execute_plan_with(
         on_event,
         deadline: opts.deadline,
         durations: Mutex::new(Vec::new()),
+        unreachable: Unreachable::new(config.unreachable_after),
     };
     let n = plan.selection.candidates.len();
     let mut results: Vec<Option<EntryResult>> = vec![None; n];
@@ -252,13 +170,14 @@ pub(crate) async fn execute_plan_with(
                 // A waiting candidate is only this small future; the processing state is
                 // allocated once its first create may start, so memory does not grow with the
                 // number of candidates still waiting (issue #5).
-                let r = match acquire_slot(ctx, entry, Step::Create).await {
+                let mut ending = None;
+                let r = match acquire_slot(ctx, entry, Step::Create, false).await {
                     Ok(_slot) if !ctx.fits_budget() => EntryResult::NotRun {
                         reason: BUDGET_REACHED.into(),
                     },
                     Ok(slot) => {
                         let t0 = tokio::time::Instant::now();
-                        let r = Box::pin(process(ctx, pos, entry, slot)).await;
+                        let r = Box::pin(process(ctx, pos, entry, slot, &mut ending)).await;
                         if matches!(r, EntryResult::Done { .. }) {
                             ctx.durations
                                 .lock()
@@ -267,7 +186,7 @@ pub(crate) async fn execute_plan_with(
                         }
                         r
                     }
-                    Err(e) => not_run(ctx, e, false),
+                    Err(e) => not_run(ctx, entry.ecosystem(), e, false),
                 };
                 (ctx.on_event)(Event::Finished {
                     position: pos,
@@ -275,6 +194,9 @@ pub(crate) async fn execute_plan_with(
                     ecosystem: entry.ecosystem(),
                     result: &r,
                 });
+                if let Some(ending) = ending {
+                    ctx.ended(entry.ecosystem(), ending);
+                }
                 (pos, r)
             }
         })
@@ -302,7 +224,7 @@ pub(crate) async fn execute_plan_with(
 }
 
 /// Why a candidate did not run; `started` when one of its processes had run.
-fn not_run(ctx: &Ctx<'_>, e: StepError, started: bool) -> EntryResult {
+fn not_run(ctx: &Ctx<'_>, eco: &str, e: StepError, started: bool) -> EntryResult {
     EntryResult::NotRun {
         reason: match e {
             // Stopped at the deadline (the caller's stop, as on SIGTERM).
@@ -323,17 +245,20 @@ fn not_run(ctx: &Ctx<'_>, e: StepError, started: bool) -> EntryResult {
                 "not started: the run halted after a generator could not be started".into()
             }
             StepError::Interrupted => "interrupted".into(),
+            StepError::Unreachable => unreachable_reason(eco),
         },
     }
 }
 
 /// Processes one candidate whose first `create` may start now (`first_slot` holds its job
-/// slot and its rate-limit permit is taken).
+/// slot and its rate-limit permit is taken). Sets `ending` to what the entry's last reading
+/// says of its upstream when the entry ran to an outcome.
 async fn process(
     ctx: &Ctx<'_>,
     pos: usize,
     entry: &QueueEntry,
     first_slot: Slot<'_>,
+    ending: &mut Option<Ending>,
 ) -> EntryResult {
     let rel = match recipe_relative_path(&entry.name) {
         Ok(p) => p,
@@ -352,13 +277,16 @@ async fn process(
     let reading = match run_step(ctx, pos, entry, Step::Create, target, Some(first_slot)).await {
         Ok(v) => v,
         Err(e) => {
-            if matches!(e, StepError::Interrupted) {
-                // A create cut short may have left a partial recipe.
+            if matches!(e, StepError::Interrupted | StepError::Unreachable) {
+                // A create cut short (or not retried) may have left a partial recipe.
                 let _ = fsutil::remove_if_exists(&recipe);
             }
-            return not_run(ctx, e, true);
+            return not_run(ctx, entry.ecosystem(), e, true);
         }
     };
+    if reading.failure.is_some() {
+        *ending = Some(ending_of(&reading));
+    }
     if let Some(f) = reading.failure {
         return ctx.failure(entry, f);
     }
@@ -367,9 +295,10 @@ async fn process(
         Err(e) => {
             // The recipe was generated but never validated: do not leave it behind.
             let _ = fsutil::remove_if_exists(&recipe);
-            return not_run(ctx, e, true);
+            return not_run(ctx, entry.ecosystem(), e, true);
         }
     };
+    *ending = Some(ending_of(&reading));
     if let Some(f) = reading.failure {
         // A recipe that does not install is not kept (spec §4.1 step 5). A removal error is
         // not fatal: the record still says the install failed.
@@ -403,7 +332,7 @@ async fn run_step(
     loop {
         let slot = match first_slot.take() {
             Some(slot) => slot,
-            None => acquire_slot(ctx, entry, step).await?,
+            None => acquire_slot(ctx, entry, step, retry > 0).await?,
         };
         (ctx.on_event)(Event::StepStarted {
             position: pos,
@@ -456,18 +385,28 @@ async fn run_step(
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+            () = ctx.unreachable.wait(entry.ecosystem()), if step == Step::Create => {
+                return Err(StepError::Unreachable);
+            }
         }
     }
 }
 
-/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit) of the next
-/// step of `entry`; gives up when the run is stopped or halted.
+/// Waits for the job slot (and, for `create`, the ecosystem's rate-limit permit, a `retry`
+/// before the first attempts) of the next step of `entry`; gives up when the run is stopped or halted, and a `create` gives up when
+/// its ecosystem is declared unreachable (nothing of it waits for permits any more).
 async fn acquire_slot<'c>(
     ctx: &'c Ctx<'_>,
     entry: &QueueEntry,
     step: Step,
+    retry: bool,
 ) -> Result<Slot<'c>, StepError> {
+    let eco = entry.ecosystem();
+    let create = step == Step::Create;
     ctx.check()?;
+    if create && ctx.unreachable.is_down(eco) {
+        return Err(StepError::Unreachable);
+    }
     let acquire = async {
         // The ecosystem's cap first: a process that may not run yet takes no rate-limit
         // permit and no job slot from the others.
@@ -480,7 +419,11 @@ async fn acquire_slot<'c>(
             None => None,
         };
         let job = match step {
-            Step::Create => ctx.limiters.acquire(entry.ecosystem(), &ctx.slots).await,
+            Step::Create => {
+                ctx.limiters
+                    .acquire(entry.ecosystem(), &ctx.slots, retry)
+                    .await
+            }
             Step::Install => ctx
                 .slots
                 .acquire()
@@ -495,8 +438,12 @@ async fn acquire_slot<'c>(
     let slot = tokio::select! {
         slot = acquire => slot,
         () = stop_reached(ctx.stop.as_ref(), Stop::Graceful) => return Err(StepError::Interrupted),
+        () = ctx.unreachable.wait(eco), if create => return Err(StepError::Unreachable),
     };
     ctx.check()?;
+    if create && ctx.unreachable.is_down(eco) {
+        return Err(StepError::Unreachable);
+    }
     Ok(slot)
 }
 
@@ -511,6 +458,14 @@ impl Ctx<'_> {
         };
         if let Some(change) = self.limiters.observe(ecosystem, signal) {
             (self.on_event)(Event::PaceChanged { ecosystem, change });
+        }
+    }
+
+    /// Feeds how an entry of `ecosystem` ended to the unreachable detection (after its
+    /// `Finished` event); reports the ecosystem when this entry declares it unreachable.
+    fn ended(&self, ecosystem: &str, ending: Ending) {
+        if let Some(after) = self.unreachable.record(ecosystem, ending) {
+            (self.on_event)(Event::Unreachable { ecosystem, after });
         }
     }
 
@@ -555,6 +510,17 @@ impl Ctx<'_> {
             Outcome::Failed(record)
         };
         EntryResult::Done { outcome, at }
+    }
+}
+
+/// What the last reading of an entry that ran to an outcome says of its upstream: a reading
+/// still transient exhausted its retries on the network code (`run_step` returns one only on
+/// the last attempt); any other reading is an answer.
+fn ending_of(last: &Reading) -> Ending {
+    if last.transient && last.failure.is_some() {
+        Ending::NetworkExhausted
+    } else {
+        Ending::Answered
     }
 }
 

@@ -6,6 +6,11 @@
 //! (FIFO) waits for its limiter, then takes a job slot, and takes the permit only once it holds
 //! the slot, so a permit always turns into a start at once.
 //!
+//! A retry goes before the first attempts still waiting in its ecosystem (issue #22): an
+//! entry that met the network code finishes (or exhausts its retries) before new entries pile
+//! onto the same upstream, so a dead upstream is detected after about K entries
+//! (`run/unreachable.rs`) instead of after every entry's third attempt.
+//!
 //! With the adaptive slowdown (`run/adaptive.rs`), `EcosystemLimiters::observe` may change an
 //! ecosystem's period: its limiter is then replaced by one built from the new governor quota,
 //! with its first cell taken at once, so the next start is one new period after the change.
@@ -72,8 +77,13 @@ impl GovClock for TokioClock {
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
 
 struct Gate {
-    /// FIFO order among the entries of one ecosystem.
+    /// FIFO order among the first attempts of one ecosystem.
+    first: tokio::sync::Mutex<()>,
+    /// FIFO order among the starts that go next: retries, and the first attempt at the head of
+    /// `first` once no retry waits.
     turn: tokio::sync::Mutex<()>,
+    /// Retries waiting for `turn`.
+    retries: tokio::sync::watch::Sender<usize>,
     state: Mutex<GateState>,
 }
 
@@ -120,7 +130,9 @@ impl EcosystemLimiters {
             .or_insert_with(|| {
                 let period = self.rate.period(eco);
                 Arc::new(Gate {
+                    first: tokio::sync::Mutex::new(()),
                     turn: tokio::sync::Mutex::new(()),
+                    retries: tokio::sync::watch::Sender::new(0),
                     state: Mutex::new(GateState {
                         limiter: GateState::limiter(period, &self.clock),
                         pace: Pace::new(self.adaptive.clone(), period),
@@ -156,10 +168,25 @@ impl EcosystemLimiters {
 
     /// Waits until a generator of `eco` may start, then returns a job slot from `slots`
     /// (held for the life of the process). The start is counted against the ecosystem's
-    /// quota when this returns.
-    pub async fn acquire<'s>(&self, eco: &str, slots: &'s Semaphore) -> SemaphorePermit<'s> {
+    /// quota when this returns. A `retry` goes before the first attempts that wait, except
+    /// the one that holds the turn and the one already queued for it.
+    pub async fn acquire<'s>(
+        &self,
+        eco: &str,
+        slots: &'s Semaphore,
+        retry: bool,
+    ) -> SemaphorePermit<'s> {
         let gate = self.gate(eco);
-        let _turn = gate.turn.lock().await;
+        let _turn = if retry {
+            let _waiting = RetryWaiting::new(&gate.retries);
+            gate.turn.lock().await
+        } else {
+            let _first = gate.first.lock().await;
+            let mut waiting = gate.retries.subscribe();
+            // The sender lives in `gate`, which this function holds: `wait_for` cannot fail.
+            let _ = waiting.wait_for(|n| *n == 0).await;
+            gate.turn.lock().await
+        };
         loop {
             let slot = slots
                 .acquire()
@@ -186,6 +213,23 @@ impl EcosystemLimiters {
     }
 }
 
+/// One retry counted in a gate's `retries` while it waits for the turn (also when its wait is
+/// cancelled).
+struct RetryWaiting<'g>(&'g tokio::sync::watch::Sender<usize>);
+
+impl<'g> RetryWaiting<'g> {
+    fn new(retries: &'g tokio::sync::watch::Sender<usize>) -> Self {
+        retries.send_modify(|n| *n += 1);
+        Self(retries)
+    }
+}
+
+impl Drop for RetryWaiting<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +251,7 @@ mod tests {
         let t0 = Instant::now();
         let mut at = Vec::new();
         for _ in 0..4 {
-            let _slot = lim.acquire("rubygems", &slots).await;
+            let _slot = lim.acquire("rubygems", &slots, false).await;
             at.push(t0.elapsed());
         }
         assert_eq!(at, [0, 6, 12, 18].map(Duration::from_secs));
@@ -221,9 +265,9 @@ mod tests {
         );
         let slots = Semaphore::new(8);
         let t0 = Instant::now();
-        let _a = lim.acquire("rubygems", &slots).await;
-        let _b = lim.acquire("homebrew", &slots).await;
-        let _c = lim.acquire("homebrew", &slots).await;
+        let _a = lim.acquire("rubygems", &slots, false).await;
+        let _b = lim.acquire("homebrew", &slots, false).await;
+        let _c = lim.acquire("homebrew", &slots, false).await;
         assert_eq!(t0.elapsed(), Duration::from_secs(1));
     }
 
@@ -231,11 +275,11 @@ mod tests {
     async fn zero_period_means_unlimited_and_slots_still_bound() {
         let lim = EcosystemLimiters::new(rate(&[("npm", 0)]), Adaptive::default());
         let slots = Semaphore::new(2);
-        let a = lim.acquire("npm", &slots).await;
-        let _b = lim.acquire("npm", &slots).await;
+        let a = lim.acquire("npm", &slots, false).await;
+        let _b = lim.acquire("npm", &slots, false).await;
         assert_eq!(slots.available_permits(), 0);
         drop(a);
-        let _c = lim.acquire("npm", &slots).await;
+        let _c = lim.acquire("npm", &slots, false).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -244,13 +288,13 @@ mod tests {
         let slots = Semaphore::new(8);
         let t0 = Instant::now();
         let mut at = Vec::new();
-        let _ = lim.acquire("pypi", &slots).await;
+        let _ = lim.acquire("pypi", &slots, false).await;
         for _ in 0..3 {
             lim.observe("pypi", Signal::Network);
         }
         assert_eq!(lim.period("pypi"), Duration::from_secs(2));
         for _ in 0..2 {
-            let _slot = lim.acquire("pypi", &slots).await;
+            let _slot = lim.acquire("pypi", &slots, false).await;
             at.push(t0.elapsed());
         }
         for _ in 0..5 {
@@ -258,11 +302,52 @@ mod tests {
         }
         assert_eq!(lim.period("pypi"), Duration::from_secs(1));
         for _ in 0..2 {
-            let _slot = lim.acquire("pypi", &slots).await;
+            let _slot = lim.acquire("pypi", &slots, false).await;
             at.push(t0.elapsed());
         }
         // Slowed at 0 s: the next start one new period (2 s) later, then 2 s apart. Recovered
         // at 4 s (the change takes the cell): back to 1 s spacing, never closer.
         assert_eq!(at, [2, 4, 5, 6].map(Duration::from_secs));
+    }
+
+    /// Period 1 s. A starts at 0; B, C, D (first attempts) queue at 0; a retry R arrives at
+    /// 0.5 s: B holds the turn and C is queued for it, so R goes third, before D.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_goes_before_waiting_first_attempts() {
+        let lim = Arc::new(EcosystemLimiters::new(
+            rate(&[("pypi", 1000)]),
+            Adaptive::default(),
+        ));
+        let slots = Arc::new(Semaphore::new(8));
+        let t0 = Instant::now();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        drop(lim.acquire("pypi", &slots, false).await);
+        let start = |name: &'static str, retry: bool| {
+            let (lim, slots, order) = (lim.clone(), slots.clone(), order.clone());
+            tokio::spawn(async move {
+                drop(lim.acquire("pypi", &slots, retry).await);
+                order.lock().unwrap().push((name, t0.elapsed()));
+            })
+        };
+        let mut tasks = Vec::new();
+        for name in ["B", "C", "D"] {
+            tasks.push(start(name, false));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        tasks.push(start("R", true));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let secs = Duration::from_secs;
+        assert_eq!(
+            *order.lock().unwrap(),
+            [
+                ("B", secs(1)),
+                ("C", secs(2)),
+                ("R", secs(3)),
+                ("D", secs(4))
+            ]
+        );
     }
 }

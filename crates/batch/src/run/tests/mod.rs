@@ -245,7 +245,9 @@ fn own(e: Event<'_>) -> Option<Ev> {
             pos: position,
             name: name.to_owned(),
         },
-        Event::StepFinished { .. } | Event::PaceChanged { .. } => return None,
+        Event::StepFinished { .. } | Event::PaceChanged { .. } | Event::Unreachable { .. } => {
+            return None;
+        }
     })
 }
 
@@ -283,3 +285,4 @@ mod persist;
 mod recovery;
 mod retries_and_install;
 mod totals;
+mod unreachable;
