@@ -33,6 +33,14 @@ pub fn fake_tsuku() -> PathBuf {
     p.canonicalize().unwrap_or(p)
 }
 
+/// Absolute path of `testdata/no-container-runtime/`: stub `podman` and `docker` scripts that
+/// list no container and exit 0. [`Sandbox`](crate::Sandbox) puts it first on `PATH`, so a
+/// cleanup after a Linux `validate` timeout never reaches a real container runtime.
+pub fn runtime_stubs() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/no-container-runtime");
+    p.canonicalize().unwrap_or(p)
+}
+
 /// A pending, auto-confidence entry with no history (spec §8.0 defaults).
 pub fn entry(name: &str, source: &str, priority: i64) -> Value {
     json!({

@@ -4,7 +4,8 @@
 //!   output, a builder for the `batch-generate` command line pointing at them, spawning the
 //!   binary as a [`Running`] child that can be signalled, and readers for what a run leaves.
 //! - [`Out`]: how one run ended (exit code or signal, stdout, stderr, wall time).
-//! - [`fixtures`]: queue entries, queue and control-file text, the fake generator's path.
+//! - [`fixtures`]: queue entries, queue and control-file text, the fake generator's path,
+//!   the stub container runtimes put first on every run's `PATH`.
 //! - [`snapshot`](mod@snapshot): every file below a directory, to assert a run wrote nothing.
 //! - [`process`]: finding, inspecting and signalling the processes a test started.
 //! - [`moto`]: a moto S3 server per test.
@@ -28,7 +29,7 @@ pub mod tsuku_data;
 
 pub use fixtures::{
     DEFAULT_CONTROL, FUTURE, PAST, QUEUE_UPDATED_AT, With, ecosystem, entry, entry_text,
-    entry_with_history, fake_tsuku, queue_text, write_tree,
+    entry_with_history, fake_tsuku, queue_text, runtime_stubs, write_tree,
 };
 pub use out::{Code, Out, output_of, run_cmd};
 pub use process::{MARKER_VAR, cmdline, marked_pids, process_state, signal, wait_until};

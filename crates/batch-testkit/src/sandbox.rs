@@ -9,6 +9,10 @@
 //! the fault-injection layout: a clean environment carrying [`MARKER_VAR`] so every process a
 //! run starts can be found (and is killed when the sandbox drops), a private copy of the fake
 //! generator, and an enabled control file.
+//!
+//! In both layouts `PATH` starts with [`runtime_stubs`] (stub `podman` and `docker` that list
+//! nothing), unless the test sets its own `PATH` ([`Sandbox::env`]): `validate`'s container
+//! cleanup never reaches a real container runtime.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -22,6 +26,7 @@ use tempfile::TempDir;
 
 use crate::fixtures::{
     DEFAULT_CONTROL, QUEUE_UPDATED_AT, control_text, ecosystem, fake_tsuku, queue_text,
+    runtime_stubs,
 };
 use crate::out::{Out, run_cmd};
 use crate::process::{MARKER_VAR, cmdline, marked_pids, signal, wait_until};
@@ -290,17 +295,14 @@ impl Sandbox {
     }
 
     /// `program` (then `args`) in the sandbox's environment and working directory: the
-    /// layout's environment, `FAKE_TSUKU_MODE=ok`, `FAKE_TSUKU_LOG`, `FAKE_TSUKU_STATE` and the
+    /// layout's environment, `PATH` behind [`runtime_stubs`] (unless the sandbox sets
+    /// `PATH`), `FAKE_TSUKU_MODE=ok`, `FAKE_TSUKU_LOG`, `FAKE_TSUKU_STATE` and the
     /// sandbox's variables.
     fn std_command(&self, program: &Path, args: &[OsString]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args);
         if self.isolated {
             cmd.env_clear();
-            cmd.env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
-            );
             cmd.env("TMPDIR", &self.state);
             cmd.env(MARKER_VAR, self.marker());
         } else {
@@ -316,6 +318,9 @@ impl Sandbox {
                     cmd.env_remove(&k);
                 }
             }
+        }
+        if !self.env.iter().any(|(k, _)| k == "PATH") {
+            cmd.env("PATH", with_runtime_stubs(std::env::var_os("PATH")));
         }
         cmd.env("FAKE_TSUKU_MODE", "ok");
         cmd.env("FAKE_TSUKU_LOG", &self.log);
@@ -499,6 +504,15 @@ impl Sandbox {
         });
         left.into_iter().map(|p| (p, cmdline(p))).collect()
     }
+}
+
+/// `PATH` with [`runtime_stubs`] first; `inherited` (or the system directories when unset)
+/// after it.
+fn with_runtime_stubs(inherited: Option<OsString>) -> OsString {
+    let rest = inherited.unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut dirs = vec![runtime_stubs()];
+    dirs.extend(std::env::split_paths(&rest));
+    std::env::join_paths(dirs).unwrap_or(rest)
 }
 
 impl Drop for Sandbox {

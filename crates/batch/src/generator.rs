@@ -161,4 +161,16 @@ pub trait Generator: Send + Sync {
             .find(|l| !l.is_empty())
             .unwrap_or("")
     }
+
+    /// Whether a validation install's output says the generator's own container deadline
+    /// ended it, killing its container client and leaving the container running, as a kill
+    /// by `validate`'s `--timeout` does (issue #22; tsuku: `container execution timed out`
+    /// or `installation failed with exit code -1` in the sandbox JSON). `validate` then
+    /// removes the sandbox containers as after its own timeout
+    /// ([`ContainerCleanup`](crate::validate::ContainerCleanup)). The default is false: the
+    /// generator leaves no container.
+    fn abandons_container(&self, output: &Output) -> bool {
+        let _ = output;
+        false
+    }
 }

@@ -8,8 +8,8 @@
 //! 128 + N. At the `--max-duration` deadline the same stop happens, but the rows finished are
 //! written (a partial file), the journal is kept for a rerun, and the exit code is 0.
 //!
-//! On Linux the runner is wrapped in [`ContainerCleanup`]: an install killed by `--timeout`
-//! has its sandbox containers removed when no other install ran beside it (see
+//! On Linux the runner is wrapped in [`ContainerCleanup`]: an install killed by `--timeout`, or
+//! one tsuku reports as ended by its own container deadline, has its sandbox containers removed when no other install ran beside it (see
 //! `batch::validate::containers`); each step is logged.
 //!
 //! A runner that cannot run installs (issue #22) stops the job at the first such install:
@@ -107,16 +107,18 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         parent_death: parent_death_helper(),
         ..ProcessRunner::default()
     };
-    // On Linux a timed-out install's sandbox container outlives the killed tsuku client.
+    let tsuku = Tsuku::for_validation(&config);
+    // On Linux a timed-out install's sandbox container outlives the killed tsuku client, be
+    // it killed by our `--timeout` or by tsuku's own container deadline.
     let cleanup;
     let runner: &dyn Runner = if platform.os() == Os::Linux {
         cleanup = ContainerCleanup::new(&process, ContainerCleanup::runtimes_on_path())
+            .with_generator(&tsuku)
             .on_cleanup(&log_cleanup);
         &cleanup
     } else {
         &process
     };
-    let tsuku = Tsuku::for_validation(&config);
     let on_row = |r: &ValidationRow| {
         let status = match r.status {
             RowStatus::Pass => "pass",

@@ -76,6 +76,14 @@ impl Generator for Tsuku {
     fn headline<'m>(&self, message: &'m str) -> &'m str {
         read::headline(message)
     }
+
+    /// True for the sandbox JSON of tsuku's own container deadline, which the validation
+    /// reader records as a timeout (code 124, subcategory `timeout`) although the process
+    /// ended by itself: tsuku's `exec.CommandContext` killed its `docker|podman run` client,
+    /// not the container.
+    fn abandons_container(&self, output: &Output) -> bool {
+        read::abandons_container(output)
+    }
 }
 
 #[cfg(test)]

@@ -305,3 +305,75 @@ fn machine_errors_are_unavailable() {
     // Exit 13 (user declined) is not one of them.
     assert!(run(13, String::new(), "").unavailable.is_none());
 }
+
+/// Which outputs leave a container running after tsuku's own deadline
+/// (`Generator::abandons_container`): only the two sandbox timeout shapes of a process that
+/// ended by itself.
+#[test]
+fn only_tsukus_own_container_timeout_abandons_a_container() {
+    use crate::generator::Generator as _;
+    let tsuku = super::Tsuku::for_validation(&crate::validate::ValidateConfig::new(
+        crate::validate::JobPlatform::LinuxX86_64,
+        "b",
+    ));
+    let out = |exit: Exit, stdout: String| Output {
+        exit,
+        stdout: stdout.into_bytes(),
+        stderr: Vec::new(),
+    };
+    for error in [
+        "container execution timed out: context deadline exceeded",
+        "installation failed with exit code -1",
+    ] {
+        let s = Sbx {
+            install_output: "Compiling syn v2.0.0",
+            error: Some(error),
+            ..SBX
+        };
+        assert!(
+            tsuku.abandons_container(&out(Exit::Code(6), s.pretty())),
+            "{error}"
+        );
+        // Killed by our own guard: the runner's timeout, not this rule, cleans.
+        assert!(!tsuku.abandons_container(&out(
+            Exit::TimedOut(std::time::Duration::from_secs(1)),
+            s.pretty()
+        )));
+    }
+    let not = [
+        // The container's install step itself exited 124: it ended, nothing left running.
+        Sbx {
+            install: 124,
+            error: Some("installation failed with exit code 124"),
+            ..SBX
+        },
+        Sbx {
+            error: Some("no container runtime available (install Podman or Docker)"),
+            ..SBX
+        },
+        Sbx {
+            install: 0,
+            verify: 1,
+            error: Some("verification failed with exit code 1"),
+            ..SBX
+        },
+        Sbx {
+            passed: true,
+            verified: true,
+            install: 0,
+            verify: 0,
+            ..SBX
+        },
+    ];
+    for s in &not {
+        assert!(
+            !tsuku.abandons_container(&out(Exit::Code(6), s.pretty())),
+            "{}",
+            s.pretty()
+        );
+    }
+    // Host output and no JSON.
+    let host = "{\n  \"status\": \"error\",\n  \"category\": \"install_failed\",\n  \"message\": \"timeout\",\n  \"missing_recipes\": [],\n  \"install_exit_code\": 124\n}\n";
+    assert!(!tsuku.abandons_container(&out(Exit::Code(124), host.to_owned())));
+    assert!(!tsuku.abandons_container(&out(Exit::Code(124), String::new())));
+}

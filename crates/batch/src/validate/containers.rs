@@ -1,10 +1,16 @@
-//! The container a Linux install leaves when our `--timeout` guard kills it (issue #22).
+//! The container a Linux install leaves when a timeout kills its container client (issue #22):
+//! our `--timeout` guard, or tsuku's own container deadline.
 //!
 //! tsuku runs each sandboxed install as `docker|podman run --rm … --label io.tsuku.sandbox=true`
 //! (tsuku `internal/sandbox/executor.go`, `internal/validate/runtime.go` `buildArgs`). Killing
 //! the tsuku client's process group kills the `docker run` client too, but not the container:
-//! it belongs to the daemon and runs on. [`ContainerCleanup`] wraps the job's [`Runner`]; after
-//! an install it ran ended in [`Exit::TimedOut`], it lists the labelled containers with each
+//! it belongs to the daemon and runs on. tsuku's own deadline (15 minutes for a build,
+//! `internal/sandbox/requirements.go`) ends the same way: `exec.CommandContext` kills its
+//! `docker run` client and tsuku reports `container execution timed out` (or `installation
+//! failed with exit code -1`), the container running on. [`ContainerCleanup`] wraps the job's
+//! [`Runner`]; after an install it ran ended in [`Exit::TimedOut`], or exited with an output
+//! the generator reads as such an abandoned container ([`Generator::abandons_container`],
+//! given with [`ContainerCleanup::with_generator`]), it lists the labelled containers with each
 //! runtime on `PATH` (podman, then docker, tsuku's order of preference) and removes them
 //! (`rm -f`), each command through the same runner with [`CLEANUP_TIMEOUT`].
 //!
@@ -15,15 +21,14 @@
 //! [`CleanupOutcome::Shared`] says so; the runner's teardown removes them (GitHub-hosted
 //! runners are discarded after the job). Installs stopped by a signal or by the
 //! `--max-duration` deadline are not cleaned (the runner starts nothing once a stop is
-//! asked), nor are containers tsuku itself abandons when its own 15-minute limit kills its
-//! `docker run` client: that install is not [`Exit::TimedOut`] here; both are left to the
-//! runner's teardown.
+//! asked); they are left to the runner's teardown.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::generator::Generator;
 use crate::runner::{Command, Exit, Output, Runner, RunnerError, find_program};
 
 /// The label tsuku puts on every sandbox container (tsuku `internal/sandbox/executor.go`,
@@ -95,14 +100,16 @@ impl Drop for Ticket<'_> {
     }
 }
 
-/// A [`Runner`] that removes the sandbox containers of an install it saw time out; see the
-/// module docs. Every other call passes through unchanged, and the install's own
+/// A [`Runner`] that removes the sandbox containers of an install it saw time out (killed at
+/// its timeout, or, with [`ContainerCleanup::with_generator`], by the generator's own
+/// container deadline); see the module docs. Every other call passes through unchanged, and the install's own
 /// [`Output`] is returned as it was (the row still records the timeout).
 pub struct ContainerCleanup<'a> {
     inner: &'a dyn Runner,
     runtimes: Vec<PathBuf>,
     installs: Mutex<Installs>,
     on_cleanup: Option<&'a (dyn Fn(&Cleanup) + Sync)>,
+    generator: Option<&'a dyn Generator>,
 }
 
 impl std::fmt::Debug for ContainerCleanup<'_> {
@@ -122,6 +129,26 @@ impl<'a> ContainerCleanup<'a> {
             runtimes,
             installs: Mutex::new(Installs::default()),
             on_cleanup: None,
+            generator: None,
+        }
+    }
+
+    /// Also cleans after an install that exited by itself with an output `generator` reads
+    /// as abandoning its container ([`Generator::abandons_container`]: tsuku's own container
+    /// deadline), under the same rule (no other install ran meanwhile).
+    #[must_use]
+    pub fn with_generator(mut self, generator: &'a dyn Generator) -> Self {
+        self.generator = Some(generator);
+        self
+    }
+
+    /// Whether `out` left a container behind: killed at its timeout, or ended by the
+    /// generator's own container deadline.
+    fn abandoned(&self, out: &Output) -> bool {
+        match out.exit {
+            Exit::TimedOut(_) => true,
+            Exit::Code(_) => self.generator.is_some_and(|g| g.abandons_container(out)),
+            Exit::Signal(_) | Exit::Interrupted => false,
         }
     }
 
@@ -167,7 +194,7 @@ impl<'a> ContainerCleanup<'a> {
         }
     }
 
-    /// Lists and removes the labelled containers after `ticket`'s install was killed. The
+    /// Lists and removes the labelled containers after `ticket`'s install timed out. The
     /// check that it ran alone is repeated after the listing, so a sibling started meanwhile
     /// (whose container the listing may hold) stops the removal.
     async fn clean(&self, ticket: &Ticket<'_>, install: &str) {
@@ -215,7 +242,7 @@ impl Runner for ContainerCleanup<'_> {
         let install = install_name(&cmd.args);
         let ticket = self.begin();
         let out = self.inner.run(cmd).await?;
-        if matches!(out.exit, Exit::TimedOut(_)) {
+        if self.abandoned(&out) {
             self.clean(&ticket, &install).await;
         }
         drop(ticket);
@@ -292,290 +319,5 @@ fn install_name(args: &[OsString]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-
-    const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-    type Script = dyn Fn(&str) -> (Exit, &'static str, &'static str, Duration) + Send + Sync;
-
-    /// Records `<program file name> <args>` of every call and answers from its script:
-    /// (exit, stdout, stderr, after) in tokio time.
-    struct Fake {
-        calls: Mutex<Vec<String>>,
-        script: Box<Script>,
-    }
-
-    impl Fake {
-        fn new(
-            script: impl Fn(&str) -> (Exit, &'static str, &'static str, Duration)
-            + Send
-            + Sync
-            + 'static,
-        ) -> Self {
-            Self {
-                calls: Mutex::new(Vec::new()),
-                script: Box::new(script),
-            }
-        }
-
-        fn calls(&self) -> Vec<String> {
-            self.calls.lock().unwrap().clone()
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl Runner for Fake {
-        async fn run(&self, cmd: Command) -> Result<Output, RunnerError> {
-            let mut line = cmd
-                .program
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            for a in &cmd.args {
-                line.push(' ');
-                line.push_str(&a.to_string_lossy());
-            }
-            if line.starts_with("podman") || line.starts_with("docker") {
-                assert_eq!(cmd.timeout, CLEANUP_TIMEOUT, "{line}");
-            }
-            self.calls.lock().unwrap().push(line.clone());
-            let (exit, stdout, stderr, after) = (self.script)(&line);
-            tokio::time::sleep(after).await;
-            Ok(Output {
-                exit,
-                stdout: stdout.into(),
-                stderr: stderr.into(),
-            })
-        }
-    }
-
-    fn install(recipe: &str) -> Command {
-        Command {
-            program: PathBuf::from("/bin/tsuku"),
-            args: [
-                "install",
-                "--json",
-                "--force",
-                "--recipe",
-                &format!("/r/{}/{recipe}.toml", &recipe[..1]),
-                "--sandbox",
-                "--target-family",
-                "debian",
-            ]
-            .into_iter()
-            .map(OsString::from)
-            .collect(),
-            env: Vec::new(),
-            current_dir: None,
-            timeout: SECS(1800),
-            merge_output: false,
-        }
-    }
-
-    fn runtimes() -> Vec<PathBuf> {
-        vec![
-            PathBuf::from("/usr/bin/podman"),
-            PathBuf::from("/usr/bin/docker"),
-        ]
-    }
-
-    const PS: &str = "ps -q --filter label=io.tsuku.sandbox=true";
-
-    /// Installs named `slow*` time out after 10 s, `long*` exit 0 after 20 s, `quick*` exit 6
-    /// after 2 s, others exit 6 at once; podman cannot reach its service; docker lists two containers after `ps_after`.
-    fn script(ps_after: Duration) -> impl Fn(&str) -> (Exit, &'static str, &'static str, Duration) {
-        move |line: &str| {
-            if line.starts_with("podman") {
-                (
-                    Exit::Code(125),
-                    "",
-                    "\nError: unable to connect to Podman socket\n",
-                    SECS(0),
-                )
-            } else if line == format!("docker {PS}") {
-                (Exit::Code(0), "0123abcd\n\n  4567ef01 \n", "", ps_after)
-            } else if line.starts_with("docker rm") {
-                (Exit::Code(0), "0123abcd\n4567ef01\n", "", SECS(0))
-            } else if line.contains("/slow") {
-                (Exit::TimedOut(SECS(10)), "", "", SECS(10))
-            } else if line.contains("/long") {
-                (Exit::Code(0), "", "", SECS(20))
-            } else if line.contains("/quick") {
-                (Exit::Code(6), "", "", SECS(2))
-            } else {
-                (Exit::Code(6), "", "", SECS(0))
-            }
-        }
-    }
-
-    fn collect() -> (Arc<Mutex<Vec<Cleanup>>>, impl Fn(&Cleanup) + Sync) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = Arc::clone(&seen);
-        (seen, move |c: &Cleanup| s.lock().unwrap().push(c.clone()))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_install_killed_alone_has_its_containers_removed_by_each_runtime() {
-        let fake = Fake::new(script(SECS(0)));
-        let (seen, f) = collect();
-        let runner = ContainerCleanup::new(&fake, runtimes()).on_cleanup(&f);
-        // A failure that is not a timeout leaves the containers to tsuku's `--rm`.
-        let out = runner.run(install("bat")).await.unwrap();
-        assert_eq!(out.exit, Exit::Code(6));
-        assert_eq!(fake.calls().len(), 1);
-        assert!(seen.lock().unwrap().is_empty());
-
-        let out = runner.run(install("slow")).await.unwrap();
-        // The row still sees the timeout.
-        assert_eq!(out.exit, Exit::TimedOut(SECS(10)));
-        assert_eq!(
-            fake.calls()[1..],
-            [
-                "tsuku install --json --force --recipe /r/s/slow.toml --sandbox --target-family debian"
-                    .to_owned(),
-                format!("podman {PS}"),
-                format!("docker {PS}"),
-                "docker rm -f 0123abcd 4567ef01".to_owned(),
-            ]
-        );
-        assert_eq!(
-            *seen.lock().unwrap(),
-            [
-                Cleanup {
-                    install: "slow@debian".into(),
-                    outcome: CleanupOutcome::Failed {
-                        runtime: "/usr/bin/podman".into(),
-                        step: "ps",
-                        reason: "exit 125: Error: unable to connect to Podman socket".into(),
-                    },
-                },
-                Cleanup {
-                    install: "slow@debian".into(),
-                    outcome: CleanupOutcome::Removed {
-                        runtime: "/usr/bin/docker".into(),
-                        ids: vec!["0123abcd".into(), "4567ef01".into()],
-                    },
-                },
-            ]
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn containers_are_left_when_another_install_ran_at_the_same_time() {
-        let fake = Fake::new(script(SECS(0)));
-        let (seen, f) = collect();
-        let runner = ContainerCleanup::new(&fake, runtimes()).on_cleanup(&f);
-        // slow (0-10 s) overlaps long (0-20 s); slow2 (0-10 s) then times out while long is
-        // still running, and slow3 started after long ended, alone.
-        let (a, b) = tokio::join!(runner.run(install("slow")), runner.run(install("long")));
-        assert_eq!(a.unwrap().exit, Exit::TimedOut(SECS(10)));
-        assert_eq!(b.unwrap().exit, Exit::Code(0));
-        assert!(fake.calls().iter().all(|c| c.starts_with("tsuku")));
-        let shared = |i: &str| Cleanup {
-            install: i.into(),
-            outcome: CleanupOutcome::Shared,
-        };
-        assert_eq!(*seen.lock().unwrap(), [shared("slow@debian")]);
-
-        // An install that started while another ran stays shared after the other ended.
-        let (a, b) = tokio::join!(runner.run(install("quick")), runner.run(install("slow2")));
-        assert_eq!(
-            (a.unwrap().exit, b.unwrap().exit),
-            (Exit::Code(6), Exit::TimedOut(SECS(10)))
-        );
-        assert_eq!(seen.lock().unwrap().len(), 2);
-        assert_eq!(seen.lock().unwrap()[1], shared("slow2@debian"));
-        assert!(fake.calls().iter().all(|c| c.starts_with("tsuku")));
-
-        runner.run(install("slow3")).await.unwrap();
-        assert_eq!(
-            fake.calls().last().unwrap(),
-            "docker rm -f 0123abcd 4567ef01"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sibling_started_during_the_listing_stops_the_removal() {
-        let fake = Fake::new(script(SECS(5)));
-        let (seen, f) = collect();
-        let runner = ContainerCleanup::new(&fake, runtimes()).on_cleanup(&f);
-        let late = async {
-            // slow times out at 10 s; docker's listing runs from 10 s to 15 s.
-            tokio::time::sleep(SECS(12)).await;
-            runner.run(install("bat")).await
-        };
-        let (a, _) = tokio::join!(runner.run(install("slow")), late);
-        assert_eq!(a.unwrap().exit, Exit::TimedOut(SECS(10)));
-        assert!(
-            !fake.calls().iter().any(|c| c.starts_with("docker rm")),
-            "{:?}",
-            fake.calls()
-        );
-        let outcomes: Vec<CleanupOutcome> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|c| c.outcome.clone())
-            .collect();
-        assert!(matches!(
-            outcomes[0],
-            CleanupOutcome::Failed { step: "ps", .. }
-        ));
-        assert_eq!(outcomes[1..], [CleanupOutcome::Shared]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn without_a_runtime_the_cleanup_says_so_and_a_failed_removal_is_reported() {
-        let fake = Fake::new(script(SECS(0)));
-        let (seen, f) = collect();
-        ContainerCleanup::new(&fake, Vec::new())
-            .on_cleanup(&f)
-            .run(install("slow"))
-            .await
-            .unwrap();
-        assert_eq!(seen.lock().unwrap()[0].outcome, CleanupOutcome::NoRuntime);
-        assert_eq!(fake.calls().len(), 1);
-
-        let stuck = Fake::new(|line: &str| {
-            if line.starts_with("docker rm") {
-                (Exit::TimedOut(CLEANUP_TIMEOUT), "", "", CLEANUP_TIMEOUT)
-            } else {
-                script(SECS(0))(line)
-            }
-        });
-        let (seen, f) = collect();
-        ContainerCleanup::new(&stuck, vec![PathBuf::from("/usr/bin/docker")])
-            .on_cleanup(&f)
-            .run(install("slow"))
-            .await
-            .unwrap();
-        assert_eq!(
-            seen.lock().unwrap()[0].outcome,
-            CleanupOutcome::Failed {
-                runtime: "/usr/bin/docker".into(),
-                step: "rm",
-                reason: "timed out after 30s".into(),
-            }
-        );
-    }
-
-    #[test]
-    fn only_plain_ids_are_passed_to_rm_and_installs_are_named_by_recipe_and_family() {
-        assert_eq!(
-            container_ids(b"abc123\n--all\n\n  DEF456  \n$(x)\nid with space\n"),
-            ["abc123", "DEF456"]
-        );
-        assert!(container_ids(b"").is_empty());
-        assert_eq!(install_name(&install("bat").args), "bat@debian");
-        let mac: Vec<OsString> = ["install", "--json", "--force", "--recipe", "/r/j/jq.toml"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
-        assert_eq!(install_name(&mac), "jq");
-        assert_eq!(install_name(&[]), "install");
-    }
-}
+#[path = "containers_tests.rs"]
+mod tests;

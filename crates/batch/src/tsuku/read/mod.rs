@@ -12,6 +12,7 @@ mod validation;
 
 #[cfg(test)]
 pub(crate) use validation::MAX_VALIDATION_MESSAGE_BYTES;
+pub(crate) use validation::abandons_container;
 
 use std::sync::LazyLock;
 use std::time::Duration;

@@ -252,6 +252,25 @@ pub(crate) fn read_validation(out: &Output, last: bool) -> Reading {
     }
 }
 
+/// Whether `out` is a sandbox install that tsuku's own container deadline ended (the two
+/// timeout cases of [`read_sandbox`]: `container execution timed out`, `installation failed
+/// with exit code -1`): the process exited by itself and its reading is a timeout (code 124,
+/// subcategory `timeout`). Its `docker|podman run` client was killed, the container may
+/// still run (issue #22). False for a process killed by our own `--timeout`
+/// ([`Exit::TimedOut`]), for a container step that itself exited 124 (no subcategory), for
+/// host output and for no JSON.
+pub(crate) fn abandons_container(out: &Output) -> bool {
+    if !matches!(out.exit, Exit::Code(_))
+        || !matches!(json::parse(&out.stdout), InstallJson::Sandbox(_))
+    {
+        return false;
+    }
+    let r = read_validation(out, true);
+    r.code == TIMEOUT_EXIT_CODE
+        && r.failure
+            .is_some_and(|f| f.subcategory == "timeout" && f.category == Category::InstallFailed)
+}
+
 /// The sandbox object (`buildSandboxJSONOutput`'s table on [`SandboxJson`]).
 fn read_sandbox(out: &Output, s: &SandboxJson, last: bool) -> Reading {
     let process = process_code(out.exit);
