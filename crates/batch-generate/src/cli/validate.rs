@@ -50,7 +50,8 @@ pub struct ValidateArgs {
     /// Wall-time limit of one install attempt [default: 300s on macOS, the workflow's
     /// `gtimeout 300`; 30m on Linux, above tsuku's own 15-minute container limit]. The
     /// process group is killed and the row records exit 124; on Linux the sandbox
-    /// containers are then removed (podman, then docker, whichever is on PATH).
+    /// containers are then removed (podman, then docker, whichever is on PATH), as after an
+    /// install tsuku's own container limit ended.
     #[arg(long, env = "BATCH_VALIDATE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 

@@ -178,3 +178,42 @@ fn with_concurrent_installs_the_containers_are_left_and_macos_runs_none() {
     );
     assert!(log_lines(&log).is_empty(), "{:?}", log_lines(&log));
 }
+
+#[test]
+fn tsukus_own_container_timeout_has_its_containers_removed_too() {
+    // tsuku's container limit ends the install by itself (exit 6, `container execution timed
+    // out`); its killed `docker run` client leaves the container as our guard's kill does.
+    // The container step's own failure (sbxfail) ended in the container: nothing to remove.
+    let (sb, log) = fake_runtimes(sandbox().rules(&[
+        ("bat@debian", "sbxfail:2"),
+        ("fd@debian", "containertimeout"),
+    ]));
+    recipes(&sb, &["bat", "fd"]);
+    let out = validate(&sb, "linux-x86_64", &["--family", "debian"]);
+    out.code(exit::SUCCESS);
+    assert_eq!(
+        brief(&rows(&out_file(&sb, "linux-x86_64"))),
+        [
+            "bat linux-debian-glibc-x86_64 fail exit=2 attempts=1",
+            "fd linux-debian-glibc-x86_64 fail exit=124 attempts=1",
+        ],
+        "{}",
+        out.ctx()
+    );
+    assert_eq!(
+        log_lines(&log),
+        [
+            format!("podman {PS}"),
+            format!("docker {PS}"),
+            "docker rm -f c0ffee01 c0ffee02".to_owned(),
+        ],
+        "{}",
+        out.ctx()
+    );
+    assert!(
+        out.stderr.contains("fd@debian timed out; removed its sandbox container(s)")
+            && !out.stderr.contains("bat@debian timed out"),
+        "{}",
+        out.ctx()
+    );
+}
