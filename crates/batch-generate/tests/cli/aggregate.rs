@@ -24,6 +24,11 @@ use batch::validate::platform::DEFAULT_ROW_NAMES as ALL11;
 #[path = "aggregate_incomplete.rs"]
 mod incomplete;
 
+/// Issue #22 "Done when": `validate` with the fake, then `aggregate` (a child, to share
+/// [`Batch`]).
+#[path = "validate_to_aggregate.rs"]
+mod validate_to_aggregate;
+
 fn rel(name: &str) -> String {
     format!("{}/{name}.toml", &name[..1])
 }

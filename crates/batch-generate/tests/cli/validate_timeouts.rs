@@ -211,7 +211,8 @@ fn tsukus_own_container_timeout_has_its_containers_removed_too() {
         out.ctx()
     );
     assert!(
-        out.stderr.contains("fd@debian timed out; removed its sandbox container(s)")
+        out.stderr
+            .contains("fd@debian timed out; removed its sandbox container(s)")
             && !out.stderr.contains("bat@debian timed out"),
         "{}",
         out.ctx()

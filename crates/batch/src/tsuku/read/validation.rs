@@ -210,10 +210,14 @@ fn failed(
 pub(crate) fn read_validation(out: &Output, last: bool) -> Reading {
     if let Exit::TimedOut(after) = out.exit {
         let secs = Duration::as_secs_f64(&after);
-        return timeout(cut_head(
-            &format!("timed out after {secs}s: {}", stderr_message(&out.stderr)),
-            MAX_VALIDATION_MESSAGE_BYTES,
-        ));
+        // `timed out after 1s`, then `: <stderr>` when the killed process said anything.
+        let said = stderr_message(&out.stderr);
+        let message = if said.is_empty() {
+            format!("timed out after {secs}s")
+        } else {
+            format!("timed out after {secs}s: {said}")
+        };
+        return timeout(cut_head(&message, MAX_VALIDATION_MESSAGE_BYTES));
     }
     let code = process_code(out.exit);
     let parsed = json::parse(&out.stdout);
