@@ -368,7 +368,7 @@ async fn run_step(
         let reading = ctx.generator.read(&job, &out, last);
         // The pace follows the answers of processes that exited, not of those killed.
         if step == Step::Create && matches!(out.exit, Exit::Code(_)) {
-            ctx.observe_pace(entry.ecosystem(), reading.transient);
+            ctx.observe_pace(entry.ecosystem(), &reading);
         }
         if !reading.transient || last {
             return Ok(reading);
@@ -449,12 +449,14 @@ async fn acquire_slot<'c>(
 
 impl Ctx<'_> {
     /// Feeds the answer of a `create` that exited (transient or not) to the ecosystem's
-    /// adaptive pace; reports a change.
-    fn observe_pace(&self, ecosystem: &str, transient: bool) {
-        let signal = if transient {
-            Signal::Network
-        } else {
-            Signal::Answered
+    /// adaptive pace; reports a change. A transient failure that never reached the upstream
+    /// ([`Reading::connect_failed`]) is no answer and no push-back: the pace ignores it
+    /// (issue #22).
+    fn observe_pace(&self, ecosystem: &str, reading: &Reading) {
+        let signal = match (reading.transient, reading.connect_failed) {
+            (true, true) => return,
+            (true, false) => Signal::Network,
+            (false, _) => Signal::Answered,
         };
         if let Some(change) = self.limiters.observe(ecosystem, signal) {
             (self.on_event)(Event::PaceChanged { ecosystem, change });

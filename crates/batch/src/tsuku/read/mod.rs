@@ -5,9 +5,11 @@
 //!
 //! - this module: the main run's `create` and `install` (spec §4.5);
 //! - `json`: the two objects `install --json` prints (host error, sandbox result);
+//! - `network`: which network failures never reached the upstream (not push-back);
 //! - `validation`: the verdict of a validation install, sandboxed or not.
 
 mod json;
+mod network;
 mod validation;
 
 #[cfg(test)]
@@ -68,7 +70,9 @@ pub(crate) fn timeout_category(step: Step) -> Category {
 /// - a validation install (§7.3, issue #22): `validation`'s verdict, which also says when
 ///   the machine cannot run installs ([`Reading::unavailable`]).
 ///
-/// Transient means exit 5 (the JSON's code for a validation install; a timeout never is).
+/// Transient means exit 5 (the JSON's code for a validation install; a timeout never is);
+/// `connect_failed` when its output's headline is a failed dial (`network`): for `create`
+/// the combined output, for `install` stderr, for a validation install the row's message.
 pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
     match job {
         Job::Create(t) => {
@@ -76,6 +80,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
             Reading {
                 code: out.exit.code(),
                 transient,
+                connect_failed: transient
+                    && network::connect_failed(&String::from_utf8_lossy(&out.stdout)),
                 failure: (!out.exit.success())
                     .then(|| classify_create(out.exit, &out.stdout, transient && last, t.source)),
                 unavailable: None,
@@ -87,6 +93,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
             Reading {
                 code: out.exit.code(),
                 transient,
+                connect_failed: transient
+                    && network::connect_failed(&String::from_utf8_lossy(&out.stderr)),
                 failure: (!out.exit.success()).then(|| {
                     classify_install(out.exit, &out.stdout, &out.stderr, transient && last)
                 }),
