@@ -292,8 +292,14 @@ pub(crate) fn is_notice(line: &str) -> bool {
 /// The first non-blank line of `message` that is not one of tsuku's notices (`Warning:
 /// Skipping recipe review…`, `Note: …`, `warning: …`, `Installing …`), else its first non-blank
 /// line (issue #22): what a one-line log shows of a failure. [`super::Tsuku`]'s [`Generator::headline`](crate::generator::Generator::headline).
+///
+/// The first line of a `create` whose retries ran out is `failed after 3 retries: tsuku create
+/// <source>: exit 5: ` followed by tsuku's first line, the `--yes` warning (spec §4.5's message);
+/// it counts as that notice, so the headline is tsuku's error line after it.
 pub fn headline(message: &str) -> &str {
     let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.clone().next().unwrap_or("");
-    lines.find(|l| !is_notice(l)).unwrap_or(first)
+    lines
+        .find(|l| !is_notice(l) && !l.contains(": Warning: Skipping recipe review"))
+        .unwrap_or(first)
 }
