@@ -139,8 +139,7 @@ fn summary_failure_reasons_are_headlines_in_code_spans() {
         let mut f = rec("homebrew:x", Category::GenerationFailed, &[]);
         f.message = message.into();
         let s = render_summary(&r, &[], &[f], 0);
-        let line = s.lines().last().unwrap().to_owned();
-        line
+        s.lines().last().unwrap().to_owned()
     };
     assert_eq!(
         with(
