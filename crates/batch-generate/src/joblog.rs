@@ -1,6 +1,8 @@
 //! `--joblog FILE` (issue #12): one tab-separated line per generator process, appended as each
 //! one ends, in GNU parallel's `--joblog` layout (`Seq Host Starttime JobRuntime Send Receive
 //! Exitval Signal Command`) followed by our columns (`Entry Ecosystem Step Attempt Outcome`).
+//! `Outcome` is `ok`, `exit N`, `exit N: <headline>` for a failure (issue #22), `timed out
+//! after Ns`, `killed by SIGNAME` or `not started`.
 //! A new or empty file gets the header line first. Times are seconds with millisecond
 //! precision (`Starttime` since the Unix epoch), as parallel writes them.
 
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use batch::generator::Generator;
 use batch::run::Event;
 use batch::runner::{Command, Exit};
 
@@ -39,8 +42,9 @@ impl JobLog {
     }
 
     /// Appends the line of a `StepFinished` event; other events are ignored. A write error is
-    /// logged once and does not stop the run.
-    pub fn record(&self, ev: &Event<'_>) {
+    /// logged once and does not stop the run. `generator` picks the line of a failure's
+    /// message the `Outcome` column shows ([`Generator::headline`]).
+    pub fn record(&self, ev: &Event<'_>, generator: &dyn Generator) {
         let Event::StepFinished {
             name,
             ecosystem,
@@ -50,6 +54,7 @@ impl JobLog {
             took,
             exit,
             command,
+            failure,
             ..
         } = ev
         else {
@@ -75,7 +80,7 @@ impl JobLog {
             clean(ecosystem),
             format!("{step:?}").to_lowercase(),
             (retry + 1).to_string(),
-            outcome(*exit),
+            outcome(*exit, failure.map(|m| generator.headline(m))),
         ]
         .join("\t");
         if let Err(e) = self.append(&line)
@@ -102,9 +107,26 @@ impl JobLog {
     }
 }
 
-/// How the process ended, in words.
-fn outcome(exit: Option<Exit>) -> String {
-    exit.map_or_else(|| "not started".to_owned(), exit_words)
+/// Longest failure headline in the `Outcome` column, in characters; longer ones are cut and
+/// end with `…`.
+pub const MAX_HEADLINE_CHARS: usize = 200;
+
+/// How the process ended, in words; a process that exited with a code and failed adds its
+/// failure's headline (issue #22): `exit 6: <headline>`, tabs and line breaks as spaces, cut
+/// to [`MAX_HEADLINE_CHARS`]. Timeouts and signals keep their words alone.
+fn outcome(exit: Option<Exit>, headline: Option<&str>) -> String {
+    let words = exit.map_or_else(|| "not started".to_owned(), exit_words);
+    match (exit, headline.map(str::trim)) {
+        (Some(Exit::Code(_)), Some(h)) if !h.is_empty() => {
+            let h = clean(h);
+            let mut cut: String = h.chars().take(MAX_HEADLINE_CHARS).collect();
+            if h.chars().nth(MAX_HEADLINE_CHARS).is_some() {
+                cut.push('…');
+            }
+            format!("{words}: {cut}")
+        }
+        _ => words,
+    }
 }
 
 /// The command as one shell-quoted line (tabs and newlines cannot break the columns).
@@ -145,6 +167,51 @@ mod tests {
         }
     }
 
+    fn tsuku() -> batch::tsuku::Tsuku {
+        batch::tsuku::Tsuku::for_run(&batch::Config::new())
+    }
+
+    /// Issue #22: a failed process's `Outcome` adds the generator's headline of its failure
+    /// (tsuku's: the `--yes` warning skipped), tabs as spaces, cut at 200 characters.
+    #[test]
+    fn a_failure_adds_its_headline_to_the_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.tsv");
+        let log = JobLog::new(&path);
+        let cmd = command();
+        let long = format!("Error: {}", "é".repeat(300));
+        for message in [
+            "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError:\tno release\nsecond line\n",
+            long.as_str(),
+        ] {
+            log.record(
+                &Event::StepFinished {
+                    position: 0,
+                    name: "hub",
+                    ecosystem: "github",
+                    step: Step::Create,
+                    retry: 0,
+                    started: jiff::Timestamp::UNIX_EPOCH,
+                    took: Duration::ZERO,
+                    exit: Some(Exit::Code(6)),
+                    command: &cmd,
+                    failure: Some(message),
+                },
+                &tsuku(),
+            );
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let outcomes: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').nth(13).unwrap())
+            .collect();
+        assert_eq!(outcomes[0], "exit 6: Error: no release");
+        let want = format!("exit 6: Error: {}…", "é".repeat(193));
+        assert_eq!(outcomes[1], want);
+        assert!(text.lines().all(|l| l.split('\t').count() == 14));
+    }
+
     #[test]
     fn lines_follow_parallels_layout_then_ours() {
         let dir = tempfile::tempdir().unwrap();
@@ -157,17 +224,21 @@ mod tests {
             (1, Some(Exit::Code(0))),
             (0, None),
         ] {
-            log.record(&Event::StepFinished {
-                position: 0,
-                name: "hub",
-                ecosystem: "github",
-                step: Step::Create,
-                retry,
-                started,
-                took: Duration::from_millis(1500),
-                exit,
-                command: &cmd,
-            });
+            log.record(
+                &Event::StepFinished {
+                    position: 0,
+                    name: "hub",
+                    ecosystem: "github",
+                    step: Step::Create,
+                    retry,
+                    started,
+                    took: Duration::from_millis(1500),
+                    exit,
+                    command: &cmd,
+                    failure: None,
+                },
+                &tsuku(),
+            );
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -189,17 +260,21 @@ mod tests {
         assert!(lines.iter().all(|l| l.split('\t').count() == 14));
 
         // A second log on the same file appends without a second header.
-        JobLog::new(&path).record(&Event::StepFinished {
-            position: 0,
-            name: "a\tb",
-            ecosystem: "npm",
-            step: Step::Install,
-            retry: 0,
-            started,
-            took: Duration::ZERO,
-            exit: Some(Exit::TimedOut(Duration::from_secs(900))),
-            command: &cmd,
-        });
+        JobLog::new(&path).record(
+            &Event::StepFinished {
+                position: 0,
+                name: "a\tb",
+                ecosystem: "npm",
+                step: Step::Install,
+                retry: 0,
+                started,
+                took: Duration::ZERO,
+                exit: Some(Exit::TimedOut(Duration::from_secs(900))),
+                command: &cmd,
+                failure: Some("timed out after 900s: Warning: x"),
+            },
+            &tsuku(),
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("Seq\tHost").count(), 1);
         let last = text.lines().last().unwrap();

@@ -222,6 +222,7 @@ mod tests {
             took: Duration::from_secs(1),
             exit: Some(Exit::Code(0)),
             command: cmd,
+            failure: None,
         });
     }
 

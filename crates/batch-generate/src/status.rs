@@ -324,6 +324,7 @@ mod tests {
                 took,
                 exit: Some(Exit::Code(0)),
                 command: &cmd,
+                failure: None,
             },
             start + took,
         );
@@ -400,6 +401,7 @@ mod tests {
                 took: secs(1),
                 exit: Some(Exit::Code(0)),
                 command: &cmd,
+                failure: None,
             },
             t0 + secs(1),
         );

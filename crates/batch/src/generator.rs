@@ -5,8 +5,9 @@
 //! the [`Command`] to run, hands that command to a [`Runner`](crate::runner::Runner) (the
 //! process layer: process groups, timeouts, bounded output), and gives the [`Output`] back
 //! to [`Generator::read`], which turns it into a [`Reading`]. The reading says whether the
-//! step passed, whether it failed in a way the engine retries with its backoff (`transient`),
-//! and, if it failed, the fields of its failure record ([`Failure`], [`Category`]).
+//! step passed, whether it failed in a way the engine retries with its backoff (`transient`;
+//! `connect_failed` when that failure never reached the upstream), and, if it failed, the
+//! fields of its failure record ([`Failure`], [`Category`]).
 //!
 //! [`crate::tsuku::Tsuku`] implements the trait for tsuku: its argv, the way it splits
 //! stdout and stderr, its exit codes, its `--json` output and its network code. Tests and
@@ -115,8 +116,17 @@ pub struct Reading {
     pub code: i32,
     /// A failure worth another attempt (tsuku: exit 5, its network code, spec §4.4, §7.3).
     /// The engine retries it with its own backoff while attempts remain, and counts it
-    /// against the ecosystem's pace (issue #15).
+    /// against the ecosystem's pace (issue #15) unless [`connect_failed`](Self::connect_failed).
     pub transient: bool,
+    /// A transient failure whose connection never reached the upstream (issue #22): the
+    /// process says its dial failed before any request was sent (for tsuku, Go's
+    /// `dial tcp: lookup <host> …: no such host`, `connect: connection refused`, `connect:
+    /// network is unreachable`, `connect: no route to host`). It is not push-back: the engine
+    /// retries it with its backoff and counts it toward the unreachable streak
+    /// (`--unreachable-after`), but does not slow the ecosystem's pace for it, since waiting
+    /// longer between starts cannot help. An answer of the upstream (HTTP 429 or 5xx) and a
+    /// timeout are push-back and leave it false. Always false when `transient` is false.
+    pub connect_failed: bool,
     /// `None` when the step passed or said nothing about the recipe; else what its failure
     /// record says.
     pub failure: Option<Failure>,

@@ -76,6 +76,7 @@
 //!         Reading {
 //!             code: out.exit.code(),
 //!             transient: false,
+//!             connect_failed: false,
 //!             failure: (!out.exit.success()).then(|| Failure {
 //!                 category: Category::GenerationFailed,
 //!                 subcategory: String::new(),

@@ -386,7 +386,7 @@ impl Hooks for CliHooks<'_> {
 
     fn event(&self, event: Event<'_>) {
         if let Some(j) = &self.joblog {
-            j.record(&event);
+            j.record(&event, self.generator);
         }
         self.pacing.record(&event);
         if let Some(p) = self.progress.get() {

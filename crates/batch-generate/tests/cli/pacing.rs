@@ -6,16 +6,16 @@ use serde_json::Value;
 
 use crate::util::{entry, sandbox};
 
-/// `flaky` entries' creates exit 5 twice, then pass. Two at once (`--jobs 2`): at 0 s both
-/// exit 5 (K = 2: 10 → 20 ms), at 1 s both again (20 → 40 ms, the cap of 4 ×), at 3 s both
-/// pass. The log names the change and its reason; `--json`'s `rates` shows npm's
-/// configured period, the slower period it reached and every change; the summary's `rates:`
-/// line says it was slowed.
+/// `busyflaky` entries' creates exit 5 twice with the registry's 503 (push-back), then pass.
+/// Two at once (`--jobs 2`): at 0 s both exit 5 (K = 2: 10 → 20 ms), at 1 s both again
+/// (20 → 40 ms, the cap of 4 ×), at 3 s both pass. The log names the change and its reason;
+/// `--json`'s `rates` shows npm's configured period, the slower period it reached and every
+/// change; the summary's `rates:` line says it was slowed.
 #[test]
 fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
     let h = sandbox()
         .queue(&[entry("n1", "npm:n1", 1), entry("n2", "npm:n2", 1)])
-        .rules(&[("n*", "flaky")]);
+        .rules(&[("n*", "busyflaky")]);
     let mut cmd = h.cmd();
     cmd.args([
         "--json",
@@ -67,12 +67,48 @@ fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
     );
 }
 
+/// Issue #22: exits 5 whose dial failed (`net`, the transcript's offline text) are no
+/// push-back: the same run as above with `flaky` (the same exits 5 twice, offline) changes
+/// no period, though the retries happen.
+#[test]
+fn failed_dials_do_not_slow_the_ecosystem() {
+    let h = sandbox()
+        .queue(&[entry("n1", "npm:n1", 1), entry("n2", "npm:n2", 1)])
+        .rules(&[("n*", "flaky")]);
+    let mut cmd = h.cmd();
+    cmd.args([
+        "--json",
+        "--jobs",
+        "2",
+        "--rate-limit",
+        "npm=10ms",
+        "--adaptive-threshold",
+        "2",
+        "--adaptive-cap",
+        "4",
+    ]);
+    let out = crate::util::run_cmd(&mut cmd);
+    out.ok();
+    let doc: Value = out.json();
+    let npm = doc["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ecosystem"] == "npm")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", out.ctx()));
+    assert_eq!(npm["creates"], 6, "2 entries × 3 attempts: {}", out.ctx());
+    assert_eq!(npm["changes"], Value::Array(Vec::new()), "{}", out.ctx());
+    assert_eq!(npm["slowest_period_ms"], 10, "{}", out.ctx());
+    assert!(!out.stderr.contains("start period"), "{}", out.ctx());
+}
+
 /// `--adaptive off`: the same run changes no period.
 #[test]
 fn adaptive_off_changes_nothing() {
     let h = sandbox()
         .queue(&[entry("n1", "npm:n1", 1), entry("n2", "npm:n2", 1)])
-        .rules(&[("n*", "flaky")]);
+        .rules(&[("n*", "busyflaky")]);
     let mut cmd = h.cmd();
     cmd.args(["--json", "--jobs", "2", "--adaptive", "off"]);
     let out = crate::util::run_cmd(&mut cmd);

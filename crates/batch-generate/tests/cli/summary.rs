@@ -46,7 +46,10 @@ fn s92_summary_single_ecosystem() {
         s.contains("- **homebrew:guile**: blocked by [guile-dep]\n"),
         "{s}"
     );
-    assert!(s.contains("- **homebrew:x**: install_failed\n"), "{s}");
+    assert!(
+        s.contains("- **homebrew:x**: install_failed: `deterministic failed`\n"),
+        "{s}"
+    );
     assert!(!s.contains("### Ecosystem breakdown"));
     insta::assert_snapshot!("summary_single_ecosystem", s);
 }

@@ -6,11 +6,39 @@ use super::failure::FailureRecord;
 use super::results::BatchResults;
 use crate::generator::Category;
 
+/// Longest failure reason the summary shows, in characters; longer ones are cut and end with
+/// `…`.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// The reason a failure line shows (issue #22): the headline of the record's message
+/// ([`crate::tsuku::headline`]: the first line that is not one of tsuku's notices, as the
+/// live log and `--joblog` show it), made safe inside a Markdown code span (backticks turned
+/// into `'`, control characters into spaces, as the PR text's reasons) and cut to
+/// [`MAX_REASON_CHARS`]; `None` for a blank message.
+fn reason(message: &str) -> Option<String> {
+    let line = crate::tsuku::headline(message).trim();
+    if line.is_empty() {
+        return None;
+    }
+    let safe = |c: char| match c {
+        '`' => '\'',
+        c if c.is_control() => ' ',
+        c => c,
+    };
+    let mut out: String = line.chars().take(MAX_REASON_CHARS).map(safe).collect();
+    if line.chars().nth(MAX_REASON_CHARS).is_some() {
+        out.push('…');
+    }
+    Some(out)
+}
+
 /// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table
 /// is sorted by ecosystem (Go's order was random), an `Invalid` row follows `Blocked` when
 /// entries were skipped as invalid, and a `Not run` row and section list the selected entries
 /// that did not run (issue #12); a `not run: ECO unreachable (N entries)` line follows for each
-/// ecosystem declared unreachable (issue #22). `recipes` are file basenames in processing order.
+/// ecosystem declared unreachable (issue #22), and a failure line ends with its reason, the
+/// record's headline as a code span (``- **pkg**: category: `reason` ``, issue #22; blocked
+/// entries keep `blocked by [...]`). `recipes` are file basenames in processing order.
 pub fn render_summary(
     results: &BatchResults,
     recipes: &[String],
@@ -105,7 +133,11 @@ pub fn render_summary(
                     f.blocked_by.join(" ")
                 );
             } else {
-                let _ = writeln!(s, "- **{}**: {}", f.package_id, f.category.as_str());
+                let _ = write!(s, "- **{}**: {}", f.package_id, f.category.as_str());
+                if let Some(reason) = reason(&f.message) {
+                    let _ = write!(s, ": `{reason}`");
+                }
+                s.push('\n');
             }
         }
     }

@@ -124,8 +124,38 @@ fn summary_single_ecosystem() {
         ],
         0,
     );
-    let want = "Batch run for **homebrew** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 1 |\n| Failed | 1 |\n| Blocked | 1 |\n| **Total** | **3** |\n\n### Recipes added\n\n- `ripgrep.toml`\n\n### Failures\n\n- **homebrew:guile**: blocked by [bdw-gc gmp]\n- **homebrew:x**: install_failed\n";
+    let want = "Batch run for **homebrew** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 1 |\n| Failed | 1 |\n| Blocked | 1 |\n| **Total** | **3** |\n\n### Recipes added\n\n- `ripgrep.toml`\n\n### Failures\n\n- **homebrew:guile**: blocked by [bdw-gc gmp]\n- **homebrew:x**: install_failed: `m <&>`\n";
     assert_eq!(s, want);
+}
+
+/// Issue #22: a failure line's reason is tsuku's error, not its `--yes` warning; backticks and
+/// control characters cannot break the code span; long lines are cut at 200 characters; a
+/// blank message adds nothing.
+#[test]
+fn summary_failure_reasons_are_headlines_in_code_spans() {
+    let mut r = BatchResults::new("2026-02-21T07:20:43Z".parse().unwrap());
+    r.count("homebrew", OutcomeKind::Failed);
+    let with = |message: &str| {
+        let mut f = rec("homebrew:x", Category::GenerationFailed, &[]);
+        f.message = message.into();
+        let s = render_summary(&r, &[], &[f], 0);
+        s.lines().last().unwrap().to_owned()
+    };
+    assert_eq!(
+        with(
+            "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError: 'x' resolved to `github`,\twhich requires LLM\nRemove --deterministic-only"
+        ),
+        "- **homebrew:x**: generation_failed: `Error: 'x' resolved to 'github', which requires LLM`"
+    );
+    let long = format!("E{}", "x".repeat(250));
+    assert_eq!(
+        with(&long),
+        format!(
+            "- **homebrew:x**: generation_failed: `E{}…`",
+            "x".repeat(199)
+        )
+    );
+    assert_eq!(with(" \n "), "- **homebrew:x**: generation_failed");
 }
 
 #[test]

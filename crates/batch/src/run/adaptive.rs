@@ -1,7 +1,8 @@
 //! Adaptive slowdown of an ecosystem's start rate when its registry pushes back (issue #15).
 //!
 //! Multiplicative decrease, stepwise recovery (AIMD on the rate): when `threshold` (K) `create`
-//! processes of one ecosystem exit with the network code within `window`, the ecosystem's
+//! processes of one ecosystem exit with the network code within `window` (not counting those
+//! that never reached the registry, `Reading::connect_failed`, issue #22), the ecosystem's
 //! start period doubles, up to `cap` × its base period. Each run of `recover_after`
 //! consecutive `create` exits that are not the network code halves it again, step by step,
 //! back to the configured period. The period is never shorter than the configured one.
@@ -52,7 +53,8 @@ impl Default for Adaptive {
 /// What a finished `create` process says about its registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
-    /// It exited with the network code (tsuku's 5): push-back.
+    /// It exited with the network code (tsuku's 5) after reaching its registry: push-back.
+    /// A network exit whose dial failed is not fed to the pace at all (issue #22).
     Network,
     /// Any other exit: the registry answered.
     Answered,

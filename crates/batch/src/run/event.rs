@@ -46,6 +46,10 @@ pub enum Event<'a> {
         exit: Option<Exit>,
         /// What was run.
         command: &'a Command,
+        /// The whole message of the failure the generator read from this process
+        /// ([`Failure::message`](crate::generator::Failure::message)); `None` when it passed
+        /// or was not read (not started, stopped). Job logs show its headline (issue #22).
+        failure: Option<&'a str>,
     },
     /// A step failed in a way the generator reads as transient (tsuku: the network code)
     /// and will be retried after `delay`.

@@ -344,6 +344,11 @@ async fn run_step(
         let t0 = tokio::time::Instant::now();
         let out = ctx.runner.run(cmd.clone()).await;
         drop(slot);
+        let last = retry >= policy.max_retries;
+        let reading = match &out {
+            Ok(o) if o.exit != Exit::Interrupted => Some(ctx.generator.read(&job, o, last)),
+            _ => None,
+        };
         (ctx.on_event)(Event::StepFinished {
             position: pos,
             name: &entry.name,
@@ -354,6 +359,10 @@ async fn run_step(
             took: t0.elapsed(),
             exit: out.as_ref().ok().map(|o| o.exit),
             command: cmd,
+            failure: reading
+                .as_ref()
+                .and_then(|r| r.failure.as_ref())
+                .map(|f| f.message.as_str()),
         });
         let out = out.map_err(|e| {
             if matches!(e, RunnerError::Spawn { .. }) {
@@ -364,11 +373,10 @@ async fn run_step(
         if out.exit == Exit::Interrupted {
             return Err(StepError::Interrupted);
         }
-        let last = retry >= policy.max_retries;
-        let reading = ctx.generator.read(&job, &out, last);
+        let reading = reading.unwrap_or_else(|| ctx.generator.read(&job, &out, last));
         // The pace follows the answers of processes that exited, not of those killed.
         if step == Step::Create && matches!(out.exit, Exit::Code(_)) {
-            ctx.observe_pace(entry.ecosystem(), reading.transient);
+            ctx.observe_pace(entry.ecosystem(), &reading);
         }
         if !reading.transient || last {
             return Ok(reading);
@@ -449,12 +457,14 @@ async fn acquire_slot<'c>(
 
 impl Ctx<'_> {
     /// Feeds the answer of a `create` that exited (transient or not) to the ecosystem's
-    /// adaptive pace; reports a change.
-    fn observe_pace(&self, ecosystem: &str, transient: bool) {
-        let signal = if transient {
-            Signal::Network
-        } else {
-            Signal::Answered
+    /// adaptive pace; reports a change. A transient failure that never reached the upstream
+    /// ([`Reading::connect_failed`]) is no answer and no push-back: the pace ignores it
+    /// (issue #22).
+    fn observe_pace(&self, ecosystem: &str, reading: &Reading) {
+        let signal = match (reading.transient, reading.connect_failed) {
+            (true, true) => return,
+            (true, false) => Signal::Network,
+            (false, _) => Signal::Answered,
         };
         if let Some(change) = self.limiters.observe(ecosystem, signal) {
             (self.on_event)(Event::PaceChanged { ecosystem, change });

@@ -114,6 +114,15 @@ mod tests {
                 "Installing eval-time dependencies: [python-standalone]\nInstalling python-standalone...\nwarning: version resolution failed: x, using 'dev'\nFailed to generate plan: failed to resolve step github_archive\n",
                 "Failed to generate plan: failed to resolve step github_archive",
             ),
+            // A create whose retries ran out: its first line ends in the `--yes` warning.
+            (
+                "failed after 3 retries: tsuku create homebrew:jq: exit 5: Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError checking package: failed to fetch formula info: Get \"https://formulae.brew.sh/api/formula/jq.json\": dial tcp: lookup formulae.brew.sh on 192.0.2.53:53: no such host",
+                "Error checking package: failed to fetch formula info: Get \"https://formulae.brew.sh/api/formula/jq.json\": dial tcp: lookup formulae.brew.sh on 192.0.2.53:53: no such host",
+            ),
+            (
+                "failed after 3 retries: tsuku create homebrew:jq: exit 5: Error checking package: Homebrew API returned status 503",
+                "failed after 3 retries: tsuku create homebrew:jq: exit 5: Error checking package: Homebrew API returned status 503",
+            ),
             // Only notices: the first line.
             (
                 "\n  Warning: Skipping recipe review (--yes). x\nNote: y\n",

@@ -178,6 +178,7 @@ fn reading_marks_the_network_code_transient() {
         Reading {
             code: 0,
             transient: false,
+            connect_failed: false,
             failure: None,
             unavailable: None,
             verify_exit_code: None,
@@ -219,6 +220,81 @@ fn reading_marks_the_network_code_transient() {
         true,
     );
     assert!(!r.transient && r.code == -1 && !r.passed());
+}
+
+/// Issue #22: a network exit whose headline is a failed dial (the transcript's offline
+/// texts) is `connect_failed` on every job, read from what each job's error is in: `create`'s
+/// combined output, `install`'s stderr, a validation install's JSON message. The registry's
+/// 503 is not, nor is a dial error with another exit code.
+#[test]
+fn reading_marks_failed_dials_as_connect_failed() {
+    let dns = "dial tcp: lookup formulae.brew.sh on 192.0.2.53:53: no such host";
+    let warn = "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.";
+    let create = |code, text: &str| {
+        read(
+            &Job::Create(target()),
+            &output(Exit::Code(code), text, ""),
+            false,
+        )
+    };
+    let r = create(
+        5,
+        &format!(
+            "{warn}\nError checking package: failed to fetch formula info: Get \"https://formulae.brew.sh/api/formula/jq.json\": {dns}\n"
+        ),
+    );
+    assert!(r.transient && r.connect_failed);
+    let r = create(
+        5,
+        &format!("{warn}\nError checking package: Homebrew API returned status 503\n"),
+    );
+    assert!(r.transient && !r.connect_failed);
+    let r = create(6, &format!("{warn}\nError: {dns}\n"));
+    assert!(!r.transient && !r.connect_failed);
+    let install = |stdout: &str, stderr: &str| {
+        read(
+            &Job::Install(target()),
+            &output(Exit::Code(5), stdout, stderr),
+            true,
+        )
+    };
+    let r = install(
+        "",
+        &format!(
+            "warning: version resolution failed: {dns}, using 'dev'\nFailed to generate plan: failed to download: {dns}\n"
+        ),
+    );
+    assert!(r.transient && r.connect_failed);
+    let r = install(
+        &format!(r#"{{"message": "{dns}"}}"#),
+        "Failed to generate plan: GitHub API returned status 502\n",
+    );
+    assert!(r.transient && !r.connect_failed);
+    let v = Job::Validate {
+        recipe: Path::new("/r/b/bup.toml"),
+        family: None,
+    };
+    let host = |message: &str| {
+        format!(
+            r#"{{"status": "error", "category": "network_error", "subcategory": "dns_error", "message": "{message}", "missing_recipes": [], "install_exit_code": 5}}"#
+        )
+    };
+    let r = read(
+        &v,
+        &output(
+            Exit::Code(5),
+            &host(&format!("failed to download: {dns}")),
+            "",
+        ),
+        false,
+    );
+    assert!(r.transient && r.connect_failed);
+    let r = read(
+        &v,
+        &output(Exit::Code(5), &host("GitHub API returned status 502"), ""),
+        false,
+    );
+    assert!(r.transient && !r.connect_failed);
 }
 
 /// A validation failure carries `missing_recipes` as `blocked_by` on code 8 only.

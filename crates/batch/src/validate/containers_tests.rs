@@ -306,6 +306,7 @@ impl Generator for Abandons {
             failure: None,
             unavailable: None,
             verify_exit_code: None,
+            connect_failed: false,
         }
     }
 

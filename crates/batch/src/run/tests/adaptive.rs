@@ -134,3 +134,90 @@ async fn off_keeps_the_configured_period() {
     .await;
     assert_eq!(changed.load(Ordering::SeqCst), 0);
 }
+
+/// What every `create` of `names` (pypi, 1 s apart, K = 2, cap 4, jobs 2, the unreachable
+/// stop off so every attempt runs) prints when it exits 5; returns the pace changes and the
+/// `create` start times from the run's start.
+async fn all_exit_5(text: &'static str) -> (Vec<PaceReason>, Vec<Duration>) {
+    let mut env = env((0..4)
+        .map(|i| entry(&format!("p{i}"), &format!("pypi:p{i}")))
+        .collect());
+    env.config.jobs = 2;
+    env.config.unreachable_after = 0;
+    env.config.rate_limit.set("pypi", secs(1));
+    env.config.adaptive = Adaptive {
+        threshold: 2,
+        cap: 4,
+        ..Adaptive::default()
+    };
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&starts);
+    let mut mock = MockRunner::new();
+    mock.expect_run().returning(move |cmd| {
+        if !is_create(&cmd) {
+            return Ok(ok());
+        }
+        log.lock().unwrap().push(Instant::now());
+        Ok(out(5, text, ""))
+    });
+    let changes = Mutex::new(Vec::new());
+    let on = |e: Event<'_>| {
+        if let Event::PaceChanged { change, .. } = e {
+            changes.lock().unwrap().push(change.reason);
+        }
+    };
+    let c = clock();
+    let planned = super::load_plan(&env.config, &c).unwrap();
+    let t0 = Instant::now();
+    execute_plan(
+        &planned,
+        &env.config,
+        &Tsuku::for_run(&env.config),
+        &mock,
+        &c,
+        &on,
+    )
+    .await;
+    let starts = starts.lock().unwrap().iter().map(|t| *t - t0).collect();
+    (changes.into_inner().unwrap(), starts)
+}
+
+/// Issue #22: a network exit whose dial failed (tsuku's offline error, as in
+/// `testdata/tsuku-cli/transcript.txt`) never slows the pace, so its retries keep the
+/// configured 1 s spacing; the same exits with the registry's 503 are push-back and slow it
+/// down, so the same 16 attempts take longer.
+#[tokio::test(start_paused = true)]
+async fn connection_failures_do_not_slow_down_but_push_back_does() {
+    const OFFLINE: &str = "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError checking package: failed to fetch formula info: Get \"https://pypi.org/pypi/p/json\": dial tcp: lookup pypi.org on 192.0.2.53:53: no such host\n";
+    const BUSY: &str = "Warning: Skipping recipe review (--yes). The recipe will be installed without confirmation.\nError checking package: PyPI returned status 503\n";
+    let (offline, offline_starts) = all_exit_5(OFFLINE).await;
+    let (busy, busy_starts) = all_exit_5(BUSY).await;
+    // 4 entries × 4 attempts (3 retries) each, in both runs.
+    assert_eq!((offline_starts.len(), busy_starts.len()), (16, 16));
+    assert_eq!(offline, []);
+    assert!(
+        !busy.is_empty()
+            && busy
+                .iter()
+                .all(|r| matches!(r, PaceReason::PushBack { exits: 2, .. })),
+        "{busy:?}"
+    );
+    // Offline: never faster than configured, and never slower than it or the backoff make
+    // it: each start is 1 s after the one before or waits for a retry delay (1, 2, 4 s).
+    for w in offline_starts.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            gap >= secs(1) && gap <= secs(4),
+            "starts {offline_starts:?}"
+        );
+    }
+    // The slowdown makes some gap 4 s × 1 s = the cap, and the run longer.
+    assert!(
+        busy_starts.windows(2).any(|w| w[1] - w[0] >= secs(4)),
+        "{busy_starts:?}"
+    );
+    assert!(
+        offline_starts.last() < busy_starts.last(),
+        "offline {offline_starts:?}, busy {busy_starts:?}"
+    );
+}

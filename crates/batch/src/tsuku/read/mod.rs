@@ -5,9 +5,11 @@
 //!
 //! - this module: the main run's `create` and `install` (spec §4.5);
 //! - `json`: the two objects `install --json` prints (host error, sandbox result);
+//! - `network`: which network failures never reached the upstream (not push-back);
 //! - `validation`: the verdict of a validation install, sandboxed or not.
 
 mod json;
+mod network;
 mod validation;
 
 #[cfg(test)]
@@ -69,7 +71,9 @@ pub(crate) fn timeout_category(step: Step) -> Category {
 /// - a validation install (§7.3, issue #22): `validation`'s verdict, which also says when
 ///   the machine cannot run installs ([`Reading::unavailable`]).
 ///
-/// Transient means exit 5 (the JSON's code for a validation install; a timeout never is).
+/// Transient means exit 5 (the JSON's code for a validation install; a timeout never is);
+/// `connect_failed` when its output's headline is a failed dial (`network`): for `create`
+/// the combined output, for `install` stderr, for a validation install the row's message.
 pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
     match job {
         Job::Create(t) => {
@@ -77,6 +81,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
             Reading {
                 code: out.exit.code(),
                 transient,
+                connect_failed: transient
+                    && network::connect_failed(&String::from_utf8_lossy(&out.stdout)),
                 failure: (!out.exit.success())
                     .then(|| classify_create(out.exit, &out.stdout, transient && last, t.source)),
                 unavailable: None,
@@ -88,6 +94,8 @@ pub(crate) fn read(job: &Job<'_>, out: &Output, last: bool) -> Reading {
             Reading {
                 code: out.exit.code(),
                 transient,
+                connect_failed: transient
+                    && network::connect_failed(&String::from_utf8_lossy(&out.stderr)),
                 failure: (!out.exit.success()).then(|| {
                     classify_install(out.exit, &out.stdout, &out.stderr, transient && last)
                 }),
@@ -285,8 +293,14 @@ pub(crate) fn is_notice(line: &str) -> bool {
 /// The first non-blank line of `message` that is not one of tsuku's notices (`Warning:
 /// Skipping recipe review…`, `Note: …`, `warning: …`, `Installing …`), else its first non-blank
 /// line (issue #22): what a one-line log shows of a failure. [`super::Tsuku`]'s [`Generator::headline`](crate::generator::Generator::headline).
+///
+/// The first line of a `create` whose retries ran out is `failed after 3 retries: tsuku create
+/// <source>: exit 5: ` followed by tsuku's first line, the `--yes` warning (spec §4.5's message);
+/// it counts as that notice, so the headline is tsuku's error line after it.
 pub fn headline(message: &str) -> &str {
     let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.clone().next().unwrap_or("");
-    lines.find(|l| !is_notice(l)).unwrap_or(first)
+    lines
+        .find(|l| !is_notice(l) && !l.contains(": Warning: Skipping recipe review"))
+        .unwrap_or(first)
 }

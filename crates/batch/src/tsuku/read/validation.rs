@@ -142,6 +142,7 @@ fn unavailable(code: i32, reason: String) -> Reading {
     Reading {
         code,
         transient: false,
+        connect_failed: false,
         failure: None,
         unavailable: Some(cut_head(&reason, MAX_VALIDATION_MESSAGE_BYTES)),
         verify_exit_code: None,
@@ -152,6 +153,7 @@ fn passed() -> Reading {
     Reading {
         code: 0,
         transient: false,
+        connect_failed: false,
         failure: None,
         unavailable: None,
         verify_exit_code: None,
@@ -162,6 +164,7 @@ fn timeout(subject: String) -> Reading {
     Reading {
         code: TIMEOUT_EXIT_CODE,
         transient: false,
+        connect_failed: false,
         failure: Some(Failure {
             category: Category::InstallFailed,
             subcategory: "timeout".into(),
@@ -175,7 +178,8 @@ fn timeout(subject: String) -> Reading {
 }
 
 /// A failure with `code`: transient on 5 ([`NETWORK_EXIT_CODE`]), `network_error` once no
-/// retry is left, blocked on `missing_dep` / `recipe_not_found`.
+/// retry is left, blocked on `missing_dep` / `recipe_not_found`; `connect_failed` when
+/// transient and `message` says the dial failed.
 fn failed(
     code: i32,
     subcategory: String,
@@ -193,6 +197,7 @@ fn failed(
     Reading {
         code,
         transient,
+        connect_failed: transient && super::network::connect_failed(&message),
         failure: Some(Failure {
             category,
             subcategory,
@@ -311,6 +316,7 @@ fn read_sandbox(out: &Output, s: &SandboxJson, last: bool) -> Reading {
         return Reading {
             code: VERIFY_FAILED_EXIT_CODE,
             transient: false,
+            connect_failed: false,
             failure: Some(Failure {
                 category: Category::VerifyFailed,
                 subcategory: String::new(),
