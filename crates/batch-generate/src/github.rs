@@ -168,6 +168,7 @@ pub fn report_run(
             &report.recipes,
             &report.failures,
             report.invalid,
+            batch::tsuku::headline,
         ))?;
         write_output(extra.into_iter().chain(run_outputs(report)))?;
     }

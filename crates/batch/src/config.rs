@@ -151,6 +151,12 @@ pub struct Config {
     pub generator: PathBuf,
     /// Variables added to the generator's inherited environment.
     pub generator_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// The line of a failure record's message that the Markdown summary shows (issue #22),
+    /// the summary's counterpart of [`Generator::headline`](crate::generator::Generator::headline):
+    /// the saving code has records, not the generator. Default: tsuku's
+    /// ([`crate::tsuku::headline`], the first line that is not one of its notices), as
+    /// [`generator`](Self::generator) defaults to tsuku.
+    pub headline: fn(&str) -> &str,
     /// Wall-time limit of one generator process (`--timeout`, default 15 minutes), put on
     /// each command by [`Tsuku::for_run`](crate::tsuku::Tsuku::for_run); the budget expects
     /// it of a candidate before any has finished.
@@ -191,6 +197,7 @@ impl Config {
             missing_queue: MissingQueue::Error,
             control_file: PathBuf::from("batch-control.json"),
             output_dir,
+            headline: crate::tsuku::headline,
             failures_dir: PathBuf::from("data/failures"),
             select: SelectOptions {
                 batch_size: 25,

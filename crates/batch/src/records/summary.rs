@@ -10,13 +10,12 @@ use crate::generator::Category;
 /// `…`.
 pub const MAX_REASON_CHARS: usize = 200;
 
-/// The reason a failure line shows (issue #22): the headline of the record's message
-/// ([`crate::tsuku::headline`]: the first line that is not one of tsuku's notices, as the
-/// live log and `--joblog` show it), made safe inside a Markdown code span (backticks turned
+/// The reason a failure line shows (issue #22): `headline` of the record's message (tsuku's
+/// is the first line that is not one of its notices, as the live log and `--joblog` show it), made safe inside a Markdown code span (backticks turned
 /// into `'`, control characters into spaces, as the PR text's reasons) and cut to
 /// [`MAX_REASON_CHARS`]; `None` for a blank message.
-fn reason(message: &str) -> Option<String> {
-    let line = crate::tsuku::headline(message).trim();
+fn reason(message: &str, headline: fn(&str) -> &str) -> Option<String> {
+    let line = headline(message).trim();
     if line.is_empty() {
         return None;
     }
@@ -38,12 +37,14 @@ fn reason(message: &str) -> Option<String> {
 /// that did not run (issue #12); a `not run: ECO unreachable (N entries)` line follows for each
 /// ecosystem declared unreachable (issue #22), and a failure line ends with its reason, the
 /// record's headline as a code span (``- **pkg**: category: `reason` ``, issue #22; blocked
-/// entries keep `blocked by [...]`). `recipes` are file basenames in processing order.
+/// entries keep `blocked by [...]`). `recipes` are file basenames in processing order;
+/// `headline` picks a message's line ([`Config::headline`](crate::config::Config::headline)).
 pub fn render_summary(
     results: &BatchResults,
     recipes: &[String],
     failures: &[FailureRecord],
     invalid: usize,
+    headline: fn(&str) -> &str,
 ) -> String {
     let mut s = String::new();
     let label = match results.ecosystems.len() {
@@ -134,7 +135,7 @@ pub fn render_summary(
                 );
             } else {
                 let _ = write!(s, "- **{}**: {}", f.package_id, f.category.as_str());
-                if let Some(reason) = reason(&f.message) {
+                if let Some(reason) = reason(&f.message, headline) {
                     let _ = write!(s, ": `{reason}`");
                 }
                 s.push('\n');

@@ -123,6 +123,7 @@ fn summary_single_ecosystem() {
             rec("homebrew:x", Category::InstallFailed, &[]),
         ],
         0,
+        crate::tsuku::headline,
     );
     let want = "Batch run for **homebrew** on 2026-02-21.\n\n| Metric | Count |\n|--------|-------|\n| Succeeded | 1 |\n| Failed | 1 |\n| Blocked | 1 |\n| **Total** | **3** |\n\n### Recipes added\n\n- `ripgrep.toml`\n\n### Failures\n\n- **homebrew:guile**: blocked by [bdw-gc gmp]\n- **homebrew:x**: install_failed: `m <&>`\n";
     assert_eq!(s, want);
@@ -138,7 +139,7 @@ fn summary_failure_reasons_are_headlines_in_code_spans() {
     let with = |message: &str| {
         let mut f = rec("homebrew:x", Category::GenerationFailed, &[]);
         f.message = message.into();
-        let s = render_summary(&r, &[], &[f], 0);
+        let s = render_summary(&r, &[], &[f], 0, crate::tsuku::headline);
         s.lines().last().unwrap().to_owned()
     };
     assert_eq!(
@@ -163,7 +164,7 @@ fn summary_mixed_and_empty() {
     let mut r = BatchResults::new("2026-02-21T07:20:43Z".parse().unwrap());
     r.count("npm", OutcomeKind::Succeeded);
     r.count("github", OutcomeKind::Failed);
-    let s = render_summary(&r, &[], &[], 2);
+    let s = render_summary(&r, &[], &[], 2, crate::tsuku::headline);
     assert!(s.starts_with("Batch run for **mixed** on 2026-02-21.\n\n### Ecosystem breakdown\n\n"));
     assert!(s.find("| github | 0 | 1 | 1 |").unwrap() < s.find("| npm | 1 | 0 | 1 |").unwrap());
     assert!(s.contains("| Blocked | 0 |\n| Invalid | 2 |\n| **Total** | **2** |\n"));
@@ -172,6 +173,7 @@ fn summary_mixed_and_empty() {
         &[],
         &[],
         0,
+        crate::tsuku::headline,
     );
     assert_eq!(
         empty,
@@ -201,7 +203,7 @@ fn entries_not_run_are_named_in_results_and_summary() {
         ),
         "{text}"
     );
-    let summary = render_summary(&r, &[], &[], 0);
+    let summary = render_summary(&r, &[], &[], 0, crate::tsuku::headline);
     assert!(
         summary.contains("| **Total** | **1** |\n| Not run | 1 |\n"),
         "{summary}"

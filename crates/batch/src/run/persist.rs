@@ -154,6 +154,7 @@ fn write_summary(report: &mut RunReport, config: &Config) {
         &report.recipes,
         &report.failures,
         report.invalid,
+        config.headline,
     );
     match fsutil::write_atomic(&config.summary, summary.as_bytes(), false) {
         Ok(()) => report.files_written.push(config.summary.clone()),
