@@ -6,16 +6,12 @@ use serde_json::Value;
 
 use crate::util::{entry, sandbox};
 
-/// `busyflaky` entries' creates exit 5 twice with the registry's 503 (push-back), then pass.
-/// Two at once (`--jobs 2`): at 0 s both exit 5 (K = 2: 10 → 20 ms), at 1 s both again
-/// (20 → 40 ms, the cap of 4 ×), at 3 s both pass. The log names the change and its reason;
-/// `--json`'s `rates` shows npm's configured period, the slower period it reached and every
-/// change; the summary's `rates:` line says it was slowed.
-#[test]
-fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
+/// Runs two npm entries of fake `mode` with `--jobs 2`, npm at 10 ms, K = 2 and a cap of 4 ×;
+/// the run's output and npm's `rates` row of `--json`.
+fn two_npm_entries(mode: &str) -> (batch_testkit::Out, Value) {
     let h = sandbox()
         .queue(&[entry("n1", "npm:n1", 1), entry("n2", "npm:n2", 1)])
-        .rules(&[("n*", "busyflaky")]);
+        .rules(&[("n*", mode)]);
     let mut cmd = h.cmd();
     cmd.args([
         "--json",
@@ -31,11 +27,22 @@ fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
     let out = crate::util::run_cmd(&mut cmd);
     out.ok();
     let doc: Value = out.json();
-    let rates = doc["rates"].as_array().expect("rates");
-    let npm = rates
-        .iter()
-        .find(|r| r["ecosystem"] == "npm")
+    let npm = doc["rates"]
+        .as_array()
+        .and_then(|rates| rates.iter().find(|r| r["ecosystem"] == "npm"))
+        .cloned()
         .unwrap_or_else(|| panic!("{}", out.ctx()));
+    (out, npm)
+}
+
+/// `busyflaky` entries' creates exit 5 twice with the registry's 503 (push-back), then pass.
+/// Two at once (`--jobs 2`): at 0 s both exit 5 (K = 2: 10 → 20 ms), at 1 s both again
+/// (20 → 40 ms, the cap of 4 ×), at 3 s both pass. The log names the change and its reason;
+/// `--json`'s `rates` shows npm's configured period, the slower period it reached and every
+/// change; the summary's `rates:` line says it was slowed.
+#[test]
+fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
+    let (out, npm) = two_npm_entries("busyflaky");
     assert_eq!(npm["creates"], 6, "2 entries × 3 attempts: {}", out.ctx());
     assert_eq!(npm["configured_period_ms"], 10);
     assert_eq!(
@@ -72,31 +79,7 @@ fn network_exits_slow_the_ecosystem_and_the_report_shows_it() {
 /// no period, though the retries happen.
 #[test]
 fn failed_dials_do_not_slow_the_ecosystem() {
-    let h = sandbox()
-        .queue(&[entry("n1", "npm:n1", 1), entry("n2", "npm:n2", 1)])
-        .rules(&[("n*", "flaky")]);
-    let mut cmd = h.cmd();
-    cmd.args([
-        "--json",
-        "--jobs",
-        "2",
-        "--rate-limit",
-        "npm=10ms",
-        "--adaptive-threshold",
-        "2",
-        "--adaptive-cap",
-        "4",
-    ]);
-    let out = crate::util::run_cmd(&mut cmd);
-    out.ok();
-    let doc: Value = out.json();
-    let npm = doc["rates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["ecosystem"] == "npm")
-        .cloned()
-        .unwrap_or_else(|| panic!("{}", out.ctx()));
+    let (out, npm) = two_npm_entries("flaky");
     assert_eq!(npm["creates"], 6, "2 entries × 3 attempts: {}", out.ctx());
     assert_eq!(npm["changes"], Value::Array(Vec::new()), "{}", out.ctx());
     assert_eq!(npm["slowest_period_ms"], 10, "{}", out.ctx());
