@@ -13,10 +13,12 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 /// The default of `--unreachable-after`: 3 entries in a row (12 `create` processes with the
-/// default 3 retries, at least 21 s of backoff plus the slowed-down periods) that all
-/// exhausted their retries on the network code. Small on purpose: an entry left out this way
-/// is unchanged and simply runs in the next batch, while each further entry of a dead
-/// upstream costs 4 permits at the adaptive slowdown's slowest period (8 s by default).
+/// default 3 retries, at least 7 s of backoff each, and one rate-limit permit per process)
+/// that all exhausted their retries on the network code. Small on purpose: an entry left out
+/// this way is unchanged and simply runs in the next batch, while each further entry of a
+/// dead upstream costs 4 more permits (and, when its registry answers with errors rather than
+/// failing to connect, the adaptive slowdown's longer periods; docs/PERFORMANCE.md "Offline
+/// run").
 pub const DEFAULT_UNREACHABLE_AFTER: u32 = 3;
 
 /// The suffix of the [`EntryResult::NotRun`](super::EntryResult::NotRun) reason of an entry
