@@ -259,29 +259,37 @@ impl RunArgs {
 }
 
 impl ExecutionArgs {
-    /// Refuses a `--max-duration` no longer than `--timeout` (issue #22): before any entry has
-    /// finished, the budget expects each to take `--timeout` from the moment it would start,
-    /// so none could start and the run would end at once with every entry `budget reached`,
-    /// reading as an empty success.
+    /// Refuses a `--max-duration` no longer than `--timeout` ([`check_budget`], issue #22).
     ///
     /// # Errors
     /// A [`UsageError`] (exit 2) naming both values, with a hint.
     pub fn check_budget(&self) -> anyhow::Result<()> {
-        let Some(budget) = self.max_duration else {
-            return Ok(());
-        };
-        if budget > self.timeout {
-            return Ok(());
-        }
-        Err(anyhow::Error::new(UsageError(format!(
-            "--max-duration {} is not longer than --timeout {}: the first entries are expected to take --timeout, so none could start before the deadline",
-            duration_words(budget),
-            duration_words(self.timeout)
-        )))
-        .context(Hint(
-            "pass a --timeout shorter than --max-duration (e.g. --timeout 5m), or a longer --max-duration; nothing was run",
-        )))
+        check_budget(self.max_duration, self.timeout, "entries")
     }
+}
+
+/// Refuses a `budget` (`--max-duration`) no longer than `timeout` (`--timeout`), issue #22:
+/// before anything has finished, the budget expects each of the first `what` (entries,
+/// installs) to take `timeout` from the moment it would start, so none could start and the
+/// command would end at once with everything `budget reached`, reading as an empty success.
+///
+/// # Errors
+/// A [`UsageError`] (exit 2) naming both values, with a hint.
+pub fn check_budget(budget: Option<Duration>, timeout: Duration, what: &str) -> anyhow::Result<()> {
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    if budget > timeout {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(UsageError(format!(
+        "--max-duration {} is not longer than --timeout {}: the first {what} are expected to take --timeout, so none could start before the deadline",
+        duration_words(budget),
+        duration_words(timeout)
+    )))
+    .context(Hint(
+        "pass a --timeout shorter than --max-duration (e.g. --timeout 5m), or a longer --max-duration; nothing was run",
+    )))
 }
 
 /// A duration as `10m`, `1h 30m`, `90s` or `1.5s` (jiff's friendly format).

@@ -65,7 +65,8 @@ pub struct ValidateArgs {
 
     /// Time budget of the job (e.g. 110m): a row starts only if it is expected to finish
     /// before the deadline; at the deadline running installs are stopped. The rows finished
-    /// are written, the journal is kept, and the exit code is 0.
+    /// are written, the journal is kept, and the exit code is 0. Not longer than `--timeout`
+    /// is a usage error (exit 2): no install could start.
     #[arg(long, env = "BATCH_VALIDATE_MAX_DURATION", value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
 

@@ -17,7 +17,7 @@
 //! the exit code is [`crate::exit::PLATFORM_INCOMPLETE`].
 
 use anyhow::Context as _;
-use batch::runner::{ProcessRunner, Runner, Stop, find_program, parent_death_helper};
+use batch::runner::{ProcessRunner, Runner, Stop, parent_death_helper};
 use batch::tsuku::Tsuku;
 use batch::validate::job::write_results;
 use batch::validate::{
@@ -49,15 +49,10 @@ pub async fn run(args: &ValidateArgs, max_output: usize) -> anyhow::Result<Endin
         ))
         .into());
     }
-    if find_program(&args.generator).is_none() {
-        return Err(anyhow::anyhow!(
-            "generator `{}` not found or not executable",
-            args.generator.display()
-        )
-        .context(Hint(
-            "pass --generator PATH (or BATCH_GENERATOR) naming the tsuku binary; nothing was run or written",
-        )));
-    }
+    // A missing generator is not refused here (issue #22): like a runner without a container
+    // runtime, it makes the platform incomplete (a final `incomplete` row naming it, exit 5),
+    // so `aggregate` can say why this platform did not report.
+    crate::cli::run::check_budget(args.max_duration, args.timeout(), "installs")?;
     let families = args.families.clone();
     let config = ValidateConfig {
         platform,

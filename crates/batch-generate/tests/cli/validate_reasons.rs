@@ -150,3 +150,67 @@ fn tsuku_exit_11_is_incomplete() {
         (&Value::from(1), &Value::from(0))
     );
 }
+
+/// A generator that is not there is a runner that cannot install, not bad input: the platform
+/// is incomplete (exit 5) with a row naming the program, so `aggregate` can say why.
+#[test]
+fn a_missing_generator_is_incomplete() {
+    let sb = sandbox().env("FAKE_TSUKU_PLATFORM", "darwin-arm64");
+    recipes(&sb, &["bat"]);
+    let missing = sb.root.join("no-such-tsuku");
+    let mut cmd = sb.bare_cmd();
+    cmd.arg("validate")
+        .args([
+            "--platform",
+            "darwin-arm64",
+            "--batch-id",
+            "b-1",
+            "--recipes",
+        ])
+        .arg(sb.root.join("recipes"))
+        .arg("--out")
+        .arg(out_file(&sb, "darwin-arm64"))
+        .arg("--generator")
+        .arg(&missing);
+    let out = crate::util::run_cmd(&mut cmd);
+    out.code(exit::PLATFORM_INCOMPLETE);
+    let got = rows(&out_file(&sb, "darwin-arm64"));
+    assert_eq!(
+        brief(&got),
+        ["bat darwin-arm64 incomplete"],
+        "{}",
+        out.ctx()
+    );
+    let why = got[0]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("no-such-tsuku"), "{why}");
+}
+
+/// `--max-duration` no longer than the platform's `--timeout` (30 min on Linux by default)
+/// could start no install: refused before anything runs (exit 2), as the main run.
+#[test]
+fn a_budget_shorter_than_one_install_is_refused() {
+    let sb = sandbox();
+    recipes(&sb, &["bat"]);
+    let out = validate(&sb, "linux-x86_64", &["--max-duration", "20m"]);
+    out.code(exit::USAGE);
+    assert!(
+        out.stderr
+            .contains("--max-duration 20m is not longer than --timeout 30m"),
+        "{}",
+        out.ctx()
+    );
+    assert!(!out_file(&sb, "linux-x86_64").exists(), "{}", out.ctx());
+    let out = validate(
+        &sb,
+        "linux-x86_64",
+        &[
+            "--max-duration",
+            "20m",
+            "--timeout",
+            "5m",
+            "--family",
+            "debian",
+        ],
+    );
+    out.code(exit::SUCCESS);
+}
