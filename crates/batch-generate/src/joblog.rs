@@ -118,11 +118,7 @@ fn outcome(exit: Option<Exit>, headline: Option<&str>) -> String {
     let words = exit.map_or_else(|| "not started".to_owned(), exit_words);
     match (exit, headline.map(str::trim)) {
         (Some(Exit::Code(_)), Some(h)) if !h.is_empty() => {
-            let h = clean(h);
-            let mut cut: String = h.chars().take(MAX_HEADLINE_CHARS).collect();
-            if h.chars().nth(MAX_HEADLINE_CHARS).is_some() {
-                cut.push('…');
-            }
+            let cut = batch::text::cut_chars(&clean(h), MAX_HEADLINE_CHARS);
             format!("{words}: {cut}")
         }
         _ => words,

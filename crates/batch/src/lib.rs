@@ -144,6 +144,7 @@ pub mod runner;
 pub mod select;
 pub mod sequence;
 pub mod shard;
+pub mod text;
 pub mod tsuku;
 pub mod validate;
 

@@ -10,6 +10,7 @@
 //! characters into spaces) so that `<`, `_` or `@name` in it are neither rendered nor acted on,
 //! and cut to [`MAX_LINE_CHARS`].
 
+use crate::text::{code_span_text, cut_chars};
 use crate::validate::{Environment, JobPlatform, RowPlatform, RowStatus, ValidationRow};
 
 /// Longest first line shown, in characters; longer ones are cut and end with `…`.
@@ -19,11 +20,7 @@ pub(crate) const MAX_LINE_CHARS: usize = 200;
 /// (`…` marks a cut); `None` when the message is blank.
 pub(crate) fn first_line(message: &str) -> Option<String> {
     let line = message.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let mut out: String = line.chars().take(MAX_LINE_CHARS).collect();
-    if line.chars().nth(MAX_LINE_CHARS).is_some() {
-        out.push('…');
-    }
-    Some(out)
+    Some(cut_chars(line, MAX_LINE_CHARS))
 }
 
 /// The exit code a fail row is filed under: its `exit_code`, 1 when it has none (as the
@@ -40,13 +37,13 @@ fn reason_of(row: &ValidationRow) -> String {
         details.push(format!("verify exit {v}"));
     }
     if let Some(s) = row.subcategory.as_deref().filter(|s| !s.trim().is_empty()) {
-        details.push(code_text(s.trim()));
+        details.push(code_span_text(s.trim()));
     }
     if !details.is_empty() {
         out.push_str(&format!(" ({})", details.join(", ")));
     }
     if let Some(line) = row.message.as_deref().and_then(first_line) {
-        out.push_str(&format!(": `{}`", code_text(&line)));
+        out.push_str(&format!(": `{}`", code_span_text(&line)));
     }
     out
 }
@@ -54,17 +51,6 @@ fn reason_of(row: &ValidationRow) -> String {
 /// A row platform's place in the matrix: its job platform, then family and arch.
 fn matrix_order(p: &RowPlatform) -> (JobPlatform, RowPlatform) {
     (JobPlatform::of_row(p), *p)
-}
-
-/// `text` made safe inside a single-backtick Markdown code span.
-fn code_text(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '`' => '\'',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect()
 }
 
 /// The reason lines of one recipe's validation `fail` rows (generation rows never count),

@@ -122,11 +122,7 @@ fn cap_message(message: &str) -> Option<String> {
     if t.is_empty() {
         return None;
     }
-    let mut end = t.len().min(MAX_MESSAGE_BYTES);
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some(t[..end].to_owned())
+    Some(crate::text::head_bytes(t, MAX_MESSAGE_BYTES).to_owned())
 }
 
 /// The file name: `batch-<YYYY-MM-DDTHH-MM-SSZ>.jsonl` (spec §1.3.2).

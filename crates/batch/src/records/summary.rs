@@ -19,16 +19,10 @@ fn reason(message: &str, headline: fn(&str) -> &str) -> Option<String> {
     if line.is_empty() {
         return None;
     }
-    let safe = |c: char| match c {
-        '`' => '\'',
-        c if c.is_control() => ' ',
-        c => c,
-    };
-    let mut out: String = line.chars().take(MAX_REASON_CHARS).map(safe).collect();
-    if line.chars().nth(MAX_REASON_CHARS).is_some() {
-        out.push('…');
-    }
-    Some(out)
+    Some(crate::text::code_span_text(&crate::text::cut_chars(
+        line,
+        MAX_REASON_CHARS,
+    )))
 }
 
 /// Renders the Markdown summary (spec §1.6 template). Deliberate changes: the ecosystem table

@@ -158,11 +158,7 @@ pub(crate) fn truncate_message(text: &str) -> String {
     if t.len() <= MAX_MESSAGE_BYTES {
         return t.to_owned();
     }
-    let mut end = MAX_MESSAGE_BYTES;
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &t[..end])
+    format!("{}...", crate::text::head_bytes(t, MAX_MESSAGE_BYTES))
 }
 
 /// The fields of `tsuku install --json` output the main run reads (spec §4.5).

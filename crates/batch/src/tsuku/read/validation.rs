@@ -32,6 +32,7 @@ use super::json::{self, HostJson, InstallJson, SandboxJson};
 use super::{MISSING_DEP_EXIT_CODE, NETWORK_EXIT_CODE, TIMEOUT_EXIT_CODE, category, is_notice};
 use crate::generator::{Category, Failure, Reading};
 use crate::runner::{Exit, Output};
+use crate::text::{head_bytes, tail_bytes};
 
 /// Most bytes of a validation row's `message` (issue #22: 1 KiB).
 pub(crate) const MAX_VALIDATION_MESSAGE_BYTES: usize = 1024;
@@ -86,11 +87,7 @@ pub(crate) fn cut_head(text: &str, max: usize) -> String {
     if t.len() <= max {
         return t.to_owned();
     }
-    let mut end = max.saturating_sub(3);
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &t[..end])
+    format!("{}...", head_bytes(t, max.saturating_sub(3)))
 }
 
 /// Cuts `text` (trimmed) to at most `max` bytes, keeping its tail and starting with `...`.
@@ -99,11 +96,7 @@ pub(crate) fn cut_tail(text: &str, max: usize) -> String {
     if t.len() <= max {
         return t.to_owned();
     }
-    let mut start = t.len() - max.saturating_sub(3);
-    while !t.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("...{}", &t[start..])
+    format!("...{}", tail_bytes(t, max.saturating_sub(3)))
 }
 
 /// stderr without tsuku's notices, cut to the row's limit; the whole stderr when nothing else
